@@ -1,0 +1,1 @@
+//! husk-formats

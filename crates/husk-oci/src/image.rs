@@ -1,0 +1,345 @@
+//! The read-only image model: [`Image`], [`Layer`] and [`ImageIndex`], plus
+//! [`OwnedImage`], the value that `build` and `mutate` produce.
+//!
+//! Sources implement the small core (raw manifest, raw config, open a blob); digests,
+//! parsed documents and layers come from default methods. Every accessor is fallible, so
+//! a lazy (registry, archive) image and an eager (in-memory) one sit behind the same type.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::media::{self, LayerCompression};
+use crate::spec::{Descriptor, ImageConfig, Index, Manifest, to_canonical_json};
+use crate::{Digest, OciError, VerifyingReader};
+
+/// Limit for JSON documents (manifests, configs, indexes) read into memory.
+pub const MAX_DOCUMENT_BYTES: u64 = 8 << 20;
+
+/// A boxed reader as returned by blob accessors.
+pub type BlobReader<'a> = Box<dyn Read + Send + 'a>;
+
+/// A single-platform image.
+pub trait Image: Send + Sync {
+    /// The manifest bytes, exactly as stored (their sha256 is the image digest).
+    fn raw_manifest(&self) -> Result<Vec<u8>, OciError>;
+
+    /// Open a blob's raw bytes. Implementations need not verify; callers use
+    /// [`Image::open_verified`].
+    fn open_blob(&self, desc: &Descriptor) -> Result<BlobReader<'_>, OciError>;
+
+    /// Where this image comes from, for messages (`oci:out`, `docker-archive:x.tar`).
+    fn location(&self) -> String;
+
+    /// The image (manifest) digest.
+    fn digest(&self) -> Result<Digest, OciError> {
+        Ok(Digest::sha256(&self.raw_manifest()?))
+    }
+
+    /// The parsed manifest. A document with both `manifests` and `layers` is refused.
+    fn manifest(&self) -> Result<Manifest, OciError> {
+        parse_manifest(
+            &self.raw_manifest()?,
+            &format!("manifest of {}", self.location()),
+        )
+    }
+
+    /// A blob's bytes, checked against its descriptor's digest and size as they stream.
+    fn open_verified(&self, desc: &Descriptor) -> Result<BlobReader<'_>, OciError> {
+        let raw = self.open_blob(desc)?;
+        Ok(Box::new(VerifyingReader::new(
+            raw,
+            desc.digest.clone(),
+            desc.size,
+        )))
+    }
+
+    /// The config bytes, verified against the manifest's config descriptor.
+    fn raw_config(&self) -> Result<Vec<u8>, OciError> {
+        let manifest = self.manifest()?;
+        read_document(self, &manifest.config)
+    }
+
+    /// The parsed image config.
+    fn config(&self) -> Result<ImageConfig, OciError> {
+        let raw = self.raw_config()?;
+        serde_json::from_slice(&raw).map_err(|source| OciError::Json {
+            what: format!("config of {}", self.location()),
+            source,
+        })
+    }
+
+    /// The layers, bottom first, each paired with its diff_id from the config.
+    fn layers(&self) -> Result<Vec<ImageLayer<'_, Self>>, OciError>
+    where
+        Self: Sized,
+    {
+        let manifest = self.manifest()?;
+        let config = self.config()?;
+        let diff_ids = &config.rootfs.diff_ids;
+        Ok(manifest
+            .layers
+            .into_iter()
+            .enumerate()
+            .map(|(i, desc)| ImageLayer {
+                image: self,
+                diff_id: diff_ids.get(i).cloned(),
+                desc,
+            })
+            .collect())
+    }
+}
+
+/// Read a small JSON document blob fully, verified and size-limited.
+pub fn read_document<I: Image + ?Sized>(image: &I, desc: &Descriptor) -> Result<Vec<u8>, OciError> {
+    if desc.size > MAX_DOCUMENT_BYTES {
+        return Err(OciError::TooLarge {
+            what: format!("blob {}", desc.digest),
+            limit: MAX_DOCUMENT_BYTES,
+        });
+    }
+    let mut out = Vec::with_capacity(desc.size as usize);
+    image
+        .open_verified(desc)?
+        .read_to_end(&mut out)
+        .map_err(|e| blob_error(&desc.digest, e))?;
+    Ok(out)
+}
+
+/// Turn an I/O error from a verified blob stream into the most specific [`OciError`].
+pub fn blob_error(digest: &Digest, e: std::io::Error) -> OciError {
+    if e.get_ref().is_some_and(|inner| inner.is::<OciError>()) {
+        match e.into_inner().map(|b| b.downcast::<OciError>()) {
+            Some(Ok(inner)) => return *inner,
+            _ => unreachable!("checked above"),
+        }
+    }
+    OciError::BlobRead {
+        digest: digest.clone(),
+        source: e,
+    }
+}
+
+/// Parse an image manifest, refusing a document that is also an index.
+pub fn parse_manifest(raw: &[u8], what: &str) -> Result<Manifest, OciError> {
+    check_unambiguous(raw, what)?;
+    let m: Manifest = serde_json::from_slice(raw).map_err(|source| OciError::Json {
+        what: what.to_owned(),
+        source,
+    })?;
+    match m.media_type.as_deref() {
+        None | Some(media::OCI_MANIFEST) | Some(media::DOCKER_MANIFEST) => Ok(m),
+        Some(other) => Err(OciError::UnsupportedMediaType {
+            what: what.to_owned(),
+            media_type: other.to_owned(),
+        }),
+    }
+}
+
+/// Parse an image index, refusing a document that is also a manifest.
+pub fn parse_index(raw: &[u8], what: &str) -> Result<Index, OciError> {
+    check_unambiguous(raw, what)?;
+    serde_json::from_slice(raw).map_err(|source| OciError::Json {
+        what: what.to_owned(),
+        source,
+    })
+}
+
+fn check_unambiguous(raw: &[u8], what: &str) -> Result<(), OciError> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        manifests: Option<serde::de::IgnoredAny>,
+        layers: Option<serde::de::IgnoredAny>,
+    }
+    if let Ok(Probe {
+        manifests: Some(_),
+        layers: Some(_),
+    }) = serde_json::from_slice::<Probe>(raw)
+    {
+        return Err(OciError::AmbiguousDocument {
+            what: what.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// A layer: its blob descriptor, diff_id, and readers for both forms.
+pub trait Layer {
+    /// The blob descriptor (digest, size, media type).
+    fn descriptor(&self) -> &Descriptor;
+    /// The digest of the uncompressed tar, if known.
+    fn diff_id(&self) -> Option<&Digest>;
+    /// The compressed blob, verified against the descriptor as it streams.
+    fn open_compressed(&self) -> Result<BlobReader<'_>, OciError>;
+
+    fn digest(&self) -> &Digest {
+        &self.descriptor().digest
+    }
+    fn size(&self) -> u64 {
+        self.descriptor().size
+    }
+    fn media_type(&self) -> &str {
+        &self.descriptor().media_type
+    }
+    /// The compression the media type declares.
+    fn compression(&self) -> Result<LayerCompression, OciError> {
+        LayerCompression::from_media_type(self.media_type()).ok_or_else(|| {
+            OciError::UnsupportedMediaType {
+                what: format!("layer {}", self.digest()),
+                media_type: self.media_type().to_owned(),
+            }
+        })
+    }
+    /// The uncompressed tar stream. The blob digest is verified as it streams; the diff_id
+    /// is not (use [`crate::validate`] for that).
+    fn open_uncompressed(&self) -> Result<BlobReader<'_>, OciError> {
+        let compression = self.compression()?;
+        let raw = self.open_compressed()?;
+        let digest = self.digest().clone();
+        compression
+            .decoder(raw)
+            .map_err(|source| OciError::BlobRead { digest, source })
+    }
+}
+
+/// A layer of an [`Image`], read through the image's blob access.
+pub struct ImageLayer<'a, I: ?Sized> {
+    image: &'a I,
+    desc: Descriptor,
+    diff_id: Option<Digest>,
+}
+
+impl<I: Image + ?Sized> Layer for ImageLayer<'_, I> {
+    fn descriptor(&self) -> &Descriptor {
+        &self.desc
+    }
+    fn diff_id(&self) -> Option<&Digest> {
+        self.diff_id.as_ref()
+    }
+    fn open_compressed(&self) -> Result<BlobReader<'_>, OciError> {
+        self.image.open_verified(&self.desc)
+    }
+}
+
+/// The layers of any image, usable through `&dyn Image`.
+pub fn layers_of<'a>(
+    image: &'a dyn Image,
+) -> Result<Vec<ImageLayer<'a, dyn Image + 'a>>, OciError> {
+    let manifest = image.manifest()?;
+    let config = image.config()?;
+    Ok(manifest
+        .layers
+        .into_iter()
+        .enumerate()
+        .map(|(i, desc)| ImageLayer {
+            image,
+            diff_id: config.rootfs.diff_ids.get(i).cloned(),
+            desc,
+        })
+        .collect())
+}
+
+/// A set of images, as in an OCI layout's `index.json` or a multi-platform index.
+pub trait ImageIndex {
+    /// The index document.
+    fn index(&self) -> Result<Index, OciError>;
+    /// The image a descriptor of this index names.
+    fn image(&self, desc: &Descriptor) -> Result<Box<dyn Image + '_>, OciError>;
+}
+
+/// Where the bytes of a blob of an [`OwnedImage`] live.
+#[derive(Debug, Clone)]
+pub enum BlobData {
+    Bytes(Arc<[u8]>),
+    File(PathBuf),
+}
+
+/// An image held by value: manifest bytes plus its blobs (in memory or in files).
+/// `build` produces one; sinks write any [`Image`].
+#[derive(Debug, Clone)]
+pub struct OwnedImage {
+    manifest: Vec<u8>,
+    blobs: BTreeMap<Digest, BlobData>,
+    location: String,
+}
+
+/// A layer ready to go into an [`OwnedImage`]: its descriptor, diff_id, where its blob is,
+/// and the history entry that says what it is.
+#[derive(Debug, Clone)]
+pub struct NewLayer {
+    pub descriptor: Descriptor,
+    pub diff_id: Digest,
+    pub blob: BlobData,
+    pub created_by: String,
+    pub comment: Option<String>,
+}
+
+impl OwnedImage {
+    /// Assemble an image from a config (whose rootfs and history are filled from `layers`)
+    /// and its layers. The config and manifest are written canonically, so the same inputs
+    /// give the same digest.
+    pub fn assemble(
+        mut config: ImageConfig,
+        layers: Vec<NewLayer>,
+        manifest_annotations: BTreeMap<String, String>,
+    ) -> OwnedImage {
+        config.rootfs.kind = "layers".into();
+        let mut blobs = BTreeMap::new();
+        let mut descriptors = Vec::with_capacity(layers.len());
+        for layer in layers {
+            config.rootfs.diff_ids.push(layer.diff_id);
+            config.history.push(crate::spec::History {
+                created: config.created.clone(),
+                created_by: Some(layer.created_by),
+                comment: layer.comment,
+                author: None,
+                empty_layer: false,
+            });
+            blobs.insert(layer.descriptor.digest.clone(), layer.blob);
+            descriptors.push(layer.descriptor);
+        }
+        let config_bytes = to_canonical_json(&config);
+        let config_desc = Descriptor::for_bytes(media::OCI_CONFIG, &config_bytes);
+        blobs.insert(
+            config_desc.digest.clone(),
+            BlobData::Bytes(config_bytes.into()),
+        );
+        let manifest = Manifest {
+            schema_version: 2,
+            media_type: Some(media::OCI_MANIFEST.into()),
+            artifact_type: None,
+            config: config_desc,
+            layers: descriptors,
+            subject: None,
+            annotations: manifest_annotations,
+        };
+        OwnedImage {
+            manifest: to_canonical_json(&manifest),
+            blobs,
+            location: "built image".into(),
+        }
+    }
+}
+
+impl Image for OwnedImage {
+    fn raw_manifest(&self) -> Result<Vec<u8>, OciError> {
+        Ok(self.manifest.clone())
+    }
+    fn open_blob(&self, desc: &Descriptor) -> Result<BlobReader<'_>, OciError> {
+        match self.blobs.get(&desc.digest) {
+            Some(BlobData::Bytes(b)) => Ok(Box::new(std::io::Cursor::new(b.clone()))),
+            Some(BlobData::File(p)) => Ok(Box::new(
+                File::open(p).map_err(|e| OciError::io(p.clone(), e))?,
+            )),
+            None => Err(OciError::BlobNotFound {
+                digest: desc.digest.clone(),
+                location: self.location.clone(),
+            }),
+        }
+    }
+    fn location(&self) -> String {
+        self.location.clone()
+    }
+}

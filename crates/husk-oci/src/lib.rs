@@ -1,0 +1,27 @@
+//! husk-oci: the image model every other husk crate uses.
+//!
+//! It owns digests ([`Digest`], hashing and verifying streams), the OCI image-spec
+//! documents ([`spec`]), media types ([`media`]), the read-only [`Image`], [`Layer`] and
+//! [`ImageIndex`] traits that every source (OCI layout, archives, engines, registries)
+//! implements, the by-value [`OwnedImage`] that builds produce, and [`validate`], which
+//! recomputes every digest, size and diff_id of an image.
+//!
+//! Shaped after go-containerregistry's `v1` package: small fallible accessors, defaults
+//! for everything derivable, images as values. Follows OCI image-spec v1.1.
+//! This crate does no networking and knows no container engine.
+
+mod digest;
+mod error;
+mod image;
+pub mod media;
+pub mod spec;
+mod validate;
+
+pub use digest::{Algorithm, Digest, Hasher, HashingReader, HashingWriter, VerifyingReader};
+pub use error::OciError;
+pub use image::{
+    BlobData, BlobReader, Image, ImageIndex, ImageLayer, Layer, MAX_DOCUMENT_BYTES, NewLayer,
+    OwnedImage, blob_error, layers_of, parse_index, parse_manifest, read_document,
+};
+pub use spec::{Descriptor, ImageConfig, Index, Manifest, Platform};
+pub use validate::{Problem, ValidationReport, validate};
