@@ -1,1 +1,111 @@
-//! husk-formats
+//! husk-formats: images on local media, in both directions.
+//!
+//! Sources turn an [`ImageRef`] into a `Box<dyn husk_oci::Image>`; sinks write any image.
+//! One module per medium: [`oci_layout`] (OCI image layout directory and oci-archive,
+//! image-spec `image-layout.md`), [`docker_archive`] (`docker save` format), [`engine`]
+//! (podman/docker through their `save`/`load` commands). Registries live in their own
+//! crate, the only one with HTTP.
+//!
+//! Every sink writes atomically (temporary sibling, then rename) and refuses to replace a
+//! destination that is not already an image of the same kind.
+
+mod archive_tar;
+mod atomic;
+pub mod docker_archive;
+pub mod engine;
+mod error;
+pub mod oci_layout;
+mod reference;
+mod select;
+mod store;
+mod tar_index;
+
+use husk_oci::{Descriptor, Image, Platform};
+
+pub use docker_archive::{
+    DockerArchiveImage, open_docker_archive, write_docker_archive, write_docker_archive_to,
+};
+pub use engine::{EngineImage, engine_available, load_into_engine, open_engine_image};
+pub use error::FormatError;
+pub use oci_layout::{
+    LayoutImage, open_oci_archive, open_oci_dir, write_oci_archive, write_oci_dir,
+};
+pub use reference::{Engine, ImageRef};
+pub use select::parse_platform;
+
+/// Open the image `reference` names.
+///
+/// # Errors
+/// See the per-medium open functions.
+pub fn open(
+    reference: &ImageRef,
+    platform: Option<&Platform>,
+) -> Result<Box<dyn Image>, FormatError> {
+    Ok(match reference {
+        ImageRef::Oci { dir, reference } => {
+            Box::new(open_oci_dir(dir, reference.as_deref(), platform)?)
+        }
+        ImageRef::OciArchive { path, reference } => {
+            Box::new(open_oci_archive(path, reference.as_deref(), platform)?)
+        }
+        ImageRef::DockerArchive { path, reference } => {
+            Box::new(open_docker_archive(path, reference.as_deref())?)
+        }
+        ImageRef::Engine { engine, name } => Box::new(open_engine_image(*engine, name)?),
+    })
+}
+
+/// What a sink wrote.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub destination: String,
+    /// The index entry, for OCI destinations.
+    pub descriptor: Option<Descriptor>,
+    /// Engine output, for engine destinations.
+    pub engine_output: Option<String>,
+}
+
+/// Write `image` to `dest`. `tags` name it (RepoTags of a docker-archive or engine load;
+/// the first one is the ref-name of an OCI destination without an explicit `:REF`).
+///
+/// # Errors
+/// See the per-medium write functions.
+pub fn write(image: &dyn Image, dest: &ImageRef, tags: &[String]) -> Result<Written, FormatError> {
+    let destination = dest.to_string();
+    let ref_name = |r: &Option<String>| r.clone().or_else(|| tags.first().cloned());
+    Ok(match dest {
+        ImageRef::Oci { dir, reference } => Written {
+            destination,
+            descriptor: Some(write_oci_dir(image, dir, ref_name(reference).as_deref())?),
+            engine_output: None,
+        },
+        ImageRef::OciArchive { path, reference } => Written {
+            destination,
+            descriptor: Some(write_oci_archive(
+                image,
+                path,
+                ref_name(reference).as_deref(),
+            )?),
+            engine_output: None,
+        },
+        ImageRef::DockerArchive { path, reference } => {
+            let mut all: Vec<String> = reference.iter().cloned().collect();
+            all.extend(tags.iter().cloned());
+            write_docker_archive(image, path, &all)?;
+            Written {
+                destination,
+                descriptor: None,
+                engine_output: None,
+            }
+        }
+        ImageRef::Engine { engine, name } => {
+            let mut all = vec![name.clone()];
+            all.extend(tags.iter().filter(|t| *t != name).cloned());
+            Written {
+                destination,
+                descriptor: None,
+                engine_output: Some(load_into_engine(*engine, image, &all)?),
+            }
+        }
+    })
+}

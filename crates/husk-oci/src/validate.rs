@@ -123,10 +123,7 @@ pub fn validate(image: &dyn Image) -> Result<ValidationReport, OciError> {
     }
     let mut layers = Vec::new();
     // Without a config we still verify every blob against the manifest.
-    let layer_values = match layers_of(image) {
-        Ok(l) => l,
-        Err(_) => Vec::new(),
-    };
+    let layer_values = layers_of(image).unwrap_or_default();
     let descs: Vec<_> = if layer_values.is_empty() {
         manifest.layers.iter().map(|d| (d.clone(), None)).collect()
     } else {

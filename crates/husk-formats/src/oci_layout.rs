@@ -1,0 +1,436 @@
+//! OCI image layout (image-spec `image-layout.md`) as a source and a sink, both as a
+//! directory (`oci:DIR`) and as a tar of that directory (`oci-archive:FILE`).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use husk_oci::spec::to_canonical_json;
+use husk_oci::{
+    BlobReader, Descriptor, Digest, Image, Index, OciError, Platform, blob_error, media,
+    parse_index,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::FormatError;
+use crate::archive_tar::ArchiveTar;
+use crate::atomic::{self, TMP_PREFIX};
+use crate::select::{by_platform, by_reference, is_index};
+use crate::store::{DirStore, Store, TarStore};
+use crate::tar_index::TarIndex;
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LayoutFile {
+    image_layout_version: String,
+}
+
+/// An image read from an OCI layout (directory or archive).
+pub struct LayoutImage {
+    store: Arc<dyn Store>,
+    manifest: Vec<u8>,
+}
+
+impl Image for LayoutImage {
+    fn raw_manifest(&self) -> Result<Vec<u8>, OciError> {
+        Ok(self.manifest.clone())
+    }
+    fn open_blob(&self, desc: &Descriptor) -> Result<BlobReader<'_>, OciError> {
+        let name = desc.digest.blob_path();
+        if !self.store.exists(&name) {
+            return Err(OciError::BlobNotFound {
+                digest: desc.digest.clone(),
+                location: self.store.location(),
+            });
+        }
+        self.store.open(&name).map_err(|e| match e {
+            FormatError::Oci(o) => o,
+            FormatError::Io { source, .. } => OciError::BlobRead {
+                digest: desc.digest.clone(),
+                source,
+            },
+            other => OciError::BlobRead {
+                digest: desc.digest.clone(),
+                source: io::Error::other(other.to_string()),
+            },
+        })
+    }
+    fn location(&self) -> String {
+        self.store.location()
+    }
+}
+
+/// Read a blob named by a descriptor from a store, verified.
+fn read_verified(store: &dyn Store, desc: &Descriptor) -> Result<Vec<u8>, FormatError> {
+    if desc.size > husk_oci::MAX_DOCUMENT_BYTES {
+        return Err(OciError::TooLarge {
+            what: format!("blob {}", desc.digest),
+            limit: husk_oci::MAX_DOCUMENT_BYTES,
+        }
+        .into());
+    }
+    let name = desc.digest.blob_path();
+    if !store.exists(&name) {
+        return Err(OciError::BlobNotFound {
+            digest: desc.digest.clone(),
+            location: store.location(),
+        }
+        .into());
+    }
+    let mut out = Vec::new();
+    husk_oci::VerifyingReader::new(store.open(&name)?, desc.digest.clone(), desc.size)
+        .read_to_end(&mut out)
+        .map_err(|e| blob_error(&desc.digest, e))?;
+    Ok(out)
+}
+
+fn open_layout(
+    store: Arc<dyn Store>,
+    reference: Option<&str>,
+    platform: Option<&Platform>,
+) -> Result<LayoutImage, FormatError> {
+    let location = store.location();
+    let layout: LayoutFile =
+        serde_json::from_slice(&store.read_small("oci-layout")?).map_err(|source| {
+            OciError::Json {
+                what: format!("oci-layout of {location}"),
+                source,
+            }
+        })?;
+    if !layout.image_layout_version.starts_with("1.") {
+        return Err(OciError::UnsupportedMediaType {
+            what: format!("oci-layout of {location}"),
+            media_type: format!("imageLayoutVersion {}", layout.image_layout_version),
+        }
+        .into());
+    }
+    let index = parse_index(
+        &store.read_small("index.json")?,
+        &format!("index.json of {location}"),
+    )?;
+    let mut desc = by_reference(&index, reference, &location)?;
+    // Follow nested indexes (multi-platform images) down to one manifest.
+    for _ in 0..4 {
+        if !is_index(&desc) {
+            break;
+        }
+        let raw = read_verified(store.as_ref(), &desc)?;
+        let nested = parse_index(&raw, &format!("index {} in {location}", desc.digest))?;
+        desc = by_platform(&nested, platform, &location)?;
+    }
+    if !matches!(
+        desc.media_type.as_str(),
+        media::OCI_MANIFEST | media::DOCKER_MANIFEST
+    ) {
+        return Err(OciError::UnsupportedMediaType {
+            what: format!("{} in {location}", desc.digest),
+            media_type: desc.media_type.clone(),
+        }
+        .into());
+    }
+    let manifest = read_verified(store.as_ref(), &desc)?;
+    // Parse now so a broken manifest is reported at open time.
+    husk_oci::parse_manifest(
+        &manifest,
+        &format!("manifest {} in {location}", desc.digest),
+    )?;
+    Ok(LayoutImage { store, manifest })
+}
+
+/// Open an image from an OCI layout directory.
+///
+/// # Errors
+/// When the directory is not a layout, the reference or platform is not there, or a
+/// document does not match its digest.
+pub fn open_oci_dir(
+    dir: &Path,
+    reference: Option<&str>,
+    platform: Option<&Platform>,
+) -> Result<LayoutImage, FormatError> {
+    if !dir.join("oci-layout").is_file() {
+        return Err(FormatError::NotALayout {
+            path: dir.to_path_buf(),
+        });
+    }
+    open_layout(
+        Arc::new(DirStore {
+            root: dir.to_path_buf(),
+        }),
+        reference,
+        platform,
+    )
+}
+
+/// Open an image from an oci-archive (a tar of an OCI layout).
+///
+/// # Errors
+/// As [`open_oci_dir`], plus an unreadable or unsafe tar.
+pub fn open_oci_archive(
+    path: &Path,
+    reference: Option<&str>,
+    platform: Option<&Platform>,
+) -> Result<LayoutImage, FormatError> {
+    let index = TarIndex::scan(path)?;
+    if !index.contains("oci-layout") {
+        return Err(FormatError::NotALayout {
+            path: path.to_path_buf(),
+        });
+    }
+    open_layout(
+        Arc::new(TarStore {
+            index,
+            transport: "oci-archive",
+        }),
+        reference,
+        platform,
+    )
+}
+
+/// The descriptor by which a layout's index.json names `image`.
+fn index_entry(image: &dyn Image, ref_name: Option<&str>) -> Result<Descriptor, FormatError> {
+    let manifest_bytes = image.raw_manifest()?;
+    let manifest = image.manifest()?;
+    let config = image.config()?;
+    let media_type = manifest
+        .media_type
+        .clone()
+        .unwrap_or_else(|| media::OCI_MANIFEST.to_owned());
+    let mut desc = Descriptor::for_bytes(media_type, &manifest_bytes);
+    desc.platform = Some(config.platform());
+    if let Some(r) = ref_name {
+        desc.annotations
+            .insert(media::ANNOTATION_REF_NAME.into(), r.to_owned());
+    }
+    Ok(desc)
+}
+
+fn index_json(manifests: Vec<Descriptor>) -> Vec<u8> {
+    to_canonical_json(&Index {
+        schema_version: 2,
+        media_type: Some(media::OCI_INDEX.into()),
+        manifests,
+        annotations: BTreeMap::new(),
+    })
+}
+
+fn layout_json() -> Vec<u8> {
+    to_canonical_json(&LayoutFile {
+        image_layout_version: media::OCI_LAYOUT_VERSION.into(),
+    })
+}
+
+/// Every blob of an image (config, layers, manifest), deduplicated, sorted by digest.
+fn blobs_of(image: &dyn Image) -> Result<Vec<Descriptor>, FormatError> {
+    let manifest = image.manifest()?;
+    let mut all = BTreeMap::new();
+    all.insert(manifest.config.digest.clone(), manifest.config.clone());
+    for l in manifest.layers {
+        all.insert(l.digest.clone(), l);
+    }
+    let raw = image.raw_manifest()?;
+    let m = Descriptor::for_bytes(
+        manifest
+            .media_type
+            .unwrap_or_else(|| media::OCI_MANIFEST.into()),
+        &raw,
+    );
+    all.insert(m.digest.clone(), m);
+    Ok(all.into_values().collect())
+}
+
+fn open_any_blob<'a>(
+    image: &'a dyn Image,
+    desc: &Descriptor,
+    manifest_digest: &Digest,
+    manifest: &'a [u8],
+) -> Result<BlobReader<'a>, FormatError> {
+    if &desc.digest == manifest_digest {
+        return Ok(Box::new(manifest));
+    }
+    Ok(image.open_verified(desc)?)
+}
+
+/// Write `image` into the OCI layout directory `dir`, naming it `ref_name`.
+///
+/// A new directory is built beside `dir` and renamed into place. An existing layout keeps
+/// its other images: new blobs are added (each written to a temporary name and renamed),
+/// then index.json is replaced atomically, so readers never see a half-written image.
+/// An existing directory that is neither empty nor a layout is refused.
+///
+/// # Errors
+/// I/O errors name the path; a blob that fails verification aborts the write.
+pub fn write_oci_dir(
+    image: &dyn Image,
+    dir: &Path,
+    ref_name: Option<&str>,
+) -> Result<Descriptor, FormatError> {
+    let entry = index_entry(image, ref_name)?;
+    let existing = match fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() => {
+            if dir.join("oci-layout").is_file() {
+                true
+            } else if fs::read_dir(dir)
+                .map_err(|e| FormatError::io(dir, e))?
+                .next()
+                .is_none()
+            {
+                false
+            } else {
+                return Err(FormatError::DestinationNotOurs {
+                    path: dir.to_path_buf(),
+                    expected: "an OCI image layout or an empty directory",
+                });
+            }
+        }
+        Ok(_) => {
+            return Err(FormatError::DestinationNotOurs {
+                path: dir.to_path_buf(),
+                expected: "an OCI image layout directory",
+            });
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+        Err(e) => return Err(FormatError::io(dir, e)),
+    };
+    if existing {
+        let old = open_index_of_dir(dir)?;
+        write_blobs_into(image, dir)?;
+        let mut manifests: Vec<Descriptor> = old
+            .manifests
+            .into_iter()
+            .filter(|d| {
+                d.digest != entry.digest
+                    && (ref_name.is_none()
+                        || d.annotations
+                            .get(media::ANNOTATION_REF_NAME)
+                            .map(String::as_str)
+                            != ref_name)
+            })
+            .collect();
+        manifests.push(entry.clone());
+        write_file_atomic(&dir.join("index.json"), &index_json(manifests))?;
+        return Ok(entry);
+    }
+    let parent = atomic::parent_of(dir);
+    fs::create_dir_all(&parent).map_err(|e| FormatError::io(&parent, e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(TMP_PREFIX)
+        .tempdir_in(&parent)
+        .map_err(|e| FormatError::io(&parent, e))?;
+    fs::write(tmp.path().join("oci-layout"), layout_json())
+        .map_err(|e| FormatError::io(tmp.path(), e))?;
+    write_blobs_into(image, tmp.path())?;
+    fs::write(
+        tmp.path().join("index.json"),
+        index_json(vec![entry.clone()]),
+    )
+    .map_err(|e| FormatError::io(tmp.path(), e))?;
+    let tmp_path = tmp.keep();
+    // An empty directory at `dir` is replaced; rename cannot replace a non-empty one.
+    if dir.is_dir() {
+        fs::remove_dir(dir).map_err(|e| FormatError::io(dir, e))?;
+    }
+    fs::rename(&tmp_path, dir).map_err(|e| {
+        let _ = fs::remove_dir_all(&tmp_path);
+        FormatError::io(dir, e)
+    })?;
+    Ok(entry)
+}
+
+fn open_index_of_dir(dir: &Path) -> Result<Index, FormatError> {
+    let p = dir.join("index.json");
+    let raw = fs::read(&p).map_err(|e| FormatError::io(&p, e))?;
+    Ok(parse_index(
+        &raw,
+        &format!("index.json of oci:{}", dir.display()),
+    )?)
+}
+
+fn write_blobs_into(image: &dyn Image, root: &Path) -> Result<(), FormatError> {
+    let manifest_bytes = image.raw_manifest()?;
+    let manifest_digest = Digest::sha256(&manifest_bytes);
+    for desc in blobs_of(image)? {
+        let dest = root.join(desc.digest.blob_path());
+        let dir = atomic::parent_of(&dest);
+        fs::create_dir_all(&dir).map_err(|e| FormatError::io(&dir, e))?;
+        if blob_present(&dest, &desc) {
+            continue;
+        }
+        let mut tmp = atomic::temp_file_for(&dest)?;
+        let mut src = open_any_blob(image, &desc, &manifest_digest, &manifest_bytes)?;
+        io::copy(&mut src, tmp.as_file_mut()).map_err(|e| match e.get_ref() {
+            Some(i) if i.is::<OciError>() => blob_error(&desc.digest, e).into(),
+            _ => FormatError::io(tmp.path(), e),
+        })?;
+        atomic::persist(tmp, &dest)?;
+    }
+    Ok(())
+}
+
+/// A blob already in a layout counts only if it verifies.
+fn blob_present(path: &Path, desc: &Descriptor) -> bool {
+    let Ok(f) = fs::File::open(path) else {
+        return false;
+    };
+    io::copy(
+        &mut husk_oci::VerifyingReader::new(f, desc.digest.clone(), desc.size),
+        &mut io::sink(),
+    )
+    .is_ok()
+}
+
+fn write_file_atomic(dest: &Path, bytes: &[u8]) -> Result<(), FormatError> {
+    let mut tmp = atomic::temp_file_for(dest)?;
+    tmp.write_all(bytes)
+        .map_err(|e| FormatError::io(tmp.path(), e))?;
+    atomic::persist(tmp, dest)
+}
+
+/// Write `image` as an oci-archive at `path` (atomically: temp file, then rename).
+/// An existing file is replaced only if it is an oci-archive.
+///
+/// # Errors
+/// As [`write_oci_dir`], plus [`FormatError::DestinationNotOurs`].
+pub fn write_oci_archive(
+    image: &dyn Image,
+    path: &Path,
+    ref_name: Option<&str>,
+) -> Result<Descriptor, FormatError> {
+    atomic::check_replaceable_archive(path, "oci-layout", "an oci-archive")?;
+    let entry = index_entry(image, ref_name)?;
+    let mut tmp = atomic::temp_file_for(path)?;
+    let tmp_path: PathBuf = tmp.path().to_path_buf();
+    let io_err = |e| FormatError::io(&tmp_path, e);
+    {
+        let mut tar = ArchiveTar::new(io::BufWriter::new(tmp.as_file_mut()));
+        let layout = layout_json();
+        tar.file("oci-layout", layout.len() as u64, &layout[..])
+            .map_err(io_err)?;
+        let index = index_json(vec![entry.clone()]);
+        tar.file("index.json", index.len() as u64, &index[..])
+            .map_err(io_err)?;
+        tar.dir("blobs/").map_err(io_err)?;
+        let manifest_bytes = image.raw_manifest()?;
+        let manifest_digest = Digest::sha256(&manifest_bytes);
+        let mut dirs_done = std::collections::BTreeSet::new();
+        for desc in blobs_of(image)? {
+            let name = desc.digest.blob_path();
+            if let Some((d, _)) = name.rsplit_once('/')
+                && dirs_done.insert(d.to_owned())
+            {
+                tar.dir(&format!("{d}/")).map_err(io_err)?;
+            }
+            let src = open_any_blob(image, &desc, &manifest_digest, &manifest_bytes)?;
+            tar.file(&name, desc.size, src)
+                .map_err(|e| match e.get_ref() {
+                    Some(i) if i.is::<OciError>() => blob_error(&desc.digest, e).into(),
+                    _ => FormatError::io(&tmp_path, e),
+                })?;
+        }
+        let mut w = tar.finish().map_err(io_err)?;
+        w.flush().map_err(io_err)?;
+    }
+    atomic::persist(tmp, path)?;
+    Ok(entry)
+}
