@@ -1,1 +1,23 @@
-//! husk-build
+//! husk-build: an executable plus options -> a finished, reproducible, non-root
+//! FROM-scratch OCI image.
+//!
+//! [`BuildOptions`] is what a user says (flags or `husk.toml`); [`BuildOptions::into_request`]
+//! validates it into a [`BuildRequest`]; [`plan`] turns that into three file plans
+//! (system files, shared libraries, application) using husk-elf for the loader-accurate
+//! library closure; [`build`] writes them as deterministic layers (husk-layer) and
+//! assembles an [`husk_oci::OwnedImage`]. Sinks (husk-formats) write it anywhere.
+//!
+//! Everything environmental (SOURCE_DATE_EPOCH, the cache directory) is passed in by the
+//! caller; this crate reads only the files the request names and the host's loader
+//! configuration through [`husk_elf::HostFs`].
+
+mod build;
+mod error;
+pub mod options;
+mod sysfiles;
+mod time;
+
+pub use build::{BuildOutput, CA_BUNDLE_PATH, LayerSummary, Plans, Summary, build, plan};
+pub use error::BuildError;
+pub use options::{BuildOptions, BuildRequest, Environment};
+pub use time::rfc3339;

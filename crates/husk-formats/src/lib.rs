@@ -55,6 +55,33 @@ pub fn open(
     })
 }
 
+/// Check, before any work, that `dest` may be written: an existing destination must be
+/// an image of the same kind (or an empty directory for `oci:`), and an engine must be
+/// installed.
+///
+/// # Errors
+/// [`FormatError::DestinationNotOurs`] or [`FormatError::EngineMissing`].
+pub fn check_destination(dest: &ImageRef) -> Result<(), FormatError> {
+    match dest {
+        ImageRef::Oci { dir, .. } => oci_layout::check_dir_destination(dir).map(|_| ()),
+        ImageRef::OciArchive { path, .. } => {
+            atomic::check_replaceable_archive(path, "oci-layout", "an oci-archive")
+        }
+        ImageRef::DockerArchive { path, .. } => {
+            atomic::check_replaceable_archive(path, "manifest.json", "a docker-archive")
+        }
+        ImageRef::Engine { engine, .. } => {
+            if engine_available(*engine) {
+                Ok(())
+            } else {
+                Err(FormatError::EngineMissing {
+                    engine: engine.program(),
+                })
+            }
+        }
+    }
+}
+
 /// What a sink wrote.
 #[derive(Debug, Clone)]
 pub struct Written {

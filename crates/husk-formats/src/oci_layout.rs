@@ -267,32 +267,7 @@ pub fn write_oci_dir(
     ref_name: Option<&str>,
 ) -> Result<Descriptor, FormatError> {
     let entry = index_entry(image, ref_name)?;
-    let existing = match fs::symlink_metadata(dir) {
-        Ok(m) if m.is_dir() => {
-            if dir.join("oci-layout").is_file() {
-                true
-            } else if fs::read_dir(dir)
-                .map_err(|e| FormatError::io(dir, e))?
-                .next()
-                .is_none()
-            {
-                false
-            } else {
-                return Err(FormatError::DestinationNotOurs {
-                    path: dir.to_path_buf(),
-                    expected: "an OCI image layout or an empty directory",
-                });
-            }
-        }
-        Ok(_) => {
-            return Err(FormatError::DestinationNotOurs {
-                path: dir.to_path_buf(),
-                expected: "an OCI image layout directory",
-            });
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
-        Err(e) => return Err(FormatError::io(dir, e)),
-    };
+    let existing = check_dir_destination(dir)?;
     if existing {
         let old = open_index_of_dir(dir)?;
         write_blobs_into(image, dir)?;
@@ -385,6 +360,35 @@ fn write_file_atomic(dest: &Path, bytes: &[u8]) -> Result<(), FormatError> {
     tmp.write_all(bytes)
         .map_err(|e| FormatError::io(tmp.path(), e))?;
     atomic::persist(tmp, dest)
+}
+
+/// Whether `dir` is an existing OCI layout (true), absent or an empty directory (false);
+/// anything else is refused.
+pub(crate) fn check_dir_destination(dir: &Path) -> Result<bool, FormatError> {
+    match fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() => {
+            if dir.join("oci-layout").is_file() {
+                Ok(true)
+            } else if fs::read_dir(dir)
+                .map_err(|e| FormatError::io(dir, e))?
+                .next()
+                .is_none()
+            {
+                Ok(false)
+            } else {
+                Err(FormatError::DestinationNotOurs {
+                    path: dir.to_path_buf(),
+                    expected: "an OCI image layout or an empty directory",
+                })
+            }
+        }
+        Ok(_) => Err(FormatError::DestinationNotOurs {
+            path: dir.to_path_buf(),
+            expected: "an OCI image layout directory",
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(FormatError::io(dir, e)),
+    }
 }
 
 /// Write `image` as an oci-archive at `path` (atomically: temp file, then rename).

@@ -1,1 +1,50 @@
-fn main() {}
+//! husk: the command-line front end. It parses arguments, reads the environment, calls
+//! the library crates, renders their results and maps them to an exit code. Logic lives
+//! in the libraries (husk-build, husk-formats, husk-oci, ...).
+
+mod cli;
+mod commands;
+mod exit;
+mod output;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::exit::Exit;
+use crate::output::Printer;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let printer = Printer { quiet: cli.quiet };
+    let result = match &cli.command {
+        Command::Build(args) => commands::build::run(args, &printer),
+        Command::Validate(args) => commands::validate::run(args, &printer),
+    };
+    match result {
+        Ok(code) => code.into(),
+        Err(err) => {
+            // A closed stdout (`husk ... | head`) is not an error worth reporting.
+            if err
+                .chain()
+                .filter_map(|c| c.downcast_ref::<std::io::Error>())
+                .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return Exit::Success.into();
+            }
+            report(&err);
+            Exit::Error.into()
+        }
+    }
+}
+
+/// `error: ...` then one indented `caused by:` line per source.
+fn report(err: &anyhow::Error) {
+    let mut e = std::io::stderr().lock();
+    let _ = writeln!(e, "error: {err}");
+    for cause in err.chain().skip(1) {
+        let _ = writeln!(e, "  caused by: {cause}");
+    }
+}

@@ -1,0 +1,534 @@
+//! The build pipeline: validated request -> three file plans (system files, shared
+//! libraries, application) -> deterministic layers -> an [`OwnedImage`].
+//!
+//! Layer order is chosen for reuse: system files change least, then libraries, then the
+//! app, so an app-only change leaves the first two layers' digests (and the registry's
+//! copies) untouched.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use husk_elf::{Arch, HostEntry, HostFs, Resolver, materialize};
+use husk_layer::{
+    Entry, EntryKind, FileSource, ImagePath, LayerPlan, MODE_DATA, MODE_EXEC, WriteOptions,
+    WrittenLayer, policy_mode, write_layer,
+};
+use husk_oci::spec::{EmptyObject, RuntimeConfig};
+use husk_oci::{BlobData, Digest, Image, ImageConfig, NewLayer, OwnedImage, Platform};
+
+use crate::options::{BuildRequest, CaCerts};
+use crate::{BuildError, sysfiles, time};
+
+/// Where the CA bundle goes, the path Go, OpenSSL, rustls-native-certs and curl look first
+/// on Debian-style systems.
+pub const CA_BUNDLE_PATH: &str = "/etc/ssl/certs/ca-certificates.crt";
+/// The host's CA bundle used by default.
+pub const HOST_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+/// The host's time zone database used by `--tzdata`.
+pub const HOST_ZONEINFO: &str = "/usr/share/zoneinfo";
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// One layer of a built image, for the summary.
+#[derive(Debug, Clone)]
+pub struct LayerSummary {
+    pub what: String,
+    pub digest: Digest,
+    pub size: u64,
+    pub entries: usize,
+    pub reused: bool,
+}
+
+/// What a build produced, for the CLI's summary line.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub digest: Digest,
+    pub platform: Platform,
+    pub layers: Vec<LayerSummary>,
+    pub files: usize,
+    pub compressed_size: u64,
+    pub user: String,
+    pub entrypoint: Vec<String>,
+    /// Image paths of the shared libraries (and loader) added.
+    pub libraries: Vec<String>,
+}
+
+/// A built image. The layer blobs live in a temporary directory owned by this value.
+pub struct BuildOutput {
+    pub image: OwnedImage,
+    pub summary: Summary,
+    _work: tempfile::TempDir,
+}
+
+/// The three file plans of an image, before any layer is written.
+#[derive(Debug, Default)]
+pub struct Plans {
+    pub system: LayerPlan,
+    pub libraries: LayerPlan,
+    pub app: LayerPlan,
+    pub arch: Option<Arch>,
+    pub library_paths: Vec<String>,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
+    move |source| BuildError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Read the first bytes of a host file (enough for ELF and `#!` detection).
+fn head(path: &Path, n: usize) -> Result<Vec<u8>, std::io::Error> {
+    let mut buf = Vec::with_capacity(n);
+    std::fs::File::open(path)?
+        .take(n as u64)
+        .read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// The interpreter of a `#!` script, if `bytes` start with one.
+fn shebang(bytes: &[u8]) -> Option<String> {
+    let rest = bytes.strip_prefix(b"#!")?;
+    let line = rest.split(|b| *b == b'\n').next()?;
+    let line = std::str::from_utf8(line).ok()?.trim();
+    line.split_whitespace().next().map(str::to_owned)
+}
+
+/// Plan every file of the image.
+///
+/// # Errors
+/// Unreadable or non-ELF entrypoint, a script without its interpreter, mixed architectures,
+/// a library that cannot be resolved, plan conflicts, a missing CA bundle or tzdata.
+pub fn plan(req: &BuildRequest, fs: &dyn HostFs) -> Result<Plans, BuildError> {
+    let mut plans = Plans::default();
+
+    // --- application layer: entrypoint and user files.
+    let entry_head =
+        head(&req.entrypoint, 4096).map_err(|source| BuildError::EntrypointUnreadable {
+            path: req.entrypoint.clone(),
+            source,
+        })?;
+    if std::fs::metadata(&req.entrypoint).is_ok_and(|m| !m.is_file()) {
+        return Err(BuildError::NotExecutable {
+            path: req.entrypoint.clone(),
+        });
+    }
+    plans.app.add(
+        req.dest.clone(),
+        Entry::file(FileSource::Host(req.entrypoint.clone()), MODE_EXEC),
+    )?;
+    for spec in &req.files {
+        let meta = std::fs::metadata(&spec.src).map_err(io_err(&spec.src))?;
+        let name = spec.src.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let dest = if spec.into_dir && !name.is_empty() {
+            spec.dest.join(name).map_err(|source| BuildError::BadPath {
+                option: "--file DEST",
+                value: spec.dest.to_string(),
+                source,
+            })?
+        } else {
+            spec.dest.clone()
+        };
+        let (uid, gid) = spec.owner.map_or((0, 0), |o| (o.uid, o.gid));
+        if meta.is_dir() {
+            plans
+                .app
+                .add_host_tree(&spec.src, dest, spec.mode, uid, gid)?;
+        } else {
+            let mode = spec
+                .mode
+                .unwrap_or_else(|| policy_mode(mode_of(&meta), false));
+            plans.app.add(
+                dest,
+                Entry::file(FileSource::Host(spec.src.clone()), mode).owned_by(uid, gid),
+            )?;
+        }
+    }
+
+    // ELF files among what the app layer holds: the entrypoint's platform is the image's.
+    let mut elf_roots: Vec<(ImagePath, PathBuf)> = Vec::new();
+    for (path, entry) in plans.app.iter() {
+        if let EntryKind::File(FileSource::Host(host)) = &entry.kind
+            && head(host, 4).is_ok_and(|h| husk_elf::is_elf(&h))
+        {
+            elf_roots.push((path.clone(), host.clone()));
+        }
+    }
+    let entry_arch = if husk_elf::is_elf(&entry_head) {
+        let bytes = fs.read(&req.entrypoint).map_err(io_err(&req.entrypoint))?;
+        husk_elf::parse_elf(&bytes, &req.entrypoint)?.arch
+    } else if let Some(interp) = shebang(&entry_head) {
+        let Some((_, host)) = elf_roots.iter().find(|(p, _)| p.as_str() == interp) else {
+            return Err(BuildError::ScriptWithoutInterpreter {
+                path: req.entrypoint.clone(),
+                interpreter: interp,
+            });
+        };
+        let bytes = fs.read(host).map_err(io_err(host))?;
+        husk_elf::parse_elf(&bytes, host)?.arch
+    } else {
+        return Err(BuildError::NotExecutable {
+            path: req.entrypoint.clone(),
+        });
+    };
+    for (_, host) in &elf_roots {
+        let bytes = fs.read(host).map_err(io_err(host))?;
+        let info = husk_elf::parse_elf(&bytes, host)?;
+        if info.arch != entry_arch && !matches!(info.object_type, husk_elf::ObjectType::Relocatable)
+        {
+            return Err(BuildError::MixedArch {
+                path: host.clone(),
+                found: info.arch.to_string(),
+                expected: entry_arch.to_string(),
+            });
+        }
+    }
+    plans.arch = Some(entry_arch);
+
+    // --- library layer: loader, DT_NEEDED closure, NSS modules.
+    if req.libraries && !elf_roots.is_empty() {
+        let resolver = Resolver::new(fs);
+        let roots: Vec<PathBuf> = elf_roots.iter().map(|(_, h)| h.clone()).collect();
+        let closure = resolver.closure(&roots)?;
+        let mut host_paths: Vec<PathBuf> = closure.interpreter.iter().cloned().collect();
+        host_paths.extend(closure.libraries.iter().map(|l| l.path.clone()));
+        if req.nss {
+            host_paths.extend(
+                resolver
+                    .nss_modules(&closure, &["files", "dns"])?
+                    .into_iter()
+                    .map(|l| l.path),
+            );
+        }
+        // A library found through $ORIGIN of an app file lives next to it on the host;
+        // in the image it must sit at the same place relative to where that file lands.
+        let origin_map: Vec<(PathBuf, ImagePath)> = elf_roots
+            .iter()
+            .filter_map(|(img, host)| Some((host.parent()?.to_path_buf(), img.parent()?)))
+            .collect();
+        for host in host_paths {
+            if let Some(image_path) = mapped(&origin_map, &host) {
+                let canonical = std::fs::canonicalize(&host).map_err(io_err(&host))?;
+                let meta = std::fs::metadata(&canonical).map_err(io_err(&canonical))?;
+                plans.libraries.add(
+                    image_path.clone(),
+                    Entry::file(
+                        FileSource::Host(canonical),
+                        policy_mode(mode_of(&meta), false),
+                    ),
+                )?;
+                plans.library_paths.push(image_path.to_string());
+                continue;
+            }
+            plans.library_paths.push(host.display().to_string());
+            for e in materialize(fs, &host)? {
+                match e {
+                    HostEntry::Symlink { path, target } => {
+                        plans.libraries.add(
+                            host_image_path(&path)?,
+                            Entry::symlink(target.to_string_lossy().into_owned()),
+                        )?;
+                    }
+                    HostEntry::File { path } => {
+                        let meta = std::fs::metadata(&path).map_err(io_err(&path))?;
+                        plans.libraries.add(
+                            host_image_path(&path)?,
+                            Entry::file(
+                                FileSource::Host(path.clone()),
+                                policy_mode(mode_of(&meta), false),
+                            ),
+                        )?;
+                    }
+                }
+            }
+        }
+        plans.library_paths.sort();
+        plans.library_paths.dedup();
+    }
+
+    // --- system layer.
+    let bytes = |s: String| FileSource::Bytes(Arc::from(s.into_bytes()));
+    let p = |s: &str| ImagePath::parse(s).expect("static image paths are valid");
+    if req.passwd {
+        plans.system.add(
+            p("/etc/passwd"),
+            Entry::file(bytes(sysfiles::passwd(req.user, &req.user_name)), MODE_DATA),
+        )?;
+        plans.system.add(
+            p("/etc/group"),
+            Entry::file(bytes(sysfiles::group(req.user, &req.user_name)), MODE_DATA),
+        )?;
+        plans.system.add(
+            p("/etc/nsswitch.conf"),
+            Entry::file(bytes(sysfiles::nsswitch().into()), MODE_DATA),
+        )?;
+        if let Some(home) = sysfiles::home_of(req.user, &req.user_name) {
+            let mut e = Entry::dir().owned_by(req.user.uid, req.user.gid);
+            e.mode = 0o700;
+            plans.system.add(p(&home), e)?;
+        }
+    }
+    if req.tmp {
+        let mut e = Entry::dir();
+        e.mode = 0o1777;
+        plans.system.add(p("/tmp"), e)?;
+    }
+    if let Some(w) = &req.workdir
+        && plans.app.get(w).is_none()
+        && plans.system.get(w).is_none()
+    {
+        plans.system.add(w.clone(), Entry::dir())?;
+    }
+    match &req.ca_certs {
+        CaCerts::None => {}
+        CaCerts::Host => {
+            let host = Path::new(HOST_CA_BUNDLE);
+            if !host.exists() {
+                return Err(BuildError::NoHostCaBundle {
+                    path: host.to_path_buf(),
+                });
+            }
+            add_ca(&mut plans.system, host)?;
+        }
+        CaCerts::Path(path) => add_ca(&mut plans.system, path)?,
+    }
+    if req.tzdata {
+        let zi = Path::new(HOST_ZONEINFO);
+        if !zi.is_dir() {
+            return Err(BuildError::NoTzdata {
+                path: zi.to_path_buf(),
+            });
+        }
+        plans
+            .system
+            .add_host_tree(zi, p(HOST_ZONEINFO), Some(MODE_DATA), 0, 0)?;
+    }
+    check_cross_layer(&plans)?;
+    Ok(plans)
+}
+
+fn add_ca(plan: &mut LayerPlan, path: &Path) -> Result<(), BuildError> {
+    // Read through to validate that it is a PEM bundle; symlinks (the host's usual layout)
+    // are followed so the image gets the content.
+    let mut text = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(64 << 20).read_to_end(&mut text))
+        .map_err(io_err(path))?;
+    if !text
+        .windows(27)
+        .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+    {
+        return Err(BuildError::BadCaBundle {
+            path: path.to_path_buf(),
+        });
+    }
+    plan.add(
+        ImagePath::parse(CA_BUNDLE_PATH).expect("static path"),
+        Entry::file(FileSource::Bytes(Arc::from(text)), MODE_DATA),
+    )?;
+    Ok(())
+}
+
+/// A later layer may not put a file below a path an earlier layer made a symlink or a
+/// file: engines would resolve or replace it differently.
+fn check_cross_layer(plans: &Plans) -> Result<(), BuildError> {
+    let lower = [&plans.system, &plans.libraries];
+    for (i, upper) in [&plans.libraries, &plans.app].into_iter().enumerate() {
+        for (path, entry) in upper.iter() {
+            for plan in &lower[..=i] {
+                for anc in path.ancestors() {
+                    if let Some(e) = plan.get(&anc)
+                        && !matches!(e.kind, EntryKind::Dir)
+                    {
+                        return Err(BuildError::Plan(husk_layer::PlanError::Conflict {
+                            path: path.clone(),
+                            existing: e.to_string(),
+                            new: format!("{entry} below it in a later layer"),
+                        }));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn mapped(map: &[(PathBuf, ImagePath)], host: &Path) -> Option<ImagePath> {
+    map.iter().find_map(|(hdir, idir)| {
+        let rel = host.strip_prefix(hdir).ok()?;
+        let rel = rel.to_str()?;
+        idir.join(rel).ok()
+    })
+}
+
+fn host_image_path(path: &Path) -> Result<ImagePath, BuildError> {
+    let s = path.to_string_lossy();
+    ImagePath::parse(&s).map_err(|source| BuildError::BadPath {
+        option: "library path",
+        value: s.into_owned(),
+        source,
+    })
+}
+
+#[cfg(unix)]
+fn mode_of(meta: &std::fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode()
+}
+
+/// Build the image `req` describes.
+///
+/// # Errors
+/// Any planning error (see [`plan`]) or a layer write error. Nothing is written outside a
+/// private temporary directory.
+pub fn build(req: &BuildRequest, fs: &dyn HostFs) -> Result<BuildOutput, BuildError> {
+    let plans = plan(req, fs)?;
+    let arch = plans.arch.expect("plan sets the architecture");
+    let work = tempfile::Builder::new()
+        .prefix("husk-build-")
+        .tempdir()
+        .map_err(io_err(&std::env::temp_dir()))?;
+    let opts = WriteOptions {
+        mtime: req.epoch,
+        compression: req.compression.clone(),
+        cache_dir: req.cache_dir.clone(),
+        ..WriteOptions::default()
+    };
+    let lib_count = plans.library_paths.len();
+    let mut jobs: Vec<(String, &LayerPlan)> = Vec::new();
+    if !plans.system.is_empty() {
+        jobs.push((
+            "husk build: system files (passwd, group, nsswitch.conf, CA bundle, /tmp)".into(),
+            &plans.system,
+        ));
+    }
+    if !plans.libraries.is_empty() {
+        jobs.push((
+            format!(
+                "husk build: shared libraries ({lib_count} resolved for {})",
+                req.dest
+            ),
+            &plans.libraries,
+        ));
+    }
+    jobs.push((format!("husk build: application {}", req.dest), &plans.app));
+
+    // Layers are independent: compress them in parallel.
+    let written: Vec<Result<WrittenLayer, husk_layer::LayerError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .map(|(_, plan)| {
+                let opts = &opts;
+                let dir = work.path();
+                s.spawn(move || write_layer(plan, opts, dir))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("layer writer thread does not panic"))
+            .collect()
+    });
+    let mut layers = Vec::new();
+    let mut summaries = Vec::new();
+    let mut files = 0;
+    for ((what, _), w) in jobs.into_iter().zip(written) {
+        let w = w?;
+        files += w.entries;
+        summaries.push(LayerSummary {
+            what: what.trim_start_matches("husk build: ").to_owned(),
+            digest: w.descriptor.digest.clone(),
+            size: w.descriptor.size,
+            entries: w.entries,
+            reused: w.reused,
+        });
+        layers.push(NewLayer {
+            descriptor: w.descriptor,
+            diff_id: w.diff_id,
+            blob: BlobData::File(w.blob),
+            created_by: what,
+            comment: None,
+        });
+    }
+
+    let created = time::rfc3339(req.epoch);
+    let mut env: BTreeMap<String, String> = BTreeMap::new();
+    env.insert("PATH".into(), DEFAULT_PATH.into());
+    if req.ca_certs != CaCerts::None {
+        env.insert("SSL_CERT_FILE".into(), CA_BUNDLE_PATH.into());
+    }
+    // User env replaces defaults of the same name and keeps the order given.
+    let mut env_list: Vec<String> = env
+        .iter()
+        .filter(|(k, _)| !req.env.iter().any(|(uk, _)| uk == *k))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    env_list.extend(req.env.iter().map(|(k, v)| format!("{k}={v}")));
+    let mut entrypoint = vec![req.dest.to_string()];
+    entrypoint.extend(req.args.iter().cloned());
+    let user = format!("{}:{}", req.user.uid, req.user.gid);
+    let config = ImageConfig {
+        created: Some(created),
+        author: None,
+        architecture: arch.oci_architecture().to_owned(),
+        os: "linux".into(),
+        os_version: None,
+        variant: arch.oci_variant().map(str::to_owned),
+        config: Some(RuntimeConfig {
+            user: Some(user.clone()),
+            exposed_ports: (!req.expose.is_empty()).then(|| {
+                req.expose
+                    .iter()
+                    .map(|p| (p.0.clone(), EmptyObject {}))
+                    .collect()
+            }),
+            env: Some(env_list),
+            entrypoint: Some(entrypoint.clone()),
+            cmd: req.cmd.clone(),
+            volumes: None,
+            working_dir: req.workdir.as_ref().map(ToString::to_string),
+            labels: (!req.labels.is_empty()).then(|| req.labels.clone()),
+            stop_signal: req.stop_signal.clone(),
+            healthcheck: None,
+        }),
+        rootfs: Default::default(),
+        history: Vec::new(),
+    };
+    let platform = config.platform();
+    let image = OwnedImage::assemble(config, layers, req.annotations.clone());
+    let digest = image.digest().map_err(|e| BuildError::Io {
+        path: work.path().to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let compressed_size = summaries.iter().map(|l| l.size).sum();
+    Ok(BuildOutput {
+        image,
+        summary: Summary {
+            digest,
+            platform,
+            layers: summaries,
+            files,
+            compressed_size,
+            user,
+            entrypoint,
+            libraries: plans.library_paths.clone(),
+        },
+        _work: work,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shebang;
+
+    #[test]
+    fn shebangs() {
+        assert_eq!(shebang(b"#!/bin/sh\necho"), Some("/bin/sh".into()));
+        assert_eq!(
+            shebang(b"#! /usr/bin/env python3 -u\n"),
+            Some("/usr/bin/env".into())
+        );
+        assert_eq!(shebang(b"\x7fELF"), None);
+        assert_eq!(shebang(b"#!"), None);
+    }
+}

@@ -1,0 +1,92 @@
+use std::path::PathBuf;
+
+/// Errors of `husk build`. Each names the option, file or path it is about and says how
+/// to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("invalid --user {value:?}: expected UID[:GID] with numeric ids (e.g. 65532:65532)")]
+    BadUser { value: String },
+    #[error(
+        "refusing to build an image that runs as root (user {value}); pass --allow-root if you really mean it"
+    )]
+    RootUser { value: String },
+    #[error("invalid port {value:?}: expected PORT[/tcp|/udp] with PORT in 1-65535")]
+    BadPort { value: String },
+    #[error("invalid {option} {value:?}: expected KEY=VALUE with a non-empty KEY")]
+    BadKeyValue { option: &'static str, value: String },
+    #[error("invalid --env name {name:?}: names may not contain '=' or NUL")]
+    BadEnvName { name: String },
+    #[error(
+        "invalid --file {value:?}: expected SRC:DEST[:MODE[:UID:GID]] with an absolute DEST, octal MODE and numeric owner"
+    )]
+    BadFileSpec { value: String },
+    #[error("invalid mode {value:?}: expected octal permission bits such as 0755")]
+    BadMode { value: String },
+    #[error(
+        "invalid --stop-signal {value:?}: expected a signal name like SIGTERM or a number 1-64"
+    )]
+    BadSignal { value: String },
+    #[error(
+        "invalid --compression {value:?}: expected gzip or zstd (optionally gzip:LEVEL / zstd:LEVEL)"
+    )]
+    BadCompression { value: String },
+    #[error("invalid {option} {value:?}")]
+    BadPath {
+        option: &'static str,
+        value: String,
+        #[source]
+        source: husk_layer::PathError,
+    },
+    #[error(
+        "no entrypoint given: pass the executable to package, e.g. `husk build ./app --output oci:out`"
+    )]
+    NoEntrypoint,
+    #[error("entrypoint {path} does not exist or cannot be read")]
+    EntrypointUnreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "entrypoint {path} is a script for {interpreter}, which is not in the image; add it with --file HOSTPATH:{interpreter} (it must be an ELF executable)"
+    )]
+    ScriptWithoutInterpreter { path: PathBuf, interpreter: String },
+    #[error(
+        "entrypoint {path} is neither an ELF executable nor a #! script; husk packages compiled programs (or scripts whose interpreter you add)"
+    )]
+    NotExecutable { path: PathBuf },
+    #[error(
+        "{path} is an ELF file for {found}, but the entrypoint is for {expected}; an image has one platform"
+    )]
+    MixedArch {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
+    #[error("cannot read {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "CA bundle {path} has no PEM certificate in it; pass a PEM bundle with --ca-certs or use --no-ca-certs"
+    )]
+    BadCaBundle { path: PathBuf },
+    #[error(
+        "no CA bundle at {path} on this host; install ca-certificates, pass --ca-certs PATH, or --no-ca-certs if the program makes no TLS connections"
+    )]
+    NoHostCaBundle { path: PathBuf },
+    #[error("no time zone data at {path}; install tzdata or drop --tzdata")]
+    NoTzdata { path: PathBuf },
+    #[error(transparent)]
+    Elf(#[from] husk_elf::ElfError),
+    #[error(transparent)]
+    Plan(#[from] husk_layer::PlanError),
+    #[error(transparent)]
+    Layer(#[from] husk_layer::LayerError),
+    #[error("invalid SOURCE_DATE_EPOCH {value:?}: expected a non-negative integer of seconds")]
+    BadEpoch { value: String },
+    #[error("{path}: {message}")]
+    ConfigFile { path: PathBuf, message: String },
+}

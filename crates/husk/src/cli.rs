@@ -1,0 +1,140 @@
+//! Command-line arguments (clap derive). Handlers live in `commands/`, one per subcommand.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "husk",
+    version,
+    about = "Build, explore and audit minimal FROM-scratch OCI images, with no daemon",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Print only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Package an executable into a reproducible, non-root FROM-scratch image.
+    Build(Box<BuildArgs>),
+    /// Recompute every digest, size and diff_id of an image and cross-check them.
+    Validate(ValidateArgs),
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadEngine {
+    Auto,
+    Podman,
+    Docker,
+}
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// The executable to package (host path). May also come from husk.toml.
+    pub entrypoint: Option<PathBuf>,
+    /// Arguments baked into the entrypoint (after `--`).
+    #[arg(last = true)]
+    pub args: Vec<String>,
+    /// Read options from this TOML file (default: ./husk.toml when it exists). Flags override it.
+    #[arg(short = 'c', long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where the executable lands in the image [default: /app/<name>].
+    #[arg(long, value_name = "PATH")]
+    pub dest: Option<String>,
+    /// The image's default Cmd (repeat for each argument).
+    #[arg(long = "cmd", value_name = "ARG")]
+    pub cmd: Vec<String>,
+    /// Add a host file or directory: SRC:DEST[:MODE[:UID:GID]]; DEST ending in / puts SRC inside it.
+    #[arg(long = "file", value_name = "SRC:DEST")]
+    pub files: Vec<String>,
+    /// Numeric user to run as: UID[:GID] [default: 65532:65532 "nonroot"].
+    #[arg(long, value_name = "UID[:GID]")]
+    pub user: Option<String>,
+    /// Name of that user in /etc/passwd [default: nonroot for 65532, app otherwise].
+    #[arg(long, value_name = "NAME")]
+    pub user_name: Option<String>,
+    /// Allow an image that runs as root (user 0).
+    #[arg(long)]
+    pub allow_root: bool,
+    /// Working directory of the container (created when no file puts it there).
+    #[arg(long, value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// Environment variable KEY=VALUE (repeatable).
+    #[arg(long = "env", short = 'e', value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Image label KEY=VALUE (repeatable).
+    #[arg(long = "label", short = 'l', value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// Manifest annotation KEY=VALUE (repeatable).
+    #[arg(long = "annotation", value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
+    /// Port to expose: PORT[/tcp|/udp] (repeatable).
+    #[arg(long = "expose", short = 'p', value_name = "PORT[/PROTO]")]
+    pub expose: Vec<String>,
+    /// Signal that stops the container (SIGTERM, SIGINT, ...).
+    #[arg(long, value_name = "SIGNAL")]
+    pub stop_signal: Option<String>,
+    /// Name for the image, e.g. demo:1.0 (repeatable) [default: <name>:latest].
+    #[arg(long = "tag", short = 't', value_name = "NAME")]
+    pub tags: Vec<String>,
+    /// Layer compression: gzip, zstd, gzip:LEVEL, zstd:LEVEL [default: gzip].
+    #[arg(long, value_name = "ALGO")]
+    pub compression: Option<String>,
+    /// CA bundle to install at /etc/ssl/certs/ca-certificates.crt [default: the host's].
+    #[arg(long, value_name = "PATH", conflicts_with = "no_ca_certs")]
+    pub ca_certs: Option<PathBuf>,
+    /// Do not add a CA bundle (nor SSL_CERT_FILE).
+    #[arg(long)]
+    pub no_ca_certs: bool,
+    /// Do not resolve and add shared libraries.
+    #[arg(long)]
+    pub no_libraries: bool,
+    /// Do not add glibc NSS modules.
+    #[arg(long)]
+    pub no_nss: bool,
+    /// Do not add /etc/passwd, /etc/group, /etc/nsswitch.conf and the home directory.
+    #[arg(long)]
+    pub no_passwd: bool,
+    /// Do not add /tmp.
+    #[arg(long)]
+    pub no_tmp: bool,
+    /// Add the host's time zone database (/usr/share/zoneinfo).
+    #[arg(long)]
+    pub tzdata: bool,
+    /// Where to write the image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME (repeatable).
+    #[arg(short = 'o', long = "output", value_name = "REF")]
+    pub outputs: Vec<String>,
+    /// Load the image into a local engine after building.
+    #[arg(long, value_name = "ENGINE", num_args = 0..=1, default_missing_value = "auto")]
+    pub load: Option<LoadEngine>,
+    /// Do not use or fill the layer cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Summary format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// The image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker:NAME.
+    pub image: String,
+    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}

@@ -1,0 +1,2 @@
+pub mod build;
+pub mod validate;
