@@ -104,16 +104,16 @@ pub fn plan(req: &BuildRequest, fs: &dyn HostFs) -> Result<Plans, BuildError> {
     let mut plans = Plans::default();
 
     // --- application layer: entrypoint and user files.
-    let entry_head =
-        head(&req.entrypoint, 4096).map_err(|source| BuildError::EntrypointUnreadable {
-            path: req.entrypoint.clone(),
-            source,
-        })?;
     if std::fs::metadata(&req.entrypoint).is_ok_and(|m| !m.is_file()) {
         return Err(BuildError::NotExecutable {
             path: req.entrypoint.clone(),
         });
     }
+    let entry_head =
+        head(&req.entrypoint, 4096).map_err(|source| BuildError::EntrypointUnreadable {
+            path: req.entrypoint.clone(),
+            source,
+        })?;
     plans.app.add(
         req.dest.clone(),
         Entry::file(FileSource::Host(req.entrypoint.clone()), MODE_EXEC),

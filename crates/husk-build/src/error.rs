@@ -52,7 +52,7 @@ pub enum BuildError {
     )]
     ScriptWithoutInterpreter { path: PathBuf, interpreter: String },
     #[error(
-        "entrypoint {path} is neither an ELF executable nor a #! script; husk packages compiled programs (or scripts whose interpreter you add)"
+        "entrypoint {path} is not an executable file (neither ELF nor a #! script); husk packages compiled programs, or scripts whose interpreter you add"
     )]
     NotExecutable { path: PathBuf },
     #[error(

@@ -168,12 +168,17 @@ pub fn validate(image: &dyn Image) -> Result<ValidationReport, OciError> {
                 }
             }
             Err(LayerFailure::Blob(source)) => problems.push(Problem::LayerBlob { index, source }),
-            Err(LayerFailure::Stream(message)) => problems.push(Problem::LayerStream {
-                index,
-                digest: desc.digest.clone(),
-                compression,
-                message,
-            }),
+            // A corrupt blob usually breaks the decoder first; name the root cause (the blob
+            // does not match its digest) when that is what happened.
+            Err(LayerFailure::Stream(message)) => match drain(image, &desc) {
+                Err(source) => problems.push(Problem::LayerBlob { index, source }),
+                Ok(()) => problems.push(Problem::LayerStream {
+                    index,
+                    digest: desc.digest.clone(),
+                    compression,
+                    message,
+                }),
+            },
         }
         layers.push(report);
     }

@@ -1,0 +1,288 @@
+//! CLI behaviour of `husk build` and `husk validate` on bad input: a clear error naming
+//! what is wrong, exit code 2, and nothing written. Snapshots filter digests and temp paths.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn husk_in(dir: &Path, args: &[&str]) -> Run {
+    let o = husk(&dir.join("cache"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+fn snapshot(name: &str, dir: &Path, text: &str) {
+    let tmp = regex_escape(&dir.display().to_string());
+    insta::with_settings!({filters => vec![
+        (tmp.as_str(), "[TMP]"),
+        (r"sha256:[0-9a-f]{64}", "sha256:[DIGEST]"),
+        (r"\b[0-9a-f]{12}\b", "[SHORT]"),
+        (r"\d+(\.\d)? (B|KiB|MiB)", "[SIZE]"),
+    ]}, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if "\\.+*?()|[]{}^$".contains(c) {
+                vec!['\\', c]
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// Each bad input: exit 2, an error that names the problem, and no output directory.
+#[test]
+fn bad_inputs_are_refused_and_write_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::write(d.join("notes.txt"), "hello").unwrap();
+    std::fs::write(d.join("script.sh"), "#!/bin/sh\necho hi\n").unwrap();
+    std::fs::create_dir(d.join("occupied")).unwrap();
+    std::fs::write(d.join("occupied/keep.txt"), "mine").unwrap();
+    std::fs::write(
+        d.join("husk-bad.toml"),
+        "entrypoint = \"/usr/bin/ls\"\nuser_id = 5\n",
+    )
+    .unwrap();
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "missing_entrypoint",
+            &["build", "does-not-exist", "-o", "oci:out"],
+        ),
+        (
+            "non_elf_entrypoint",
+            &["build", "notes.txt", "-o", "oci:out"],
+        ),
+        (
+            "script_without_interpreter",
+            &["build", "script.sh", "-o", "oci:out"],
+        ),
+        ("directory_entrypoint", &["build", ".", "-o", "oci:out"]),
+        (
+            "root_user",
+            &["build", "/usr/bin/ls", "--user", "0", "-o", "oci:out"],
+        ),
+        (
+            "named_user",
+            &[
+                "build",
+                "/usr/bin/ls",
+                "--user",
+                "www-data",
+                "-o",
+                "oci:out",
+            ],
+        ),
+        (
+            "bad_port",
+            &["build", "/usr/bin/ls", "--expose", "99999", "-o", "oci:out"],
+        ),
+        (
+            "bad_env",
+            &["build", "/usr/bin/ls", "--env", "NOEQUALS", "-o", "oci:out"],
+        ),
+        (
+            "unreadable_file",
+            &[
+                "build",
+                "/usr/bin/ls",
+                "--file",
+                "nope.txt:/x",
+                "-o",
+                "oci:out",
+            ],
+        ),
+        (
+            "dest_not_ours",
+            &["build", "/usr/bin/ls", "-o", "oci:occupied"],
+        ),
+        (
+            "dest_file_not_archive",
+            &["build", "/usr/bin/ls", "-o", "oci-archive:notes.txt"],
+        ),
+        (
+            "unknown_toml_key",
+            &["build", "-c", "husk-bad.toml", "-o", "oci:out"],
+        ),
+        ("no_output", &["build", "/usr/bin/ls"]),
+        (
+            "bad_reference",
+            &["build", "/usr/bin/ls", "-o", "tarball:x"],
+        ),
+        (
+            "bad_compression",
+            &[
+                "build",
+                "/usr/bin/ls",
+                "--compression",
+                "lz4",
+                "-o",
+                "oci:out",
+            ],
+        ),
+    ];
+    for (name, args) in cases {
+        let r = husk_in(d, args);
+        assert_eq!(r.code, 2, "{name}: {}", r.stderr);
+        assert!(r.stdout.is_empty(), "{name}: {}", r.stdout);
+        assert!(r.stderr.starts_with("error: "), "{name}: {}", r.stderr);
+        assert!(!d.join("out").exists(), "{name} wrote output");
+        snapshot(&format!("error_{name}"), d, &r.stderr);
+    }
+    // What was there is untouched.
+    assert_eq!(
+        std::fs::read_to_string(d.join("occupied/keep.txt")).unwrap(),
+        "mine"
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("notes.txt")).unwrap(),
+        "hello"
+    );
+    // No temporary leftovers beside the destinations.
+    let leftovers: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".husk-tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn unknown_flag_is_a_usage_error() {
+    let t = tempfile::tempdir().unwrap();
+    let r = husk_in(t.path(), &["build", "/usr/bin/ls", "--frobnicate"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--frobnicate"), "{}", r.stderr);
+}
+
+#[test]
+fn summary_output() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let r = husk_in(
+        d,
+        &[
+            "build",
+            "/usr/bin/ls",
+            "--tag",
+            "ls:1",
+            "--expose",
+            "8080",
+            "-o",
+            "oci:out",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.trim().starts_with("sha256:"));
+    // Library names and sizes vary with the host: keep the stable lines.
+    let stable: String = r
+        .stderr
+        .lines()
+        .filter(|l| !l.contains("shared libraries"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    snapshot("build_summary", d, &stable);
+    let v = husk_in(d, &["validate", "oci:out"]);
+    assert_eq!(v.code, 0, "{}", v.stderr);
+    // Rebuilding into the same layout replaces the ref and keeps it valid.
+    let r2 = husk_in(
+        d,
+        &["build", "/usr/bin/ls", "--tag", "ls:1", "-o", "oci:out"],
+    );
+    assert_eq!(r2.code, 0, "{}", r2.stderr);
+    assert_valid(
+        &d.join("cache"),
+        &format!("oci:{}", d.join("out").display()),
+    );
+}
+
+#[test]
+fn toml_options_and_flag_override() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::write(d.join("data.txt"), "payload").unwrap();
+    std::fs::write(
+        d.join("husk.toml"),
+        r#"entrypoint = "/usr/bin/ls"
+user = "1000:1000"
+expose = ["443/tcp"]
+labels = ["App=demo"]
+files = ["data.txt:/srv/data.txt:0440:1000:1000"]
+workdir = "/srv"
+outputs = ["oci:out"]
+"#,
+    )
+    .unwrap();
+    let r = husk_in(d, &["build", "--user", "2000"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let cfg = config(&d.join("out"));
+    let rc = cfg.config.unwrap();
+    assert_eq!(rc.user.as_deref(), Some("2000:2000"));
+    assert_eq!(rc.working_dir.as_deref(), Some("/srv"));
+    assert_eq!(rc.labels.unwrap()["App"], "demo");
+    assert!(rc.exposed_ports.unwrap().contains_key("443/tcp"));
+    let layers = layers(&d.join("out"));
+    let data = layers
+        .last()
+        .unwrap()
+        .iter()
+        .find(|e| e.path == "srv/data.txt")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (data.mode, data.uid, data.gid, data.size),
+        (0o440, 1000, 1000, 7)
+    );
+}
+
+#[test]
+fn validate_detects_tampering() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    assert_eq!(
+        husk_in(d, &["build", "/usr/bin/ls", "-o", "oci:out"]).code,
+        0
+    );
+    // Corrupt one byte of the largest blob (a layer).
+    let blobs = d.join("out/blobs/sha256");
+    let biggest = std::fs::read_dir(&blobs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap();
+    let mut bytes = std::fs::read(&biggest).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&biggest, bytes).unwrap();
+    let r = husk_in(d, &["validate", "oci:out"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("does not match its descriptor"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("invalid: 1 problems"), "{}", r.stdout);
+    let r = husk_in(d, &["validate", "oci:nowhere"]);
+    assert_eq!(r.code, 2);
+    snapshot("validate_not_a_layout", d, &r.stderr);
+}

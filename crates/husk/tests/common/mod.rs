@@ -1,0 +1,180 @@
+//! Helpers shared by husk's integration tests: the built binary, real third-party tools
+//! (podman, skopeo, umoci, gcc) that must exist under CI, C fixtures compiled per test,
+//! and reading layers back through husk's own library.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use husk_oci::Layer;
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// The husk binary, with a private layer cache.
+pub fn husk(cache: &Path) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("husk").unwrap();
+    c.env("HUSK_CACHE_DIR", cache)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env("CONTAINERS_CONF", containers_conf());
+    c
+}
+
+pub fn containers_conf() -> PathBuf {
+    repo_root().join("tests/engine/containers.conf")
+}
+
+/// Whether `tool` can run. Under CI (CI=true) a missing tool fails the test: the test
+/// command installs every tool, so missing means broken setup, never a silent skip.
+pub fn require(tool: &str) -> bool {
+    let ok = Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{tool} is required under CI but is not installed (run scripts/test.sh)");
+        }
+        eprintln!("skipping: {tool} is not installed");
+    }
+    ok
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+pub fn podman() -> Command {
+    let mut c = Command::new("podman");
+    c.env("CONTAINERS_CONF", containers_conf());
+    c
+}
+
+/// Compile a C fixture with gcc into `dir`.
+pub fn cc(dir: &Path, out: &str, args: &[&str]) -> PathBuf {
+    let path = dir.join(out);
+    run(Command::new("gcc").args(args).arg("-o").arg(&path));
+    path
+}
+
+/// The dynamically linked whoami fixture, with a private libgreet found via $ORIGIN/lib.
+pub fn whoami_dynamic(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir.join("lib")).unwrap();
+    let greet = fixture("greet.c");
+    cc(
+        dir,
+        "lib/libgreet.so",
+        &["-shared", "-fPIC", greet.to_str().unwrap()],
+    );
+    let src = fixture("whoami.c");
+    cc(
+        dir,
+        "whoami",
+        &[
+            "-DWITH_GREET",
+            src.to_str().unwrap(),
+            "-L",
+            dir.join("lib").to_str().unwrap(),
+            "-lgreet",
+            "-lm",
+            "-Wl,-rpath,$ORIGIN/lib",
+            "-Wl,--enable-new-dtags",
+        ],
+    )
+}
+
+/// The statically linked whoami fixture.
+pub fn whoami_static(dir: &Path) -> PathBuf {
+    let src = fixture("whoami.c");
+    cc(
+        dir,
+        "whoami-static",
+        &["-static", "-O1", src.to_str().unwrap()],
+    )
+}
+
+/// One tar entry of a layer, as read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TarEntry {
+    pub path: String,
+    pub kind: char,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub link: Option<String>,
+    pub size: u64,
+}
+
+/// Every layer's entries of the image at `oci:DIR`.
+pub fn layers(dir: &Path) -> Vec<Vec<TarEntry>> {
+    let image = husk_formats::open_oci_dir(dir, None, None).unwrap();
+    let layers = husk_oci::layers_of(&image).unwrap();
+    layers
+        .iter()
+        .map(|l| {
+            let mut a = tar::Archive::new(l.open_uncompressed().unwrap());
+            a.entries()
+                .unwrap()
+                .map(|e| {
+                    let e = e.unwrap();
+                    let h = e.header();
+                    TarEntry {
+                        path: String::from_utf8(e.path_bytes().into_owned()).unwrap(),
+                        kind: match h.entry_type() {
+                            tar::EntryType::Directory => 'd',
+                            tar::EntryType::Symlink => 'l',
+                            tar::EntryType::Regular => 'f',
+                            other => panic!("unexpected entry type {other:?}"),
+                        },
+                        mode: h.mode().unwrap(),
+                        uid: h.uid().unwrap(),
+                        gid: h.gid().unwrap(),
+                        link: e
+                            .link_name_bytes()
+                            .map(|l| String::from_utf8(l.into_owned()).unwrap()),
+                        size: h.size().unwrap(),
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The config of the image at `oci:DIR`.
+pub fn config(dir: &Path) -> husk_oci::ImageConfig {
+    use husk_oci::Image;
+    husk_formats::open_oci_dir(dir, None, None)
+        .unwrap()
+        .config()
+        .unwrap()
+}
+
+/// `husk validate` must pass.
+pub fn assert_valid(cache: &Path, reference: &str) {
+    let out = husk(cache).args(["validate", reference]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("valid: manifest, config and"),
+        "validate {reference} failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
