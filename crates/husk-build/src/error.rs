@@ -87,6 +87,10 @@ pub enum BuildError {
     Layer(#[from] husk_layer::LayerError),
     #[error("invalid SOURCE_DATE_EPOCH {value:?}: expected a non-negative integer of seconds")]
     BadEpoch { value: String },
+    #[error("{message}")]
+    Cargo { message: String },
+    #[error("both an entrypoint path and a Cargo build were given; use one")]
+    EntrypointAndCargo,
     #[error("{path}: {message}")]
     ConfigFile { path: PathBuf, message: String },
 }

@@ -12,12 +12,14 @@
 //! configuration through [`husk_elf::HostFs`].
 
 mod build;
+pub mod cargo;
 mod error;
 pub mod options;
 mod sysfiles;
 mod time;
 
 pub use build::{BuildOutput, CA_BUNDLE_PATH, LayerSummary, Plans, Summary, build, plan};
+pub use cargo::CargoOptions;
 pub use error::BuildError;
 pub use options::{BuildOptions, BuildRequest, Environment};
 pub use time::rfc3339;

@@ -53,6 +53,8 @@ pub struct BuildOptions {
     pub outputs: Option<Vec<String>>,
     /// Load into podman or docker after building.
     pub load: Option<bool>,
+    /// Build the entrypoint with Cargo first (the `[cargo]` table).
+    pub cargo: Option<crate::CargoOptions>,
 }
 
 macro_rules! merge_fields {
@@ -83,6 +85,12 @@ impl BuildOptions {
             {
                 opts.entrypoint = Some(base.join(e));
             }
+            if let Some(c) = &mut opts.cargo
+                && let Some(m) = &c.manifest_path
+                && m.is_relative()
+            {
+                c.manifest_path = Some(base.join(m));
+            }
             if let Some(files) = &mut opts.files {
                 for f in files.iter_mut() {
                     if !f.starts_with('/') {
@@ -108,6 +116,9 @@ impl BuildOptions {
             entrypoint, dest, args, cmd, files, user, user_name, allow_root, workdir, env,
             labels, annotations, expose, stop_signal, tags, compression, ca_certs, libraries,
             nss, passwd, tmp, tzdata, outputs, load);
+        if let Some(c) = over.cargo {
+            self.cargo = Some(self.cargo.unwrap_or_default().merged(c));
+        }
         self
     }
 }

@@ -119,6 +119,35 @@ pub struct BuildArgs {
     /// Load the image into a local engine after building.
     #[arg(long, value_name = "ENGINE", num_args = 0..=1, default_missing_value = "auto")]
     pub load: Option<LoadEngine>,
+    /// Build the entrypoint from a Cargo package first (like ko for Go); implied by the options below.
+    #[arg(long, help_heading = "Cargo")]
+    pub cargo: bool,
+    /// Cargo package to build (-p).
+    #[arg(long, value_name = "SPEC", help_heading = "Cargo")]
+    pub package: Option<String>,
+    /// Binary target of that package.
+    #[arg(long, value_name = "NAME", help_heading = "Cargo")]
+    pub bin: Option<String>,
+    /// Path to the Cargo.toml.
+    #[arg(long, value_name = "PATH", help_heading = "Cargo")]
+    pub manifest_path: Option<PathBuf>,
+    /// Cargo profile [default: release].
+    #[arg(long, value_name = "NAME", help_heading = "Cargo")]
+    pub cargo_profile: Option<String>,
+    /// Target triple [default: the host's with --static].
+    #[arg(long, value_name = "TRIPLE", help_heading = "Cargo")]
+    pub target: Option<String>,
+    /// Link statically (static-pie): no library layer needed.
+    #[arg(long = "static", help_heading = "Cargo")]
+    pub static_link: bool,
+    /// Cargo features to enable (comma-separated or repeated).
+    #[arg(
+        long,
+        value_name = "FEATURES",
+        value_delimiter = ',',
+        help_heading = "Cargo"
+    )]
+    pub features: Vec<String>,
     /// Do not use or fill the layer cache.
     #[arg(long)]
     pub no_cache: bool,

@@ -20,11 +20,6 @@ impl Printer {
             let _ = writeln!(io::stderr().lock(), "{}", line.as_ref());
         }
     }
-
-    /// A warning (stderr), shown even with --quiet.
-    pub fn warn(&self, line: impl AsRef<str>) {
-        let _ = writeln!(io::stderr().lock(), "warning: {}", line.as_ref());
-    }
 }
 
 /// Human byte sizes: 512 B, 1.5 KiB, 3.2 MiB.

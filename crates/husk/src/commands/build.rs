@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use husk_build::{BuildOptions, Environment};
+use husk_build::{BuildError, BuildOptions, CargoOptions, Environment};
 use husk_formats::{Engine, ImageRef};
 use serde::Serialize;
 
@@ -65,7 +65,21 @@ fn flag_options(a: &BuildArgs) -> BuildOptions {
         tzdata: a.tzdata.then_some(true),
         outputs: non_empty(a.outputs.clone()),
         load: a.load.map(|_| true),
+        cargo: cargo_flags(a),
     }
+}
+
+fn cargo_flags(a: &BuildArgs) -> Option<CargoOptions> {
+    let c = CargoOptions {
+        manifest_path: a.manifest_path.clone(),
+        package: a.package.clone(),
+        bin: a.bin.clone(),
+        profile: a.cargo_profile.clone(),
+        target: a.target.clone(),
+        static_link: a.static_link.then_some(true),
+        features: non_empty(a.features.clone()),
+    };
+    (a.cargo || c != CargoOptions::default()).then_some(c)
 }
 
 fn pick_engine(choice: LoadEngine) -> Result<Engine> {
@@ -139,7 +153,25 @@ pub fn run(args: &BuildArgs, printer: &Printer) -> Result<Exit> {
             "nothing to write: pass --output oci:DIR, oci-archive:FILE or docker-archive:FILE, or --load"
         );
     }
-    let mut req = opts.into_request(&environment(args.no_cache))?;
+    let env = environment(args.no_cache);
+    let mut opts = opts;
+    if let Some(cargo) = opts.cargo.take() {
+        if opts.entrypoint.is_some() {
+            return Err(BuildError::EntrypointAndCargo.into());
+        }
+        // Check every other option before a possibly long cargo build.
+        let mut probe = opts.clone();
+        probe.entrypoint = Some("cargo-binary".into());
+        probe.into_request(&env)?;
+        for dest in &outputs {
+            husk_formats::check_destination(dest)?;
+        }
+        printer.info("building the entrypoint with cargo");
+        let exe = husk_build::cargo::build_binary(&cargo, Path::new("."))?;
+        printer.info(format!("cargo built {}", exe.display()));
+        opts.entrypoint = Some(exe);
+    }
+    let mut req = opts.into_request(&env)?;
     if req.tags.is_empty() {
         let name = req.dest.file_name().unwrap_or("app").to_owned();
         req.tags.push(format!("{name}:latest"));
