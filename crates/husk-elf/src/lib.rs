@@ -1,1 +1,40 @@
-//! husk-elf
+//! husk-elf: what the dynamic loader will open when an ELF program starts, so that husk
+//! can copy exactly that closure into a FROM-scratch image.
+//!
+//! It owns ELF parsing for the loader's view ([`parse_elf`]: program headers only,
+//! PT_DYNAMIC with DT_STRTAB mapped through PT_LOAD, so files without section headers
+//! work), the glibc `ld.so.cache` and `ld.so.conf` readers, the dependency search
+//! ([`Resolver`]) and [`materialize`], which turns a host path into the symlinks and file
+//! that make it resolve identically inside an image.
+//!
+//! The host is read only through [`HostFs`] ([`RealFs`] in production, [`FakeFs`] in
+//! tests), so the resolver's behaviour is testable without any particular `/lib`. The
+//! search follows glibc's `elf/dl-load.c` and `man 8 ld.so` (DT_RPATH chain, DT_RUNPATH,
+//! ld.so.cache, system directories, `$ORIGIN`/`$LIB`/`$PLATFORM`), with musl's simpler
+//! order for musl programs. Hostile input (truncated ELF, wild offsets, corrupt caches)
+//! yields errors, never panics.
+//!
+//! Not modelled: LD_LIBRARY_PATH and LD_PRELOAD (an image has no such environment unless
+//! the user sets one), glibc-hwcaps and legacy hwcap subdirectories, `dlopen` calls other
+//! than glibc's NSS modules ([`Resolver::nss_modules`]).
+
+mod cache;
+mod conf;
+mod dirs;
+mod elf;
+mod engine;
+mod error;
+mod fs;
+mod materialize;
+mod resolve;
+pub mod testing;
+#[cfg(test)]
+mod tests;
+
+pub use cache::{CacheEntry, LdCache, build_new_cache, flags_match};
+pub use conf::read_ld_so_conf;
+pub use elf::{Arch, ElfInfo, ObjectType, is_elf, parse_elf};
+pub use error::ElfError;
+pub use fs::{FakeFs, FileKind, HostFs, MAX_SYMLINKS, RealFs};
+pub use materialize::{HostEntry, canonicalize, materialize};
+pub use resolve::{Closure, ResolvedLib, Resolver};

@@ -1,0 +1,170 @@
+//! `/etc/ld.so.conf`, as ldconfig reads it: one directory per line, `#` comments,
+//! `include GLOB...` (relative globs are relative to the including file's directory, as in
+//! glibc >= 2.x `parse_conf_include`), `hwcap` lines ignored. Globs are expanded through
+//! [`HostFs::read_dir`] so the fake filesystem works too.
+
+use std::collections::HashSet;
+use std::path::{Component, Path, PathBuf};
+
+use crate::fs::{FileKind, HostFs};
+
+/// Include nesting deeper than this is ignored (guards include cycles).
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// The directories listed by the ld.so.conf at `path` and its includes, in order, without
+/// duplicates. A missing or unreadable file contributes nothing.
+#[must_use]
+pub fn read_ld_so_conf(fs: &dyn HostFs, path: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let mut visiting = Vec::new();
+    parse_file(fs, path, 0, &mut visiting, &mut out, &mut seen);
+    out
+}
+
+fn parse_file(
+    fs: &dyn HostFs,
+    path: &Path,
+    depth: usize,
+    visiting: &mut Vec<PathBuf>,
+    out: &mut Vec<PathBuf>,
+    seen: &mut HashSet<PathBuf>,
+) {
+    let key = lexical(path);
+    if depth > MAX_INCLUDE_DEPTH || visiting.contains(&key) {
+        return;
+    }
+    let Ok(bytes) = fs.read(path) else {
+        return;
+    };
+    visiting.push(key);
+    let text = String::from_utf8_lossy(&bytes);
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(rest) = keyword(line, "include") {
+            for pattern in rest.split_whitespace() {
+                let pattern = if Path::new(pattern).is_absolute() {
+                    PathBuf::from(pattern)
+                } else {
+                    path.parent().unwrap_or(Path::new("/")).join(pattern)
+                };
+                for file in expand_glob(fs, &pattern) {
+                    parse_file(fs, &file, depth + 1, visiting, out, seen);
+                }
+            }
+        } else if keyword(line, "hwcap").is_some() {
+            continue;
+        } else {
+            // Old configs may separate several directories by spaces, tabs, ':' or ','.
+            for dir in line.split([' ', '\t', ':', ',']).filter(|d| !d.is_empty()) {
+                let trimmed = dir.trim_end_matches('/');
+                let dir = PathBuf::from(if trimmed.is_empty() { "/" } else { trimmed });
+                if dir.is_absolute() && seen.insert(dir.clone()) {
+                    out.push(dir);
+                }
+            }
+        }
+    }
+    visiting.pop();
+}
+
+/// `path` with `.` dropped and `..` applied lexically; only a key for cycle detection.
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in path.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn keyword<'a>(line: &'a str, word: &str) -> Option<&'a str> {
+    let rest = line.strip_prefix(word)?;
+    rest.starts_with([' ', '\t']).then(|| rest.trim_start())
+}
+
+/// Expands an absolute glob component by component, sorted like glob(3).
+fn expand_glob(fs: &dyn HostFs, pattern: &Path) -> Vec<PathBuf> {
+    let mut current = vec![PathBuf::from("/")];
+    let comps: Vec<_> = pattern
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => n.to_str().map(str::to_owned),
+            Component::ParentDir => Some("..".to_owned()),
+            _ => None,
+        })
+        .collect();
+    for comp in &comps {
+        let mut next = Vec::new();
+        if !comp.contains(['*', '?', '[']) {
+            next.extend(current.iter().map(|d| d.join(comp)));
+        } else {
+            let Ok(pat) = glob::Pattern::new(comp) else {
+                return Vec::new();
+            };
+            let opts = glob::MatchOptions {
+                case_sensitive: true,
+                require_literal_separator: true,
+                require_literal_leading_dot: true,
+            };
+            for dir in &current {
+                let Ok(mut names) = fs.read_dir(dir) else {
+                    continue;
+                };
+                names.sort();
+                for name in names {
+                    if let Some(n) = name.to_str()
+                        && pat.matches_with(n, opts)
+                    {
+                        next.push(dir.join(n));
+                    }
+                }
+            }
+        }
+        current = next;
+        if current.is_empty() {
+            break;
+        }
+    }
+    current.retain(|p| matches!(fs.file_type(p), Ok(FileKind::File | FileKind::Symlink)));
+    current
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::FakeFs;
+
+    #[test]
+    fn includes_globs_relative_includes_comments_and_cycles() {
+        let mut fs = FakeFs::new();
+        fs.add_file(
+            "/etc/ld.so.conf",
+            "# comment\ninclude /etc/ld.so.conf.d/*.conf\n/opt/a/lib/ # trailing\ninclude extra/*.conf\nhwcap 0 x\n",
+        )
+        .add_file("/etc/ld.so.conf.d/b.conf", "/b\n")
+        .add_file("/etc/ld.so.conf.d/a.conf", "/a\n/a\n")
+        .add_file("/etc/ld.so.conf.d/skip.txt", "/nope\n")
+        .add_file("/etc/ld.so.conf.d/.hidden.conf", "/hidden\n")
+        .add_file("/etc/extra/x.conf", "/x:/y\ninclude ../ld.so.conf\n");
+        let dirs = read_ld_so_conf(&fs, Path::new("/etc/ld.so.conf"));
+        let want: Vec<PathBuf> = ["/a", "/b", "/opt/a/lib", "/x", "/y"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        assert_eq!(dirs, want);
+    }
+
+    #[test]
+    fn missing_conf_is_empty() {
+        assert!(read_ld_so_conf(&FakeFs::new(), Path::new("/etc/ld.so.conf")).is_empty());
+    }
+}

@@ -1,0 +1,338 @@
+//! Reading one ELF file the way the dynamic loader does: from the program headers
+//! (PT_INTERP, PT_DYNAMIC, PT_LOAD), never from section headers, which the loader ignores
+//! and which stripped or packed files may not have (STACK.md P10).
+
+use std::fmt;
+use std::path::Path;
+
+use object::elf;
+use object::read::elf::{Dyn, FileHeader, ProgramHeader};
+use object::{Endianness, StringTable};
+
+use crate::error::ElfError;
+
+/// A CPU architecture, as the OCI image spec names it (from `e_machine` and the class).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Arch {
+    /// x86-64 (64-bit `EM_X86_64`).
+    Amd64,
+    /// AArch64 (64-bit `EM_AARCH64`).
+    Arm64,
+    /// 32-bit x86 (`EM_386`).
+    I386,
+    /// 32-bit ARM (`EM_ARM`).
+    Arm,
+    /// 64-bit little-endian POWER (`EM_PPC64`).
+    Ppc64le,
+    /// 64-bit IBM Z (`EM_S390`).
+    S390x,
+    /// 64-bit RISC-V (`EM_RISCV`).
+    Riscv64,
+    /// Anything else, by `e_machine` (also x32, big-endian ppc64, 32-bit RISC-V...).
+    Other(u16),
+}
+
+impl Arch {
+    /// The architecture for an ELF `e_machine`, class and byte order.
+    #[must_use]
+    pub fn from_elf(machine: u16, class64: bool, little_endian: bool) -> Arch {
+        match (machine, class64, little_endian) {
+            (62, true, true) => Arch::Amd64,
+            (183, true, true) => Arch::Arm64,
+            (3, false, true) => Arch::I386,
+            (40, false, true) => Arch::Arm,
+            (21, true, true) => Arch::Ppc64le,
+            (22, true, false) => Arch::S390x,
+            (243, true, true) => Arch::Riscv64,
+            (m, _, _) => Arch::Other(m),
+        }
+    }
+
+    /// The OCI `architecture` value (GOARCH spelling); `"unknown"` for [`Arch::Other`].
+    #[must_use]
+    pub fn oci_architecture(&self) -> &str {
+        match self {
+            Arch::Amd64 => "amd64",
+            Arch::Arm64 => "arm64",
+            Arch::I386 => "386",
+            Arch::Arm => "arm",
+            Arch::Ppc64le => "ppc64le",
+            Arch::S390x => "s390x",
+            Arch::Riscv64 => "riscv64",
+            Arch::Other(_) => "unknown",
+        }
+    }
+
+    /// The OCI `variant` value: `v8` for arm64, `v7` for arm (the ELF header cannot tell
+    /// v6 from v7; v7 is what Debian's armhf targets), none otherwise.
+    #[must_use]
+    pub fn oci_variant(&self) -> Option<&str> {
+        match self {
+            Arch::Arm64 => Some("v8"),
+            Arch::Arm => Some("v7"),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Arch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Arch::Other(m) => write!(f, "ELF machine {m}"),
+            a => {
+                f.write_str(a.oci_architecture())?;
+                if let Some(v) = a.oci_variant() {
+                    write!(f, "/{v}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The ELF `e_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ObjectType {
+    /// `ET_EXEC`: a position-dependent executable.
+    Executable,
+    /// `ET_DYN`: a shared library or a position-independent executable.
+    SharedObject,
+    /// `ET_REL`: an object file.
+    Relocatable,
+    /// `ET_CORE`: a core dump.
+    Core,
+    /// Anything else, by value.
+    Other(u16),
+}
+
+/// What the dynamic loader needs to know about one ELF file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElfInfo {
+    /// The architecture.
+    pub arch: Arch,
+    /// `ELFCLASS64`.
+    pub class64: bool,
+    /// `ELFDATA2LSB`.
+    pub little_endian: bool,
+    /// The raw `e_machine`.
+    pub machine: u16,
+    /// The `e_type`.
+    pub object_type: ObjectType,
+    /// The PT_INTERP path.
+    pub interpreter: Option<String>,
+    /// DT_NEEDED entries, in order.
+    pub needed: Vec<String>,
+    /// DT_RUNPATH, split on `:` (empty elements dropped), DSTs unexpanded.
+    pub runpath: Vec<String>,
+    /// DT_RPATH, split on `:` (empty elements dropped), DSTs unexpanded.
+    pub rpath: Vec<String>,
+    /// DT_SONAME.
+    pub soname: Option<String>,
+    /// DT_FLAGS_1 has `DF_1_NODEFLIB`: the cache and default directories are not searched
+    /// for this object's dependencies.
+    pub nodeflib: bool,
+}
+
+impl ElfInfo {
+    /// Whether the loader is involved: the file has an interpreter or DT_NEEDED entries.
+    /// (A static-pie has PT_DYNAMIC but neither, and is not dynamic in this sense.)
+    #[must_use]
+    pub fn is_dynamic(&self) -> bool {
+        self.interpreter.is_some() || !self.needed.is_empty()
+    }
+
+    /// Whether a loader for `self` would accept `other` (same class, byte order, machine).
+    #[must_use]
+    pub fn same_target(&self, other: &ElfInfo) -> bool {
+        self.class64 == other.class64
+            && self.little_endian == other.little_endian
+            && self.machine == other.machine
+    }
+}
+
+/// Whether `bytes` start with the ELF magic.
+#[must_use]
+pub fn is_elf(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x7fELF")
+}
+
+/// Parses the loader-relevant parts of an ELF file. `path` is used only in errors.
+///
+/// # Errors
+/// [`ElfError::NotElf`] without the ELF magic; [`ElfError::Malformed`] when the header,
+/// program headers, dynamic segment or dynamic string table are out of bounds or invalid.
+pub fn parse_elf(bytes: &[u8], path: &Path) -> Result<ElfInfo, ElfError> {
+    if !is_elf(bytes) {
+        return Err(ElfError::NotElf {
+            path: path.to_path_buf(),
+        });
+    }
+    let data = aligned(bytes);
+    let data = data.bytes();
+    match data.get(4) {
+        Some(2) => parse_as::<elf::FileHeader64<Endianness>>(data, path),
+        Some(1) => parse_as::<elf::FileHeader32<Endianness>>(data, path),
+        Some(c) => Err(ElfError::malformed(path, format!("unknown ELF class {c}"))),
+        None => Err(ElfError::malformed(path, "truncated ELF header")),
+    }
+}
+
+/// object's ELF structs are naturally aligned; the rare unaligned input is copied into a
+/// buffer at an 8-byte-aligned offset.
+enum Aligned<'a> {
+    Borrowed(&'a [u8]),
+    Owned { buf: Vec<u8>, off: usize },
+}
+
+impl Aligned<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Aligned::Borrowed(b) => b,
+            Aligned::Owned { buf, off } => buf.get(*off..).unwrap_or_default(),
+        }
+    }
+}
+
+fn aligned(bytes: &[u8]) -> Aligned<'_> {
+    if bytes.as_ptr().align_offset(8) == 0 {
+        return Aligned::Borrowed(bytes);
+    }
+    let mut buf = vec![0u8; bytes.len() + 8];
+    let off = buf.as_ptr().align_offset(8).min(8);
+    if let Some(dst) = buf.get_mut(off..off + bytes.len()) {
+        dst.copy_from_slice(bytes);
+    }
+    buf.truncate(off + bytes.len());
+    Aligned::Owned { buf, off }
+}
+
+fn parse_as<E: FileHeader<Endian = Endianness>>(
+    data: &[u8],
+    path: &Path,
+) -> Result<ElfInfo, ElfError> {
+    let bad = |reason: &str| ElfError::malformed(path, reason);
+    let obj_err = |e: object::Error| ElfError::malformed(path, e.to_string());
+    let header = E::parse(data).map_err(obj_err)?;
+    let endian = header.endian().map_err(obj_err)?;
+    let machine = header.e_machine(endian).0;
+    let class64 = header.is_class_64();
+    let little_endian = header.is_little_endian();
+    let object_type = match header.e_type(endian) {
+        elf::ET_EXEC => ObjectType::Executable,
+        elf::ET_DYN => ObjectType::SharedObject,
+        elf::ET_REL => ObjectType::Relocatable,
+        elf::ET_CORE => ObjectType::Core,
+        other => ObjectType::Other(other.0),
+    };
+    let phdrs = header.program_headers(endian, data).map_err(obj_err)?;
+
+    let mut info = ElfInfo {
+        arch: Arch::from_elf(machine, class64, little_endian),
+        class64,
+        little_endian,
+        machine,
+        object_type,
+        interpreter: None,
+        needed: Vec::new(),
+        runpath: Vec::new(),
+        rpath: Vec::new(),
+        soname: None,
+        nodeflib: false,
+    };
+
+    let mut dynamic: Option<&[E::Dyn]> = None;
+    for ph in phdrs {
+        if let Some(interp) = ph.interpreter(endian, data).map_err(obj_err)? {
+            // The loader uses the first PT_INTERP (there is only ever one).
+            if info.interpreter.is_none() {
+                info.interpreter = Some(utf8(interp, "PT_INTERP", path)?);
+            }
+        }
+        if let Some(d) = ph.dynamic(endian, data).map_err(obj_err)? {
+            dynamic.get_or_insert(d);
+        }
+    }
+    let Some(dynamic) = dynamic else {
+        return Ok(info);
+    };
+    let dyns: Vec<&E::Dyn> = dynamic
+        .iter()
+        .take_while(|d| d.tag(endian) != elf::DT_NULL)
+        .collect();
+    let find = |tag: elf::DynamicTag| {
+        dyns.iter()
+            .find(|d| d.tag(endian) == tag)
+            .map(|d| d.val(endian))
+    };
+    if let Some(flags) = find(elf::DT_FLAGS_1) {
+        info.nodeflib = flags & elf::DF_1_NODEFLIB.0 != 0;
+    }
+    let has_strings = dyns.iter().any(|d| {
+        let t = d.tag(endian);
+        t == elf::DT_NEEDED || t == elf::DT_RUNPATH || t == elf::DT_RPATH || t == elf::DT_SONAME
+    });
+    if !has_strings {
+        return Ok(info);
+    }
+    let strtab = find(elf::DT_STRTAB).ok_or_else(|| bad("DT_NEEDED without DT_STRTAB"))?;
+    // DT_STRTAB is a virtual address: map it through the PT_LOAD that contains it.
+    let (start, seg_end) = phdrs
+        .iter()
+        .filter(|p| p.p_type(endian) == elf::PT_LOAD)
+        .find_map(|p| {
+            let vaddr: u64 = p.p_vaddr(endian).into();
+            let filesz: u64 = p.p_filesz(endian).into();
+            let offset: u64 = p.p_offset(endian).into();
+            let delta = strtab.checked_sub(vaddr)?;
+            if delta >= filesz {
+                return None;
+            }
+            Some((offset.checked_add(delta)?, offset.checked_add(filesz)?))
+        })
+        .ok_or_else(|| bad("DT_STRTAB is outside every PT_LOAD segment"))?;
+    let end = match find(elf::DT_STRSZ) {
+        Some(size) => start.saturating_add(size).min(seg_end),
+        None => seg_end,
+    };
+    let strings = StringTable::new(data, start, end);
+    for d in &dyns {
+        let tag = d.tag(endian);
+        let what = if tag == elf::DT_NEEDED {
+            "DT_NEEDED"
+        } else if tag == elf::DT_RUNPATH {
+            "DT_RUNPATH"
+        } else if tag == elf::DT_RPATH {
+            "DT_RPATH"
+        } else if tag == elf::DT_SONAME {
+            "DT_SONAME"
+        } else {
+            continue;
+        };
+        let raw = d.string(endian, strings).map_err(|_| {
+            bad(&format!(
+                "{what} string is outside the dynamic string table"
+            ))
+        })?;
+        let s = utf8(raw, what, path)?;
+        if tag == elf::DT_NEEDED {
+            info.needed.push(s);
+        } else if tag == elf::DT_SONAME {
+            info.soname.get_or_insert(s);
+        } else {
+            let list = if tag == elf::DT_RUNPATH {
+                &mut info.runpath
+            } else {
+                &mut info.rpath
+            };
+            list.extend(s.split(':').filter(|p| !p.is_empty()).map(str::to_owned));
+        }
+    }
+    // The loader ignores DT_RPATH when DT_RUNPATH is present; keep both here as the file
+    // says, the resolver applies the rule.
+    Ok(info)
+}
+
+fn utf8(raw: &[u8], what: &str, path: &Path) -> Result<String, ElfError> {
+    String::from_utf8(raw.to_vec())
+        .map_err(|_| ElfError::malformed(path, format!("{what} is not valid UTF-8")))
+}

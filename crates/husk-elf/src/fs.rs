@@ -1,0 +1,404 @@
+//! The host filesystem as the resolver sees it: a four-method trait with the real
+//! filesystem behind one implementation and an in-memory tree behind the other, so the
+//! resolver's tests need no particular `/lib` on the machine running them.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+/// The kernel's limit on symbolic links followed during one path lookup (ELOOP).
+pub const MAX_SYMLINKS: usize = 40;
+
+/// The host filesystem, read-only. `file_type` and `read_link` have lstat semantics: they
+/// never follow a final symlink (intermediate ones are followed, as by the kernel).
+pub trait HostFs: Sync {
+    /// The whole content of a file, following symlinks like `std::fs::read`.
+    ///
+    /// # Errors
+    /// Any I/O error, `NotFound` when the path does not exist.
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// The target of a symlink, exactly as stored (relative or absolute).
+    ///
+    /// # Errors
+    /// Any I/O error; `InvalidInput` when `path` is not a symlink.
+    fn read_link(&self, path: &Path) -> io::Result<PathBuf>;
+    /// The kind of the file at `path`, without following a final symlink.
+    ///
+    /// # Errors
+    /// Any I/O error, `NotFound` when the path does not exist.
+    fn file_type(&self, path: &Path) -> io::Result<FileKind>;
+    /// The names in a directory (not `.` and `..`), following symlinks. Order unspecified.
+    ///
+    /// # Errors
+    /// Any I/O error.
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<OsString>>;
+}
+
+/// What kind of file a path names (lstat semantics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link.
+    Symlink,
+    /// A device, FIFO or socket.
+    Other,
+}
+
+/// The real host filesystem, through `std::fs`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RealFs;
+
+impl HostFs for RealFs {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        std::fs::read(path)
+    }
+
+    fn read_link(&self, path: &Path) -> io::Result<PathBuf> {
+        std::fs::read_link(path)
+    }
+
+    fn file_type(&self, path: &Path) -> io::Result<FileKind> {
+        let ft = std::fs::symlink_metadata(path)?.file_type();
+        Ok(if ft.is_symlink() {
+            FileKind::Symlink
+        } else if ft.is_dir() {
+            FileKind::Dir
+        } else if ft.is_file() {
+            FileKind::File
+        } else {
+            FileKind::Other
+        })
+    }
+
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<OsString>> {
+        std::fs::read_dir(path)?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Node {
+    File(Vec<u8>),
+    Symlink(PathBuf),
+    Dir,
+}
+
+/// An in-memory host filesystem for tests (this crate's and other crates').
+///
+/// Paths are absolute; missing parent directories are created implicitly and parents that
+/// are symlinks to directories are followed when adding. Lookups follow
+/// symlinks like the kernel: relative targets resolve against the link's directory,
+/// absolute ones against `/`, `..` is applied after resolving, and more than
+/// [`MAX_SYMLINKS`] links fail the lookup.
+#[derive(Debug, Clone)]
+pub struct FakeFs {
+    nodes: BTreeMap<PathBuf, Node>,
+}
+
+impl Default for FakeFs {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+enum Lookup {
+    Found(PathBuf),
+    Missing,
+    NotDir,
+    Loop,
+}
+
+impl FakeFs {
+    /// An empty filesystem holding only `/`.
+    #[must_use]
+    pub fn new() -> Self {
+        let mut nodes = BTreeMap::new();
+        nodes.insert(PathBuf::from("/"), Node::Dir);
+        FakeFs { nodes }
+    }
+
+    /// Adds (or replaces) a regular file.
+    pub fn add_file(&mut self, path: impl AsRef<Path>, bytes: impl Into<Vec<u8>>) -> &mut Self {
+        self.insert(path.as_ref(), Node::File(bytes.into()))
+    }
+
+    /// Adds (or replaces) a symlink; `target` is stored verbatim.
+    pub fn add_symlink(&mut self, path: impl AsRef<Path>, target: impl Into<PathBuf>) -> &mut Self {
+        self.insert(path.as_ref(), Node::Symlink(target.into()))
+    }
+
+    /// Adds a directory (a no-op if one exists there, also through symlinks).
+    pub fn add_dir(&mut self, path: impl AsRef<Path>) -> &mut Self {
+        if let Lookup::Found(k) = self.lookup(path.as_ref(), true)
+            && matches!(self.nodes.get(&k), Some(Node::Dir))
+        {
+            return self;
+        }
+        self.insert(path.as_ref(), Node::Dir)
+    }
+
+    /// Inserts at `path`, creating missing parents; a parent that is a symlink to a
+    /// directory is followed (like creating a file through it on a real filesystem).
+    fn insert(&mut self, path: &Path, node: Node) -> &mut Self {
+        let key = lexical(path);
+        let Some(name) = key.file_name().map(PathBuf::from) else {
+            return self; // "/" itself
+        };
+        let mut cur = PathBuf::from("/");
+        for comp in key.parent().unwrap_or(Path::new("/")).components() {
+            let Component::Normal(c) = comp else { continue };
+            let next = cur.join(c);
+            cur = match self.nodes.get(&next) {
+                Some(Node::Dir) => next,
+                Some(Node::Symlink(_)) => match self.lookup(&next, true) {
+                    Lookup::Found(k) if matches!(self.nodes.get(&k), Some(Node::Dir)) => k,
+                    _ => next,
+                },
+                Some(Node::File(_)) | None => {
+                    self.nodes.insert(next.clone(), Node::Dir);
+                    next
+                }
+            };
+        }
+        self.nodes.insert(cur.join(name), node);
+        self
+    }
+
+    /// Resolves `path` to the key of an existing node, following intermediate symlinks
+    /// always and the final one only when `follow_final`.
+    fn lookup(&self, path: &Path, follow_final: bool) -> Lookup {
+        let mut pending: Vec<PathBuf> = Vec::new(); // components, reversed (a stack)
+        push_components(&mut pending, path);
+        let mut cur = PathBuf::from("/");
+        let mut links = 0usize;
+        while let Some(comp) = pending.pop() {
+            if comp.as_os_str() == ".." {
+                cur.pop();
+                continue;
+            }
+            // `cur` is always an existing directory here.
+            let next = cur.join(&comp);
+            let is_final = pending.is_empty();
+            match self.nodes.get(&next) {
+                None => return Lookup::Missing,
+                Some(Node::Dir) => cur = next,
+                Some(Node::File(_)) => {
+                    if is_final {
+                        return Lookup::Found(next);
+                    }
+                    return Lookup::NotDir;
+                }
+                Some(Node::Symlink(target)) => {
+                    if is_final && !follow_final {
+                        return Lookup::Found(next);
+                    }
+                    links += 1;
+                    if links > MAX_SYMLINKS {
+                        return Lookup::Loop;
+                    }
+                    if target.is_absolute() {
+                        cur = PathBuf::from("/");
+                    }
+                    push_components(&mut pending, target);
+                }
+            }
+        }
+        Lookup::Found(cur)
+    }
+
+    fn node(&self, path: &Path, follow_final: bool) -> io::Result<(PathBuf, &Node)> {
+        match self.lookup(path, follow_final) {
+            Lookup::Found(k) => match self.nodes.get(&k) {
+                Some(n) => Ok((k, n)),
+                None => Err(not_found(path)),
+            },
+            Lookup::Missing => Err(not_found(path)),
+            Lookup::NotDir => Err(io::Error::new(
+                io::ErrorKind::NotADirectory,
+                format!("{}: a path component is not a directory", path.display()),
+            )),
+            Lookup::Loop => Err(io::Error::other(format!(
+                "{}: too many levels of symbolic links",
+                path.display()
+            ))),
+        }
+    }
+}
+
+fn not_found(path: &Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("{}: no such file or directory", path.display()),
+    )
+}
+
+/// Pushes the normal and `..` components of `path` onto a reversed stack.
+fn push_components(stack: &mut Vec<PathBuf>, path: &Path) {
+    let comps: Vec<PathBuf> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(PathBuf::from(n)),
+            Component::ParentDir => Some(PathBuf::from("..")),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => None,
+        })
+        .collect();
+    stack.extend(comps.into_iter().rev());
+}
+
+/// `/` joined with the normal components of `path` (`.` dropped, `..` applied lexically).
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in path.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    out
+}
+
+impl HostFs for FakeFs {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        match self.node(path, true)? {
+            (_, Node::File(bytes)) => Ok(bytes.clone()),
+            (_, Node::Dir) => Err(io::Error::new(
+                io::ErrorKind::IsADirectory,
+                format!("{}: is a directory", path.display()),
+            )),
+            (_, Node::Symlink(_)) => Err(not_found(path)),
+        }
+    }
+
+    fn read_link(&self, path: &Path) -> io::Result<PathBuf> {
+        match self.node(path, false)? {
+            (_, Node::Symlink(target)) => Ok(target.clone()),
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{}: not a symbolic link", path.display()),
+            )),
+        }
+    }
+
+    fn file_type(&self, path: &Path) -> io::Result<FileKind> {
+        Ok(match self.node(path, false)?.1 {
+            Node::File(_) => FileKind::File,
+            Node::Dir => FileKind::Dir,
+            Node::Symlink(_) => FileKind::Symlink,
+        })
+    }
+
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<OsString>> {
+        let (key, node) = self.node(path, true)?;
+        if !matches!(node, Node::Dir) {
+            return Err(io::Error::new(
+                io::ErrorKind::NotADirectory,
+                format!("{}: not a directory", path.display()),
+            ));
+        }
+        Ok(self
+            .nodes
+            .range(key.clone()..)
+            .skip(1)
+            .take_while(|(k, _)| k.starts_with(&key))
+            .filter(|(k, _)| k.parent() == Some(key.as_path()))
+            .filter_map(|(k, _)| k.file_name().map(OsString::from))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fs() -> FakeFs {
+        let mut fs = FakeFs::new();
+        fs.add_symlink("/lib", "usr/lib")
+            .add_file("/usr/lib/x/libc.so.6", b"libc".to_vec())
+            .add_symlink("/usr/lib/x/libc.so", "libc.so.6")
+            .add_symlink("/abs", "/usr/lib/x/libc.so")
+            .add_symlink("/up", "usr/lib/x/../x/libc.so.6")
+            .add_symlink("/loop1", "loop2")
+            .add_symlink("/loop2", "/loop1");
+        fs
+    }
+
+    #[test]
+    fn read_follows_relative_and_absolute_symlinks() {
+        let fs = fs();
+        for p in [
+            "/lib/x/libc.so",
+            "/abs",
+            "/up",
+            "/usr/lib/x/libc.so.6",
+            "/lib/x/../x/libc.so.6",
+        ] {
+            assert_eq!(fs.read(Path::new(p)).unwrap(), b"libc", "{p}");
+        }
+    }
+
+    #[test]
+    fn adding_through_a_symlinked_parent_lands_in_the_target() {
+        let mut fs = fs();
+        fs.add_file("/lib/y/libz.so", b"z".to_vec());
+        assert_eq!(fs.read(Path::new("/usr/lib/y/libz.so")).unwrap(), b"z");
+        assert_eq!(fs.file_type(Path::new("/lib")).unwrap(), FileKind::Symlink);
+    }
+
+    #[test]
+    fn lstat_semantics() {
+        let fs = fs();
+        assert_eq!(fs.file_type(Path::new("/lib")).unwrap(), FileKind::Symlink);
+        assert_eq!(fs.file_type(Path::new("/lib/x")).unwrap(), FileKind::Dir);
+        assert_eq!(
+            fs.file_type(Path::new("/lib/x/libc.so")).unwrap(),
+            FileKind::Symlink
+        );
+        assert_eq!(
+            fs.read_link(Path::new("/lib/x/libc.so")).unwrap(),
+            Path::new("libc.so.6")
+        );
+        assert!(fs.read_link(Path::new("/usr")).is_err());
+    }
+
+    #[test]
+    fn loops_and_missing_fail_without_panicking() {
+        let fs = fs();
+        assert!(fs.read(Path::new("/loop1")).is_err());
+        assert_eq!(
+            fs.file_type(Path::new("/loop1")).unwrap(),
+            FileKind::Symlink
+        );
+        assert_eq!(
+            fs.read(Path::new("/nope")).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+        assert_eq!(
+            fs.read(Path::new("/usr/lib/x/libc.so.6/x"))
+                .unwrap_err()
+                .kind(),
+            io::ErrorKind::NotADirectory
+        );
+    }
+
+    #[test]
+    fn read_dir_lists_direct_children_through_symlinks() {
+        let fs = fs();
+        let mut names = fs.read_dir(Path::new("/lib/x")).unwrap();
+        names.sort();
+        assert_eq!(
+            names,
+            vec![OsString::from("libc.so"), OsString::from("libc.so.6")]
+        );
+        let mut root = fs.read_dir(Path::new("/")).unwrap();
+        root.sort();
+        assert_eq!(root.len(), 6);
+    }
+}

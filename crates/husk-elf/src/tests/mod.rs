@@ -1,0 +1,4 @@
+//! Unit tests across modules, on synthetic ELF files and [`crate::FakeFs`].
+
+mod elf;
+mod resolve;
