@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Benchmark: `husk build` of a ~20 MB executable against, in the same run,
+#  - `podman build` of the equivalent FROM scratch Dockerfile (same files, non-root user),
+#  - the floor: sha256sum + pigz -6 (2 threads) over the same bytes (gzip),
+#    and sha256sum + zstd -3 -T2 (zstd),
+#  - a no-change rebuild (layer cache warm) against a cold one.
+# Usage: bench/build.sh [RUNS]   (needs hyperfine, pigz, zstd, podman; installs them if missing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs="${1:-10}"
+for p in hyperfine pigz zstd podman runc binutils; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ -n "${missing[*]:-}" ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+export CONTAINERS_CONF="$PWD/tests/engine/containers.conf"
+cargo build --release -p husk >/dev/null 2>&1
+husk="$PWD/target/release/husk"
+
+work=$(mktemp -d /tmp/husk-bench.XXXXXX)
+trap 'rm -rf "$work"; podman rmi -f localhost/husk-bench:podman >/dev/null 2>&1 || true' EXIT
+# A ~20 MB static ELF: a static C program with 20 MB of real library bytes as a section
+# (compresses like real code, ~40%).
+printf 'int main(void){return 0;}\n' > "$work/m.c"
+gcc -static -O2 -o "$work/small" "$work/m.c"
+find /usr/lib/x86_64-linux-gnu -maxdepth 1 -name '*.so*' -type f -size +100k | sort | xargs cat | head -c 20000000 > "$work/payload"
+objcopy --add-section .payload="$work/payload" --set-section-flags .payload=noload,readonly "$work/small" "$work/app"
+chmod 755 "$work/app"
+ls -l "$work/app"
+
+mkdir -p "$work/ctx/etc/ssl/certs" "$work/ctx/tmp" "$work/ctx/home/nonroot"
+cp "$work/app" "$work/ctx/app"
+cp /etc/ssl/certs/ca-certificates.crt "$work/ctx/etc/ssl/certs/"
+printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' > "$work/ctx/etc/passwd"
+printf 'root:x:0:\nnonroot:x:65532:\n' > "$work/ctx/etc/group"
+cat > "$work/ctx/Dockerfile" <<'DOCKERFILE'
+FROM scratch
+COPY etc/ /etc/
+COPY --chmod=1777 tmp/ /tmp/
+COPY --chown=65532:65532 home/ /home/
+COPY --chmod=555 app /app/app
+USER 65532:65532
+ENTRYPOINT ["/app/app"]
+DOCKERFILE
+
+# One cache for every husk run: cold runs pass --no-cache, the warm one reuses it (its
+# warmup run fills it).
+export HUSK_CACHE_DIR="$work/cache"
+hyperfine --runs "$runs" --warmup 1 --export-markdown "$work/result.md" --export-json "$work/result.json" \
+  -n "husk build (gzip, cold)" "$husk build $work/app --no-cache -o oci:$work/out-cold --tag b:1 -q; rm -rf $work/out-cold" \
+  -n "husk build (gzip, no-change rebuild)" "$husk build $work/app -o oci:$work/out-warm --tag b:1 -q; rm -rf $work/out-warm" \
+  -n "husk build (zstd, cold)" "$husk build $work/app --no-cache --compression zstd -o oci:$work/out-z --tag b:1 -q; rm -rf $work/out-z" \
+  -n "floor: sha256sum + pigz -6 (2 threads)" "sha256sum $work/app >/dev/null; pigz -6 -p 2 -c $work/app | sha256sum >/dev/null" \
+  -n "floor: sha256sum + zstd -3 -T2" "sha256sum $work/app >/dev/null; zstd -3 -T2 -c -q $work/app | sha256sum >/dev/null" \
+  -n "podman build (FROM scratch, --no-cache)" "podman build -q --no-cache -t localhost/husk-bench:podman $work/ctx >/dev/null" \
+  2>&1 | grep -v '^ *$' || true
+cat "$work/result.md"
+python3 - "$work/result.json" <<'PY'
+import json, sys
+r = {x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}
+cold = r["husk build (gzip, cold)"]
+print(f"\nratios (mean time):")
+print(f"  podman build / husk build (gzip, cold):      {r['podman build (FROM scratch, --no-cache)'] / cold:6.2f}x")
+print(f"  husk build (gzip, cold) / floor (pigz):     {cold / r['floor: sha256sum + pigz -6 (2 threads)']:6.2f}x")
+print(f"  husk build (zstd, cold) / floor (zstd -T2): {r['husk build (zstd, cold)'] / r['floor: sha256sum + zstd -3 -T2']:6.2f}x")
+print(f"  no-change rebuild / cold build:             {r['husk build (gzip, no-change rebuild)'] / cold:6.2f}x")
+PY
