@@ -286,3 +286,54 @@ fn validate_detects_tampering() {
     assert_eq!(r.code, 2);
     snapshot("validate_not_a_layout", d, &r.stderr);
 }
+
+/// A build killed midway (SIGKILL, no cleanup possible) leaves no image at the destination.
+#[test]
+fn killed_build_leaves_no_output() {
+    use std::io::Write;
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    // 96 MiB of incompressible data keeps gzip busy for a second or more.
+    let mut f = std::fs::File::create(d.join("big.bin")).unwrap();
+    let mut x: u64 = 0x9e3779b97f4a7c15;
+    let mut buf = vec![0u8; 1 << 20];
+    for _ in 0..96 {
+        for chunk in buf.chunks_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            chunk.copy_from_slice(&x.to_le_bytes());
+        }
+        f.write_all(&buf).unwrap();
+    }
+    drop(f);
+    for dest in ["oci:out", "oci-archive:out.tar", "docker-archive:out.tar"] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("husk"))
+            .current_dir(d)
+            .env("HUSK_CACHE_DIR", d.join("cache"))
+            .args([
+                "build",
+                "/usr/bin/ls",
+                "--no-cache",
+                "--file",
+                "big.bin:/data/big.bin",
+                "-o",
+                dest,
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        assert!(
+            !status.success(),
+            "{dest}: the build finished before it was killed"
+        );
+        assert!(
+            !d.join("out").exists() && !d.join("out.tar").exists(),
+            "{dest} left output"
+        );
+    }
+}
