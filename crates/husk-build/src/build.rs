@@ -391,7 +391,7 @@ pub fn build(req: &BuildRequest, fs: &dyn HostFs) -> Result<BuildOutput, BuildEr
         .map_err(io_err(&std::env::temp_dir()))?;
     let opts = WriteOptions {
         mtime: req.epoch,
-        compression: req.compression.clone(),
+        compression: req.compression,
         cache_dir: req.cache_dir.clone(),
         ..WriteOptions::default()
     };
