@@ -489,7 +489,14 @@ pub fn build(req: &BuildRequest, fs: &dyn HostFs) -> Result<BuildOutput, BuildEr
             working_dir: req.workdir.as_ref().map(ToString::to_string),
             labels: (!req.labels.is_empty()).then(|| req.labels.clone()),
             stop_signal: req.stop_signal.clone(),
-            healthcheck: None,
+            healthcheck: req.healthcheck.as_ref().map(|cmd| {
+                let mut test = vec!["CMD".to_owned()];
+                test.extend(cmd.iter().cloned());
+                husk_oci::spec::Healthcheck {
+                    test: Some(test),
+                    ..Default::default()
+                }
+            }),
         }),
         rootfs: Default::default(),
         history: Vec::new(),

@@ -34,6 +34,8 @@ pub struct BuildOptions {
     pub annotations: Option<Vec<String>>,
     pub expose: Option<Vec<String>>,
     pub stop_signal: Option<String>,
+    /// Exec-form healthcheck command (Docker's HEALTHCHECK CMD), e.g. ["/app/x", "healthcheck"].
+    pub healthcheck: Option<Vec<String>>,
     pub tags: Option<Vec<String>>,
     /// `gzip`, `zstd`, `gzip:9`, `zstd:19`.
     pub compression: Option<String>,
@@ -114,7 +116,7 @@ impl BuildOptions {
     pub fn merged(mut self, over: BuildOptions) -> BuildOptions {
         merge_fields!(self, over;
             entrypoint, dest, args, cmd, files, user, user_name, allow_root, workdir, env,
-            labels, annotations, expose, stop_signal, tags, compression, ca_certs, libraries,
+            labels, annotations, expose, stop_signal, healthcheck, tags, compression, ca_certs, libraries,
             nss, passwd, tmp, tzdata, outputs, load);
         if let Some(c) = over.cargo {
             self.cargo = Some(self.cargo.unwrap_or_default().merged(c));
@@ -169,6 +171,7 @@ pub struct BuildRequest {
     pub annotations: BTreeMap<String, String>,
     pub expose: Vec<Port>,
     pub stop_signal: Option<String>,
+    pub healthcheck: Option<Vec<String>>,
     pub tags: Vec<String>,
     pub compression: Compression,
     pub ca_certs: CaCerts,
@@ -516,6 +519,15 @@ impl BuildOptions {
             .map(|f| parse_file_spec(f))
             .collect::<Result<Vec<_>, _>>()?;
         let stop_signal = self.stop_signal.as_deref().map(parse_signal).transpose()?;
+        let healthcheck = match self.healthcheck {
+            Some(h) if h.is_empty() || h[0].is_empty() => {
+                return Err(BuildError::BadKeyValue {
+                    option: "--healthcheck",
+                    value: String::new(),
+                });
+            }
+            h => h,
+        };
         let compression = parse_compression(self.compression.as_deref().unwrap_or("gzip"))?;
         let ca_certs = match self.ca_certs.as_deref() {
             None | Some("host") => CaCerts::Host,
@@ -542,6 +554,7 @@ impl BuildOptions {
             annotations,
             expose,
             stop_signal,
+            healthcheck,
             tags: self.tags.unwrap_or_default(),
             compression,
             ca_certs,

@@ -86,6 +86,9 @@ pub struct BuildArgs {
     /// Signal that stops the container (SIGTERM, SIGINT, ...).
     #[arg(long, value_name = "SIGNAL")]
     pub stop_signal: Option<String>,
+    /// Healthcheck command in exec form, one argument per flag (Docker HEALTHCHECK CMD).
+    #[arg(long = "healthcheck", value_name = "ARG")]
+    pub healthcheck: Vec<String>,
     /// Name for the image, e.g. demo:1.0 (repeatable) [default: <name>:latest].
     #[arg(long = "tag", short = 't', value_name = "NAME")]
     pub tags: Vec<String>,

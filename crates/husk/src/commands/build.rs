@@ -51,6 +51,7 @@ fn flag_options(a: &BuildArgs) -> BuildOptions {
         annotations: non_empty(a.annotations.clone()),
         expose: non_empty(a.expose.clone()),
         stop_signal: a.stop_signal.clone(),
+        healthcheck: non_empty(a.healthcheck.clone()),
         tags: non_empty(a.tags.clone()),
         compression: a.compression.clone(),
         ca_certs: if a.no_ca_certs {
