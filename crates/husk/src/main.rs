@@ -5,6 +5,7 @@
 mod cli;
 mod commands;
 mod exit;
+mod open;
 mod output;
 
 use std::io::Write;

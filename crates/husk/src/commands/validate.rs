@@ -1,11 +1,11 @@
 //! `husk validate IMAGE`: recompute every digest, size and diff_id.
 
 use anyhow::{Context, Result};
-use husk_formats::ImageRef;
 use serde::Serialize;
 
 use crate::cli::{Format, ValidateArgs};
 use crate::exit::Exit;
+use crate::open::open_image;
 use crate::output::{Printer, bytes};
 
 #[derive(Serialize)]
@@ -28,14 +28,7 @@ struct JsonLayer {
 }
 
 pub fn run(args: &ValidateArgs, printer: &Printer) -> Result<Exit> {
-    let reference: ImageRef = args.image.parse()?;
-    let platform = args
-        .platform
-        .as_deref()
-        .map(husk_formats::parse_platform)
-        .transpose()?;
-    let image = husk_formats::open(&reference, platform.as_ref())
-        .with_context(|| format!("cannot open {reference}"))?;
+    let (reference, image) = open_image(&args.image, args.platform.as_deref())?;
     let report = husk_oci::validate(image.as_ref())
         .with_context(|| format!("cannot validate {reference}"))?;
     match args.format {
