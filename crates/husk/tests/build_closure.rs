@@ -243,18 +243,17 @@ fn builds_are_reproducible() {
 fn cached_rebuild_reuses_layers() {
     let t = tempfile::tempdir().unwrap();
     let cache = t.path().join("cache");
-    let first = husk(&cache)
-        .args(["build", "/usr/bin/ls", "--format", "json", "-o"])
-        .arg(format!("oci:{}", t.path().join("a").display()))
-        .output()
-        .unwrap();
-    let second = husk(&cache)
-        .args(["build", "/usr/bin/ls", "--format", "json", "-o"])
-        .arg(format!("oci:{}", t.path().join("b").display()))
-        .output()
-        .unwrap();
-    let j1: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
-    let j2: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    let build_json = |out: &str| -> serde_json::Value {
+        let o = husk(&cache)
+            .args(["build", "/usr/bin/ls", "--format", "json", "-o"])
+            .arg(format!("oci:{}", t.path().join(out).display()))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let j1 = build_json("a");
+    let j2 = build_json("b");
     assert_eq!(j1["digest"], j2["digest"]);
     assert!(
         j1["layers"]
