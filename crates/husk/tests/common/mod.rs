@@ -50,6 +50,19 @@ pub fn require(tool: &str) -> bool {
     ok
 }
 
+/// Whether `path` exists; like [`require`], a missing file fails under CI (the test
+/// command installs `package`, which provides it).
+pub fn require_path(path: &str, package: &str) -> bool {
+    let ok = Path::new(path).exists();
+    if !ok {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{path} (package {package}) is required under CI but missing");
+        }
+        eprintln!("skipping: {path} is missing (install {package})");
+    }
+    ok
+}
+
 pub fn run(cmd: &mut Command) -> Output {
     let out = cmd
         .output()

@@ -1,0 +1,162 @@
+//! `husk build` inputs beyond a host executable: the platform comes from the ELF header
+//! (never the host), a missing or foreign library is an error that names it and its
+//! requester, scripts run when their interpreter is added, --tzdata adds zoneinfo.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use husk_elf::testing::ElfBuilder;
+
+fn write_exec(path: &Path, bytes: &[u8]) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, bytes).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn platform_comes_from_the_elf_header() {
+    let t = tempfile::tempdir().unwrap();
+    // A static aarch64 executable (no interpreter, no DT_NEEDED) builds into an arm64 image
+    // on this amd64 host.
+    let bin = t.path().join("arm-app");
+    write_exec(&bin, &ElfBuilder::aarch64().no_dynamic().build());
+    let out = t.path().join("img");
+    let o = husk(t.path())
+        .arg("build")
+        .arg(&bin)
+        .arg("-o")
+        .arg(format!("oci:{}", out.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let cfg = config(&out);
+    assert_eq!(
+        (cfg.os.as_str(), cfg.architecture.as_str()),
+        ("linux", "arm64")
+    );
+    assert_eq!(cfg.variant.as_deref(), Some("v8"));
+    assert_valid(t.path(), &format!("oci:{}", out.display()));
+}
+
+#[test]
+fn foreign_interpreter_is_a_clear_error() {
+    let t = tempfile::tempdir().unwrap();
+    let bin = t.path().join("arm-dyn");
+    write_exec(
+        &bin,
+        &ElfBuilder::aarch64()
+            .interp("/lib/ld-linux-aarch64.so.1")
+            .needed("libc.so.6")
+            .build(),
+    );
+    let o = husk(t.path())
+        .arg("build")
+        .arg(&bin)
+        .arg("-o")
+        .arg(format!("oci:{}", t.path().join("img").display()))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("ld-linux-aarch64.so.1"), "{err}");
+    assert!(!t.path().join("img").exists());
+}
+
+#[test]
+fn missing_library_names_it_and_its_requester() {
+    if !require("gcc") {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let bin = whoami_dynamic(t.path());
+    std::fs::remove_file(t.path().join("lib/libgreet.so")).unwrap();
+    let o = husk(t.path())
+        .arg("build")
+        .arg(&bin)
+        .arg("-o")
+        .arg(format!("oci:{}", t.path().join("img").display()))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("libgreet.so"), "{err}");
+    assert!(err.contains("whoami"), "{err}");
+    assert!(!t.path().join("img").exists());
+}
+
+#[test]
+fn added_elf_files_get_their_closure_too() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("img");
+    // A static entrypoint plus a dynamic system binary added with --file: the added
+    // binary's libraries are resolved as well.
+    let static_bin = t.path().join("static-app");
+    write_exec(&static_bin, &ElfBuilder::x86_64().no_dynamic().build());
+    let o = husk(t.path())
+        .arg("build")
+        .arg(&static_bin)
+        .args(["--file", "/usr/bin/ls:/usr/bin/ls", "-o"])
+        .arg(format!("oci:{}", out.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let all: Vec<String> = layers(&out).concat().into_iter().map(|e| e.path).collect();
+    assert!(all.iter().any(|p| p.ends_with("/libc.so.6")), "{all:#?}");
+    assert!(
+        all.iter().any(|p| p.ends_with("/libselinux.so.1")),
+        "{all:#?}"
+    );
+}
+
+#[test]
+fn script_runs_with_its_interpreter_added() {
+    if !require("podman") || !require_path("/bin/busybox", "busybox-static") {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let script = t.path().join("hello.sh");
+    write_exec(&script, b"#!/bin/sh\necho \"hello from $0 as $(id -u)\"\n");
+    let name = format!("localhost/husk-script-{}:1", std::process::id());
+    let o = husk(t.path())
+        .arg("build")
+        .arg(&script)
+        .args([
+            "--file",
+            "/bin/busybox:/bin/sh",
+            "--file",
+            "/bin/busybox:/bin/id",
+        ])
+        .args(["--tag", &name, "--load", "podman"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = run(podman().args(["run", "--rm", "--network=none", &name]));
+    let _ = podman().args(["rmi", "-f", &name]).output();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "hello from /app/hello.sh as 65532\n"
+    );
+}
+
+#[test]
+fn tzdata_adds_zoneinfo() {
+    if !require_path("/usr/share/zoneinfo/UTC", "tzdata") {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("img");
+    let o = husk(t.path())
+        .args(["build", "/usr/bin/ls", "--tzdata", "-o"])
+        .arg(format!("oci:{}", out.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let sys = &layers(&out)[0];
+    assert!(
+        sys.iter()
+            .any(|e| e.path == "usr/share/zoneinfo/UTC" || e.path == "usr/share/zoneinfo/Etc/UTC"),
+        "no zoneinfo in the system layer"
+    );
+}
