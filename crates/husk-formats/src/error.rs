@@ -85,6 +85,10 @@ pub enum FormatError {
         "{engine} is not installed or not on PATH; install it or use an oci: or archive destination"
     )]
     EngineMissing { engine: &'static str },
+    #[error(
+        "{reference} is a registry reference, which husk-formats cannot open or write (no HTTP here); the husk CLI routes it to husk-registry"
+    )]
+    NeedsRegistry { reference: String },
 }
 
 impl FormatError {

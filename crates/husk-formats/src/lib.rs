@@ -16,6 +16,7 @@ pub mod engine;
 mod error;
 pub mod oci_layout;
 mod reference;
+pub mod registry_ref;
 mod select;
 mod store;
 mod tar_index;
@@ -31,7 +32,8 @@ pub use oci_layout::{
     LayoutImage, open_oci_archive, open_oci_dir, write_oci_archive, write_oci_dir,
 };
 pub use reference::{Engine, ImageRef};
-pub use select::parse_platform;
+pub use registry_ref::{RegistryRef, RegistryRefError};
+pub use select::{parse_platform, select_platform};
 
 /// Open the image `reference` names.
 ///
@@ -52,6 +54,11 @@ pub fn open(
             Box::new(open_docker_archive(path, reference.as_deref())?)
         }
         ImageRef::Engine { engine, name } => Box::new(open_engine_image(*engine, name)?),
+        ImageRef::Registry(_) => {
+            return Err(FormatError::NeedsRegistry {
+                reference: reference.to_string(),
+            });
+        }
     })
 }
 
@@ -79,6 +86,9 @@ pub fn check_destination(dest: &ImageRef) -> Result<(), FormatError> {
                 })
             }
         }
+        ImageRef::Registry(_) => Err(FormatError::NeedsRegistry {
+            reference: dest.to_string(),
+        }),
     }
 }
 
@@ -133,6 +143,11 @@ pub fn write(image: &dyn Image, dest: &ImageRef, tags: &[String]) -> Result<Writ
                 descriptor: None,
                 engine_output: Some(load_into_engine(*engine, image, &all)?),
             }
+        }
+        ImageRef::Registry(_) => {
+            return Err(FormatError::NeedsRegistry {
+                reference: destination,
+            });
         }
     })
 }

@@ -44,6 +44,9 @@ pub enum ImageRef {
     },
     /// An image in a local engine's store.
     Engine { engine: Engine, name: String },
+    /// An image in a registry, `docker://HOST[:PORT]/REPO[:TAG][@DIGEST]`; opened and
+    /// written by husk-registry (this crate has no HTTP).
+    Registry(crate::RegistryRef),
 }
 
 impl ImageRef {
@@ -61,6 +64,7 @@ impl ImageRef {
                 engine: Engine::Docker,
                 ..
             } => "docker",
+            ImageRef::Registry(_) => "docker://",
         }
     }
 }
@@ -79,6 +83,7 @@ impl fmt::Display for ImageRef {
                 Ok(())
             }
             ImageRef::Engine { name, .. } => write!(f, "{t}:{name}"),
+            ImageRef::Registry(r) => write!(f, "{r}"),
         }
     }
 }
@@ -117,6 +122,12 @@ impl FromStr for ImageRef {
             reference: s.to_owned(),
             reason: reason.to_owned(),
         };
+        if let Some(rest) = s.strip_prefix("docker://") {
+            return rest
+                .parse()
+                .map(ImageRef::Registry)
+                .map_err(|e: crate::RegistryRefError| bad(&e.0));
+        }
         let (transport, rest) = s.split_once(':').ok_or_else(|| {
             bad("expected TRANSPORT:LOCATION with TRANSPORT one of oci, oci-archive, docker-archive, podman, docker")
         })?;

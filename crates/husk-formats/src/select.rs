@@ -81,6 +81,20 @@ pub(crate) fn by_reference(
     }
 }
 
+/// Pick one image manifest of a (multi-platform) index by platform (for sources outside
+/// this crate, e.g. registries): see [`by_platform`].
+///
+/// # Errors
+/// [`FormatError::PlatformRequired`], [`FormatError::PlatformNotFound`] or
+/// [`FormatError::Empty`], each listing the platforms the index has.
+pub fn select_platform(
+    index: &Index,
+    wanted: Option<&Platform>,
+    location: &str,
+) -> Result<Descriptor, FormatError> {
+    by_platform(index, wanted, location)
+}
+
 /// Pick one image manifest of a (multi-platform) index by platform. Without a wanted
 /// platform, an index of exactly one image gives that image; otherwise the error lists
 /// what the index has.
