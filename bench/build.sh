@@ -15,7 +15,7 @@ if [ -n "${missing[*]:-}" ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 export CONTAINERS_CONF="$PWD/tests/engine/containers.conf"
-cargo build --release -p husk >/dev/null 2>&1
+cargo build --release --quiet -p husk
 husk="$PWD/target/release/husk"
 
 work=$(mktemp -d /tmp/husk-bench.XXXXXX)
@@ -24,7 +24,9 @@ trap 'rm -rf "$work"; podman rmi -f localhost/husk-bench:podman >/dev/null 2>&1 
 # (compresses like real code, ~40%).
 printf 'int main(void){return 0;}\n' > "$work/m.c"
 gcc -static -O2 -o "$work/small" "$work/m.c"
-find /usr/lib/x86_64-linux-gnu -maxdepth 1 -name '*.so*' -type f -size +100k | sort | xargs cat | head -c 20000000 > "$work/payload"
+# (cat ends with SIGPIPE when head has enough: not an error here.)
+(find /usr/lib/x86_64-linux-gnu -maxdepth 1 -name '*.so*' -type f -size +100k | sort | xargs cat | head -c 20000000 > "$work/payload") || true
+[ "$(stat -c %s "$work/payload")" -eq 20000000 ] || { echo "could not make a 20 MB payload" >&2; exit 1; }
 objcopy --add-section .payload="$work/payload" --set-section-flags .payload=noload,readonly "$work/small" "$work/app"
 chmod 755 "$work/app"
 ls -l "$work/app"
