@@ -1,0 +1,129 @@
+use std::path::PathBuf;
+
+use husk_formats::FormatError;
+use husk_oci::{Digest, OciError};
+
+/// Errors of registry access. Variants name the registry, repository, URL or blob they
+/// are about. None of them ever holds a password or token: [`crate::Credentials`] keeps
+/// the secret in a [`crate::Secret`], which has no `Display` and a redacted `Debug`.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("cannot build the HTTP client")]
+    Client(#[source] reqwest::Error),
+    #[error("{method} {url} failed")]
+    Http {
+        method: String,
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{method} {url} failed with HTTP {status}{detail}")]
+    Status {
+        method: String,
+        url: String,
+        status: u16,
+        /// `: CODE message` parsed from the registry's error document, or empty.
+        detail: String,
+    },
+    #[error("{what} was not found at {url} (HTTP 404){detail}")]
+    NotFound {
+        what: String,
+        url: String,
+        detail: String,
+    },
+    #[error(
+        "{registry} rejected the credentials{}: check the user name and password, then run `husk login {registry}`",
+        user.as_ref().map(|u| format!(" of user {u:?}")).unwrap_or_default()
+    )]
+    Unauthorized {
+        registry: String,
+        user: Option<String>,
+    },
+    #[error(
+        "{registry} requires authentication and no credentials were found for it; run `husk login {registry}`"
+    )]
+    AuthRequired { registry: String },
+    #[error("{registry} denied access to {url} (HTTP 403){detail}")]
+    Denied {
+        registry: String,
+        url: String,
+        detail: String,
+    },
+    #[error("{registry} sent an authentication challenge husk cannot use: {reason}")]
+    BadChallenge { registry: String, reason: String },
+    #[error("the token server {realm} failed: {reason}")]
+    Token { realm: String, reason: String },
+    #[error(
+        "refusing plain HTTP to {host}: plain HTTP is allowed only for loopback registries with --insecure-http (add --insecure-http-remote to allow {host})"
+    )]
+    InsecureRefused { host: String },
+    #[error("redirect from {from} to {to} refused: {reason}")]
+    BadRedirect {
+        from: String,
+        to: String,
+        reason: String,
+    },
+    #[error("cannot use CA certificate file {path}: {reason}")]
+    CaCert { path: PathBuf, reason: String },
+    #[error("{what}: expected digest {expected}, the registry sent content with digest {actual}")]
+    DigestMismatch {
+        what: String,
+        expected: Digest,
+        actual: Digest,
+    },
+    #[error("{what}: expected {expected} bytes, the registry sent {actual}")]
+    SizeMismatch {
+        what: String,
+        expected: u64,
+        actual: u64,
+    },
+    #[error("{what} exceeds the limit of {limit} bytes")]
+    TooLarge { what: String, limit: u64 },
+    #[error("{what} is not an image manifest or index husk supports: {reason}")]
+    UnsupportedDocument { what: String, reason: String },
+    #[error("{what}: the registry response has no usable Location header")]
+    BadLocation { what: String },
+    #[error("the reference names digest {wanted}, but the image's manifest digest is {actual}")]
+    DigestRefMismatch { wanted: Digest, actual: Digest },
+    #[error("upload of blob {digest} to {repository} failed after {attempts} attempts")]
+    UploadFailed {
+        digest: Digest,
+        repository: String,
+        attempts: u32,
+        #[source]
+        source: Box<RegistryError>,
+    },
+    #[error("cannot read blob {digest} of the source image")]
+    Source {
+        digest: Digest,
+        #[source]
+        source: OciError,
+    },
+    #[error("cannot read auth file {path}: {reason}")]
+    AuthFile { path: PathBuf, reason: String },
+    #[error("cannot write auth file {path}")]
+    WriteAuthFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("credential helper docker-credential-{helper} failed: {reason}")]
+    CredHelper { helper: String, reason: String },
+    #[error(transparent)]
+    Oci(#[from] OciError),
+    #[error(transparent)]
+    Format(#[from] FormatError),
+}
+
+impl RegistryError {
+    /// This error as an [`OciError`], for the `husk_oci::Image` methods of a registry image.
+    pub(crate) fn into_oci(self, digest: &Digest) -> OciError {
+        match self {
+            RegistryError::Oci(e) => e,
+            other => OciError::BlobRead {
+                digest: digest.clone(),
+                source: std::io::Error::other(other),
+            },
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! husk-registry: images in OCI distribution registries, both directions. The only husk
+//! crate with HTTP (reqwest, blocking, on rustls with the ring provider).
+//!
+//! - [`open`] gives a [`RegistryImage`]: a `husk_oci::Image` whose manifest is fetched and
+//!   verified up front (indexes resolved by platform) and whose blobs are streamed on
+//!   demand and verified by the `Image` defaults.
+//! - [`push`] / [`push_index`] write any image: HEAD, mount, monolithic or chunked
+//!   upload, manifest last.
+//! - [`auth`] reads docker/podman auth files and credential helpers; [`challenge`] parses
+//!   `WWW-Authenticate`; the transport answers Basic and Bearer challenges, retries with
+//!   backoff ([`RetryPolicy`]) and never forwards `Authorization` across origins.
+//!
+//! Follows the OCI distribution spec v1.1 (`spec.md`: pulling, pushing, chunked uploads,
+//! mounting) and the Docker registry token authentication spec.
+//!
+//! Own client rather than oci-client: the upload path must resume chunked uploads from
+//! the registry's `Range`, stream from a borrowed `Image` reader, PUT exact manifest bytes
+//! and media types, follow redirects under our own header policy and verify every
+//! document; oci-client covers parts of that with behaviour we would have to work around
+//! (STACK.md P2).
+
+pub mod auth;
+pub mod challenge;
+mod error;
+mod options;
+mod progress;
+mod push;
+pub mod retry;
+mod source;
+pub mod transport;
+
+pub use auth::{Credentials, Secret};
+pub use error::RegistryError;
+pub use husk_formats::RegistryRef;
+pub use options::{Logger, PlainHttp, RegistryOptions};
+pub use progress::{BlobOutcome, NoProgress, Progress};
+pub use push::{PushOptions, PushReport, check_login, manifest_media_type, push, push_index};
+pub use retry::RetryPolicy;
+pub use source::{DocumentKind, RegistryImage, classify, open};

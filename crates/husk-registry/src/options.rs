@@ -1,0 +1,55 @@
+//! What a registry operation needs to know from the caller. The CLI fills it from flags
+//! and the environment; the library reads no environment variable.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::{Credentials, RetryPolicy};
+
+/// A sink for log lines (`-v`: one line per request and response; `-vv`: plus request
+/// headers, with `Authorization` always shown as `<redacted>`).
+pub type Logger = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// When plain HTTP is used instead of TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PlainHttp {
+    /// Always TLS.
+    #[default]
+    Never,
+    /// Plain HTTP for loopback registries (`localhost`, 127.0.0.0/8, `::1`); any other
+    /// host is refused rather than silently sent in clear text.
+    Loopback,
+    /// Plain HTTP for any host (explicitly asked for).
+    Any,
+}
+
+/// Connection, TLS and credential settings of registry operations.
+#[derive(Clone, Default)]
+pub struct RegistryOptions {
+    /// Auth files to look credentials up in, in order (podman's auth.json, docker's
+    /// config.json). Missing files are skipped.
+    pub auth_files: Vec<PathBuf>,
+    /// Credentials to use instead of looking them up (`husk login` checks these).
+    pub credentials: Option<Credentials>,
+    /// PEM files of extra CA certificates trusted besides the system roots.
+    pub ca_certs: Vec<PathBuf>,
+    pub plain_http: PlainHttp,
+    pub retry: RetryPolicy,
+    pub log: Option<Logger>,
+    /// 0 quiet, 1 requests, 2 requests and headers.
+    pub verbosity: u8,
+}
+
+impl fmt::Debug for RegistryOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegistryOptions")
+            .field("auth_files", &self.auth_files)
+            .field("credentials", &self.credentials)
+            .field("ca_certs", &self.ca_certs)
+            .field("plain_http", &self.plain_http)
+            .field("retry", &self.retry)
+            .field("verbosity", &self.verbosity)
+            .finish_non_exhaustive()
+    }
+}

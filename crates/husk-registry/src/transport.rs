@@ -1,0 +1,603 @@
+//! One registry endpoint over HTTP: builds the client (rustls with ring, system roots plus
+//! `--ca-cert` files, no automatic redirects), sends requests with bounded retries,
+//! answers 401 challenges (Basic, or the Bearer token flow), and follows redirects itself
+//! so that `Authorization` never goes to another origin (blob GETs are often redirected
+//! to object storage).
+
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+
+use reqwest::blocking::{Body, Client, Response};
+use reqwest::header::{AUTHORIZATION, HeaderValue, LOCATION, WWW_AUTHENTICATE};
+use reqwest::{Method, Url};
+
+use crate::auth::{Credentials, Secret};
+use crate::retry::{retryable_error, retryable_status};
+use crate::{RegistryError, RegistryOptions, RegistryRef, challenge, options::PlainHttp};
+
+/// Most redirects followed for one request.
+const MAX_REDIRECTS: u32 = 5;
+/// The most of an error response body read to explain it.
+const MAX_ERROR_BODY: u64 = 64 << 10;
+
+/// Whether two URLs share an origin (scheme, host, port): only then may a redirect
+/// carry the `Authorization` header along.
+pub fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str().map(str::to_ascii_lowercase) == b.host_str().map(str::to_ascii_lowercase)
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// Whether a URL's host is loopback (`localhost`, 127.0.0.0/8, `::1`).
+pub fn is_loopback_url(u: &Url) -> bool {
+    let Some(h) = u.host_str() else { return false };
+    let h = h.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The API endpoint of a registry domain (Docker Hub's API lives elsewhere).
+fn endpoint_authority(domain: &str) -> &str {
+    if domain == husk_formats::registry_ref::DEFAULT_DOMAIN {
+        "registry-1.docker.io"
+    } else {
+        domain
+    }
+}
+
+/// Build the HTTP client every request of one operation shares.
+///
+/// # Errors
+/// An unreadable CA file or a client that cannot be built.
+pub fn build_client(opts: &RegistryOptions) -> Result<Client, RegistryError> {
+    // STACK.md P3: the ring provider must be the process default before any client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut b = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(std::time::Duration::from_secs(15))
+        .timeout(None)
+        .pool_max_idle_per_host(8)
+        .user_agent(concat!("husk/", env!("CARGO_PKG_VERSION")));
+    for path in &opts.ca_certs {
+        let pem = std::fs::read(path).map_err(|e| RegistryError::CaCert {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        let certs =
+            reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| RegistryError::CaCert {
+                path: path.clone(),
+                reason: format!("not a PEM certificate bundle ({e})"),
+            })?;
+        if certs.is_empty() {
+            return Err(RegistryError::CaCert {
+                path: path.clone(),
+                reason: "no certificate in it".into(),
+            });
+        }
+        b = b.tls_certs_merge(certs);
+    }
+    b.build().map_err(RegistryError::Client)
+}
+
+/// The body of a request, rebuilt for every attempt.
+pub(crate) type MakeBody<'a> = dyn Fn() -> Result<Body, RegistryError> + 'a;
+
+/// A request, described so that it can be sent again (retry, auth, redirect).
+pub(crate) struct Req<'a> {
+    pub method: Method,
+    pub url: Url,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Option<&'a MakeBody<'a>>,
+    /// Retry connection errors and 5xx (only for requests that are safe to repeat).
+    pub retry: bool,
+    /// Follow 3xx redirects (GET/HEAD of blobs).
+    pub follow: bool,
+}
+
+impl<'a> Req<'a> {
+    pub fn new(method: Method, url: Url) -> Req<'a> {
+        Req {
+            method,
+            url,
+            headers: Vec::new(),
+            body: None,
+            retry: true,
+            follow: false,
+        }
+    }
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+/// A registry endpoint plus the state of its authentication.
+pub(crate) struct Transport {
+    client: Client,
+    base: Url,
+    /// The registry's domain as written in the reference, for messages.
+    pub registry: String,
+    creds: Option<Credentials>,
+    auth: Mutex<Option<Secret>>,
+    scopes: Vec<String>,
+    opts: RegistryOptions,
+}
+
+impl Transport {
+    /// A transport for `reference`'s registry that asks for `scopes`
+    /// (`repository:NAME:pull,push`) when a token is needed.
+    ///
+    /// # Errors
+    /// Plain HTTP not allowed, bad CA files, unreadable auth files.
+    pub fn new(
+        reference: &RegistryRef,
+        opts: &RegistryOptions,
+        scopes: Vec<String>,
+    ) -> Result<Transport, RegistryError> {
+        let scheme = match opts.plain_http {
+            PlainHttp::Never => "https",
+            PlainHttp::Loopback if reference.is_loopback() => "http",
+            PlainHttp::Loopback => {
+                return Err(RegistryError::InsecureRefused {
+                    host: reference.domain.clone(),
+                });
+            }
+            PlainHttp::Any => "http",
+        };
+        let authority = endpoint_authority(&reference.domain);
+        let base = Url::parse(&format!("{scheme}://{authority}/")).map_err(|e| {
+            RegistryError::UnsupportedDocument {
+                what: format!("registry address {authority}"),
+                reason: e.to_string(),
+            }
+        })?;
+        let creds = match &opts.credentials {
+            Some(c) => Some(c.clone()),
+            None => {
+                crate::auth::lookup(&opts.auth_files, &reference.domain, &reference.repository)?
+            }
+        };
+        Ok(Transport {
+            client: build_client(opts)?,
+            base,
+            registry: reference.domain.clone(),
+            creds,
+            auth: Mutex::new(None),
+            scopes,
+            opts: opts.clone(),
+        })
+    }
+
+    /// `<base>/v2/<path>`.
+    pub fn url(&self, path: &str) -> Url {
+        self.base
+            .join(&format!("v2/{path}"))
+            .expect("registry API paths are valid URL paths")
+    }
+
+    /// Resolve a `Location` header against the request URL.
+    pub fn location(&self, resp: &Response, what: &str) -> Result<Url, RegistryError> {
+        resp.headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|l| resp.url().join(l).ok())
+            .ok_or_else(|| RegistryError::BadLocation {
+                what: what.to_owned(),
+            })
+    }
+
+    pub fn log(&self, level: u8, line: impl FnOnce() -> String) {
+        if let Some(log) = &self.opts.log
+            && self.opts.verbosity >= level
+        {
+            log(&line());
+        }
+    }
+
+    pub fn retry_policy(&self) -> &crate::RetryPolicy {
+        &self.opts.retry
+    }
+
+    /// Send `req`: retries (if `req.retry`), one re-authentication on 401, redirects
+    /// (if `req.follow`) with `Authorization` dropped when the origin changes.
+    ///
+    /// # Errors
+    /// The last transport error, an authentication failure, or a bad redirect. Other
+    /// statuses come back as responses for the caller to judge.
+    pub fn send(&self, req: &Req<'_>) -> Result<Response, RegistryError> {
+        let policy = &self.opts.retry;
+        let mut attempt = 0u32;
+        let mut reauthenticated = false;
+        let mut url = req.url.clone();
+        let mut method = req.method.clone();
+        let mut send_auth = true;
+        let mut redirects = 0;
+        loop {
+            attempt += 1;
+            let mut rb = self.client.request(method.clone(), url.clone());
+            for (name, value) in &req.headers {
+                rb = rb.header(*name, value.as_str());
+            }
+            let auth = if send_auth {
+                self.auth.lock().expect("auth lock").clone()
+            } else {
+                None
+            };
+            if let Some(a) = &auth {
+                let mut v =
+                    HeaderValue::from_str(a.expose()).map_err(|_| RegistryError::BadChallenge {
+                        registry: self.registry.clone(),
+                        reason: "the token is not a valid header value".into(),
+                    })?;
+                v.set_sensitive(true);
+                rb = rb.header(AUTHORIZATION, v);
+            }
+            if let Some(make) = req.body
+                && method != Method::GET
+                && method != Method::HEAD
+            {
+                rb = rb.body(make()?);
+            }
+            self.log(1, || format!("> {method} {url}"));
+            self.log(2, || {
+                let mut h: Vec<String> = req
+                    .headers
+                    .iter()
+                    .map(|(n, v)| format!(">   {n}: {v}"))
+                    .collect();
+                if auth.is_some() {
+                    h.push(">   authorization: <redacted>".into());
+                }
+                h.join("\n")
+            });
+            let resp = match rb.send() {
+                Ok(r) => r,
+                Err(e) => {
+                    self.log(1, || format!("< {method} {url}: {e}"));
+                    if req.retry && retryable_error(&e) && policy.allows_another(attempt) {
+                        std::thread::sleep(policy.backoff(attempt));
+                        continue;
+                    }
+                    return Err(RegistryError::Http {
+                        method: method.to_string(),
+                        url: url.to_string(),
+                        source: e,
+                    });
+                }
+            };
+            let status = resp.status().as_u16();
+            self.log(1, || format!("< {status} {method} {url}"));
+            if status == 401 && send_auth && !reauthenticated {
+                reauthenticated = true;
+                attempt -= 1;
+                let challenge = resp
+                    .headers()
+                    .get(WWW_AUTHENTICATE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                drop(resp);
+                self.authenticate(challenge.as_deref())?;
+                continue;
+            }
+            if status == 401 {
+                return Err(self.unauthorized());
+            }
+            if req.follow && matches!(status, 301 | 302 | 303 | 307 | 308) {
+                let next = self.location(&resp, &format!("redirect of {url}"))?;
+                drop(resp);
+                redirects += 1;
+                if redirects > MAX_REDIRECTS {
+                    return Err(RegistryError::BadRedirect {
+                        from: url.to_string(),
+                        to: next.to_string(),
+                        reason: format!("more than {MAX_REDIRECTS} redirects"),
+                    });
+                }
+                if !matches!(next.scheme(), "http" | "https") {
+                    return Err(RegistryError::BadRedirect {
+                        from: url.to_string(),
+                        to: next.to_string(),
+                        reason: "only http and https locations are followed".into(),
+                    });
+                }
+                if url.scheme() == "https" && next.scheme() == "http" && !is_loopback_url(&next) {
+                    return Err(RegistryError::BadRedirect {
+                        from: url.to_string(),
+                        to: next.to_string(),
+                        reason: "it downgrades https to plain http".into(),
+                    });
+                }
+                if !same_origin(&url, &next) {
+                    // Never forward credentials to another host (or port, or scheme).
+                    send_auth = false;
+                }
+                if status == 303 {
+                    method = Method::GET;
+                }
+                self.log(1, || {
+                    format!(
+                        "  redirected to {next}{}",
+                        if send_auth {
+                            ""
+                        } else {
+                            " (without authorization)"
+                        }
+                    )
+                });
+                url = next;
+                attempt -= 1;
+                continue;
+            }
+            if req.retry && retryable_status(status) && policy.allows_another(attempt) {
+                drop(resp);
+                std::thread::sleep(policy.backoff(attempt));
+                continue;
+            }
+            return Ok(resp);
+        }
+    }
+
+    fn unauthorized(&self) -> RegistryError {
+        match &self.creds {
+            Some(c) => RegistryError::Unauthorized {
+                registry: self.registry.clone(),
+                user: Some(c.username.clone()),
+            },
+            None => RegistryError::AuthRequired {
+                registry: self.registry.clone(),
+            },
+        }
+    }
+
+    /// Answer a 401 challenge: Basic with the credentials, or fetch a Bearer token.
+    fn authenticate(&self, header: Option<&str>) -> Result<(), RegistryError> {
+        let bad = |reason: String| RegistryError::BadChallenge {
+            registry: self.registry.clone(),
+            reason,
+        };
+        let header =
+            header.ok_or_else(|| bad("HTTP 401 without a WWW-Authenticate header".into()))?;
+        let challenges = challenge::parse(header).map_err(bad)?;
+        if let Some(b) = challenges.iter().find(|c| c.scheme == "bearer") {
+            let token = self.fetch_token(b)?;
+            *self.auth.lock().expect("auth lock") =
+                Some(Secret::new(format!("Bearer {}", token.expose())));
+            return Ok(());
+        }
+        if challenges.iter().any(|c| c.scheme == "basic") {
+            let creds = self.creds.as_ref().ok_or_else(|| self.unauthorized())?;
+            self.log(1, || {
+                format!("  basic authentication as {:?}", creds.username)
+            });
+            *self.auth.lock().expect("auth lock") = Some(creds.basic_header());
+            return Ok(());
+        }
+        Err(bad(format!(
+            "unsupported scheme {:?}",
+            challenges[0].scheme
+        )))
+    }
+
+    /// The token flow of the distribution auth spec: GET realm?service=..&scope=.., with
+    /// Basic credentials when there are any, answer `{"token": ..}` or `{"access_token": ..}`.
+    fn fetch_token(&self, c: &challenge::Challenge) -> Result<Secret, RegistryError> {
+        let realm = c
+            .param("realm")
+            .ok_or_else(|| RegistryError::BadChallenge {
+                registry: self.registry.clone(),
+                reason: "a Bearer challenge without realm".into(),
+            })?;
+        let token_err = |reason: String| RegistryError::Token {
+            realm: realm.to_owned(),
+            reason,
+        };
+        let mut url = Url::parse(realm).map_err(|e| token_err(format!("not a URL: {e}")))?;
+        match url.scheme() {
+            "https" => {}
+            "http"
+                if self.opts.plain_http == PlainHttp::Any
+                    || (self.opts.plain_http == PlainHttp::Loopback && is_loopback_url(&url)) => {}
+            _ => {
+                return Err(token_err(
+                    "the realm must be https (plain http only for a loopback realm with --insecure-http)".into(),
+                ));
+            }
+        }
+        {
+            let mut q = url.query_pairs_mut();
+            if let Some(s) = c.param("service") {
+                q.append_pair("service", s);
+            }
+            let mut scopes: Vec<&str> = c
+                .param("scope")
+                .map(|s| s.split(' ').collect())
+                .unwrap_or_default();
+            for s in &self.scopes {
+                if !scopes.contains(&s.as_str()) {
+                    scopes.push(s);
+                }
+            }
+            for s in scopes.iter().filter(|s| !s.is_empty()) {
+                q.append_pair("scope", s);
+            }
+        }
+        self.log(1, || {
+            format!(
+                "  fetching a token from {url}{}",
+                match &self.creds {
+                    Some(c) => format!(" as {:?}", c.username),
+                    None => " anonymously".into(),
+                }
+            )
+        });
+        let policy = &self.opts.retry;
+        let mut attempt = 0;
+        let resp = loop {
+            attempt += 1;
+            let mut rb = self.client.get(url.clone());
+            if let Some(creds) = &self.creds {
+                let mut v = HeaderValue::from_str(creds.basic_header().expose()).map_err(|_| {
+                    token_err("the credentials are not a valid header value".into())
+                })?;
+                v.set_sensitive(true);
+                rb = rb.header(AUTHORIZATION, v);
+            }
+            match rb.send() {
+                Ok(r)
+                    if retryable_status(r.status().as_u16()) && policy.allows_another(attempt) => {}
+                Ok(r) => break r,
+                Err(e) if retryable_error(&e) && policy.allows_another(attempt) => {}
+                Err(e) => return Err(token_err(format!("request failed: {e}"))),
+            }
+            std::thread::sleep(policy.backoff(attempt));
+        };
+        let status = resp.status().as_u16();
+        if status == 401 || status == 403 {
+            return Err(self.unauthorized());
+        }
+        if status != 200 {
+            return Err(token_err(format!("HTTP {status}")));
+        }
+        #[derive(serde::Deserialize)]
+        struct TokenJson {
+            token: Option<String>,
+            access_token: Option<String>,
+        }
+        let body = read_limited(resp, 1 << 20, "token response")?;
+        let t: TokenJson = serde_json::from_slice(&body)
+            .map_err(|_| token_err("the answer is not JSON with a token".into()))?;
+        let token = t
+            .token
+            .filter(|t| !t.is_empty())
+            .or(t.access_token.filter(|t| !t.is_empty()))
+            .ok_or_else(|| token_err("the answer has no token".into()))?;
+        Ok(Secret::new(token))
+    }
+
+    /// Turn an unexpected response into an error naming the request and the registry's
+    /// error codes.
+    pub fn status_error(&self, method: &Method, what: &str, resp: Response) -> RegistryError {
+        let status = resp.status().as_u16();
+        let url = resp.url().to_string();
+        let detail = error_detail(resp);
+        match status {
+            401 => self.unauthorized(),
+            403 => RegistryError::Denied {
+                registry: self.registry.clone(),
+                url,
+                detail,
+            },
+            404 => RegistryError::NotFound {
+                what: what.to_owned(),
+                url,
+                detail,
+            },
+            _ => RegistryError::Status {
+                method: method.to_string(),
+                url,
+                status,
+                detail,
+            },
+        }
+    }
+}
+
+/// `: CODE message; CODE message` from a distribution error document, printable only.
+fn error_detail(resp: Response) -> String {
+    #[derive(serde::Deserialize)]
+    struct Errors {
+        errors: Vec<ErrorItem>,
+    }
+    #[derive(serde::Deserialize)]
+    struct ErrorItem {
+        code: Option<String>,
+        message: Option<String>,
+    }
+    let mut body = Vec::new();
+    let _ = resp.take(MAX_ERROR_BODY).read_to_end(&mut body);
+    let Ok(e) = serde_json::from_slice::<Errors>(&body) else {
+        return String::new();
+    };
+    let parts: Vec<String> = e
+        .errors
+        .iter()
+        .take(3)
+        .map(|i| {
+            format!(
+                "{} {}",
+                i.code.as_deref().unwrap_or(""),
+                i.message.as_deref().unwrap_or("")
+            )
+            .trim()
+            .to_owned()
+        })
+        .collect();
+    if parts.is_empty() {
+        return String::new();
+    }
+    let s: String = parts
+        .join("; ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect();
+    format!(": {s}")
+}
+
+/// Read a whole (small) body, refusing more than `limit` bytes.
+pub(crate) fn read_limited(
+    resp: Response,
+    limit: u64,
+    what: &str,
+) -> Result<Vec<u8>, RegistryError> {
+    if let Some(n) = resp.content_length()
+        && n > limit
+    {
+        return Err(RegistryError::TooLarge {
+            what: what.to_owned(),
+            limit,
+        });
+    }
+    let url = resp.url().to_string();
+    let mut out = Vec::new();
+    resp.take(limit + 1).read_to_end(&mut out).map_err(|e| {
+        RegistryError::Oci(husk_oci::OciError::Io {
+            path: url.into(),
+            source: e,
+        })
+    })?;
+    if out.len() as u64 > limit {
+        return Err(RegistryError::TooLarge {
+            what: what.to_owned(),
+            limit,
+        });
+    }
+    Ok(out)
+}
+
+/// Share one transport between the image and its blob readers.
+pub(crate) type SharedTransport = Arc<Transport>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_rules_for_redirects() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        let reg = u("https://reg.example/v2/a/blobs/sha256:x");
+        assert!(same_origin(&reg, &u("https://REG.example:443/other")));
+        assert!(!same_origin(&reg, &u("https://storage.example/blob")));
+        assert!(!same_origin(&reg, &u("https://reg.example:8443/blob")));
+        assert!(!same_origin(&reg, &u("http://reg.example/blob")));
+        assert!(!same_origin(
+            &u("http://127.0.0.1:5000/"),
+            &u("http://127.0.0.1:5001/")
+        ));
+        assert!(is_loopback_url(&u("http://127.0.0.2:1/")));
+        assert!(is_loopback_url(&u("http://[::1]:1/")));
+        assert!(is_loopback_url(&u("http://LOCALHOST/")));
+        assert!(!is_loopback_url(&u("http://10.0.0.1/")));
+    }
+}
