@@ -1,0 +1,41 @@
+//! husk-dockerfile: a Dockerfile as data, with line:column positions and no policy.
+//!
+//! Parsing is parse-dockerfile's (BuildKit's grammar: parser directives, heredocs, JSON
+//! versus shell form with BuildKit's fallback, line continuations, byte spans). This crate
+//! turns its borrowed tree into an owned model that rules can read without knowing the
+//! grammar: stages with their base resolved (global `ARG`s substituted, `scratch`, an
+//! earlier stage, or an image reference split into name/tag/digest), `ENV`/`LABEL`/`ARG`
+//! split into pairs, shell-form text with continuations and comment lines removed, and
+//! every position as a 1-based line and column (what SARIF regions want).
+//!
+//! An unknown instruction aborts a BuildKit parse; here it is recorded in
+//! [`Dockerfile::unknown`] with its position and the parse goes on without that line, so a
+//! linter can report it as a finding next to everything else. Every other syntax error is a
+//! [`ParseError`] with its line.
+
+mod model;
+mod text;
+
+pub use model::{
+    BaseImage, Command, CopySource, Dockerfile, ImageName, Instruction, Kind, Stage,
+    UnknownInstruction,
+};
+pub use text::{Pos, Span, clean_shell, substitute};
+
+/// A Dockerfile that does not parse.
+#[derive(Debug, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct ParseError {
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+/// Parse a Dockerfile's text.
+///
+/// # Errors
+/// [`ParseError`] for any syntax error other than an unknown instruction (those are
+/// collected in [`Dockerfile::unknown`]).
+pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
+    model::parse(text)
+}
