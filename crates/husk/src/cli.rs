@@ -25,6 +25,24 @@ pub enum Command {
     Build(Box<BuildArgs>),
     /// Recompute every digest, size and diff_id of an image and cross-check them.
     Validate(ValidateArgs),
+    /// Show an image's digest, platform, run settings, layers and history.
+    Inspect(InspectArgs),
+    /// List the merged filesystem of an image (or one layer's own entries).
+    Ls(LsArgs),
+    /// Draw the merged filesystem of an image as a tree.
+    Tree(TreeArgs),
+    /// Print a file of an image (symlinks followed inside the image).
+    Cat(CatArgs),
+    /// Copy a file or directory out of an image: husk cp IMAGE PATH DEST.
+    Cp(CpArgs),
+    /// Write an image's flattened filesystem to DEST.tar or into a directory.
+    Export(ExportArgs),
+    /// Files and config settings that differ between two images (exit 1 if any).
+    Diff(DiffArgs),
+    /// Per layer: sizes, bytes added, bytes wasted by later layers, efficiency.
+    Layers(LayersArgs),
+    /// Write a debug variant of an image with a static busybox at /.husk/bin.
+    Debug(DebugArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -169,4 +187,172 @@ pub struct ValidateArgs {
     /// Report format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+}
+
+/// Resource limits for reading layers (see husk_explore::Limits for the defaults).
+#[derive(Args, Debug, Clone, Default)]
+pub struct LimitArgs {
+    /// Most tar headers read from one layer [default: 2000000].
+    #[arg(long, value_name = "N", help_heading = "Limits")]
+    pub max_entries: Option<u64>,
+    /// Largest PAX header or GNU long name, in bytes [default: 1048576].
+    #[arg(long, value_name = "BYTES", help_heading = "Limits")]
+    pub max_header_bytes: Option<u64>,
+    /// Most decompressed bytes of one layer [default: 68719476736].
+    #[arg(long, value_name = "BYTES", help_heading = "Limits")]
+    pub max_layer_bytes: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// The image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker:NAME.
+    pub image: String,
+    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct LsArgs {
+    /// The image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker:NAME.
+    pub image: String,
+    /// Directory or file inside the image [default: /].
+    pub path: Option<String>,
+    /// Long format: mode, owner, size, layer, link target.
+    #[arg(short, long)]
+    pub long: bool,
+    /// Everything below PATH, as full paths.
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+    /// Show only layer N's own entries (whiteouts included), counted from 0.
+    #[arg(long, value_name = "N")]
+    pub layer: Option<usize>,
+    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct TreeArgs {
+    /// The image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker:NAME.
+    pub image: String,
+    /// Directory inside the image [default: /].
+    pub path: Option<String>,
+    /// Show only layer N's own entries, counted from 0.
+    #[arg(long, value_name = "N")]
+    pub layer: Option<usize>,
+    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CatArgs {
+    /// The image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker:NAME.
+    pub image: String,
+    /// File inside the image.
+    pub path: String,
+    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CpArgs {
+    /// The image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker:NAME.
+    pub image: String,
+    /// File or directory inside the image (symlinks followed inside the image).
+    pub path: String,
+    /// Host destination: a directory's contents go into DEST; a file becomes DEST (or DEST/NAME).
+    pub dest: PathBuf,
+    /// Write into a non-empty DEST, replacing what is in the way.
+    #[arg(long)]
+    pub force: bool,
+    /// Keep setuid/setgid bits (dropped by default).
+    #[arg(long)]
+    pub preserve_modes: bool,
+    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker:NAME.
+    pub image: String,
+    /// DEST.tar for a flattened tar, anything else for a directory.
+    pub dest: PathBuf,
+    /// Replace an existing DEST.tar, or write into a non-empty directory.
+    #[arg(long)]
+    pub force: bool,
+    /// Keep setuid/setgid bits when extracting into a directory (dropped by default).
+    #[arg(long)]
+    pub preserve_modes: bool,
+    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The old image.
+    pub image_a: String,
+    /// The new image.
+    pub image_b: String,
+    /// Platform to pick from multi-platform indexes, e.g. linux/amd64.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct LayersArgs {
+    /// The image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker:NAME.
+    pub image: String,
+    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct DebugArgs {
+    /// The image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker:NAME.
+    pub image: String,
+    /// Where to write the debug image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME.
+    #[arg(short = 'o', long = "output", value_name = "REF")]
+    pub output: String,
+    /// Static busybox to add (Debian's busybox-static installs /bin/busybox).
+    #[arg(long, value_name = "PATH", default_value = "/bin/busybox")]
+    pub busybox: PathBuf,
+    /// Name for the debug image (repeatable) [default: husk-debug:latest].
+    #[arg(long = "tag", short = 't', value_name = "NAME")]
+    pub tags: Vec<String>,
+    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
 }

@@ -23,6 +23,15 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Build(args) => commands::build::run(args, &printer),
         Command::Validate(args) => commands::validate::run(args, &printer),
+        Command::Inspect(args) => commands::inspect::run(args, &printer),
+        Command::Ls(args) => commands::ls::run(args, &printer),
+        Command::Tree(args) => commands::tree::run(args, &printer),
+        Command::Cat(args) => commands::cat::run(args, &printer),
+        Command::Cp(args) => commands::cp::run(args, &printer),
+        Command::Export(args) => commands::export::run(args, &printer),
+        Command::Diff(args) => commands::diff::run(args, &printer),
+        Command::Layers(args) => commands::layers::run(args, &printer),
+        Command::Debug(args) => commands::debug::run(args, &printer),
     };
     match result {
         Ok(code) => code.into(),

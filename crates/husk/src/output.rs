@@ -14,6 +14,12 @@ impl Printer {
         writeln!(out, "{}", line.as_ref())
     }
 
+    /// A buffered writer for bulk data (stdout); errors, a closed pipe included, are
+    /// returned by its writes and `flush`, so callers pass them up.
+    pub fn data_writer(&self) -> io::BufWriter<io::StdoutLock<'static>> {
+        io::BufWriter::with_capacity(64 * 1024, io::stdout().lock())
+    }
+
     /// A line of human chatter (stderr), dropped with --quiet.
     pub fn info(&self, line: impl AsRef<str>) {
         if !self.quiet {

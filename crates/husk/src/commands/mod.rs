@@ -1,2 +1,12 @@
 pub mod build;
 pub mod validate;
+pub mod cat;
+pub mod cp;
+pub mod debug;
+pub mod diff;
+pub mod export;
+pub mod inspect;
+pub mod layers;
+pub mod ls;
+pub mod tree;
+pub mod view;

@@ -1,0 +1,495 @@
+//! Safe extraction of a view (or one subtree of it) into a host directory.
+//!
+//! Never writes outside DEST, by construction rather than by checks on names:
+//! - paths come from the view, so they are [`ImagePath`]s (no `..`, no absolute escape),
+//!   and symlinks inside the image were already resolved inside the image root when the
+//!   view was built (a symlink planted earlier in the same layer, chained links, a link
+//!   named `.` never redirect a later entry to the host);
+//! - every directory is reached from an opened DEST by `openat(O_NOFOLLOW|O_DIRECTORY)`
+//!   component by component, and every file is created with `O_CREAT|O_EXCL|O_NOFOLLOW`
+//!   relative to its parent's descriptor, so a symlink already on disk (from an earlier run
+//!   with `--force`, or a concurrent attacker) is never followed; it is an error
+//!   ([`ExploreError::SymlinkInDestination`]) or, with `force`, replaced;
+//! - hard links are made with `linkat` between two descriptors inside DEST, to the copy just
+//!   written, never to a host path named by the layer;
+//! - symlinks are created last, directory modes are applied last (deepest first);
+//! - device nodes and fifos are created only when running as root, else skipped and
+//!   reported; setuid/setgid bits are dropped unless `preserve_modes`.
+//!
+//! File contents are fetched by streaming each needed layer once, in layer order.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use husk_layer::ImagePath;
+use husk_oci::Layer;
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+use rustix::io::Errno;
+use serde::Serialize;
+
+use crate::error::ExploreError;
+use crate::fs::{Filesystem, Locator, Node, NodeKind};
+use crate::reader::{Limits, open_layer};
+
+/// How to extract.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExtractOptions {
+    /// Write into a non-empty DEST, replacing what is in the way.
+    pub force: bool,
+    /// Keep setuid/setgid bits.
+    pub preserve_modes: bool,
+    /// Create device nodes and fifos and set owners (only root can).
+    pub as_root: bool,
+    pub limits: Limits,
+}
+
+/// True when the process runs with effective uid 0.
+pub fn running_as_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// Something not extracted, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: String,
+}
+
+/// What an extraction wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ExtractReport {
+    pub dirs: u64,
+    pub files: u64,
+    pub hardlinks: u64,
+    pub symlinks: u64,
+    pub specials: u64,
+    pub bytes: u64,
+    pub skipped: Vec<Skipped>,
+}
+
+/// One thing to write: its path relative to the destination root ("" is the root itself).
+struct Item<'a> {
+    image: &'a ImagePath,
+    rel: String,
+    node: &'a Node,
+}
+
+/// Extract the view below directory `from` into directory `dest` (created if missing; it
+/// must be empty unless `force`). `from` itself maps to `dest`.
+///
+/// # Errors
+/// [`ExploreError::DestinationNotEmpty`], [`ExploreError::SymlinkInDestination`],
+/// [`ExploreError::Write`] naming the host path, [`ExploreError::NotFound`] when `from` is
+/// not in the view, and read/verification errors of the layers.
+pub fn extract_dir<L: Layer>(
+    layers: &[L],
+    fs: &Filesystem,
+    from: &ImagePath,
+    dest: &Path,
+    opts: &ExtractOptions,
+) -> Result<ExtractReport, ExploreError> {
+    if fs.get(from).is_none() {
+        return Err(ExploreError::NotFound { path: from.clone() });
+    }
+    prepare_dir(dest, opts.force)?;
+    let items: Vec<Item> = fs
+        .walk(from)
+        .map(|(p, node)| Item {
+            image: p,
+            rel: p.as_str()[from.as_str().len()..]
+                .trim_start_matches('/')
+                .to_owned(),
+            node,
+        })
+        .collect();
+    let root = open_root(dest)?;
+    write_items(layers, root, dest, &items, opts)
+}
+
+/// Extract the single non-directory `path` of the view as `dest_dir/name`.
+///
+/// # Errors
+/// As [`extract_dir`]; an existing `dest_dir/name` is replaced only with `force`.
+pub fn extract_one<L: Layer>(
+    layers: &[L],
+    fs: &Filesystem,
+    path: &ImagePath,
+    dest_dir: &Path,
+    name: &str,
+    opts: &ExtractOptions,
+) -> Result<ExtractReport, ExploreError> {
+    let node = fs
+        .get(path)
+        .ok_or_else(|| ExploreError::NotFound { path: path.clone() })?;
+    if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+        return Err(ExploreError::write(
+            dest_dir.join(name),
+            io::Error::new(io::ErrorKind::InvalidInput, "not a file name"),
+        ));
+    }
+    if !opts.force && dest_dir.join(name).symlink_metadata().is_ok() {
+        return Err(ExploreError::DestinationNotEmpty {
+            path: dest_dir.join(name),
+        });
+    }
+    let root = open_root(dest_dir)?;
+    let items = [Item {
+        image: path,
+        rel: name.to_owned(),
+        node,
+    }];
+    write_items(layers, root, dest_dir, &items, opts)
+}
+
+fn prepare_dir(dest: &Path, force: bool) -> Result<(), ExploreError> {
+    match std::fs::read_dir(dest) {
+        Ok(mut it) => {
+            if it.next().is_some() && !force {
+                return Err(ExploreError::DestinationNotEmpty {
+                    path: dest.to_path_buf(),
+                });
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            std::fs::create_dir(dest).map_err(|e| ExploreError::write(dest, e))
+        }
+        Err(e) => Err(ExploreError::write(dest, e)),
+    }
+}
+
+fn open_root(dest: &Path) -> Result<OwnedFd, ExploreError> {
+    rustix::fs::openat(
+        rustix::fs::CWD,
+        dest,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| ExploreError::write(dest, e))
+}
+
+/// Reaches parent directories from the root descriptor without following links, caching
+/// the last parent (consecutive entries of a layer usually share one).
+struct Dirs<'a> {
+    root: OwnedFd,
+    host: &'a Path,
+    cached: Option<(String, OwnedFd)>,
+    force: bool,
+}
+
+fn split(rel: &str) -> (&str, &str) {
+    match rel.rfind('/') {
+        Some(i) => (&rel[..i], &rel[i + 1..]),
+        None => ("", rel),
+    }
+}
+
+impl Dirs<'_> {
+    fn host_path(&self, rel: &str) -> PathBuf {
+        self.host.join(rel)
+    }
+
+    /// A descriptor of directory `rel` ("" = root), every component opened with O_NOFOLLOW.
+    fn open_dir(&self, rel: &str) -> Result<OwnedFd, ExploreError> {
+        let mut cur = rustix::io::dup(&self.root).map_err(|e| ExploreError::write(self.host, e))?;
+        let mut so_far = String::new();
+        for c in rel.split('/').filter(|c| !c.is_empty()) {
+            if !so_far.is_empty() {
+                so_far.push('/');
+            }
+            so_far.push_str(c);
+            cur = rustix::fs::openat(
+                &cur,
+                c,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| match e {
+                Errno::LOOP | Errno::NOTDIR => ExploreError::SymlinkInDestination {
+                    path: self.host_path(&so_far),
+                },
+                e => ExploreError::write(self.host_path(&so_far), e),
+            })?;
+        }
+        Ok(cur)
+    }
+
+    /// The parent directory of `rel` (cached) and the last component.
+    fn parent<'r>(&mut self, rel: &'r str) -> Result<(BorrowedFd<'_>, &'r str), ExploreError> {
+        let (dir, name) = split(rel);
+        let hit = self.cached.as_ref().is_some_and(|(d, _)| d == dir);
+        if !hit {
+            let fd = self.open_dir(dir)?;
+            self.cached = Some((dir.to_owned(), fd));
+        }
+        let fd = self
+            .cached
+            .as_ref()
+            .map(|(_, fd)| fd.as_fd())
+            .expect("set above");
+        Ok((fd, name))
+    }
+
+    /// Remove whatever is at `rel` (not following links), when forced.
+    fn clear(&mut self, rel: &str) -> Result<(), ExploreError> {
+        let path = self.host_path(rel);
+        if !self.force {
+            return Err(ExploreError::write(path, Errno::EXIST));
+        }
+        let (fd, name) = self.parent(rel)?;
+        match rustix::fs::unlinkat(fd, name, AtFlags::empty()) {
+            Ok(()) => Ok(()),
+            Err(Errno::ISDIR) => rustix::fs::unlinkat(fd, name, AtFlags::REMOVEDIR)
+                .map_err(|e| ExploreError::write(path, e)),
+            Err(e) => Err(ExploreError::write(path, e)),
+        }
+    }
+}
+
+fn final_mode(node: &Node, opts: &ExtractOptions) -> Mode {
+    let mode = if opts.preserve_modes {
+        node.mode
+    } else {
+        node.mode & !0o6000
+    };
+    Mode::from_raw_mode(mode & 0o7777)
+}
+
+fn owner(node: &Node) -> (Option<rustix::fs::Uid>, Option<rustix::fs::Gid>) {
+    let uid = u32::try_from(node.uid).ok().filter(|&u| u != u32::MAX);
+    let gid = u32::try_from(node.gid).ok().filter(|&g| g != u32::MAX);
+    (
+        uid.map(rustix::fs::Uid::from_raw),
+        gid.map(rustix::fs::Gid::from_raw),
+    )
+}
+
+fn write_items<L: Layer>(
+    layers: &[L],
+    root: OwnedFd,
+    host: &Path,
+    items: &[Item],
+    opts: &ExtractOptions,
+) -> Result<ExtractReport, ExploreError> {
+    let mut dirs = Dirs {
+        root,
+        host,
+        cached: None,
+        force: opts.force,
+    };
+    let mut report = ExtractReport::default();
+
+    // 1. Directories, parents first, private until their modes are applied at the end.
+    for it in items
+        .iter()
+        .filter(|i| i.node.is_dir() && !i.rel.is_empty())
+    {
+        let (fd, name) = dirs.parent(&it.rel)?;
+        match rustix::fs::mkdirat(fd, name, Mode::from_raw_mode(0o700)) {
+            Ok(()) => {}
+            Err(Errno::EXIST) => {
+                let is_dir = rustix::fs::openat(
+                    fd,
+                    name,
+                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )
+                .is_ok();
+                if !is_dir {
+                    dirs.clear(&it.rel)?;
+                    let (fd, name) = dirs.parent(&it.rel)?;
+                    rustix::fs::mkdirat(fd, name, Mode::from_raw_mode(0o700))
+                        .map_err(|e| ExploreError::write(host.join(&it.rel), e))?;
+                }
+            }
+            Err(e) => return Err(ExploreError::write(host.join(&it.rel), e)),
+        }
+        report.dirs += 1;
+    }
+
+    // 2. Regular files, by streaming each layer that holds wanted content once.
+    let mut wanted: HashMap<Locator, Vec<usize>> = HashMap::new();
+    for (i, it) in items.iter().enumerate() {
+        if let (NodeKind::File, Some(loc)) = (&it.node.kind, it.node.content) {
+            wanted.entry(loc).or_default().push(i);
+        }
+    }
+    let needed: BTreeSet<usize> = wanted.keys().map(|l| l.layer).collect();
+    let mut buf = vec![0u8; 256 * 1024];
+    for layer_index in needed {
+        let layer = layers.get(layer_index).ok_or(ExploreError::NoSuchLayer {
+            layer: layer_index,
+            count: layers.len(),
+        })?;
+        let mut left = wanted.keys().filter(|l| l.layer == layer_index).count();
+        let mut reader = open_layer(layer, layer_index, opts.limits)?;
+        while left > 0 {
+            let Some(entry) = reader.next_entry()? else {
+                let missing = wanted
+                    .keys()
+                    .filter(|l| l.layer == layer_index)
+                    .map(|l| l.ordinal)
+                    .min()
+                    .unwrap_or(0);
+                return Err(ExploreError::MissingContent {
+                    layer: layer_index,
+                    ordinal: missing,
+                });
+            };
+            let loc = Locator {
+                layer: layer_index,
+                ordinal: entry.ordinal,
+            };
+            let Some(targets) = wanted.remove(&loc) else {
+                continue;
+            };
+            left -= 1;
+            let first = &items[targets[0]];
+            let file = create_file(&mut dirs, &first.rel)?;
+            let mut data = reader.data();
+            let mut out = io::BufWriter::with_capacity(0, &file);
+            let mut written = 0u64;
+            loop {
+                let n = match io::Read::read(&mut data, &mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(data.error(e)),
+                };
+                io::Write::write_all(&mut out, &buf[..n])
+                    .map_err(|e| ExploreError::write(host.join(&first.rel), e))?;
+                written += n as u64;
+            }
+            drop(out);
+            if opts.as_root {
+                let (u, g) = owner(first.node);
+                rustix::fs::fchown(&file, u, g)
+                    .map_err(|e| ExploreError::write(host.join(&first.rel), e))?;
+            }
+            rustix::fs::fchmod(&file, final_mode(first.node, opts))
+                .map_err(|e| ExploreError::write(host.join(&first.rel), e))?;
+            report.files += 1;
+            report.bytes += written;
+            for &other in &targets[1..] {
+                link(&mut dirs, &first.rel, &items[other].rel)?;
+                report.hardlinks += 1;
+            }
+        }
+        reader.finish()?;
+    }
+
+    // 3. Devices and fifos: root only.
+    for it in items.iter() {
+        let (file_type, dev) = match it.node.kind {
+            NodeKind::Char { major, minor } => {
+                (FileType::CharacterDevice, rustix::fs::makedev(major, minor))
+            }
+            NodeKind::Block { major, minor } => {
+                (FileType::BlockDevice, rustix::fs::makedev(major, minor))
+            }
+            NodeKind::Fifo => (FileType::Fifo, 0),
+            _ => continue,
+        };
+        if !opts.as_root {
+            report.skipped.push(Skipped {
+                path: it.image.to_string(),
+                reason: format!("{} (only root can create one)", it.node.kind.noun()),
+            });
+            continue;
+        }
+        let mode = final_mode(it.node, opts);
+        let (fd, name) = dirs.parent(&it.rel)?;
+        let made = rustix::fs::mknodat(fd, name, file_type, mode, dev);
+        if made == Err(Errno::EXIST) {
+            dirs.clear(&it.rel)?;
+            let (fd, name) = dirs.parent(&it.rel)?;
+            rustix::fs::mknodat(fd, name, file_type, mode, dev)
+        } else {
+            made
+        }
+        .map_err(|e| ExploreError::write(host.join(&it.rel), e))?;
+        let (u, g) = owner(it.node);
+        let (fd, name) = dirs.parent(&it.rel)?;
+        rustix::fs::chownat(fd, name, u, g, AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| ExploreError::write(host.join(&it.rel), e))?;
+        report.specials += 1;
+    }
+
+    // 4. Symlinks, after every file is written, so none is ever in the way of a write.
+    for it in items.iter() {
+        let NodeKind::Symlink(target) = &it.node.kind else {
+            continue;
+        };
+        if it.rel.is_empty() {
+            continue;
+        }
+        let (fd, name) = dirs.parent(&it.rel)?;
+        let made = rustix::fs::symlinkat(target.as_str(), fd, name);
+        if made == Err(Errno::EXIST) {
+            dirs.clear(&it.rel)?;
+            let (fd, name) = dirs.parent(&it.rel)?;
+            rustix::fs::symlinkat(target.as_str(), fd, name)
+        } else {
+            made
+        }
+        .map_err(|e| ExploreError::write(host.join(&it.rel), e))?;
+        if opts.as_root {
+            let (u, g) = owner(it.node);
+            let (fd, name) = dirs.parent(&it.rel)?;
+            rustix::fs::chownat(fd, name, u, g, AtFlags::SYMLINK_NOFOLLOW)
+                .map_err(|e| ExploreError::write(host.join(&it.rel), e))?;
+        }
+        report.symlinks += 1;
+    }
+
+    // 5. Directory modes and owners, deepest first (a read-only parent set last).
+    for it in items
+        .iter()
+        .rev()
+        .filter(|i| i.node.is_dir() && !i.rel.is_empty())
+    {
+        let fd = dirs.open_dir(&it.rel)?;
+        if opts.as_root {
+            let (u, g) = owner(it.node);
+            rustix::fs::fchown(&fd, u, g)
+                .map_err(|e| ExploreError::write(host.join(&it.rel), e))?;
+        }
+        rustix::fs::fchmod(&fd, final_mode(it.node, opts))
+            .map_err(|e| ExploreError::write(host.join(&it.rel), e))?;
+    }
+    Ok(report)
+}
+
+fn create_file(dirs: &mut Dirs, rel: &str) -> Result<File, ExploreError> {
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let (fd, name) = dirs.parent(rel)?;
+    let opened = match rustix::fs::openat(fd, name, flags, Mode::from_raw_mode(0o600)) {
+        Err(Errno::EXIST) => {
+            dirs.clear(rel)?;
+            let (fd, name) = dirs.parent(rel)?;
+            rustix::fs::openat(fd, name, flags, Mode::from_raw_mode(0o600))
+        }
+        other => other,
+    };
+    opened
+        .map(File::from)
+        .map_err(|e| ExploreError::write(dirs.host_path(rel), e))
+}
+
+fn link(dirs: &mut Dirs, existing: &str, new: &str) -> Result<(), ExploreError> {
+    let (old_dir, old_name) = split(existing);
+    let old_fd = dirs.open_dir(old_dir)?;
+    let (fd, name) = dirs.parent(new)?;
+    let linked = rustix::fs::linkat(&old_fd, old_name, fd, name, AtFlags::empty());
+    if linked == Err(Errno::EXIST) {
+        dirs.clear(new)?;
+        let (fd, name) = dirs.parent(new)?;
+        rustix::fs::linkat(&old_fd, old_name, fd, name, AtFlags::empty())
+    } else {
+        linked
+    }
+    .map_err(|e| ExploreError::write(dirs.host_path(new), e))
+}

@@ -1,0 +1,615 @@
+//! [`Filesystem`]: the merged view of an image, built by streaming each layer once.
+//!
+//! Layers are applied bottom first per image-spec `layer.md`: within one layer the opaque
+//! markers and whiteouts are applied first (to the lower layers only, wherever they appear in
+//! the tar), then the entries in tar order. An entry over an existing path replaces it
+//! (and its subtree), except that a directory over a directory only takes the new
+//! attributes. A parent that is missing is created implicitly; a parent that is a symlink to
+//! a directory is followed *inside the image*, as container runtimes do when they apply a
+//! layer; a parent that is anything else is replaced by a directory.
+//!
+//! Memory is one [`Node`] per visible path: content is never held, only a [`Locator`]
+//! (layer, entry ordinal), so `cat`/`extract` stream the layer again to fetch it.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashSet};
+use std::io::Read;
+use std::ops::Bound;
+
+use husk_layer::{ImagePath, resolve_link_target};
+use husk_oci::{Algorithm, Digest, Hasher, Layer};
+
+use crate::error::ExploreError;
+use crate::reader::{EntryKind, Limits, TarEntry, TarReader, open_layer};
+use crate::whiteout::{Marker, classify};
+
+/// Symlinks followed while resolving one path (Linux `MAXSYMLINKS`).
+pub const MAX_SYMLINK_HOPS: usize = 40;
+
+/// Where a file's content is: the `ordinal`-th entry of layer `layer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Locator {
+    pub layer: usize,
+    pub ordinal: u64,
+}
+
+/// What a path is in the view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeKind {
+    Dir,
+    File,
+    Symlink(String),
+    Char {
+        major: u32,
+        minor: u32,
+    },
+    Block {
+        major: u32,
+        minor: u32,
+    },
+    Fifo,
+    /// Only in a single-layer view: a `.wh.NAME` marker.
+    Whiteout,
+    /// Only in a single-layer view: a `.wh..wh..opq` marker.
+    Opaque,
+}
+
+impl NodeKind {
+    pub fn noun(&self) -> &'static str {
+        match self {
+            NodeKind::Dir => "directory",
+            NodeKind::File => "file",
+            NodeKind::Symlink(_) => "symlink",
+            NodeKind::Char { .. } => "character device",
+            NodeKind::Block { .. } => "block device",
+            NodeKind::Fifo => "fifo",
+            NodeKind::Whiteout => "whiteout",
+            NodeKind::Opaque => "opaque marker",
+        }
+    }
+
+    /// The `ls -l` type letter.
+    pub fn letter(&self) -> char {
+        match self {
+            NodeKind::Dir => 'd',
+            NodeKind::File => '-',
+            NodeKind::Symlink(_) => 'l',
+            NodeKind::Char { .. } => 'c',
+            NodeKind::Block { .. } => 'b',
+            NodeKind::Fifo => 'p',
+            NodeKind::Whiteout | NodeKind::Opaque => 'w',
+        }
+    }
+}
+
+/// One path of the view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    pub kind: NodeKind,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    /// Content bytes (regular files), else 0.
+    pub size: u64,
+    pub mtime: u64,
+    /// The layer that last wrote this path.
+    pub layer: usize,
+    /// Where a regular file's bytes are (shared by hard links).
+    pub content: Option<Locator>,
+    /// For a hard link: the path it was linked to.
+    pub hardlink: Option<ImagePath>,
+    /// sha256 of the content, when the view was built with hashing.
+    pub digest: Option<Digest>,
+    /// A directory no layer has an entry for (created for an entry below it).
+    pub implicit: bool,
+}
+
+impl Node {
+    fn implicit_dir(layer: usize) -> Node {
+        Node {
+            kind: NodeKind::Dir,
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+            size: 0,
+            mtime: 0,
+            layer,
+            content: None,
+            hardlink: None,
+            digest: None,
+            implicit: true,
+        }
+    }
+
+    pub fn is_dir(&self) -> bool {
+        self.kind == NodeKind::Dir
+    }
+}
+
+/// How to build a view.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuildOptions {
+    pub limits: Limits,
+    /// Hash every regular file's content while streaming (for `diff`).
+    pub hash: bool,
+}
+
+/// Per-layer figures gathered while streaming.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LayerStats {
+    pub index: usize,
+    /// Entries (not counting PAX / long-name records).
+    pub entries: u64,
+    pub files: u64,
+    pub dirs: u64,
+    pub symlinks: u64,
+    pub hardlinks: u64,
+    pub whiteouts: u64,
+    pub opaques: u64,
+    /// Bytes of regular-file content this layer adds.
+    pub added_bytes: u64,
+    /// Size of the uncompressed tar stream.
+    pub tar_bytes: u64,
+}
+
+/// A path key ordered component-wise (`/` sorts before every other byte), so a directory is
+/// immediately followed by everything below it: `/a`, `/a/b`, `/a-b`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Key(ImagePath);
+
+impl Ord for Key {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let (a, b) = (self.0.as_str().as_bytes(), other.0.as_str().as_bytes());
+        for (x, y) in a.iter().zip(b) {
+            if x != y {
+                return match (*x == b'/', *y == b'/') {
+                    (true, _) => Ordering::Less,
+                    (_, true) => Ordering::Greater,
+                    _ => x.cmp(y),
+                };
+            }
+        }
+        a.len().cmp(&b.len())
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The merged (or single-layer) filesystem view of an image.
+#[derive(Debug, Clone, Default)]
+pub struct Filesystem {
+    nodes: BTreeMap<Key, Node>,
+    layers: Vec<LayerStats>,
+    single_layer: Option<usize>,
+}
+
+impl Filesystem {
+    /// The merged view of `layers` (bottom first), streaming each layer once.
+    ///
+    /// # Errors
+    /// Read, limit, name and whiteout errors of the layers (naming the layer), blob
+    /// verification errors, [`ExploreError::RootNotDirectory`] and
+    /// [`ExploreError::HardlinkTarget`].
+    pub fn build<L: Layer>(layers: &[L], opts: BuildOptions) -> Result<Filesystem, ExploreError> {
+        let mut fs = Filesystem::empty();
+        for (index, layer) in layers.iter().enumerate() {
+            let reader = open_layer(layer, index, opts.limits)?;
+            fs.apply_layer(reader, opts.hash)?;
+        }
+        Ok(fs)
+    }
+
+    /// The view of layer `index` alone: its own entries, whiteouts and opaque markers
+    /// shown as entries, directories it does not list created implicitly.
+    ///
+    /// # Errors
+    /// [`ExploreError::NoSuchLayer`] and the errors of [`Filesystem::build`].
+    pub fn layer_view<L: Layer>(
+        layers: &[L],
+        index: usize,
+        opts: BuildOptions,
+    ) -> Result<Filesystem, ExploreError> {
+        let layer = layers.get(index).ok_or(ExploreError::NoSuchLayer {
+            layer: index,
+            count: layers.len(),
+        })?;
+        let mut fs = Filesystem::empty();
+        fs.single_layer = Some(index);
+        let mut reader = open_layer(layer, index, opts.limits)?;
+        let mut stats = LayerStats {
+            index,
+            ..LayerStats::default()
+        };
+        while let Some(entry) = reader.next_entry()? {
+            let marker = classify(&entry, index)?;
+            let digest = digest_of(&mut reader, &entry, opts.hash)?;
+            count(&mut stats, &entry, marker.as_ref());
+            let mut node = fs.node_for(&entry, index, digest);
+            if let EntryKind::Hardlink(target) = &entry.kind {
+                node.hardlink = Some(target.clone());
+                node.content = fs.get(target).and_then(|n| n.content);
+            }
+            match marker {
+                Some(Marker::Whiteout(_)) => node.kind = NodeKind::Whiteout,
+                Some(Marker::Opaque(_)) => node.kind = NodeKind::Opaque,
+                None => {}
+            }
+            if entry.path.is_root() && node.kind != NodeKind::Dir {
+                return Err(ExploreError::RootNotDirectory {
+                    layer: index,
+                    path: entry.path,
+                });
+            }
+            for a in entry.path.ancestors() {
+                fs.nodes
+                    .entry(Key(a))
+                    .or_insert_with(|| Node::implicit_dir(index));
+            }
+            fs.nodes.insert(Key(entry.path), node);
+        }
+        stats.tar_bytes = reader.finish()?;
+        fs.layers.push(stats);
+        Ok(fs)
+    }
+
+    fn empty() -> Filesystem {
+        let mut nodes = BTreeMap::new();
+        nodes.insert(Key(ImagePath::root()), Node::implicit_dir(0));
+        Filesystem {
+            nodes,
+            layers: Vec::new(),
+            single_layer: None,
+        }
+    }
+
+    /// Apply one more layer on top (the next index).
+    fn apply_layer<R: Read>(
+        &mut self,
+        mut reader: TarReader<R>,
+        hash: bool,
+    ) -> Result<(), ExploreError> {
+        let index = reader.layer();
+        let mut stats = LayerStats {
+            index,
+            ..LayerStats::default()
+        };
+        let mut markers = Vec::new();
+        let mut entries = Vec::new();
+        while let Some(entry) = reader.next_entry()? {
+            let marker = classify(&entry, index)?;
+            count(&mut stats, &entry, marker.as_ref());
+            match marker {
+                Some(m) => markers.push(m),
+                None => {
+                    let digest = digest_of(&mut reader, &entry, hash)?;
+                    entries.push((entry, digest));
+                }
+            }
+        }
+        stats.tar_bytes = reader.finish()?;
+        // Opaque markers first, then whiteouts: both hide lower layers only, wherever they
+        // stand in the tar, so they are applied before any entry of this layer lands.
+        markers.sort_by_key(|m| matches!(m, Marker::Whiteout(_)));
+        for m in markers {
+            match m {
+                Marker::Opaque(dir) => self.remove_below(&dir),
+                Marker::Whiteout(path) => {
+                    if !path.is_root() {
+                        self.remove_below(&path);
+                        self.nodes.remove(&Key(path));
+                    }
+                }
+            }
+        }
+        for (entry, digest) in entries {
+            self.insert(entry, index, digest)?;
+        }
+        self.layers.push(stats);
+        Ok(())
+    }
+
+    fn node_for(&self, entry: &TarEntry, layer: usize, digest: Option<Digest>) -> Node {
+        let (kind, size, content) = match &entry.kind {
+            EntryKind::File => (
+                NodeKind::File,
+                entry.size,
+                Some(Locator {
+                    layer,
+                    ordinal: entry.ordinal,
+                }),
+            ),
+            EntryKind::Dir => (NodeKind::Dir, 0, None),
+            EntryKind::Symlink(t) => (NodeKind::Symlink(t.clone()), 0, None),
+            EntryKind::Hardlink(_) => (NodeKind::File, 0, None),
+            EntryKind::Char { major, minor } => (
+                NodeKind::Char {
+                    major: *major,
+                    minor: *minor,
+                },
+                0,
+                None,
+            ),
+            EntryKind::Block { major, minor } => (
+                NodeKind::Block {
+                    major: *major,
+                    minor: *minor,
+                },
+                0,
+                None,
+            ),
+            EntryKind::Fifo => (NodeKind::Fifo, 0, None),
+        };
+        Node {
+            kind,
+            mode: entry.mode,
+            uid: entry.uid,
+            gid: entry.gid,
+            size,
+            mtime: entry.mtime,
+            layer,
+            content,
+            hardlink: None,
+            digest,
+            implicit: false,
+        }
+    }
+
+    fn insert(
+        &mut self,
+        entry: TarEntry,
+        layer: usize,
+        digest: Option<Digest>,
+    ) -> Result<(), ExploreError> {
+        let path = self.place(&entry.path, layer)?;
+        let mut node = self.node_for(&entry, layer, digest);
+        if let EntryKind::Hardlink(target) = &entry.kind {
+            let missing = || ExploreError::HardlinkTarget {
+                layer,
+                path: path.clone(),
+                target: target.to_string(),
+            };
+            let resolved = self.resolve(target, false).map_err(|_| missing())?;
+            let t = self.get(&resolved).ok_or_else(missing)?;
+            if t.kind != NodeKind::File || t.content.is_none() {
+                return Err(missing());
+            }
+            node.size = t.size;
+            node.content = t.content;
+            node.digest = t.digest.clone();
+            node.hardlink = Some(resolved);
+        }
+        if path.is_root() {
+            if node.kind != NodeKind::Dir {
+                return Err(ExploreError::RootNotDirectory {
+                    layer,
+                    path: entry.path,
+                });
+            }
+        }
+        let key = Key(path);
+        match self.nodes.get_mut(&key) {
+            Some(existing) if existing.is_dir() && node.is_dir() => *existing = node,
+            Some(_) => {
+                self.remove_below(&key.0);
+                self.nodes.insert(key, node);
+            }
+            None => {
+                self.nodes.insert(key, node);
+            }
+        }
+        Ok(())
+    }
+
+    /// Where an entry for `path` lands: missing parents are created, a parent symlink to a
+    /// directory is followed inside the image, any other non-directory parent is replaced.
+    fn place(&mut self, path: &ImagePath, layer: usize) -> Result<ImagePath, ExploreError> {
+        let mut cur = path.clone();
+        let mut hops = 0;
+        'restart: loop {
+            let ancestors: Vec<ImagePath> = cur.ancestors().collect();
+            for a in ancestors {
+                let key = Key(a);
+                match self.nodes.get(&key).map(|n| &n.kind) {
+                    None => {
+                        self.nodes.insert(key, Node::implicit_dir(layer));
+                    }
+                    Some(NodeKind::Dir) => {}
+                    Some(NodeKind::Symlink(_)) => {
+                        hops += 1;
+                        let target = self
+                            .resolve(&key.0, true)
+                            .ok()
+                            .filter(|t| self.get(t).is_some_and(Node::is_dir))
+                            .filter(|_| hops <= MAX_SYMLINK_HOPS);
+                        if let Some(t) = target {
+                            let rest = &cur.as_str()[key.0.as_str().len()..];
+                            let rest = rest.trim_start_matches('/');
+                            cur = t.join(rest).map_err(|source| ExploreError::BadName {
+                                layer,
+                                name: path.to_string(),
+                                source,
+                            })?;
+                            continue 'restart;
+                        }
+                        self.nodes.insert(key, Node::implicit_dir(layer));
+                    }
+                    Some(_) => {
+                        self.nodes.insert(key, Node::implicit_dir(layer));
+                    }
+                }
+            }
+            return Ok(cur);
+        }
+    }
+
+    fn remove_below(&mut self, dir: &ImagePath) {
+        let doomed: Vec<Key> = self
+            .nodes
+            .range((Bound::Excluded(Key(dir.clone())), Bound::Unbounded))
+            .map(|(k, _)| k)
+            .take_while(|k| k.0.starts_with(dir))
+            .cloned()
+            .collect();
+        for k in doomed {
+            self.nodes.remove(&k);
+        }
+    }
+
+    /// The node at exactly `path` (no links followed).
+    pub fn get(&self, path: &ImagePath) -> Option<&Node> {
+        self.nodes.get(&Key(path.clone()))
+    }
+
+    /// Resolve `path` inside the image root: symlinks in parent components are followed
+    /// (and the last one too with `follow_last`), `..` in targets is clamped at the root;
+    /// nothing on the host is consulted. The result may not exist.
+    ///
+    /// # Errors
+    /// [`ExploreError::SymlinkLoop`] after [`MAX_SYMLINK_HOPS`] links,
+    /// [`ExploreError::BadLinkTarget`] for a target that is not a valid path.
+    pub fn resolve(&self, path: &ImagePath, follow_last: bool) -> Result<ImagePath, ExploreError> {
+        let mut done = ImagePath::root();
+        let mut rest: Vec<String> = path.components().map(str::to_owned).collect();
+        rest.reverse();
+        let mut hops = 0;
+        while let Some(c) = rest.pop() {
+            let next = done
+                .join(&c)
+                .map_err(|source| ExploreError::BadLinkTarget {
+                    path: path.clone(),
+                    source,
+                })?;
+            match self.get(&next).map(|n| &n.kind) {
+                Some(NodeKind::Symlink(target)) if follow_last || !rest.is_empty() => {
+                    hops += 1;
+                    if hops > MAX_SYMLINK_HOPS {
+                        return Err(ExploreError::SymlinkLoop {
+                            path: path.clone(),
+                            limit: MAX_SYMLINK_HOPS,
+                        });
+                    }
+                    let t = resolve_link_target(&next, target).map_err(|source| {
+                        ExploreError::BadLinkTarget {
+                            path: next.clone(),
+                            source,
+                        }
+                    })?;
+                    let mut more: Vec<String> = t.components().map(str::to_owned).collect();
+                    more.reverse();
+                    rest.extend(more);
+                    done = ImagePath::root();
+                }
+                _ => done = next,
+            }
+        }
+        Ok(done)
+    }
+
+    /// Resolve `path` and return the node there.
+    ///
+    /// # Errors
+    /// [`ExploreError::NotFound`] and the errors of [`Filesystem::resolve`].
+    pub fn lookup(
+        &self,
+        path: &ImagePath,
+        follow_last: bool,
+    ) -> Result<(ImagePath, &Node), ExploreError> {
+        let resolved = self.resolve(path, follow_last)?;
+        match self.get(&resolved) {
+            Some(n) => Ok((resolved, n)),
+            None => Err(ExploreError::NotFound { path: path.clone() }),
+        }
+    }
+
+    /// Every path at or below `root`, in tree order (a directory before its contents).
+    pub fn walk<'a>(
+        &'a self,
+        root: &'a ImagePath,
+    ) -> impl Iterator<Item = (&'a ImagePath, &'a Node)> + 'a {
+        self.nodes
+            .range((Bound::Included(Key(root.clone())), Bound::Unbounded))
+            .take_while(move |(k, _)| k.0.starts_with(root))
+            .map(|(k, n)| (&k.0, n))
+    }
+
+    /// The direct children of `dir`, sorted by name.
+    pub fn children<'a>(
+        &'a self,
+        dir: &'a ImagePath,
+    ) -> impl Iterator<Item = (&'a ImagePath, &'a Node)> + 'a {
+        self.walk(dir)
+            .skip(1)
+            .filter(move |(p, _)| p.parent().as_ref() == Some(dir))
+    }
+
+    /// Number of paths in the view (the root included).
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.len() <= 1
+    }
+
+    /// Per-layer figures, bottom first (one entry for a single-layer view).
+    pub fn layer_stats(&self) -> &[LayerStats] {
+        &self.layers
+    }
+
+    /// The layer a single-layer view shows.
+    pub fn single_layer(&self) -> Option<usize> {
+        self.single_layer
+    }
+
+    /// Every distinct content locator visible in the view, with its size.
+    pub fn visible_content(&self) -> impl Iterator<Item = (Locator, u64)> + '_ {
+        let mut seen = HashSet::new();
+        self.nodes.values().filter_map(move |n| {
+            let loc = n.content?;
+            seen.insert(loc).then_some((loc, n.size))
+        })
+    }
+}
+
+fn count(stats: &mut LayerStats, entry: &TarEntry, marker: Option<&Marker>) {
+    stats.entries += 1;
+    match (marker, &entry.kind) {
+        (Some(Marker::Whiteout(_)), _) => stats.whiteouts += 1,
+        (Some(Marker::Opaque(_)), _) => stats.opaques += 1,
+        (None, EntryKind::File) => {
+            stats.files += 1;
+            stats.added_bytes += entry.size;
+        }
+        (None, EntryKind::Dir) => stats.dirs += 1,
+        (None, EntryKind::Symlink(_)) => stats.symlinks += 1,
+        (None, EntryKind::Hardlink(_)) => stats.hardlinks += 1,
+        (None, _) => {}
+    }
+}
+
+fn digest_of<R: Read>(
+    reader: &mut TarReader<R>,
+    entry: &TarEntry,
+    hash: bool,
+) -> Result<Option<Digest>, ExploreError> {
+    if !hash || entry.kind != EntryKind::File {
+        return Ok(None);
+    }
+    let mut hasher = Hasher::new(Algorithm::Sha256);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut data = reader.data();
+    loop {
+        let n = match data.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(data.error(e)),
+        };
+        hasher.update(&buf[..n]);
+    }
+    Ok(Some(hasher.finish()))
+}

@@ -1,0 +1,31 @@
+//! `husk cat IMAGE PATH`: a file's bytes on stdout. Symlinks are followed inside the image
+//! root, never on the host; the layer holding the content is streamed again.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use husk_explore::{NodeKind, copy_content};
+
+use crate::cli::CatArgs;
+use crate::commands::view::{image_path, open};
+use crate::exit::Exit;
+use crate::output::Printer;
+
+pub fn run(args: &CatArgs, printer: &Printer) -> Result<Exit> {
+    let opened = open(&args.image, args.platform.as_deref())?;
+    let limits = args.limits.limits();
+    let fs = opened.view(None, limits, false)?;
+    let path = image_path(&args.path)?;
+    let (resolved, node) = fs.lookup(&path, true)?;
+    let Some(loc) = node.content.filter(|_| node.kind == NodeKind::File) else {
+        bail!(
+            "{:?} is a {}, not a regular file",
+            resolved,
+            node.kind.noun()
+        );
+    };
+    let layers = opened.layers()?;
+    let mut out = printer.data_writer();
+    copy_content(&layers, loc, &mut out, Path::new("standard output"), limits)?;
+    Ok(Exit::Success)
+}

@@ -1,0 +1,66 @@
+//! `husk cp IMAGE PATH DEST`: copy one file or directory out of an image.
+//!
+//! Three arguments rather than `IMAGE:PATH`, because image references contain colons
+//! (`oci:dir:tag`, `docker-archive:x.tar:repo:tag`). PATH is resolved inside the image
+//! (symlinks followed). A directory's contents go into DEST (created, or empty unless
+//! `--force`); anything else becomes DEST, or DEST/NAME when DEST is a directory.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use husk_explore::{ExtractOptions, ExtractReport, extract_dir, extract_one, running_as_root};
+
+use crate::cli::CpArgs;
+use crate::commands::view::{image_path, open};
+use crate::exit::Exit;
+use crate::output::Printer;
+
+pub fn run(args: &CpArgs, printer: &Printer) -> Result<Exit> {
+    let opened = open(&args.image, args.platform.as_deref())?;
+    let limits = args.limits.limits();
+    let fs = opened.view(None, limits, false)?;
+    let path = image_path(&args.path)?;
+    let (resolved, node) = fs.lookup(&path, true)?;
+    let layers = opened.layers()?;
+    let opts = ExtractOptions {
+        force: args.force,
+        preserve_modes: args.preserve_modes,
+        as_root: running_as_root(),
+        limits,
+    };
+    let dest = args.dest.as_path();
+    let report = if node.is_dir() {
+        extract_dir(&layers, &fs, &resolved, dest, &opts)
+    } else if dest.is_dir() {
+        let name = resolved.file_name().unwrap_or("file");
+        extract_one(&layers, &fs, &resolved, dest, name, &opts)
+    } else {
+        let parent = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let name = dest
+            .file_name()
+            .and_then(|n| n.to_str())
+            .context("DEST must end in a UTF-8 file name")?;
+        extract_one(&layers, &fs, &resolved, parent, name, &opts)
+    }
+    .with_context(|| format!("cannot copy {resolved:?} out of {}", opened.reference))?;
+    summary(printer, &report, &dest.display().to_string());
+    Ok(Exit::Success)
+}
+
+/// Chatter about an extraction, and one warning per skipped entry.
+pub fn summary(printer: &Printer, r: &ExtractReport, dest: &str) {
+    for s in &r.skipped {
+        printer.info(format!(
+            "warning: skipped {}: {}",
+            husk_explore::escape(&s.path),
+            s.reason
+        ));
+    }
+    printer.info(format!(
+        "wrote {} files ({} bytes), {} directories, {} symlinks, {} hard links into {dest}",
+        r.files, r.bytes, r.dirs, r.symlinks, r.hardlinks
+    ));
+}

@@ -1,0 +1,109 @@
+//! `husk inspect IMAGE [--format json]`: digest, platform, how a container from the image
+//! runs, its layers (digest, size, what created them) and history. Reads no layer.
+
+use std::io::Write;
+
+use anyhow::Result;
+use husk_explore::{escape, summarize};
+
+use crate::cli::{Format, InspectArgs};
+use crate::commands::view::open;
+use crate::exit::Exit;
+use crate::output::{Printer, bytes};
+
+fn list(v: &Option<Vec<String>>) -> String {
+    match v {
+        None => "-".into(),
+        Some(v) => escape(&serde_json::to_string(v).unwrap_or_default()).into_owned(),
+    }
+}
+
+fn or_dash(v: &Option<String>) -> String {
+    v.as_deref().map_or("-".into(), |s| escape(s).into_owned())
+}
+
+pub fn run(args: &InspectArgs, printer: &Printer) -> Result<Exit> {
+    let opened = open(&args.image, args.platform.as_deref())?;
+    let s = summarize(opened.image.as_ref())?;
+    let mut out = printer.data_writer();
+    if args.format == Format::Json {
+        serde_json::to_writer_pretty(&mut out, &s)?;
+        writeln!(out)?;
+        out.flush()?;
+        return Ok(Exit::Success);
+    }
+    let mut w = |k: &str, v: String| writeln!(out, "{k:<12} {v}");
+    w("image:", opened.reference.to_string())?;
+    w("digest:", s.digest.clone())?;
+    w("config:", s.config_digest.clone())?;
+    w("platform:", s.platform.clone())?;
+    w("created:", or_dash(&s.created))?;
+    w("user:", or_dash(&s.user))?;
+    w("entrypoint:", list(&s.entrypoint))?;
+    w("cmd:", list(&s.cmd))?;
+    w("workdir:", or_dash(&s.workdir))?;
+    w("stop signal:", or_dash(&s.stop_signal))?;
+    w(
+        "ports:",
+        if s.ports.is_empty() {
+            "-".into()
+        } else {
+            s.ports.join(" ")
+        },
+    )?;
+    if s.env.is_empty() {
+        w("env:", "-".into())?;
+    }
+    for (i, e) in s.env.iter().enumerate() {
+        w(if i == 0 { "env:" } else { "" }, escape(e).into_owned())?;
+    }
+    if s.labels.is_empty() {
+        w("labels:", "-".into())?;
+    }
+    for (i, (k, v)) in s.labels.iter().enumerate() {
+        w(
+            if i == 0 { "labels:" } else { "" },
+            format!("{}={}", escape(k), escape(v)),
+        )?;
+    }
+    match &s.healthcheck {
+        None => w("healthcheck:", "-".into())?,
+        Some(h) => {
+            let secs = |n: Option<i64>| n.map_or("-".into(), |n| format!("{}s", n / 1_000_000_000));
+            w(
+                "healthcheck:",
+                format!(
+                    "{} interval {} timeout {} start period {} retries {}",
+                    list(&Some(h.test.clone())),
+                    secs(h.interval),
+                    secs(h.timeout),
+                    secs(h.start_period),
+                    h.retries.map_or("-".into(), |r| r.to_string())
+                ),
+            )?;
+        }
+    }
+    writeln!(out, "layers:")?;
+    for l in &s.layers {
+        writeln!(
+            out,
+            "  {:>2}  {}  {:>10}  {}",
+            l.index,
+            l.digest,
+            bytes(l.size),
+            or_dash(&l.created_by)
+        )?;
+    }
+    writeln!(out, "history:")?;
+    for h in &s.history {
+        writeln!(
+            out,
+            "  {:<25} {}{}",
+            or_dash(&h.created),
+            or_dash(&h.created_by),
+            if h.empty_layer { "  (no layer)" } else { "" }
+        )?;
+    }
+    out.flush()?;
+    Ok(Exit::Success)
+}

@@ -1,0 +1,112 @@
+//! `husk layers IMAGE`: per layer, its sizes, what it adds, what later layers waste of it,
+//! and the efficiency figure (visible / added bytes; 100 % for a clean single layer).
+
+use std::io::Write;
+
+use anyhow::Result;
+use husk_explore::{efficiency, escape, summarize};
+use serde::Serialize;
+
+use crate::cli::{Format, LayersArgs};
+use crate::commands::view::open;
+use crate::exit::Exit;
+use crate::output::{Printer, bytes};
+
+#[derive(Serialize)]
+struct JsonLayer {
+    index: usize,
+    digest: String,
+    size: u64,
+    tar_bytes: u64,
+    entries: u64,
+    files: u64,
+    whiteouts: u64,
+    added_bytes: u64,
+    wasted_bytes: u64,
+    efficiency: f64,
+    created_by: Option<String>,
+}
+
+#[derive(Serialize)]
+struct JsonReport {
+    image: String,
+    added_bytes: u64,
+    wasted_bytes: u64,
+    efficiency: f64,
+    layers: Vec<JsonLayer>,
+}
+
+pub fn run(args: &LayersArgs, printer: &Printer) -> Result<Exit> {
+    let opened = open(&args.image, args.platform.as_deref())?;
+    let summary = summarize(opened.image.as_ref())?;
+    let fs = opened.view(None, args.limits.limits(), false)?;
+    let eff = efficiency(&fs);
+    let layers: Vec<JsonLayer> = fs
+        .layer_stats()
+        .iter()
+        .zip(&eff.layers)
+        .zip(&summary.layers)
+        .map(|((s, e), info)| JsonLayer {
+            index: s.index,
+            digest: info.digest.clone(),
+            size: info.size,
+            tar_bytes: s.tar_bytes,
+            entries: s.entries,
+            files: s.files,
+            whiteouts: s.whiteouts + s.opaques,
+            added_bytes: e.added_bytes,
+            wasted_bytes: e.wasted_bytes,
+            efficiency: e.efficiency,
+            created_by: info.created_by.clone(),
+        })
+        .collect();
+    let mut out = printer.data_writer();
+    match args.format {
+        Format::Json => {
+            let j = JsonReport {
+                image: opened.reference.to_string(),
+                added_bytes: eff.added_bytes,
+                wasted_bytes: eff.wasted_bytes,
+                efficiency: eff.efficiency,
+                layers,
+            };
+            serde_json::to_writer_pretty(&mut out, &j)?;
+            writeln!(out)?;
+        }
+        Format::Text => {
+            writeln!(
+                out,
+                "{:<5} {:<19} {:>10} {:>10} {:>7} {:>10} {:>10} {:>7}  CREATED BY",
+                "LAYER", "DIGEST", "SIZE", "TAR", "ENTRIES", "ADDED", "WASTED", "EFFIC."
+            )?;
+            for l in &layers {
+                let created: String = l
+                    .created_by
+                    .as_deref()
+                    .map(|c| escape(c).chars().take(60).collect())
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "{:<5} {:<19} {:>10} {:>10} {:>7} {:>10} {:>10} {:>6.1}%  {created}",
+                    l.index,
+                    &l.digest[..l.digest.len().min(19)],
+                    bytes(l.size),
+                    bytes(l.tar_bytes),
+                    l.entries,
+                    bytes(l.added_bytes),
+                    bytes(l.wasted_bytes),
+                    l.efficiency * 100.0,
+                )?;
+            }
+            writeln!(
+                out,
+                "image efficiency: {:.1}% ({} wasted of {} added)",
+                eff.efficiency * 100.0,
+                bytes(eff.wasted_bytes),
+                bytes(eff.added_bytes)
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(Exit::Success)
+}

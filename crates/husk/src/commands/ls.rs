@@ -1,0 +1,94 @@
+//! `husk ls IMAGE [PATH] [-l] [-R] [--layer N]`: list the merged filesystem (or one layer's
+//! own entries). `-R` prints full paths of everything below PATH, one per line.
+
+use std::io::Write;
+
+use anyhow::Result;
+use husk_explore::{Node, NodeKind, escape};
+use husk_layer::ImagePath;
+use serde::Serialize;
+
+use crate::cli::{Format, LsArgs};
+use crate::commands::view::{image_path, long_line, open};
+use crate::exit::Exit;
+use crate::output::Printer;
+
+#[derive(Serialize)]
+struct JsonEntry<'a> {
+    path: &'a str,
+    kind: &'static str,
+    mode: String,
+    uid: u64,
+    gid: u64,
+    size: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    link: Option<String>,
+    layer: usize,
+}
+
+fn json_entry<'a>(path: &'a str, n: &Node) -> JsonEntry<'a> {
+    JsonEntry {
+        path,
+        kind: n.kind.noun(),
+        mode: format!("{:04o}", n.mode),
+        uid: n.uid,
+        gid: n.gid,
+        size: n.size,
+        link: match (&n.kind, &n.hardlink) {
+            (NodeKind::Symlink(t), _) => Some(t.clone()),
+            (_, Some(h)) => Some(h.to_string()),
+            _ => None,
+        },
+        layer: n.layer,
+    }
+}
+
+pub fn run(args: &LsArgs, printer: &Printer) -> Result<Exit> {
+    let opened = open(&args.image, args.platform.as_deref())?;
+    let fs = opened.view(args.layer, args.limits.limits(), false)?;
+    let path = image_path(args.path.as_deref().unwrap_or("/"))?;
+    // Follow a final symlink to a directory unless -l asks about the link itself.
+    let (resolved, node) = fs.lookup(&path, false)?;
+    let (resolved, node) = match &node.kind {
+        NodeKind::Symlink(_) if !args.long => match fs.lookup(&path, true) {
+            Ok((r, n)) if n.is_dir() => (r, n),
+            _ => (resolved, node),
+        },
+        _ => (resolved, node),
+    };
+    let entries: Vec<(&ImagePath, &Node)> = if !node.is_dir() {
+        vec![(&resolved, node)]
+    } else if args.recursive {
+        fs.walk(&resolved).skip(1).collect()
+    } else {
+        fs.children(&resolved).collect()
+    };
+    let mut out = printer.data_writer();
+    match args.format {
+        Format::Json => {
+            let list: Vec<JsonEntry> = entries
+                .iter()
+                .map(|(p, n)| json_entry(p.as_str(), n))
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &list)?;
+            writeln!(out)?;
+        }
+        Format::Text => {
+            for (p, n) in entries {
+                let shown = if args.recursive || !node.is_dir() {
+                    p.as_str()
+                } else {
+                    p.file_name().unwrap_or("/")
+                };
+                if args.long {
+                    writeln!(out, "{}", long_line(shown, n))?;
+                } else {
+                    let slash = if n.is_dir() { "/" } else { "" };
+                    writeln!(out, "{}{slash}", escape(shown))?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    Ok(Exit::Success)
+}

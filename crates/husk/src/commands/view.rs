@@ -1,0 +1,114 @@
+//! Shared by the explore commands (ls, tree, cat, cp, export, diff, layers): open an image
+//! and its layers, build the merged view, and render one entry the way `ls -l` does.
+
+use anyhow::{Context, Result};
+use husk_explore::{BuildOptions, Filesystem, Limits, Node, NodeKind, escape};
+use husk_formats::ImageRef;
+use husk_layer::ImagePath;
+use husk_oci::{Image, ImageLayer};
+
+use crate::cli::LimitArgs;
+use crate::open::open_image;
+
+impl LimitArgs {
+    pub fn limits(&self) -> Limits {
+        let d = Limits::default();
+        Limits {
+            max_entries: self.max_entries.unwrap_or(d.max_entries),
+            max_header_bytes: self.max_header_bytes.unwrap_or(d.max_header_bytes),
+            max_layer_bytes: self.max_layer_bytes.unwrap_or(d.max_layer_bytes),
+        }
+    }
+}
+
+/// An opened image; borrow its layers with [`Opened::layers`].
+pub struct Opened {
+    pub reference: ImageRef,
+    pub image: Box<dyn Image>,
+}
+
+pub fn open(reference: &str, platform: Option<&str>) -> Result<Opened> {
+    let (reference, image) = open_image(reference, platform)?;
+    Ok(Opened { reference, image })
+}
+
+impl Opened {
+    pub fn layers(&self) -> Result<Vec<ImageLayer<'_, dyn Image + '_>>> {
+        husk_oci::layers_of(self.image.as_ref())
+            .with_context(|| format!("cannot read the layers of {}", self.reference))
+    }
+
+    /// The merged view (or layer `layer`'s own view).
+    pub fn view(&self, layer: Option<usize>, limits: Limits, hash: bool) -> Result<Filesystem> {
+        let layers = self.layers()?;
+        let opts = BuildOptions { limits, hash };
+        match layer {
+            Some(n) => Filesystem::layer_view(&layers, n, opts),
+            None => Filesystem::build(&layers, opts),
+        }
+        .with_context(|| format!("cannot read the filesystem of {}", self.reference))
+    }
+}
+
+/// Parse a PATH argument inside the image; relative paths are taken from the root.
+pub fn image_path(s: &str) -> Result<ImagePath> {
+    let p = if s.starts_with('/') {
+        ImagePath::parse(s)
+    } else {
+        ImagePath::root().join(s)
+    };
+    p.with_context(|| format!("{s:?} is not a valid path inside an image"))
+}
+
+/// `drwxr-xr-x`, with setuid/setgid/sticky shown as `s`/`S`/`t`/`T`.
+pub fn mode_string(node: &Node) -> String {
+    let m = node.mode;
+    let mut s = String::with_capacity(10);
+    s.push(node.kind.letter());
+    let bit = |b: u32, c: char| if m & b != 0 { c } else { '-' };
+    let special = |x: bool, set: bool, on: char, off: char| match (set, x) {
+        (true, true) => on,
+        (true, false) => off,
+        (false, true) => 'x',
+        (false, false) => '-',
+    };
+    s.push(bit(0o400, 'r'));
+    s.push(bit(0o200, 'w'));
+    s.push(special(m & 0o100 != 0, m & 0o4000 != 0, 's', 'S'));
+    s.push(bit(0o040, 'r'));
+    s.push(bit(0o020, 'w'));
+    s.push(special(m & 0o010 != 0, m & 0o2000 != 0, 's', 'S'));
+    s.push(bit(0o004, 'r'));
+    s.push(bit(0o002, 'w'));
+    s.push(special(m & 0o001 != 0, m & 0o1000 != 0, 't', 'T'));
+    s
+}
+
+/// ` -> target` for links (escaped), `` otherwise.
+pub fn link_suffix(node: &Node) -> String {
+    match (&node.kind, &node.hardlink) {
+        (NodeKind::Symlink(t), _) => format!(" -> {}", escape(t)),
+        (_, Some(h)) => format!(" => {}", escape(h.as_str())),
+        _ => String::new(),
+    }
+}
+
+/// One `ls -l` line: mode, owner, size, layer, path.
+pub fn long_line(path: &str, node: &Node) -> String {
+    let size = match node.kind {
+        NodeKind::Char { major, minor } | NodeKind::Block { major, minor } => {
+            format!("{major},{minor}")
+        }
+        _ => node.size.to_string(),
+    };
+    format!(
+        "{} {:>5}:{:<5} {:>10} L{:<2} {}{}",
+        mode_string(node),
+        node.uid,
+        node.gid,
+        size,
+        node.layer,
+        escape(path),
+        link_suffix(node)
+    )
+}
