@@ -5,8 +5,8 @@
 //! the tar), then the entries in tar order. An entry over an existing path replaces it
 //! (and its subtree), except that a directory over a directory only takes the new
 //! attributes. A parent that is missing is created implicitly; a parent that is a symlink to
-//! a directory is followed *inside the image*, as container runtimes do when they apply a
-//! layer; a parent that is anything else is replaced by a directory.
+//! a directory (or to nothing yet) is followed *inside the image*, as container runtimes do
+//! when they apply a layer; a parent that is anything else is replaced by a directory.
 //!
 //! Memory is one [`Node`] per visible path: content is never held, only a [`Locator`]
 //! (layer, entry ordinal), so `cat`/`extract` stream the layer again to fetch it.
@@ -382,13 +382,11 @@ impl Filesystem {
             node.digest = t.digest.clone();
             node.hardlink = Some(resolved);
         }
-        if path.is_root() {
-            if node.kind != NodeKind::Dir {
-                return Err(ExploreError::RootNotDirectory {
-                    layer,
-                    path: entry.path,
-                });
-            }
+        if path.is_root() && node.kind != NodeKind::Dir {
+            return Err(ExploreError::RootNotDirectory {
+                layer,
+                path: entry.path,
+            });
         }
         let key = Key(path);
         match self.nodes.get_mut(&key) {
@@ -420,10 +418,12 @@ impl Filesystem {
                     Some(NodeKind::Dir) => {}
                     Some(NodeKind::Symlink(_)) => {
                         hops += 1;
+                        // Follow it to a directory, or to nothing (created below, as
+                        // runtimes do); a link to a non-directory is replaced.
                         let target = self
                             .resolve(&key.0, true)
                             .ok()
-                            .filter(|t| self.get(t).is_some_and(Node::is_dir))
+                            .filter(|t| self.get(t).is_none_or(Node::is_dir))
                             .filter(|_| hops <= MAX_SYMLINK_HOPS);
                         if let Some(t) = target {
                             let rest = &cur.as_str()[key.0.as_str().len()..];
