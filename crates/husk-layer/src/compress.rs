@@ -2,7 +2,7 @@
 //!
 //! Both encoders are pinned to settings that make output a function of the input only (STACK.md
 //! pitfalls P4, P5): gzip through flate2 on the zlib-rs backend with header mtime 0 and OS
-//! byte 255; zstd through libzstd in multithreaded mode (`nbWorkers >= 1`), whose bytes do
+//! byte 255, in fixed 1 MiB members compressed in parallel (see `pgzip`); zstd through libzstd in multithreaded mode (`nbWorkers >= 1`), whose bytes do
 //! not depend on the worker count but differ from single-threaded mode, so it is always on.
 
 use std::io::{self, Write};
@@ -15,7 +15,7 @@ use crate::error::LayerError;
 /// zlib-rs or libzstd version, other encoder settings), so old cache entries are not reused
 /// for builds that must be byte-identical with a cold one. The golden-digest tests fail
 /// first when that happens.
-const ENCODER_GENERATION: u32 = 1;
+const ENCODER_GENERATION: u32 = 2;
 
 /// How a layer blob is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +59,7 @@ impl Compression {
     }
 
     /// A file-name-safe key naming the algorithm, level and encoder generation:
-    /// `tar`, `gzip6-g1`, `zstd3-g1`, `zstd-5-g1`.
+    /// `tar`, `gzip6-g2`, `zstd3-g2`, `zstd-5-g2`.
     pub fn cache_key(&self) -> String {
         match self {
             Compression::None => "tar".to_owned(),
@@ -92,24 +92,22 @@ impl Compression {
 /// A compressing writer for one blob.
 pub(crate) enum Encoder<W: Write> {
     Plain(W),
-    Gzip(flate2::write::GzEncoder<W>),
+    Gzip(crate::pgzip::ParallelGzip<W>),
     Zstd(zstd::stream::write::Encoder<'static, W>),
 }
 
 impl<W: Write> Encoder<W> {
-    /// `zstd_workers` is raised to 1 if 0 (P5: never single-threaded mode).
-    pub(crate) fn new(c: Compression, w: W, zstd_workers: u32) -> io::Result<Encoder<W>> {
+    /// `workers` (compression threads) is raised to 1 if 0 (P5: zstd never in
+    /// single-threaded mode). The bytes never depend on it.
+    pub(crate) fn new(c: Compression, w: W, workers: u32) -> io::Result<Encoder<W>> {
         Ok(match c {
             Compression::None => Encoder::Plain(w),
-            Compression::Gzip { level } => Encoder::Gzip(
-                flate2::GzBuilder::new()
-                    .mtime(0)
-                    .operating_system(255)
-                    .write(w, flate2::Compression::new(level)),
-            ),
+            Compression::Gzip { level } => {
+                Encoder::Gzip(crate::pgzip::ParallelGzip::new(w, level, workers))
+            }
             Compression::Zstd { level } => {
                 let mut e = zstd::stream::write::Encoder::new(w, level)?;
-                e.multithread(zstd_workers.max(1))?;
+                e.multithread(workers.max(1))?;
                 e.include_checksum(true)?;
                 Encoder::Zstd(e)
             }
@@ -177,8 +175,8 @@ mod tests {
         assert_eq!(Compression::default().media_type(), media::OCI_LAYER_GZIP);
         assert_eq!(Compression::zstd().media_type(), media::OCI_LAYER_ZSTD);
         assert_eq!(Compression::None.media_type(), media::OCI_LAYER_TAR);
-        assert_eq!(Compression::default().cache_key(), "gzip6-g1");
-        assert_eq!(Compression::Zstd { level: -5 }.cache_key(), "zstd-5-g1");
+        assert_eq!(Compression::default().cache_key(), "gzip6-g2");
+        assert_eq!(Compression::Zstd { level: -5 }.cache_key(), "zstd-5-g2");
         assert_eq!(Compression::None.cache_key(), "tar");
     }
 }

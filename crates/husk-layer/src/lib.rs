@@ -37,6 +37,7 @@ mod cache;
 mod compress;
 mod error;
 pub mod paths;
+mod pgzip;
 pub mod plan;
 mod stream;
 mod tarball;

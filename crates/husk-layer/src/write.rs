@@ -30,8 +30,9 @@ pub struct WriteOptions {
     pub compression: Compression,
     /// Where compressed blobs are cached across builds; `None` disables the cache.
     pub cache_dir: Option<PathBuf>,
-    /// zstd worker threads. The output does not depend on it; 0 is treated as 1.
-    pub zstd_workers: u32,
+    /// Compression threads (gzip chunks, zstd workers). The output does not depend on it;
+    /// 0 is treated as 1.
+    pub workers: u32,
 }
 
 impl Default for WriteOptions {
@@ -41,7 +42,7 @@ impl Default for WriteOptions {
             mtime: 0,
             compression: Compression::default(),
             cache_dir: None,
-            zstd_workers: std::thread::available_parallelism()
+            workers: std::thread::available_parallelism()
                 .map_or(1, |n| u32::try_from(n.get()).unwrap_or(1)),
         }
     }
@@ -171,7 +172,7 @@ fn compress_pass(
     };
     let file = File::options().write(true).open(&tmp.0).map_err(out)?;
     let compressed = HashingWriter::new(BufWriter::with_capacity(OUT_BUF, file));
-    let encoder = Encoder::new(opts.compression, compressed, opts.zstd_workers).map_err(out)?;
+    let encoder = Encoder::new(opts.compression, compressed, opts.workers).map_err(out)?;
     let mut raw = HashingWriter::new(encoder);
     let entries = stream::write_tar(plan, opts.mtime, &mut raw, &tmp.0, check)?;
     let (encoder, diff_id, uncompressed_size) = raw.finish();

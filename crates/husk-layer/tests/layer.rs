@@ -24,7 +24,7 @@ fn opts(compression: Compression) -> WriteOptions {
         mtime: 0,
         compression,
         cache_dir: None,
-        zstd_workers: 2,
+        workers: 2,
     }
 }
 
@@ -234,14 +234,14 @@ fn same_plan_same_bytes_for_every_compression_and_worker_count() {
         let (b, blob_b) = write(
             &plan,
             &WriteOptions {
-                zstd_workers: 1,
+                workers: 1,
                 ..opts(c)
             },
         );
         let (_, blob_c) = write(
             &plan,
             &WriteOptions {
-                zstd_workers: 4,
+                workers: 4,
                 ..opts(c)
             },
         );
@@ -293,7 +293,7 @@ fn golden_digest_gzip() {
     );
     assert_eq!(
         w.descriptor.digest.to_string(),
-        "sha256:ae1e570e80dbcaab77826d9c1448e643d998eaa8a992f1136084c2bec25d2986"
+        "sha256:1565bda9c0b880ca9eaf83f01fcfe42aa217e74c28541262c4bffe1d652ac2fd"
     );
 }
 
