@@ -53,9 +53,11 @@ hyperfine --runs "$runs" --warmup 1 --export-markdown "$work/result.md" --export
   -n "husk build (gzip, cold)" "$husk build $work/app --no-cache -o oci:$work/out-cold --tag b:1 -q; rm -rf $work/out-cold" \
   -n "husk build (gzip, no-change rebuild)" "$husk build $work/app -o oci:$work/out-warm --tag b:1 -q; rm -rf $work/out-warm" \
   -n "husk build (zstd, cold)" "$husk build $work/app --no-cache --compression zstd -o oci:$work/out-z --tag b:1 -q; rm -rf $work/out-z" \
+  -n "husk build (uncompressed, cold)" "$husk build $work/app --no-cache --compression none -o oci:$work/out-n --tag b:1 -q; rm -rf $work/out-n" \
   -n "floor: sha256sum + pigz -6 (2 threads)" "sha256sum $work/app >/dev/null; pigz -6 -p 2 -c $work/app | sha256sum >/dev/null" \
   -n "floor: sha256sum + zstd -3 -T2" "sha256sum $work/app >/dev/null; zstd -3 -T2 -c -q $work/app | sha256sum >/dev/null" \
   -n "podman build (FROM scratch, --no-cache)" "podman build -q --no-cache -t localhost/husk-bench:podman $work/ctx >/dev/null" \
+  -n "podman build (no change, layer cache)" "podman build -q -t localhost/husk-bench:podman $work/ctx >/dev/null" \
   2>&1 | grep -v '^ *$' || true
 cat "$work/result.md"
 python3 - "$work/result.json" <<'PY'
@@ -66,5 +68,8 @@ print(f"\nratios (mean time):")
 print(f"  podman build / husk build (gzip, cold):      {r['podman build (FROM scratch, --no-cache)'] / cold:6.2f}x")
 print(f"  husk build (gzip, cold) / floor (pigz):     {cold / r['floor: sha256sum + pigz -6 (2 threads)']:6.2f}x")
 print(f"  husk build (zstd, cold) / floor (zstd -T2): {r['husk build (zstd, cold)'] / r['floor: sha256sum + zstd -3 -T2']:6.2f}x")
+print(f"  podman build / husk build (zstd, cold):      {r['podman build (FROM scratch, --no-cache)'] / r['husk build (zstd, cold)']:6.2f}x")
+print(f"  podman build / husk build (uncompressed):    {r['podman build (FROM scratch, --no-cache)'] / r['husk build (uncompressed, cold)']:6.2f}x")
+print(f"  podman no-change / husk no-change rebuild:   {r['podman build (no change, layer cache)'] / r['husk build (gzip, no-change rebuild)']:6.2f}x")
 print(f"  no-change rebuild / cold build:             {r['husk build (gzip, no-change rebuild)'] / cold:6.2f}x")
 PY
