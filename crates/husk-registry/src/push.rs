@@ -282,7 +282,13 @@ fn blob_exists(t: &Transport, repository: &str, desc: &Descriptor) -> Result<boo
     req.follow = true;
     let resp = t.send(&req)?;
     match resp.status().as_u16() {
-        200 => Ok(resp.content_length().is_none_or(|n| n == desc.size)),
+        // reqwest's content_length() is the (empty) body's size for HEAD: read the header.
+        200 => Ok(resp
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .is_none_or(|n| n == desc.size)),
         404 => Ok(false),
         _ => Err(t.status_error(&Method::HEAD, &format!("blob {}", desc.digest), resp)),
     }

@@ -15,12 +15,20 @@ pub struct Cli {
     /// Print only errors.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Upload an image to a registry: husk push IMAGE docker://HOST[:PORT]/REPO[:TAG].
+    Push(PushArgs),
+    /// Fetch a registry image, verified, into any destination: husk pull docker://... -o oci:DIR.
+    Pull(PullArgs),
+    /// Check credentials for a registry and store them in the auth file.
+    Login(LoginArgs),
     /// Package an executable into a reproducible, non-root FROM-scratch image.
     Build(Box<BuildArgs>),
     /// Recompute every digest, size and diff_id of an image and cross-check them.
@@ -137,6 +145,9 @@ pub struct BuildArgs {
     /// Where to write the image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME (repeatable).
     #[arg(short = 'o', long = "output", value_name = "REF")]
     pub outputs: Vec<String>,
+    /// Push the image to a registry after building: docker://HOST[:PORT]/REPO[:TAG] (repeatable; same as -o docker://...).
+    #[arg(long = "push", value_name = "REF")]
+    pub push: Vec<String>,
     /// Load the image into a local engine after building.
     #[arg(long, value_name = "ENGINE", num_args = 0..=1, default_missing_value = "auto")]
     pub load: Option<LoadEngine>,
@@ -355,4 +366,72 @@ pub struct DebugArgs {
     /// Platform to pick from a multi-platform index, e.g. linux/amd64.
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
+}
+
+/// Registry connection flags, accepted by every command (any image argument may be a
+/// docker:// reference).
+#[derive(Args, Debug, Clone, Default)]
+pub struct RegistryFlags {
+    /// Trust this PEM CA certificate (bundle) for registries, besides the system roots (repeatable).
+    #[arg(long, value_name = "FILE", global = true, help_heading = "Registry")]
+    pub ca_cert: Vec<PathBuf>,
+    /// Talk plain HTTP to loopback registries (localhost, 127.0.0.0/8, ::1); other hosts are refused.
+    #[arg(long, global = true, help_heading = "Registry")]
+    pub insecure_http: bool,
+    /// Allow plain HTTP to any registry host (credentials travel in clear text).
+    #[arg(long, global = true, help_heading = "Registry")]
+    pub insecure_http_remote: bool,
+    /// Auth file to read credentials from (and `husk login` to write) [default: podman's, then docker's].
+    #[arg(long, value_name = "FILE", global = true, help_heading = "Registry")]
+    pub authfile: Option<PathBuf>,
+    /// Log registry requests to stderr (-vv: with headers; credentials are never shown).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true, help_heading = "Registry")]
+    pub verbose: u8,
+}
+
+#[derive(Args, Debug)]
+pub struct PushArgs {
+    /// The image to push: any image reference (oci:DIR, oci-archive:FILE, podman:NAME, docker://...).
+    pub image: String,
+    /// Where: docker://HOST[:PORT]/REPO[:TAG] (or @DIGEST, which must be the image's).
+    pub destination: String,
+    /// Platform to pick from a multi-platform source, e.g. linux/amd64.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// Also tag the pushed manifest with NAME (repeatable).
+    #[arg(long = "tag", short = 't', value_name = "NAME")]
+    pub tags: Vec<String>,
+    /// Blobs above this many bytes are uploaded in PATCH chunks of this size.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    pub chunk_size: u64,
+    /// Blobs uploaded at once.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub jobs: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct PullArgs {
+    /// The image: docker://HOST[:PORT]/REPO[:TAG|@DIGEST].
+    pub reference: String,
+    /// Where to write it: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker://...
+    #[arg(short = 'o', long = "output", value_name = "REF")]
+    pub output: String,
+    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// Name for the written image [default: the reference's tag (oci) or HOST/REPO:TAG].
+    #[arg(long, value_name = "NAME")]
+    pub tag: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct LoginArgs {
+    /// The registry: HOST[:PORT].
+    pub registry: String,
+    /// User name.
+    #[arg(short = 'u', long = "username", value_name = "USER")]
+    pub username: String,
+    /// Read the password from standard input (the only way to give it).
+    #[arg(long)]
+    pub password_stdin: bool,
 }

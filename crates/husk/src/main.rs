@@ -7,6 +7,7 @@ mod commands;
 mod exit;
 mod open;
 mod output;
+mod registry;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -20,7 +21,11 @@ use crate::output::Printer;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let printer = Printer { quiet: cli.quiet };
+    registry::init(&cli.registry, cli.quiet);
     let result = match &cli.command {
+        Command::Push(args) => commands::push::run(args, &printer),
+        Command::Pull(args) => commands::pull::run(args, &printer),
+        Command::Login(args) => commands::login::run(args, &printer),
         Command::Build(args) => commands::build::run(args, &printer),
         Command::Validate(args) => commands::validate::run(args, &printer),
         Command::Inspect(args) => commands::inspect::run(args, &printer),

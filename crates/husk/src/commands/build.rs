@@ -142,6 +142,7 @@ pub fn run(args: &BuildArgs, printer: &Printer) -> Result<Exit> {
         .clone()
         .unwrap_or_default()
         .iter()
+        .chain(args.push.iter())
         .map(|o| o.parse::<ImageRef>())
         .collect::<Result<_, _>>()?;
     let load = if opts.load.unwrap_or(false) {
@@ -165,7 +166,7 @@ pub fn run(args: &BuildArgs, printer: &Printer) -> Result<Exit> {
         probe.entrypoint = Some("cargo-binary".into());
         probe.into_request(&env)?;
         for dest in &outputs {
-            husk_formats::check_destination(dest)?;
+            crate::registry::check_destination(dest)?;
         }
         printer.info("building the entrypoint with cargo");
         let exe = husk_build::cargo::build_binary(&cargo, Path::new("."))?;
@@ -179,7 +180,7 @@ pub fn run(args: &BuildArgs, printer: &Printer) -> Result<Exit> {
     }
     // Refuse bad destinations before doing any work, so a bad one writes nothing anywhere.
     for dest in &outputs {
-        husk_formats::check_destination(dest)?;
+        crate::registry::check_destination(dest)?;
     }
 
     let fs = husk_elf::RealFs;
@@ -187,8 +188,13 @@ pub fn run(args: &BuildArgs, printer: &Printer) -> Result<Exit> {
         .with_context(|| format!("cannot build an image from {}", req.entrypoint.display()))?;
     let mut written = Vec::new();
     for dest in &outputs {
-        husk_formats::write(&built.image, dest, &req.tags)
-            .with_context(|| format!("cannot write {dest}"))?;
+        if let ImageRef::Registry(r) = dest {
+            let report = crate::registry::push(&built.image, None, r, Default::default())?;
+            printer.info(format!("  {}", crate::registry::summary(&report)));
+        } else {
+            husk_formats::write(&built.image, dest, &req.tags)
+                .with_context(|| format!("cannot write {dest}"))?;
+        }
         written.push(dest.to_string());
     }
     if let Some(engine) = load {

@@ -10,3 +10,6 @@ pub mod layers;
 pub mod ls;
 pub mod tree;
 pub mod view;
+pub mod login;
+pub mod pull;
+pub mod push;
