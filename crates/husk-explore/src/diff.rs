@@ -88,8 +88,8 @@ fn changes(a: &Node, b: &Node) -> Vec<Change> {
     out
 }
 
-/// Paths added, removed and changed from `a` to `b`, in tree order. A directory that is
-/// added or removed is reported once with everything below it.
+/// Paths added, removed and changed from `a` to `b`, in tree order (every path below an
+/// added or removed directory is listed too).
 pub fn diff_files(a: &Filesystem, b: &Filesystem) -> Vec<PathDiff> {
     let root = ImagePath::root();
     let mut out = Vec::new();
