@@ -1,0 +1,452 @@
+//! A hostile (or just broken) registry, faked in-process on loopback: every lie it tells
+//! must be refused with the reason. Also the auth flows (Basic, Bearer token) and the
+//! redirect rule (Authorization never reaches another origin). Plain HTTP on loopback.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use husk_oci::{Descriptor, Digest, Image, media};
+use husk_registry::{Credentials, PlainHttp, RegistryOptions, RegistryRef, RetryPolicy};
+
+/// One request as the fake server saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+    headers: BTreeMap<String, String>,
+}
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+fn reply(status: u16, body: &[u8]) -> Reply {
+    Reply {
+        status,
+        headers: Vec::new(),
+        body: body.to_vec(),
+    }
+}
+
+impl Reply {
+    fn header(mut self, k: &str, v: &str) -> Reply {
+        self.headers.push((k.into(), v.into()));
+        self
+    }
+}
+
+type Handler = Arc<dyn Fn(&Seen) -> Reply + Send + Sync>;
+
+/// A tiny HTTP/1.1 server: one request per connection, `Connection: close`.
+struct Fake {
+    port: u16,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+fn serve(handler: Handler) -> Fake {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            let (h, s) = (handler.clone(), s2.clone());
+            std::thread::spawn(move || handle(conn, &h, &s));
+        }
+    });
+    Fake { port, seen }
+}
+
+fn handle(mut conn: TcpStream, h: &Handler, seen: &Mutex<Vec<Seen>>) {
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut r = BufReader::new(conn.try_clone().unwrap());
+    let mut line = String::new();
+    if r.read_line(&mut line).is_err() || line.is_empty() {
+        return;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_owned();
+    let path = parts.next().unwrap_or("").to_owned();
+    let mut headers = BTreeMap::new();
+    loop {
+        let mut l = String::new();
+        if r.read_line(&mut l).is_err() || l.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = l.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+        }
+    }
+    let len: u64 = headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let _ = std::io::copy(&mut (&mut r).take(len), &mut std::io::sink());
+    let req = Seen {
+        method,
+        path,
+        headers,
+    };
+    seen.lock().unwrap().push(req.clone());
+    let rep = h(&req);
+    let mut out = format!("HTTP/1.1 {} X\r\nConnection: close\r\n", rep.status);
+    let mut has_len = false;
+    for (k, v) in &rep.headers {
+        has_len |= k.eq_ignore_ascii_case("content-length");
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !has_len {
+        out.push_str(&format!("Content-Length: {}\r\n", rep.body.len()));
+    }
+    out.push_str("\r\n");
+    let _ = conn.write_all(out.as_bytes());
+    if req.method != "HEAD" {
+        let _ = conn.write_all(&rep.body);
+    }
+}
+
+fn opts() -> RegistryOptions {
+    RegistryOptions {
+        plain_http: PlainHttp::Loopback,
+        retry: RetryPolicy {
+            max_attempts: 2,
+            initial_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(20),
+        },
+        ..RegistryOptions::default()
+    }
+}
+
+fn reference(port: u16, rest: &str) -> RegistryRef {
+    format!("127.0.0.1:{port}/{rest}").parse().unwrap()
+}
+
+/// A one-layer image: (manifest bytes, config bytes, layer bytes).
+fn image_parts(layer: &[u8]) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let config =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#
+            .to_vec();
+    let cd = Descriptor::for_bytes(media::OCI_CONFIG, &config);
+    let ld = Descriptor::for_bytes(media::OCI_LAYER_TAR, layer);
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": media::OCI_MANIFEST,
+        "config": cd,
+        "layers": [ld],
+    }))
+    .unwrap();
+    (manifest, config, layer.to_vec())
+}
+
+/// A registry serving one image, with `tamper` applied to each blob reply.
+fn registry_with(
+    manifest: Vec<u8>,
+    blobs: Vec<Vec<u8>>,
+    tamper: impl Fn(&Digest, Reply) -> Reply + Send + Sync + 'static,
+) -> Fake {
+    let by_digest: BTreeMap<String, Vec<u8>> = blobs
+        .into_iter()
+        .map(|b| (Digest::sha256(&b).to_string(), b))
+        .collect();
+    serve(Arc::new(move |req: &Seen| {
+        if req.path.contains("/manifests/") {
+            return reply(200, &manifest).header("Content-Type", media::OCI_MANIFEST);
+        }
+        if let Some(d) = req.path.split("/blobs/").nth(1)
+            && let Some(b) = by_digest.get(d)
+        {
+            return tamper(&d.parse().unwrap(), reply(200, b));
+        }
+        reply(404, b"{}")
+    }))
+}
+
+#[test]
+fn wrong_digest_blob_is_refused_with_the_digests() {
+    let (m, c, l) = image_parts(b"layer bytes");
+    let config_digest = Digest::sha256(&c);
+    let fake = registry_with(m, vec![c.clone(), l], move |d, mut r| {
+        if *d == config_digest {
+            // Same size, different bytes.
+            r.body = r.body.iter().map(|b| b ^ 1).collect();
+        }
+        r
+    });
+    let img = husk_registry::open(&reference(fake.port, "x:1"), None, &opts()).unwrap();
+    let err = img.config().unwrap_err().to_string();
+    assert!(
+        err.contains("does not match") && err.contains("with digest"),
+        "{err}"
+    );
+}
+
+#[test]
+fn wrong_size_blob_is_refused_with_the_sizes() {
+    let (m, c, l) = image_parts(b"layer bytes");
+    let layer_digest = Digest::sha256(&l);
+    let fake = registry_with(m, vec![c, l], move |d, mut r| {
+        if *d == layer_digest {
+            r.body.extend_from_slice(b"extra");
+        }
+        r
+    });
+    let img = husk_registry::open(&reference(fake.port, "x:1"), None, &opts()).unwrap();
+    let report = husk_oci::validate(&img);
+    let text = match report {
+        Ok(r) => r
+            .problems
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Err(e) => format!("{e:#}"),
+    };
+    let layer = husk_oci::layers_of(&img).unwrap();
+    use husk_oci::Layer;
+    let err = match layer[0].open_compressed() {
+        Ok(_) => panic!("a wrong-size blob was opened"),
+        Err(e) => std::error::Error::source(&e)
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+    };
+    assert!(
+        err.contains("expected 11 bytes, the registry sent 16"),
+        "{err}\n{text}"
+    );
+}
+
+#[test]
+fn ambiguous_manifest_is_refused() {
+    let doc = br#"{"schemaVersion":2,"manifests":[],"layers":[],"config":{"mediaType":"a","digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000","size":1}}"#.to_vec();
+    let fake = registry_with(doc, vec![], |_, r| r);
+    let err = husk_registry::open(&reference(fake.port, "x:1"), None, &opts()).unwrap_err();
+    assert!(err.to_string().contains("ambiguous"), "{err}");
+}
+
+#[test]
+fn manifest_not_matching_the_asked_digest_is_refused() {
+    let (m, c, l) = image_parts(b"abc");
+    let other = Digest::sha256(b"something else");
+    let fake = registry_with(m, vec![c, l], |_, r| r);
+    let r = reference(fake.port, &format!("x@{other}"));
+    let err = husk_registry::open(&r, None, &opts())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&format!("expected digest {other}")), "{err}");
+}
+
+#[test]
+fn lying_docker_content_digest_is_refused() {
+    let (m, _, _) = image_parts(b"abc");
+    let fake = serve(Arc::new(move |_req: &Seen| {
+        reply(200, &m)
+            .header("Content-Type", media::OCI_MANIFEST)
+            .header(
+                "Docker-Content-Digest",
+                &Digest::sha256(b"nope").to_string(),
+            )
+    }));
+    let err = husk_registry::open(&reference(fake.port, "x:1"), None, &opts())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("Docker-Content-Digest"), "{err}");
+}
+
+#[test]
+fn content_type_contradicting_the_bytes_is_refused() {
+    let (m, _, _) = image_parts(b"abc");
+    let fake = serve(Arc::new(move |_req: &Seen| {
+        reply(200, &m).header("Content-Type", media::OCI_INDEX)
+    }));
+    let err = husk_registry::open(&reference(fake.port, "x:1"), None, &opts())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("Content-Type"), "{err}");
+}
+
+#[test]
+fn index_is_resolved_by_platform_and_lists_what_it_has() {
+    let (m, c, l) = image_parts(b"abc");
+    let md = Descriptor::for_bytes(media::OCI_MANIFEST, &m);
+    let mut amd = md.clone();
+    amd.platform = Some(husk_oci::Platform {
+        architecture: "amd64".into(),
+        os: "linux".into(),
+        os_version: None,
+        variant: None,
+    });
+    let mut arm = Descriptor::for_bytes(media::OCI_MANIFEST, b"{}");
+    arm.platform = Some(husk_oci::Platform {
+        architecture: "arm64".into(),
+        os: "linux".into(),
+        os_version: None,
+        variant: None,
+    });
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": media::OCI_INDEX, "manifests": [amd, arm]
+    }))
+    .unwrap();
+    let md_s = md.digest.to_string();
+    let fake = serve(Arc::new(move |req: &Seen| {
+        if req.path.ends_with(&md_s) {
+            reply(200, &m).header("Content-Type", media::OCI_MANIFEST)
+        } else if req.path.contains("/manifests/") {
+            reply(200, &index).header("Content-Type", media::OCI_INDEX)
+        } else {
+            reply(404, b"")
+        }
+    }));
+    let _ = (c, l);
+    let r = reference(fake.port, "x:multi");
+    let err = husk_registry::open(&r, None, &opts())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("linux/amd64") && err.contains("linux/arm64"),
+        "{err}"
+    );
+    let p = husk_formats::parse_platform("linux/s390x").unwrap();
+    let err = husk_registry::open(&r, Some(&p), &opts())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no image for platform linux/s390x"), "{err}");
+    let p = husk_formats::parse_platform("linux/amd64").unwrap();
+    let img = husk_registry::open(&r, Some(&p), &opts()).unwrap();
+    assert_eq!(img.digest().unwrap(), md.digest);
+}
+
+#[test]
+fn bearer_token_flow_and_no_authorization_across_origins() {
+    let (m, c, l) = image_parts(b"layer");
+    let layer_digest = Digest::sha256(&l).to_string();
+    // Object storage on another port: must never see Authorization.
+    let l2 = l.clone();
+    let storage = serve(Arc::new(move |_req: &Seen| reply(200, &l2)));
+    let storage_port = storage.port;
+    let token_srv = serve(Arc::new(|req: &Seen| {
+        let basic = format!("Basic {}", base64_encode(b"alice:s3cret-pass"));
+        if req.headers.get("authorization") == Some(&basic) {
+            reply(200, br#"{"token":"tok-123"}"#)
+        } else {
+            reply(401, b"")
+        }
+    }));
+    let realm = format!("http://127.0.0.1:{}/token", token_srv.port);
+    let reg = serve(Arc::new(move |req: &Seen| {
+        if req.headers.get("authorization").map(String::as_str) != Some("Bearer tok-123") {
+            return reply(401, b"").header(
+                "WWW-Authenticate",
+                &format!(r#"Bearer realm="{realm}",service="fake",scope="repository:x:pull""#),
+            );
+        }
+        if req.path.contains("/manifests/") {
+            return reply(200, &m).header("Content-Type", media::OCI_MANIFEST);
+        }
+        if req.path.ends_with(&layer_digest) {
+            return reply(307, b"").header(
+                "Location",
+                &format!("http://127.0.0.1:{storage_port}/blob?sig=1"),
+            );
+        }
+        if req.path.contains("/blobs/") {
+            return reply(200, &c);
+        }
+        reply(404, b"")
+    }));
+    let mut o = opts();
+    o.credentials = Some(Credentials::new("alice", "s3cret-pass"));
+    let img = husk_registry::open(&reference(reg.port, "x:1"), None, &o).unwrap();
+    let report = husk_oci::validate(&img).unwrap();
+    assert!(
+        report
+            .problems
+            .iter()
+            .all(|p| !p.to_string().contains("blob")),
+        "{:?}",
+        report.problems
+    );
+    let token_reqs = token_srv.seen.lock().unwrap().clone();
+    assert!(
+        token_reqs[0].path.contains("service=fake"),
+        "{:?}",
+        token_reqs[0].path
+    );
+    assert!(
+        token_reqs[0].path.contains("scope=repository%3Ax%3Apull"),
+        "{:?}",
+        token_reqs[0].path
+    );
+    let at_storage = storage.seen.lock().unwrap().clone();
+    assert!(!at_storage.is_empty(), "the redirect was not followed");
+    for r in &at_storage {
+        assert!(
+            !r.headers.contains_key("authorization"),
+            "Authorization leaked to another origin: {r:?}"
+        );
+    }
+    // Wrong password: a clear error that names the user, never the password.
+    o.credentials = Some(Credentials::new("alice", "wrong-pass-xyz"));
+    let err = husk_registry::open(&reference(reg.port, "x:1"), None, &o).unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(shown.contains("rejected the credentials"), "{shown}");
+    assert!(!shown.contains("wrong-pass-xyz"), "{shown}");
+}
+
+#[test]
+fn server_errors_are_retried_a_bounded_number_of_times() {
+    let (m, _, _) = image_parts(b"abc");
+    let n = Arc::new(Mutex::new(0));
+    let n2 = n.clone();
+    let fake = serve(Arc::new(move |_req: &Seen| {
+        let mut k = n2.lock().unwrap();
+        *k += 1;
+        if *k == 1 {
+            reply(503, b"")
+        } else {
+            reply(200, &m).header("Content-Type", media::OCI_MANIFEST)
+        }
+    }));
+    husk_registry::open(&reference(fake.port, "x:1"), None, &opts()).unwrap();
+    let always = serve(Arc::new(|_req: &Seen| {
+        reply(500, br#"{"errors":[{"code":"UNKNOWN","message":"boom"}]}"#)
+    }));
+    let t = std::time::Instant::now();
+    let err = husk_registry::open(&reference(always.port, "x:1"), None, &opts()).unwrap_err();
+    assert!(err.to_string().contains("HTTP 500: UNKNOWN boom"), "{err}");
+    assert_eq!(always.seen.lock().unwrap().len(), 2, "max_attempts is 2");
+    assert!(t.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn plain_http_to_a_remote_host_is_refused() {
+    let r: RegistryRef = "registry.example.com/x:1".parse().unwrap();
+    let err = husk_registry::open(&r, None, &opts())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("refusing plain HTTP"), "{err}");
+}
+
+fn base64_encode(b: &[u8]) -> String {
+    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in b.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
