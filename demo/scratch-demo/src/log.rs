@@ -71,6 +71,11 @@ impl Logger {
         emit(&line);
     }
 
+    /// Whether access lines are written (callers skip building an entry when not).
+    pub fn access_enabled(&self) -> bool {
+        self.access
+    }
+
     /// One access-log line.
     pub fn access(&self, e: &AccessEntry<'_>) {
         if !self.access {

@@ -106,6 +106,10 @@ struct ServeArgs {
     #[arg(long, env = "SCRATCH_DEMO_H2_MAX_HEADER_LIST_SIZE", default_value_t = 16384,
           value_parser = clap::value_parser!(u32).range(1024..=1_048_576))]
     h2_max_header_list_size: u32,
+    /// Async runtime worker threads [default: the CPUs this process may use].
+    #[arg(long, env = "SCRATCH_DEMO_WORKER_THREADS", value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    worker_threads: Option<u16>,
     /// Serve /__test/slow/<ms> (for the test suite only).
     #[arg(long, hide = true)]
     test_endpoints: bool,
@@ -195,7 +199,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         h2_max_header_list_size: args.h2_max_header_list_size,
         test_endpoints: args.test_endpoints,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.worker_threads {
+        builder.worker_threads(usize::from(n));
+    }
+    let runtime = builder
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -208,8 +216,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .local_addr()
             .context("cannot read the bound address")?;
         logger.info(&format!("listening on https://{addr}"));
+        // The accept loop runs on a worker thread, not in `block_on` on the main thread:
+        // connections it spawns then start on that worker's local queue instead of going
+        // through the runtime's global queue with a cross-thread wake-up each.
+        let running = tokio::spawn(server.run(first));
         tokio::select! {
-            _report = server.run(first) => {}
+            _report = running => {}
             () = second => logger.warn("second signal: exiting without waiting for connections"),
         }
         anyhow::Ok(())

@@ -387,6 +387,9 @@ async fn handle(
         resp.headers_mut()
             .insert(CONNECTION, HeaderValue::from_static("close"));
     }
+    if !shared.logger.access_enabled() {
+        return Ok(resp);
+    }
     let target = req
         .uri()
         .path_and_query()
