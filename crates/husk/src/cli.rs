@@ -387,6 +387,15 @@ pub struct RegistryFlags {
     /// Log registry requests to stderr (-vv: with headers; credentials are never shown).
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true, help_heading = "Registry")]
     pub verbose: u8,
+    /// Attempts per registry request or blob upload before giving up (with backoff).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 5,
+        global = true,
+        help_heading = "Registry"
+    )]
+    pub retries: u32,
 }
 
 #[derive(Args, Debug)]

@@ -92,7 +92,10 @@ pub fn options() -> RegistryOptions {
         credentials: None,
         ca_certs: f.ca_cert.clone(),
         plain_http,
-        retry: husk_registry::RetryPolicy::default(),
+        retry: husk_registry::RetryPolicy {
+            max_attempts: f.retries.max(1),
+            ..husk_registry::RetryPolicy::default()
+        },
         log: (f.verbose > 0).then(|| {
             let log: husk_registry::Logger = Arc::new(|line: &str| eprintln!("husk: {line}"));
             log

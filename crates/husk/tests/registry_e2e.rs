@@ -1,0 +1,730 @@
+//! husk against a real registry: Debian's `docker-registry` (the CNCF distribution
+//! registry) started per test on a free loopback port, with TLS (a certificate made here
+//! with rcgen, trusted through --ca-cert) and htpasswd auth (bcrypt), or plain HTTP.
+//! podman and skopeo are the oracles; a fault-injecting proxy (tokio) sits in front of
+//! the registry for the retry and no-dangling-manifest tests. Under CI (CI=true) a
+//! missing docker-registry, skopeo or podman fails these tests.
+
+mod common;
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const USER: &str = "husk-e2e";
+const PASS: &str = "pw-Zq9-very-secret";
+
+/// A running docker-registry, killed on drop.
+struct Registry {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+    tls: bool,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Registry {
+    fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+    fn ca(&self) -> PathBuf {
+        self.dir.path().join("certs/ca.crt")
+    }
+    fn cert_dir(&self) -> PathBuf {
+        self.dir.path().join("certs")
+    }
+    /// The flags husk needs to reach it.
+    fn flags(&self) -> Vec<String> {
+        if self.tls {
+            vec!["--ca-cert".into(), self.ca().display().to_string()]
+        } else {
+            vec!["--insecure-http".into()]
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16) {
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "port {port} did not open"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn start_registry(tls_auth: bool) -> Registry {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let d = dir.path();
+    let mut config = format!(
+        "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+        d.join("data").display()
+    );
+    if tls_auth {
+        std::fs::create_dir_all(d.join("certs")).unwrap();
+        let ck = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+            .unwrap();
+        std::fs::write(d.join("certs/ca.crt"), ck.cert.pem()).unwrap();
+        std::fs::write(d.join("key.pem"), ck.signing_key.serialize_pem()).unwrap();
+        let hash = bcrypt::hash(PASS, 4).unwrap();
+        std::fs::write(d.join("htpasswd"), format!("{USER}:{hash}\n")).unwrap();
+        config.push_str(&format!(
+            "  tls:\n    certificate: {}\n    key: {}\nauth:\n  htpasswd:\n    realm: husk-e2e\n    path: {}\n",
+            d.join("certs/ca.crt").display(),
+            d.join("key.pem").display(),
+            d.join("htpasswd").display()
+        ));
+    }
+    std::fs::write(d.join("config.yml"), config).unwrap();
+    let log = std::fs::File::create(d.join("registry.log")).unwrap();
+    let child = Command::new("docker-registry")
+        .arg("serve")
+        .arg(d.join("config.yml"))
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("docker-registry starts");
+    wait_for_port(port);
+    Registry {
+        child,
+        port,
+        dir,
+        tls: tls_auth,
+    }
+}
+
+fn have_tools(tools: &[&str]) -> bool {
+    tools.iter().all(|t| {
+        if *t == "docker-registry" {
+            // It has no --version; `docker-registry --help` exits 0.
+            let ok = Command::new(t)
+                .arg("--help")
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if !ok && std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("docker-registry is required under CI but is not installed (run scripts/test.sh)");
+            }
+            ok
+        } else {
+            require(t)
+        }
+    })
+}
+
+/// A small static image (busybox) built by husk into `oci:DIR`.
+fn build_image(work: &Path) -> PathBuf {
+    let out = work.join("img");
+    let o = husk(work)
+        .args(["build", "/bin/busybox", "--no-libraries", "-q", "-o"])
+        .arg(format!("oci:{}", out.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+/// husk with a private auth file (never the user's).
+fn husk_reg(work: &Path) -> assert_cmd::Command {
+    let mut c = husk(work);
+    c.env("REGISTRY_AUTH_FILE", work.join("auth.json"))
+        .env_remove("XDG_RUNTIME_DIR")
+        .env("HOME", work)
+        .env_remove("DOCKER_CONFIG");
+    c
+}
+
+/// Every output of husk commands, to check that no credential ever shows.
+#[derive(Default)]
+struct Transcript(String);
+
+impl Transcript {
+    fn add(&mut self, o: &Output) -> String {
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        self.0.push_str(&text);
+        text
+    }
+}
+
+fn ok(o: &Output, what: &str) -> String {
+    assert!(
+        o.status.success(),
+        "{what} failed: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).trim().to_owned()
+}
+
+fn skopeo_digest(args: &[&str], image: &str) -> String {
+    let out = run(Command::new("skopeo").arg("inspect").args(args).arg(image));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["Digest"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn tls_htpasswd_push_then_podman_runs_and_skopeo_inspects_and_no_secret_is_shown() {
+    if !have_tools(&["docker-registry", "skopeo", "podman"]) {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let work = t.path();
+    let reg = start_registry(true);
+    let img = build_image(work);
+    let dest = format!("docker://{}/e2e/busybox:1", reg.host());
+    let mut all = Transcript::default();
+
+    // No credentials yet: a clear error that says what to do.
+    let o = husk_reg(work)
+        .args(["push", &format!("oci:{}", img.display()), &dest])
+        .args(reg.flags())
+        .output()
+        .unwrap();
+    let text = all.add(&o);
+    assert_eq!(o.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("requires authentication") && text.contains("husk login"),
+        "{text}"
+    );
+
+    // A wrong password is refused by login, which then stores nothing.
+    let o = husk_reg(work)
+        .args(["login", &reg.host(), "-u", USER, "--password-stdin", "-vv"])
+        .args(reg.flags())
+        .write_stdin("not-the-password\n")
+        .output()
+        .unwrap();
+    let text = all.add(&o);
+    assert_eq!(o.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("rejected the credentials of user \"husk-e2e\""),
+        "{text}"
+    );
+    assert!(!text.contains("not-the-password"), "{text}");
+    assert!(!work.join("auth.json").exists());
+
+    // The right one is checked and stored.
+    let o = husk_reg(work)
+        .args(["login", &reg.host(), "-u", USER, "--password-stdin", "-vv"])
+        .args(reg.flags())
+        .write_stdin(format!("{PASS}\n"))
+        .output()
+        .unwrap();
+    all.add(&o);
+    ok(&o, "husk login");
+    assert!(work.join("auth.json").exists());
+
+    let o = husk_reg(work)
+        .args(["push", &format!("oci:{}", img.display()), &dest, "-vv"])
+        .args(reg.flags())
+        .output()
+        .unwrap();
+    all.add(&o);
+    let digest = ok(&o, "husk push");
+    assert!(digest.starts_with("sha256:"), "{digest}");
+
+    let o = husk_reg(work)
+        .args(["validate", &dest, "-vv"])
+        .args(reg.flags())
+        .output()
+        .unwrap();
+    let text = all.add(&o);
+    assert!(
+        o.status.success() && text.contains("valid: manifest, config and"),
+        "{text}"
+    );
+
+    // Pull into a layout (the default progress is off: not a terminal).
+    let pulled = work.join("pulled");
+    let o = husk_reg(work)
+        .args([
+            "pull",
+            &dest,
+            "-o",
+            &format!("oci:{}", pulled.display()),
+            "-vv",
+        ])
+        .args(reg.flags())
+        .output()
+        .unwrap();
+    all.add(&o);
+    assert_eq!(ok(&o, "husk pull"), digest);
+    assert_valid(work, &format!("oci:{}", pulled.display()));
+
+    // skopeo sees the same manifest.
+    let creds = format!("{USER}:{PASS}");
+    let cert_dir = reg.cert_dir();
+    let sk = skopeo_digest(
+        &["--cert-dir", cert_dir.to_str().unwrap(), "--creds", &creds],
+        &dest,
+    );
+    assert_eq!(sk, digest);
+
+    // podman pulls and runs it.
+    let name = format!("{}/e2e/busybox:1", reg.host());
+    run(podman()
+        .args([
+            "pull",
+            "-q",
+            "--cert-dir",
+            cert_dir.to_str().unwrap(),
+            "--creds",
+            &creds,
+        ])
+        .arg(&name));
+    let out = run(podman().args([
+        "run",
+        "--rm",
+        "--network=none",
+        &name,
+        "echo",
+        "hello-from-registry",
+    ]));
+    let _ = podman().args(["rmi", "-f", &name]).output();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "hello-from-registry"
+    );
+
+    // A stored wrong password: a clear error at push time.
+    let bad = work.join("bad-auth.json");
+    let b64 = |s: &str| {
+        use std::process::Stdio;
+        let mut c = Command::new("base64")
+            .arg("-w0")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        c.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+        String::from_utf8(c.wait_with_output().unwrap().stdout).unwrap()
+    };
+    std::fs::write(
+        &bad,
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"{}"}}}}}}"#,
+            reg.host(),
+            b64(&format!("{USER}:wrong-{PASS}"))
+        ),
+    )
+    .unwrap();
+    let o = husk_reg(work)
+        .args([
+            "push",
+            &format!("oci:{}", img.display()),
+            &dest,
+            "-vv",
+            "--authfile",
+        ])
+        .arg(&bad)
+        .args(reg.flags())
+        .output()
+        .unwrap();
+    let text = all.add(&o);
+    assert_eq!(o.status.code(), Some(2), "{text}");
+    assert!(text.contains("rejected the credentials"), "{text}");
+
+    // No output of any command, at -vv, shows the password or its base64 forms.
+    let secrets = [
+        PASS.to_owned(),
+        b64(&format!("{USER}:{PASS}")),
+        b64(&format!("{USER}:wrong-{PASS}")),
+    ];
+    for s in &secrets {
+        assert!(
+            !all.0.contains(s.as_str()),
+            "a credential appeared in husk's output"
+        );
+    }
+    assert!(
+        all.0.contains("authorization: <redacted>"),
+        "-vv shows headers"
+    );
+}
+
+#[test]
+fn skopeo_pushes_and_husk_pulls_and_validates() {
+    if !have_tools(&["docker-registry", "skopeo"]) {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let work = t.path();
+    let reg = start_registry(false);
+    let img = build_image(work);
+    let dest = format!("docker://{}/from/skopeo:v1", reg.host());
+    run(Command::new("skopeo")
+        .args(["copy", "-q", "--dest-tls-verify=false"])
+        .arg(format!("oci:{}", img.display()))
+        .arg(&dest));
+    let sk = skopeo_digest(&["--tls-verify=false"], &dest);
+    for out in [
+        format!("oci:{}", work.join("out").display()),
+        format!("oci-archive:{}", work.join("out.tar").display()),
+    ] {
+        let o = husk_reg(work)
+            .args(["pull", &dest, "-o", &out])
+            .args(reg.flags())
+            .output()
+            .unwrap();
+        assert_eq!(ok(&o, "husk pull"), sk);
+        assert_valid(work, &out);
+    }
+    // Registry refs work wherever an image is read.
+    let o = husk_reg(work)
+        .args(["validate", &dest])
+        .args(reg.flags())
+        .output()
+        .unwrap();
+    ok(&o, "husk validate docker://");
+    // Copy to another repository of the same registry: blobs are mounted, not sent.
+    let other = format!("docker://{}/copied/img:2", reg.host());
+    let o = husk_reg(work)
+        .args(["pull", &dest, "-o", &other])
+        .args(reg.flags())
+        .output()
+        .unwrap();
+    ok(&o, "registry to registry");
+    let text = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        text.contains("0 blobs uploaded") && text.contains("mounted; 0 B sent"),
+        "{text}"
+    );
+    assert_eq!(skopeo_digest(&["--tls-verify=false"], &other), sk);
+}
+
+// ---- the proxy -------------------------------------------------------------------
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// Pass everything through (and log it).
+    None,
+    /// Every second upload POST gets a 500; the first two big PATCH/PUT bodies are cut
+    /// in the middle (both connections dropped).
+    Flaky,
+    /// Every upload PATCH/PUT with a body is cut in the middle.
+    BreakUploads,
+}
+
+struct Proxy {
+    port: u16,
+    log: Arc<Mutex<Vec<String>>>,
+    _rt: tokio::runtime::Runtime,
+}
+
+fn start_proxy(upstream: u16, fault: Fault) -> Proxy {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let counters = Arc::new(Mutex::new((0u32, 0u32)));
+    let log2 = log.clone();
+    rt.spawn(async move {
+        loop {
+            let Ok((conn, _)) = listener.accept().await else {
+                continue;
+            };
+            let (log, counters) = (log2.clone(), counters.clone());
+            tokio::spawn(async move {
+                let _ = proxy_one(conn, upstream, fault, &log, &counters).await;
+            });
+        }
+    });
+    Proxy { port, log, _rt: rt }
+}
+
+async fn read_head(s: &mut tokio::net::TcpStream) -> std::io::Result<Option<(Vec<u8>, Vec<u8>)>> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let rest = buf.split_off(i + 4);
+            return Ok(Some((buf, rest)));
+        }
+        let n = s.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// The head with `Connection: close` instead of any connection header.
+fn close_head(head: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(head);
+    let mut out = String::new();
+    for (i, line) in text.split("\r\n").enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        if i > 0 && line.to_ascii_lowercase().starts_with("connection:") {
+            continue;
+        }
+        out.push_str(line);
+        out.push_str("\r\n");
+        if i == 0 {
+            out.push_str("Connection: close\r\n");
+        }
+    }
+    out.push_str("\r\n");
+    out.into_bytes()
+}
+
+async fn proxy_one(
+    mut client: tokio::net::TcpStream,
+    upstream: u16,
+    fault: Fault,
+    log: &Mutex<Vec<String>>,
+    counters: &Mutex<(u32, u32)>,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some((head, rest)) = read_head(&mut client).await? else {
+        return Ok(());
+    };
+    let text = String::from_utf8_lossy(&head).to_string();
+    let mut first = text.split_whitespace();
+    let method = first.next().unwrap_or("").to_owned();
+    let path = first.next().unwrap_or("").to_owned();
+    let len: u64 = text
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    log.lock().unwrap().push(format!("{method} {path}"));
+    let upload = path.contains("/blobs/uploads/");
+    let (fail500, cut) = {
+        let mut c = counters.lock().unwrap();
+        match fault {
+            Fault::None => (false, false),
+            Fault::Flaky => {
+                let mut fail = false;
+                let mut cut = false;
+                if upload && method == "POST" {
+                    c.0 += 1;
+                    fail = c.0.is_multiple_of(2);
+                }
+                if upload && (method == "PATCH" || method == "PUT") && len >= 64 * 1024 {
+                    c.1 += 1;
+                    cut = c.1 <= 2;
+                }
+                (fail, cut)
+            }
+            Fault::BreakUploads => (
+                false,
+                upload && (method == "PATCH" || method == "PUT") && len > 0,
+            ),
+        }
+    };
+    if fail500 {
+        let mut left = len.saturating_sub(rest.len() as u64);
+        let mut sink = [0u8; 65536];
+        while left > 0 {
+            let n = client.read(&mut sink).await?;
+            if n == 0 {
+                break;
+            }
+            left = left.saturating_sub(n as u64);
+        }
+        client
+            .write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .await?;
+        return Ok(());
+    }
+    let mut up = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await?;
+    up.write_all(&close_head(&head)).await?;
+    let limit = if cut { len / 2 } else { len };
+    let mut sent = 0u64;
+    let first_part = &rest[..rest.len().min(limit as usize)];
+    up.write_all(first_part).await?;
+    sent += first_part.len() as u64;
+    let mut buf = vec![0u8; 65536];
+    while sent < limit {
+        let want = buf.len().min((limit - sent) as usize);
+        let n = client.read(&mut buf[..want]).await?;
+        if n == 0 {
+            break;
+        }
+        up.write_all(&buf[..n]).await?;
+        sent += n as u64;
+    }
+    if cut {
+        // Drop both connections mid-body.
+        return Ok(());
+    }
+    let Some((rhead, rrest)) = read_head(&mut up).await? else {
+        return Ok(());
+    };
+    client.write_all(&close_head(&rhead)).await?;
+    client.write_all(&rrest).await?;
+    tokio::io::copy(&mut up, &mut client).await?;
+    client.shutdown().await?;
+    Ok(())
+}
+
+fn count(log: &[String], pred: impl Fn(&str, &str) -> bool) -> usize {
+    log.iter()
+        .filter(|l| {
+            let (m, p) = l.split_once(' ').unwrap();
+            pred(m, p)
+        })
+        .count()
+}
+
+#[test]
+fn pushing_the_same_image_twice_uploads_no_blob_the_second_time() {
+    if !have_tools(&["docker-registry"]) {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let work = t.path();
+    let reg = start_registry(false);
+    let proxy = start_proxy(reg.port, Fault::None);
+    let img = build_image(work);
+    let dest = format!("docker://127.0.0.1:{}/twice/img:1", proxy.port);
+    let push = || {
+        let o = husk_reg(work)
+            .args([
+                "push",
+                &format!("oci:{}", img.display()),
+                &dest,
+                "--insecure-http",
+            ])
+            .output()
+            .unwrap();
+        ok(&o, "husk push");
+        std::mem::take(&mut *proxy.log.lock().unwrap())
+    };
+    let uploads = |m: &str, p: &str| p.contains("/blobs/uploads/") && m != "HEAD";
+    let first = push();
+    assert!(count(&first, uploads) >= 6, "{first:?}"); // 3 blobs: POST + PUT each
+    let second = push();
+    assert_eq!(
+        count(&second, uploads),
+        0,
+        "second push uploaded: {second:?}"
+    );
+    assert_eq!(count(&second, |m, _| m == "HEAD"), 3, "{second:?}");
+    assert_eq!(
+        count(&second, |m, p| m == "PUT" && p.contains("/manifests/")),
+        1
+    );
+}
+
+#[test]
+fn faults_during_upload_are_retried_and_resumed() {
+    if !have_tools(&["docker-registry", "skopeo"]) {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let work = t.path();
+    let reg = start_registry(false);
+    let proxy = start_proxy(reg.port, Fault::Flaky);
+    let img = build_image(work);
+    let via_proxy = format!("docker://127.0.0.1:{}/flaky/img:1", proxy.port);
+    let started = Instant::now();
+    let o = husk_reg(work)
+        .args(["push", &format!("oci:{}", img.display()), &via_proxy])
+        .args(["--insecure-http", "--chunk-size", "262144", "-v"])
+        .output()
+        .unwrap();
+    let digest = ok(&o, "husk push through the faulty proxy");
+    assert!(started.elapsed() < Duration::from_secs(60));
+    let log = proxy.log.lock().unwrap().clone();
+    assert!(
+        count(&log, |m, _| m == "PATCH") > 2,
+        "chunked uploads were used: {log:?}"
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("failed"), "faults were injected: {stderr}");
+    // Straight from the registry: complete and valid.
+    let direct = format!("docker://{}/flaky/img:1", reg.host());
+    assert_eq!(skopeo_digest(&["--tls-verify=false"], &direct), digest);
+    let o = husk_reg(work)
+        .args(["validate", &direct, "--insecure-http"])
+        .output()
+        .unwrap();
+    assert!(
+        ok(&o, "validate").contains("valid: manifest, config and"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
+
+#[test]
+fn a_push_that_cannot_upload_fails_cleanly_and_leaves_no_manifest() {
+    if !have_tools(&["docker-registry", "skopeo"]) {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let work = t.path();
+    let reg = start_registry(false);
+    let proxy = start_proxy(reg.port, Fault::BreakUploads);
+    let img = build_image(work);
+    let started = Instant::now();
+    let o = husk_reg(work)
+        .args(["push", &format!("oci:{}", img.display())])
+        .arg(format!("docker://127.0.0.1:{}/broken/img:1", proxy.port))
+        .args(["--insecure-http", "--retries", "2"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("failed after 2 attempts"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+    let log = proxy.log.lock().unwrap().clone();
+    assert_eq!(
+        count(&log, |m, p| m == "PUT" && p.contains("/manifests/")),
+        0,
+        "a manifest was PUT after failed blobs: {log:?}"
+    );
+    // The registry holds no manifest for the tag.
+    let direct = format!("docker://{}/broken/img:1", reg.host());
+    let sk = Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", &direct])
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        !sk.status.success(),
+        "the registry has a manifest after a failed push"
+    );
+    let o = husk_reg(work)
+        .args(["validate", &direct, "--insecure-http"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not found"));
+}
