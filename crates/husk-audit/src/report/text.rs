@@ -1,0 +1,89 @@
+//! The human report: findings grouped by rule, most severe first, each group with the
+//! rule's summary and fix, then a one-line summary.
+
+use std::fmt::Write;
+
+use super::Report;
+use crate::rule::{Finding, Location};
+
+/// Where a finding is, for humans.
+#[must_use]
+pub fn location(f: &Finding) -> String {
+    match &f.location {
+        Location::Image {
+            path: None,
+            layer: None,
+        } => "image config".to_owned(),
+        Location::Image { path, layer } => {
+            let mut s = path
+                .as_deref()
+                .map(|p| format!("{p:?}"))
+                .unwrap_or_default();
+            if let Some(l) = layer {
+                if !s.is_empty() {
+                    s.push(' ');
+                }
+                let _ = write!(s, "(layer {l})");
+            }
+            s
+        }
+        Location::Dockerfile {
+            file, line, column, ..
+        } => format!("{file}:{line}:{column}"),
+    }
+}
+
+/// Render `report` as text.
+#[must_use]
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let subject = match (&report.image, &report.dockerfile) {
+        (Some(i), Some(d)) => format!("{i} (built from {d})"),
+        (Some(i), None) => i.clone(),
+        (None, Some(d)) => d.clone(),
+        (None, None) => String::new(),
+    };
+    let _ = match &report.digest {
+        Some(d) => writeln!(out, "{subject} {d}"),
+        None => writeln!(out, "{subject}"),
+    };
+    let mut i = 0;
+    while i < report.findings.len() {
+        let rule = report.findings[i].rule;
+        let group: Vec<&Finding> = report.findings[i..]
+            .iter()
+            .take_while(|f| f.rule.id == rule.id)
+            .collect();
+        i += group.len();
+        let _ = writeln!(
+            out,
+            "\n{:<8} {} {}: {}",
+            rule.severity.as_str().to_uppercase(),
+            rule.id,
+            rule.name,
+            rule.summary
+        );
+        for f in group {
+            let _ = writeln!(out, "  - {}: {}", location(f), f.message);
+        }
+        let _ = writeln!(out, "  fix: {}", rule.fix);
+    }
+    let total = report.findings.len();
+    if total == 0 {
+        let _ = writeln!(out, "\nno findings");
+    } else {
+        let parts: Vec<String> = report
+            .counts()
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\n{total} finding{}: {}",
+            if total == 1 { "" } else { "s" },
+            parts.join(", ")
+        );
+    }
+    out
+}

@@ -1,0 +1,253 @@
+//! Rules as data: a [`Rule`] is a unit struct with a static [`RuleInfo`] (stable id,
+//! severity, summary, explanation with the fix, references) and a check function. Checks
+//! only compute [`Finding`]s; renderers (`report/`) decide how they look.
+
+use std::fmt;
+use std::str::FromStr;
+
+use husk_dockerfile::{Dockerfile, Span};
+use serde::Serialize;
+
+use crate::facts::ImageFacts;
+
+/// How bad a finding is, ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// The SARIF `level` for this severity.
+    #[must_use]
+    pub fn sarif_level(self) -> &'static str {
+        match self {
+            Severity::Info => "note",
+            Severity::Low | Severity::Medium => "warning",
+            Severity::High | Severity::Critical => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An unknown severity name.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown severity {0:?} (expected info, low, medium, high or critical)")]
+pub struct UnknownSeverity(pub String);
+
+impl FromStr for Severity {
+    type Err = UnknownSeverity;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Severity::ALL
+            .into_iter()
+            .find(|v| v.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| UnknownSeverity(s.to_owned()))
+    }
+}
+
+/// What a rule looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    Image,
+    Dockerfile,
+}
+
+/// The corresponding check in another tool or benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "source", content = "id", rename_all = "lowercase")]
+pub enum Reference {
+    /// CIS Docker Benchmark section (4.x: container images and build files).
+    Cis(&'static str),
+    Dockle(&'static str),
+    Hadolint(&'static str),
+    Trivy(&'static str),
+}
+
+impl Reference {
+    #[must_use]
+    pub fn source(&self) -> &'static str {
+        match self {
+            Reference::Cis(_) => "CIS Docker",
+            Reference::Dockle(_) => "dockle",
+            Reference::Hadolint(_) => "hadolint",
+            Reference::Trivy(_) => "trivy",
+        }
+    }
+
+    #[must_use]
+    pub fn id(&self) -> &'static str {
+        match self {
+            Reference::Cis(s)
+            | Reference::Dockle(s)
+            | Reference::Hadolint(s)
+            | Reference::Trivy(s) => s,
+        }
+    }
+}
+
+/// A rule's definition: the single source of `--list-rules`, docs/rules and reports.
+#[derive(Debug, Serialize)]
+pub struct RuleInfo {
+    /// Stable id: `HUSK-I0nn` for image rules, `HUSK-D0nn` for Dockerfile rules. Never
+    /// reused or renumbered.
+    pub id: &'static str,
+    /// Short kebab-case name.
+    pub name: &'static str,
+    pub target: Target,
+    pub severity: Severity,
+    /// One line.
+    pub summary: &'static str,
+    /// Why it matters (Markdown paragraphs).
+    pub explanation: &'static str,
+    /// How to fix it (one or two sentences).
+    pub fix: &'static str,
+    pub references: &'static [Reference],
+}
+
+/// One audit rule. Image rules implement [`Rule::check_image`], Dockerfile rules
+/// [`Rule::check_dockerfile`]; the other method keeps its empty default.
+pub trait Rule: Sync {
+    fn info(&self) -> &'static RuleInfo;
+    fn check_image(&self, _image: &ImageFacts, _out: &mut Emit) {}
+    fn check_dockerfile(&self, _file: &DockerfileFacts, _out: &mut Emit) {}
+}
+
+/// A parsed Dockerfile and the name it is reported under.
+#[derive(Debug, Clone)]
+pub struct DockerfileFacts {
+    /// The path as given (`Dockerfile`, `docker/app.Dockerfile`), used as the SARIF uri.
+    pub path: String,
+    pub file: Dockerfile,
+}
+
+/// Where a finding is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Location {
+    /// The image config or the image as a whole.
+    Image {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        layer: Option<usize>,
+    },
+    Dockerfile {
+        file: String,
+        line: u32,
+        column: u32,
+        end_line: u32,
+        end_column: u32,
+    },
+}
+
+/// One finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    #[serde(rename = "rule", serialize_with = "ser_rule_id")]
+    pub rule: &'static RuleInfo,
+    pub severity: Severity,
+    pub message: String,
+    pub location: Location,
+}
+
+fn ser_rule_id<S: serde::Serializer>(r: &&'static RuleInfo, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(r.id)
+}
+
+/// Where a rule puts its findings.
+pub struct Emit<'a> {
+    rule: &'static RuleInfo,
+    dockerfile: Option<&'a str>,
+    findings: Vec<Finding>,
+}
+
+impl<'a> Emit<'a> {
+    #[must_use]
+    pub fn new(rule: &'static RuleInfo, dockerfile: Option<&'a str>) -> Self {
+        Emit {
+            rule,
+            dockerfile,
+            findings: Vec::new(),
+        }
+    }
+
+    /// A finding about the image config or the image as a whole.
+    pub fn image(&mut self, message: impl Into<String>) {
+        self.push(
+            message,
+            Location::Image {
+                path: None,
+                layer: None,
+            },
+        );
+    }
+
+    /// A finding about a path (and the layer it comes from).
+    pub fn path(&mut self, path: &str, layer: Option<usize>, message: impl Into<String>) {
+        self.push(
+            message,
+            Location::Image {
+                path: Some(path.to_owned()),
+                layer,
+            },
+        );
+    }
+
+    /// A finding at a Dockerfile position.
+    pub fn at(&mut self, span: Span, message: impl Into<String>) {
+        let file = self.dockerfile.unwrap_or("Dockerfile").to_owned();
+        self.push(
+            message,
+            Location::Dockerfile {
+                file,
+                line: span.start.line,
+                column: span.start.column,
+                end_line: span.end.line,
+                end_column: span.end.column,
+            },
+        );
+    }
+
+    fn push(&mut self, message: impl Into<String>, location: Location) {
+        self.findings.push(Finding {
+            rule: self.rule,
+            severity: self.rule.severity,
+            message: message.into(),
+            location,
+        });
+    }
+
+    #[must_use]
+    pub fn into_findings(self) -> Vec<Finding> {
+        self.findings
+    }
+}

@@ -1,0 +1,113 @@
+//! HUSK-I004: the program the container starts is missing or not executable.
+
+use super::start;
+use crate::facts::{EntryKind, ImageFacts};
+use crate::rule::{Emit, Rule, RuleInfo, Severity, Target};
+
+pub struct EntrypointMissing;
+
+static INFO: RuleInfo = RuleInfo {
+    id: "HUSK-I004",
+    name: "entrypoint-missing",
+    target: Target::Image,
+    severity: Severity::Critical,
+    summary: "The entrypoint does not exist or is not executable",
+    explanation: "The runtime executes argv[0] of Entrypoint + Cmd inside the image (a bare name is searched in the image's PATH). When it is absent, a directory, or lacks the execute bit for the container's user, the container fails at once with \"exec: no such file or directory\" or \"permission denied\". With neither Entrypoint nor Cmd there is nothing to run at all.",
+    fix: "Copy the program into the image at the path the Entrypoint names, with mode 0555 (husk build does both), or correct the Entrypoint.",
+    references: &[],
+};
+
+impl Rule for EntrypointMissing {
+    fn info(&self) -> &'static RuleInfo {
+        &INFO
+    }
+
+    fn check_image(&self, image: &ImageFacts, out: &mut Emit) {
+        let Some(s) = start(image) else {
+            out.image("neither Entrypoint nor Cmd is set: the container has nothing to run");
+            return;
+        };
+        let argv0 = &s.argv[0];
+        match s.found {
+            // A shell-form command without /bin/sh is HUSK-I007's finding.
+            None if s.shell_form => {}
+            None if argv0.contains('/') => {
+                out.path(
+                    argv0,
+                    None,
+                    format!("the entrypoint {argv0:?} does not exist in the image"),
+                );
+            }
+            None => out.image(format!(
+                "the entrypoint {argv0:?} is not found in the image's PATH ({})",
+                image.path_var()
+            )),
+            Some((path, e)) if e.kind != EntryKind::File => {
+                out.path(
+                    &path,
+                    Some(e.layer),
+                    format!(
+                        "the entrypoint {argv0:?} is a {}, not a file",
+                        noun(&e.kind)
+                    ),
+                );
+            }
+            Some((path, e)) => {
+                let id = image.identity();
+                if e.mode & 0o111 == 0 || (id.uid.is_some() && !id.may(e, 1)) {
+                    out.path(
+                        &path,
+                        Some(e.layer),
+                        format!(
+                            "the entrypoint {argv0:?} is not executable by user {:?} (mode {:04o}, owner {}:{})",
+                            if id.raw.is_empty() { "0" } else { id.raw.as_str() },
+                            e.mode,
+                            e.uid,
+                            e.gid
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn noun(k: &EntryKind) -> &'static str {
+    match k {
+        EntryKind::Dir => "directory",
+        EntryKind::File => "file",
+        EntryKind::Symlink(_) => "symlink",
+        EntryKind::Char | EntryKind::Block => "device",
+        EntryKind::Fifo => "fifo",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{Fake, messages, run_image};
+
+    #[test]
+    fn fires_when_missing_or_not_executable() {
+        let f = run_image(
+            &EntrypointMissing,
+            &Fake::new().entrypoint(&["/app"]).facts(),
+        );
+        assert!(messages(&f)[0].contains("does not exist"));
+        let f = run_image(
+            &EntrypointMissing,
+            &Fake::new()
+                .file_mode("/app", b"x", 0o644)
+                .entrypoint(&["/app"])
+                .facts(),
+        );
+        assert!(messages(&f)[0].contains("not executable"));
+        assert_eq!(run_image(&EntrypointMissing, &Fake::new().facts()).len(), 1);
+    }
+
+    #[test]
+    fn quiet_when_present() {
+        let f = Fake::new().exe("/usr/bin/app", b"x").cmd(&["app"]).facts();
+        assert!(run_image(&EntrypointMissing, &f).is_empty());
+    }
+}

@@ -1,0 +1,276 @@
+//! [`scan_image`]: an image to [`ImageFacts`], streaming each layer once.
+//!
+//! husk-explore builds the merged view ([`Filesystem::build`]); the layers it reads are
+//! wrapped so that every decompressed byte is also written to a pipe, where a second thread
+//! walks the same tar stream with explore's [`TarReader`] and judges the content
+//! ([`content::inspect`], secrets). Decompression happens once, the two halves run on two
+//! cores, and memory stays flat: one file of at most [`content::MAX_INSPECT`] bytes is held
+//! at a time, plus the small facts kept per file.
+//!
+//! Content facts are keyed by explore's [`Locator`] (layer, entry ordinal), which is what a
+//! node of the merged view points at, so hard links share their target's facts.
+
+use std::collections::HashMap;
+use std::io::{self, PipeReader, PipeWriter, Read, Write};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+use husk_explore::{
+    BuildOptions, EntryKind as TarKind, ExploreError, Filesystem, Limits, NodeKind, TarReader,
+    efficiency,
+};
+use husk_oci::{BlobReader, Descriptor, Digest, Image, Layer, OciError};
+
+use crate::content;
+use crate::facts::{Content, Entry, EntryKind, ImageFacts, LayerFacts, SecretHit, Tree};
+
+/// How to scan.
+#[derive(Debug, Clone, Copy)]
+pub struct ScanOptions {
+    pub limits: Limits,
+    /// Unix time for certificate expiry (the caller reads the clock).
+    pub now: i64,
+}
+
+/// Why an image could not be scanned.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error(transparent)]
+    Oci(#[from] OciError),
+    #[error(transparent)]
+    Explore(#[from] ExploreError),
+    #[error("the content scanner stopped unexpectedly")]
+    ScannerPanicked,
+}
+
+/// What the content thread learnt.
+#[derive(Default)]
+struct Scanned {
+    content: HashMap<(usize, u64), Arc<Content>>,
+    /// (layer, path, what)
+    secrets: Vec<(usize, String, &'static str)>,
+}
+
+/// A layer whose uncompressed stream is mirrored into a pipe.
+struct TeeLayer<'a, L> {
+    inner: &'a L,
+    index: usize,
+    tx: Sender<(usize, PipeReader)>,
+}
+
+impl<L: Layer> Layer for TeeLayer<'_, L> {
+    fn descriptor(&self) -> &Descriptor {
+        self.inner.descriptor()
+    }
+    fn diff_id(&self) -> Option<&Digest> {
+        self.inner.diff_id()
+    }
+    fn open_compressed(&self) -> Result<BlobReader<'_>, OciError> {
+        self.inner.open_compressed()
+    }
+    fn open_uncompressed(&self) -> Result<BlobReader<'_>, OciError> {
+        let raw = self.inner.open_uncompressed()?;
+        // Without the pipe the content would go unjudged: fail rather than miss secrets.
+        let (r, w) = io::pipe().map_err(|source| OciError::BlobRead {
+            digest: self.inner.digest().clone(),
+            source,
+        })?;
+        let writer = self.tx.send((self.index, r)).is_ok().then_some(w);
+        Ok(Box::new(Tee { raw, writer }))
+    }
+}
+
+struct Tee<'a> {
+    raw: BlobReader<'a>,
+    writer: Option<PipeWriter>,
+}
+
+impl Read for Tee<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.raw.read(buf)?;
+        if n == 0 {
+            self.writer = None;
+        } else if let Some(w) = &mut self.writer
+            && w.write_all(&buf[..n]).is_err()
+        {
+            // The scanner hung up (it only does so on its own failure): go on without it.
+            self.writer = None;
+        }
+        Ok(n)
+    }
+}
+
+/// Scan `image`: its config, the merged filesystem with content facts, per-layer waste,
+/// and secrets in every layer (including files later layers deleted).
+///
+/// # Errors
+/// Config and manifest errors, and every layer read, verification and limit error of
+/// husk-explore (naming the layer).
+pub fn scan_image(image: &dyn Image, opts: &ScanOptions) -> Result<ImageFacts, ScanError> {
+    let config = image.config()?;
+    let layers = husk_oci::layers_of(image)?;
+    let (tx, rx) = channel();
+    let tees: Vec<TeeLayer<'_, _>> = layers
+        .iter()
+        .enumerate()
+        .map(|(index, inner)| TeeLayer {
+            inner,
+            index,
+            tx: tx.clone(),
+        })
+        .collect();
+    drop(tx);
+    let limits = opts.limits;
+    let (fs, scanned) = std::thread::scope(|s| {
+        let scanner = s.spawn(move || scan_streams(&rx, limits));
+        let fs = Filesystem::build(
+            &tees,
+            BuildOptions {
+                limits,
+                hash: false,
+            },
+        );
+        drop(tees);
+        let scanned = scanner.join().map_err(|_| ScanError::ScannerPanicked);
+        (fs, scanned)
+    });
+    let fs = fs?;
+    let scanned = scanned?;
+    Ok(assemble(image, config, &fs, scanned, opts.now))
+}
+
+fn scan_streams(rx: &Receiver<(usize, PipeReader)>, limits: Limits) -> Scanned {
+    let mut out = Scanned::default();
+    let mut buf = Vec::new();
+    while let Ok((layer, mut pipe)) = rx.recv() {
+        // A failure here (the merge will report the same broken stream) only ends this
+        // layer's scan; the pipe is drained so the writer never blocks.
+        let _ = scan_layer(&mut pipe, layer, limits, &mut out, &mut buf);
+        let _ = io::copy(&mut pipe, &mut io::sink());
+    }
+    out
+}
+
+fn scan_layer(
+    pipe: &mut PipeReader,
+    layer: usize,
+    limits: Limits,
+    out: &mut Scanned,
+    buf: &mut Vec<u8>,
+) -> Result<(), ExploreError> {
+    let mut reader = TarReader::new(pipe, layer, limits);
+    while let Some(entry) = reader.next_entry()? {
+        if entry.kind != TarKind::File {
+            continue;
+        }
+        let path = entry.path.as_str().to_owned();
+        buf.clear();
+        let mut data = reader.data();
+        let whole = entry.size <= content::MAX_INSPECT;
+        let want = if whole { entry.size } else { 64 << 10 };
+        (&mut data)
+            .take(want)
+            .read_to_end(buf)
+            .map_err(|e| data.error(e))?;
+        io::copy(&mut data, &mut io::sink()).map_err(|e| data.error(e))?;
+        let mut c = content::inspect(&path, buf);
+        if !whole {
+            if c.elf.is_some() {
+                c.elf = Some(Err(format!(
+                    "larger than {} MiB, not inspected",
+                    content::MAX_INSPECT >> 20
+                )));
+            }
+            c.bytes = None;
+        }
+        if c.elf.is_some() || c.shebang.is_some() || c.bytes.is_some() || c.tls.is_some() {
+            out.content
+                .insert((layer, entry.ordinal), Arc::new(c.clone()));
+        }
+        let scan_text = c.elf.is_none() && entry.size <= content::MAX_SECRET_SCAN;
+        let bytes = scan_text.then_some(buf.as_slice());
+        if let Some(what) = content::secret_by_path(&path, bytes) {
+            out.secrets.push((layer, path.clone(), what));
+        }
+        if let Some(b) = bytes {
+            for what in content::secrets_in(b) {
+                out.secrets.push((layer, path.clone(), what));
+            }
+        }
+    }
+    reader.finish()?;
+    Ok(())
+}
+
+fn assemble(
+    image: &dyn Image,
+    config: husk_oci::ImageConfig,
+    fs: &Filesystem,
+    scanned: Scanned,
+    now: i64,
+) -> ImageFacts {
+    let mut files = Tree::default();
+    for (path, node) in fs.walk(&husk_layer::ImagePath::root()) {
+        let kind = match &node.kind {
+            NodeKind::Dir => EntryKind::Dir,
+            NodeKind::File => EntryKind::File,
+            NodeKind::Symlink(t) => EntryKind::Symlink(t.clone()),
+            NodeKind::Char { .. } => EntryKind::Char,
+            NodeKind::Block { .. } => EntryKind::Block,
+            NodeKind::Fifo => EntryKind::Fifo,
+            NodeKind::Whiteout | NodeKind::Opaque => continue,
+        };
+        let content = node
+            .content
+            .and_then(|l| scanned.content.get(&(l.layer, l.ordinal)).cloned());
+        files.insert(
+            path.as_str(),
+            Entry {
+                kind,
+                mode: node.mode & 0o7777,
+                uid: node.uid,
+                gid: node.gid,
+                size: node.size,
+                layer: node.layer,
+                content,
+            },
+        );
+    }
+    let eff = efficiency(fs);
+    let manifest_layers = image.manifest().map(|m| m.layers).unwrap_or_default();
+    let layers = eff
+        .layers
+        .iter()
+        .map(|l| LayerFacts {
+            digest: manifest_layers
+                .get(l.index)
+                .map(|d| d.digest.to_string())
+                .unwrap_or_default(),
+            added_bytes: l.added_bytes,
+            wasted_bytes: l.wasted_bytes,
+        })
+        .collect();
+    let secrets = scanned
+        .secrets
+        .into_iter()
+        .map(|(layer, path, what)| {
+            let still = files
+                .get(&path)
+                .is_some_and(|e| e.layer == layer && e.kind == EntryKind::File);
+            SecretHit {
+                layer,
+                path,
+                what: what.to_owned(),
+                visible: still,
+            }
+        })
+        .collect();
+    ImageFacts {
+        name: image.location(),
+        config,
+        files,
+        layers,
+        secrets,
+        now,
+    }
+}

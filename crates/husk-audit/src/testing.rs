@@ -1,0 +1,261 @@
+//! Facts built by hand for rule tests: `Fake::new().file(..).user(..).facts()`. Content
+//! facts come from the same functions the real scan uses ([`crate::content::inspect`]), so a
+//! fake ELF or key is judged exactly as one read from a layer.
+
+use std::sync::Arc;
+
+use husk_oci::ImageConfig;
+use husk_oci::spec::{Healthcheck, RuntimeConfig};
+
+use crate::content;
+use crate::facts::{Entry, EntryKind, ImageFacts, LayerFacts, SecretHit};
+use crate::rule::{DockerfileFacts, Emit, Finding, Rule};
+
+/// A builder for [`ImageFacts`].
+#[derive(Debug, Clone, Default)]
+pub struct Fake {
+    facts: ImageFacts,
+}
+
+impl Fake {
+    /// An amd64 image with no files and an empty config.
+    #[must_use]
+    pub fn new() -> Fake {
+        let mut facts = ImageFacts {
+            name: "oci:fake".into(),
+            now: 1_800_000_000,
+            ..ImageFacts::default()
+        };
+        facts.config.architecture = "amd64".into();
+        facts.config.os = "linux".into();
+        facts.config.config = Some(RuntimeConfig::default());
+        Fake { facts }
+    }
+
+    fn rc(&mut self) -> &mut RuntimeConfig {
+        self.facts
+            .config
+            .config
+            .get_or_insert_with(Default::default)
+    }
+
+    fn entry(mut self, path: &str, kind: EntryKind, mode: u32, content: Option<&[u8]>) -> Fake {
+        let content = content.map(|b| {
+            let mut c = content::inspect(path, b);
+            c.bytes = Some(b.to_vec());
+            Arc::new(c)
+        });
+        let size = content
+            .as_ref()
+            .and_then(|c| c.bytes.as_ref())
+            .map_or(0, |b| b.len() as u64);
+        self.facts.files.insert(
+            path,
+            Entry {
+                kind,
+                mode,
+                uid: 0,
+                gid: 0,
+                size,
+                layer: 0,
+                content,
+            },
+        );
+        self
+    }
+
+    /// A regular file, mode 0644.
+    #[must_use]
+    pub fn file(self, path: &str, bytes: &[u8]) -> Fake {
+        self.entry(path, EntryKind::File, 0o644, Some(bytes))
+    }
+
+    /// A regular file with a mode.
+    #[must_use]
+    pub fn file_mode(self, path: &str, bytes: &[u8], mode: u32) -> Fake {
+        self.entry(path, EntryKind::File, mode, Some(bytes))
+    }
+
+    /// An executable file (0755).
+    #[must_use]
+    pub fn exe(self, path: &str, bytes: &[u8]) -> Fake {
+        self.entry(path, EntryKind::File, 0o755, Some(bytes))
+    }
+
+    #[must_use]
+    pub fn dir(self, path: &str) -> Fake {
+        self.entry(path, EntryKind::Dir, 0o755, None)
+    }
+
+    #[must_use]
+    pub fn dir_mode(self, path: &str, mode: u32) -> Fake {
+        self.entry(path, EntryKind::Dir, mode, None)
+    }
+
+    /// Change the owner of an existing entry.
+    #[must_use]
+    pub fn owner(mut self, path: &str, uid: u64, gid: u64) -> Fake {
+        let mut e = self.facts.files.get(path).expect("entry exists").clone();
+        e.uid = uid;
+        e.gid = gid;
+        self.facts.files.insert(path, e);
+        self
+    }
+
+    #[must_use]
+    pub fn symlink(self, path: &str, target: &str) -> Fake {
+        self.entry(path, EntryKind::Symlink(target.into()), 0o777, None)
+    }
+
+    #[must_use]
+    pub fn device(self, path: &str) -> Fake {
+        self.entry(path, EntryKind::Char, 0o666, None)
+    }
+
+    /// /etc/passwd and /etc/group with root and nonroot (65532), /tmp 1777, the home.
+    #[must_use]
+    pub fn base(self) -> Fake {
+        self.file(
+            "/etc/passwd",
+            b"root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n",
+        )
+        .file("/etc/group", b"root:x:0:\nnonroot:x:65532:\n")
+        .dir_mode("/tmp", 0o1777)
+        .dir_mode("/home/nonroot", 0o700)
+        .owner("/home/nonroot", 65532, 65532)
+        .user("65532:65532")
+    }
+
+    #[must_use]
+    pub fn user(mut self, user: &str) -> Fake {
+        self.rc().user = Some(user.into());
+        self
+    }
+
+    #[must_use]
+    pub fn entrypoint(mut self, argv: &[&str]) -> Fake {
+        self.rc().entrypoint = Some(argv.iter().map(|s| (*s).to_owned()).collect());
+        self
+    }
+
+    #[must_use]
+    pub fn cmd(mut self, argv: &[&str]) -> Fake {
+        self.rc().cmd = Some(argv.iter().map(|s| (*s).to_owned()).collect());
+        self
+    }
+
+    #[must_use]
+    pub fn env(mut self, kv: &str) -> Fake {
+        self.rc().env.get_or_insert_with(Vec::new).push(kv.into());
+        self
+    }
+
+    #[must_use]
+    pub fn workdir(mut self, dir: &str) -> Fake {
+        self.rc().working_dir = Some(dir.into());
+        self
+    }
+
+    #[must_use]
+    pub fn expose(mut self, port: &str) -> Fake {
+        self.rc()
+            .exposed_ports
+            .get_or_insert_with(Default::default)
+            .insert(port.into(), Default::default());
+        self
+    }
+
+    #[must_use]
+    pub fn healthcheck(mut self, test: &[&str]) -> Fake {
+        self.rc().healthcheck = Some(Healthcheck {
+            test: Some(test.iter().map(|s| (*s).to_owned()).collect()),
+            ..Healthcheck::default()
+        });
+        self
+    }
+
+    #[must_use]
+    pub fn arch(mut self, arch: &str) -> Fake {
+        self.facts.config.architecture = arch.into();
+        self
+    }
+
+    #[must_use]
+    pub fn secret(mut self, layer: usize, path: &str, what: &str, visible: bool) -> Fake {
+        self.facts.secrets.push(SecretHit {
+            layer,
+            path: path.into(),
+            what: what.into(),
+            visible,
+        });
+        self
+    }
+
+    #[must_use]
+    pub fn layer(mut self, added: u64, wasted: u64) -> Fake {
+        self.facts.layers.push(LayerFacts {
+            digest: format!("sha256:{:064}", self.facts.layers.len()),
+            added_bytes: added,
+            wasted_bytes: wasted,
+        });
+        self
+    }
+
+    #[must_use]
+    pub fn config(mut self, f: impl FnOnce(&mut ImageConfig)) -> Fake {
+        f(&mut self.facts.config);
+        self
+    }
+
+    #[must_use]
+    pub fn facts(self) -> ImageFacts {
+        self.facts
+    }
+}
+
+/// Run one image rule on facts.
+pub fn run_image(rule: &dyn Rule, facts: &ImageFacts) -> Vec<Finding> {
+    let mut e = Emit::new(rule.info(), None);
+    rule.check_image(facts, &mut e);
+    e.into_findings()
+}
+
+/// Run one Dockerfile rule on Dockerfile text.
+///
+/// # Panics
+/// When the text does not parse.
+pub fn run_dockerfile(rule: &dyn Rule, text: &str) -> Vec<Finding> {
+    let facts = DockerfileFacts {
+        path: "Dockerfile".into(),
+        file: husk_dockerfile::parse(text).expect("test Dockerfile parses"),
+    };
+    let mut e = Emit::new(rule.info(), Some("Dockerfile"));
+    rule.check_dockerfile(&facts, &mut e);
+    e.into_findings()
+}
+
+/// The messages of findings, for short assertions.
+#[must_use]
+pub fn messages(f: &[Finding]) -> Vec<String> {
+    f.iter().map(|f| f.message.clone()).collect()
+}
+
+/// A synthetic x86-64 (`machine` 62) or aarch64 (183) ELF program built with husk-elf's
+/// [`husk_elf::testing::ElfBuilder`], with `extra` bytes appended (strings a scan may find).
+#[must_use]
+pub fn elf(machine: u16, interp: Option<&str>, needed: &[&str], extra: &[u8]) -> Vec<u8> {
+    let mut b = if machine == 183 {
+        husk_elf::testing::ElfBuilder::aarch64()
+    } else {
+        husk_elf::testing::ElfBuilder::x86_64()
+    };
+    if let Some(i) = interp {
+        b = b.interp(i);
+    }
+    for n in needed {
+        b = b.needed(n);
+    }
+    let mut v = b.build();
+    v.extend_from_slice(extra);
+    v
+}
