@@ -187,8 +187,10 @@ pub fn secret_name(name: &str) -> bool {
     .any(|w| n.contains(w))
 }
 
-/// Token prefixes: (prefix, minimum length of the rest, allowed rest bytes, what).
-const TOKENS: &[(&[u8], usize, fn(u8) -> bool, &str)] = &[
+/// A token prefix, the minimum length of the rest, which bytes the rest has, and what it is.
+type Token = (&'static [u8], usize, fn(u8) -> bool, &'static str);
+
+const TOKENS: &[Token] = &[
     (b"AKIA", 16, upper_digit, "an AWS access key id"),
     (b"ASIA", 16, upper_digit, "an AWS temporary access key id"),
     (b"ghp_", 36, alnum, "a GitHub personal access token"),

@@ -189,13 +189,16 @@ fn scan_layer(
         }
         let scan_text = c.elf.is_none() && entry.size <= content::MAX_SECRET_SCAN;
         let bytes = scan_text.then_some(buf.as_slice());
-        if let Some(what) = content::secret_by_path(&path, bytes) {
+        // What the content shows is more precise than the name; the name alone counts only
+        // when the content shows nothing (or was too large to search).
+        let found = bytes.map(content::secrets_in).unwrap_or_default();
+        if found.is_empty()
+            && let Some(what) = content::secret_by_path(&path, bytes)
+        {
             out.secrets.push((layer, path.clone(), what));
         }
-        if let Some(b) = bytes {
-            for what in content::secrets_in(b) {
-                out.secrets.push((layer, path.clone(), what));
-            }
+        for what in found {
+            out.secrets.push((layer, path.clone(), what));
         }
     }
     reader.finish()?;

@@ -252,7 +252,6 @@ pub(crate) fn parse(text: &str) -> Result<Dockerfile, ParseError> {
                 let indent = content.len() - content.trim_start().len();
                 let start = lines.line_start(line).unwrap_or(0);
                 let name = content
-                    .trim_start()
                     .split_whitespace()
                     .next()
                     .unwrap_or_default()

@@ -51,6 +51,10 @@ pub enum Command {
     Layers(LayersArgs),
     /// Write a debug variant of an image with a static busybox at /.husk/bin.
     Debug(DebugArgs),
+    /// Find insecure or broken settings and files in an image (and its Dockerfile).
+    Audit(AuditArgs),
+    /// Check a Dockerfile with the audit's Dockerfile rules.
+    Lint(LintArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -443,4 +447,57 @@ pub struct LoginArgs {
     /// Read the password from standard input (the only way to give it).
     #[arg(long)]
     pub password_stdin: bool,
+}
+
+/// Report formats of `husk audit` and `husk lint`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
+    /// Markdown (only with --list-rules).
+    Markdown,
+}
+
+/// Options shared by `husk audit` and `husk lint`.
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Report format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ReportFormat,
+    /// Exit 1 when a finding is at or above this severity: info, low, medium, high, critical, or never.
+    #[arg(long, value_name = "LEVEL", default_value = "high")]
+    pub fail_on: String,
+    /// Skip a rule by id, e.g. HUSK-I018 (repeatable).
+    #[arg(long = "ignore", value_name = "ID")]
+    pub ignore: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// The image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker:NAME.
+    #[arg(required_unless_present = "list_rules")]
+    pub image: Option<String>,
+    /// Also check the Dockerfile the image was built from (findings carry its line numbers).
+    #[arg(long, value_name = "FILE")]
+    pub dockerfile: Option<PathBuf>,
+    /// Print every rule (id, severity, summary) and exit.
+    #[arg(long, conflicts_with_all = ["image", "dockerfile"])]
+    pub list_rules: bool,
+    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    #[command(flatten)]
+    pub check: CheckArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct LintArgs {
+    /// The Dockerfile to check.
+    pub dockerfile: PathBuf,
+    #[command(flatten)]
+    pub check: CheckArgs,
 }

@@ -37,6 +37,8 @@ fn main() -> ExitCode {
         Command::Diff(args) => commands::diff::run(args, &printer),
         Command::Layers(args) => commands::layers::run(args, &printer),
         Command::Debug(args) => commands::debug::run(args, &printer),
+        Command::Audit(args) => commands::audit::run(args, &printer),
+        Command::Lint(args) => commands::lint::run(args, &printer),
     };
     match result {
         Ok(code) => code.into(),

@@ -13,3 +13,6 @@ pub mod view;
 pub mod login;
 pub mod pull;
 pub mod push;
+pub mod audit;
+pub mod check;
+pub mod lint;

@@ -143,18 +143,15 @@ pub(crate) fn find_library(
     }
     dirs.extend(runpath.iter().map(expand));
     dirs.extend(ld_so_conf_dirs(image));
-    dirs.extend(
-        [
-            format!("/lib/{t}"),
-            format!("/usr/lib/{t}"),
-            "/lib64".into(),
-            "/usr/lib64".into(),
-            "/lib".into(),
-            "/usr/lib".into(),
-            "/usr/local/lib".into(),
-        ]
-        .into_iter(),
-    );
+    dirs.extend([
+        format!("/lib/{t}"),
+        format!("/usr/lib/{t}"),
+        "/lib64".into(),
+        "/usr/lib64".into(),
+        "/lib".into(),
+        "/usr/lib".into(),
+        "/usr/local/lib".into(),
+    ]);
     dirs.iter()
         .map(|d| format!("{}/{needed}", d.trim_end_matches('/')))
         .find(|p| is_file(p))

@@ -13,7 +13,7 @@ static INFO: RuleInfo = RuleInfo {
     summary: "The user is a name, not a number",
     explanation: "Kubernetes enforces `runAsNonRoot` from the image's `User` field without looking inside the image, so a name such as `app` makes the pod fail with \"image has non-numeric user (app), cannot verify user is non-root\". A name also depends on the image's /etc/passwd being present and correct.",
     fix: "Use the numeric uid (and gid) instead of the name, e.g. `USER 10001:10001`.",
-    references: &[Reference::Cis("4.1")],
+    references: &[Reference::Cis("4.1"), Reference::Hadolint("DL3066")],
 };
 
 impl Rule for UserNotNumeric {
