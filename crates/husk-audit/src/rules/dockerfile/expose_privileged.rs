@@ -3,7 +3,7 @@
 use husk_dockerfile::Kind;
 
 use super::{effective_user, inherited, is_root};
-use crate::rule::{DockerfileFacts, Emit, Reference, Rule, RuleInfo, Severity, Target};
+use crate::rule::{DockerfileFacts, Emit, Rule, RuleInfo, Severity, Target};
 
 pub struct ExposePrivileged;
 
@@ -11,11 +11,11 @@ static INFO: RuleInfo = RuleInfo {
     id: "HUSK-D012",
     name: "expose-privileged-port-non-root",
     target: Target::Dockerfile,
-    severity: Severity::Low,
+    severity: Severity::Info,
     summary: "EXPOSE of a port below 1024 with a non-root USER",
-    explanation: "A non-root process needs CAP_NET_BIND_SERVICE (or a lowered `net.ipv4.ip_unprivileged_port_start`) to bind below 1024. Docker 20.10+ and podman lower the sysctl per container, so it works locally; Kubernetes does not, so the same image fails to bind there.",
+    explanation: "Informational, because it depends on where the image runs. A non-root process needs CAP_NET_BIND_SERVICE (or a lowered `net.ipv4.ip_unprivileged_port_start`) to bind below 1024. Docker 20.10+ and podman lower the sysctl per container, so it works locally; Kubernetes does not, so the same image fails to bind there.",
     fix: "Listen on 1024 or above (e.g. `EXPOSE 8443`) and map the public port outside the container.",
-    references: &[Reference::Hadolint("DL3011")],
+    references: &[],
 };
 
 impl Rule for ExposePrivileged {

@@ -1,7 +1,7 @@
 //! HUSK-I017: a port below 1024 exposed by an image that runs as a non-root user.
 
 use crate::facts::ImageFacts;
-use crate::rule::{Emit, Reference, Rule, RuleInfo, Severity, Target};
+use crate::rule::{Emit, Rule, RuleInfo, Severity, Target};
 
 pub struct PrivilegedPort;
 
@@ -9,11 +9,11 @@ static INFO: RuleInfo = RuleInfo {
     id: "HUSK-I017",
     name: "privileged-port-non-root",
     target: Target::Image,
-    severity: Severity::Low,
+    severity: Severity::Info,
     summary: "A port below 1024 is exposed while the container runs as a non-root user",
-    explanation: "Binding a port below 1024 needs CAP_NET_BIND_SERVICE unless `net.ipv4.ip_unprivileged_port_start` is lowered. Docker 20.10+ and recent podman set that sysctl to 0 in each container, so it works there; Kubernetes does not, so the same image fails with \"permission denied\" on bind unless the pod adds NET_BIND_SERVICE or the sysctl (an unsafe sysctl on older clusters).",
+    explanation: "Informational, because it depends on where the image runs. Binding a port below 1024 needs CAP_NET_BIND_SERVICE unless `net.ipv4.ip_unprivileged_port_start` is lowered. Docker 20.10+ and recent podman set that sysctl to 0 in each container, so it works there; Kubernetes does not, so the same image fails with \"permission denied\" on bind unless the pod adds NET_BIND_SERVICE or the sysctl (an unsafe sysctl on older clusters).",
     fix: "Listen on a port of 1024 or above (e.g. 8443) and map it at the service or load balancer; or grant NET_BIND_SERVICE explicitly in the pod spec.",
-    references: &[Reference::Hadolint("DL3011")],
+    references: &[],
 };
 
 impl Rule for PrivilegedPort {
