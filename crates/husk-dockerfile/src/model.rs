@@ -17,6 +17,8 @@ pub struct Dockerfile {
     pub escape: char,
     /// `ARG`s before the first `FROM`, with their defaults.
     pub global_args: Vec<(String, Option<String>)>,
+    /// Where each global `ARG` instruction is, parallel to `global_args`.
+    pub global_arg_spans: Vec<Span>,
     pub stages: Vec<Stage>,
     /// Instructions BuildKit does not know, skipped by the parse.
     pub unknown: Vec<UnknownInstruction>,
@@ -283,8 +285,12 @@ fn convert(text: &str, df: &pd::Dockerfile<'_>, unknown: Vec<UnknownInstruction>
         escape,
     };
     let mut global_args = Vec::new();
+    let mut global_arg_spans = Vec::new();
     for a in df.global_args() {
-        global_args.extend(arg_pairs(&a.arguments.value, escape));
+        let pairs = arg_pairs(&a.arguments.value, escape);
+        let span = lines.span(a.arg.span.start..a.arguments.span.end);
+        global_arg_spans.extend(std::iter::repeat_n(span, pairs.len()));
+        global_args.extend(pairs);
     }
     let vars: BTreeMap<String, String> = global_args
         .iter()
@@ -342,6 +348,7 @@ fn convert(text: &str, df: &pd::Dockerfile<'_>, unknown: Vec<UnknownInstruction>
             .map(|d| d.value.value.to_owned()),
         escape,
         global_args,
+        global_arg_spans,
         stages,
         unknown,
     }

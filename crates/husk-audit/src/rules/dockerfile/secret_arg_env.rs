@@ -28,12 +28,9 @@ impl Rule for SecretArgEnv {
 
     fn check_dockerfile(&self, file: &DockerfileFacts, out: &mut Emit) {
         let df = &file.file;
-        for (k, _) in &df.global_args {
+        for ((k, _), span) in df.global_args.iter().zip(&df.global_arg_spans) {
             if secret_name(k) {
-                out.at(
-                    df.stages[0].span,
-                    format!("global ARG {k} looks like a secret"),
-                );
+                out.at(*span, format!("global ARG {k} looks like a secret (build arguments end up in the image history)"));
             }
         }
         for s in &df.stages {
