@@ -35,7 +35,7 @@ COPY share/perl /usr/share/perl
 RUN ["/bin/busybox", "rm", "-r", "/usr/share/perl"]
 CONTAINERFILE
 podman build -q --build-context bb="$work" -f "$work/Containerfile" -t "$tag" /usr >/dev/null
-podman push -q --compression-format gzip --force-compression "$tag" "oci:$work/img" >/dev/null
+podman push -q --compression-format gzip "$tag" "oci:$work/img" >/dev/null
 image="oci:$work/img"
 
 # The same layer blobs, in order, for tar.
