@@ -42,6 +42,8 @@ pub enum OciError {
     AmbiguousDocument { what: String },
     #[error("{what} exceeds the limit of {limit} bytes")]
     TooLarge { what: String, limit: u64 },
+    #[error("{what} does not match the images given: {reason}")]
+    IndexMismatch { what: String, reason: String },
 }
 
 impl OciError {

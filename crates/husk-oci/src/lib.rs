@@ -3,7 +3,8 @@
 //! It owns digests ([`Digest`], hashing and verifying streams), the OCI image-spec
 //! documents ([`spec`]), media types ([`media`]), the read-only [`Image`], [`Layer`] and
 //! [`ImageIndex`] traits that every source (OCI layout, archives, engines, registries)
-//! implements, the by-value [`OwnedImage`] that builds produce, and [`validate`], which
+//! implements, the by-value [`OwnedImage`] that builds produce and [`OwnedIndex`] (a multi-platform
+//! image by value, copied whole by push/pull), and [`validate`], which
 //! recomputes every digest, size and diff_id of an image.
 //!
 //! Shaped after go-containerregistry's `v1` package: small fallible accessors, defaults
@@ -13,6 +14,7 @@
 mod digest;
 mod error;
 mod image;
+mod index;
 pub mod media;
 pub mod spec;
 mod validate;
@@ -23,5 +25,6 @@ pub use image::{
     BlobData, BlobReader, Image, ImageIndex, ImageLayer, Layer, MAX_DOCUMENT_BYTES, NewLayer,
     OwnedImage, blob_error, layers_of, parse_index, parse_manifest, read_document,
 };
+pub use index::{OwnedIndex, is_index_media_type};
 pub use spec::{Descriptor, ImageConfig, Index, Manifest, Platform};
 pub use validate::{Problem, ValidationReport, validate};
