@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Benchmark: `husk audit` of a large multi-layer image against `tar -tzf` of the same gzip
+# layer blobs, in the same run (hyperfine), plus peak RSS (/usr/bin/time -v). The audit
+# streams each layer once: husk-explore merges the view while a second thread judges
+# every file's content (ELF facts, secrets) from the same decompressed bytes.
+# The image: podman build FROM scratch with one COPY per host tree (several layers,
+# hundreds of MB, tens of thousands of files) and a RUN that deletes a tree (whiteouts),
+# pushed as an OCI layout with gzip layers.
+# Usage: bench/audit.sh [RUNS]   (needs hyperfine, podman, busybox-static; installs them)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs="${1:-5}"
+for p in hyperfine podman runc busybox-static time; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ -n "${missing[*]:-}" ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+export CONTAINERS_CONF="$PWD/tests/engine/containers.conf"
+cargo build --release --quiet -p husk
+husk="$PWD/target/release/husk"
+
+work=$(mktemp -d /tmp/husk-bench-audit.XXXXXX)
+tag=localhost/husk-bench-audit:1
+trap 'rm -rf "$work"; podman rmi -f "$tag" >/dev/null 2>&1 || true' EXIT
+cp /bin/busybox "$work/busybox"
+cat > "$work/Containerfile" <<'CONTAINERFILE'
+FROM scratch
+COPY --from=bb busybox /bin/busybox
+COPY share/doc /usr/share/doc
+COPY include /usr/include
+COPY share/locale /usr/share/locale
+COPY lib/python3 /usr/lib/python3
+COPY share/perl /usr/share/perl
+RUN ["/bin/busybox", "rm", "-r", "/usr/share/perl"]
+USER 65532
+ENTRYPOINT ["/bin/busybox", "true"]
+CONTAINERFILE
+podman build -q --build-context bb="$work" -f "$work/Containerfile" -t "$tag" /usr >/dev/null
+podman push -q --compression-format gzip "$tag" "oci:$work/img" >/dev/null
+image="oci:$work/img"
+
+manifest=$(python3 -c 'import json,sys; i=json.load(open(sys.argv[1]+"/index.json")); print(i["manifests"][0]["digest"].split(":")[1])' "$work/img")
+python3 -c 'import json,sys; m=json.load(open(sys.argv[1]+"/blobs/sha256/"+sys.argv[2])); [print(sys.argv[1]+"/blobs/sha256/"+l["digest"].split(":")[1]) for l in m["layers"]]' "$work/img" "$manifest" > "$work/layers.txt"
+echo "image: $(wc -l < "$work/layers.txt") layers, $(xargs du -cb < "$work/layers.txt" | tail -1 | cut -f1) bytes compressed," \
+  "$(while read -r b; do gzip -dc "$b"; done < "$work/layers.txt" | wc -c) bytes uncompressed," \
+  "$(while read -r b; do tar -tzf "$b"; done < "$work/layers.txt" | wc -l) tar entries"
+"$husk" audit "$image" --fail-on never --quiet | grep -E "^(CRITICAL|HIGH|MEDIUM|LOW|INFO) |findings?:"
+
+cat > "$work/tar-list.sh" <<SCRIPT
+#!/bin/sh
+while read -r b; do tar -tzf "\$b"; done < "$work/layers.txt"
+SCRIPT
+chmod +x "$work/tar-list.sh"
+
+hyperfine --runs "$runs" --warmup 1 --export-markdown "$work/audit.md" \
+  -n "husk audit" "$husk audit $image --fail-on never --quiet > /dev/null" \
+  -n "tar -tzf (each layer)" "$work/tar-list.sh > /dev/null"
+cat "$work/audit.md"
+
+rss() { /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident/ {print $2}'; }
+echo "peak RSS (KiB): husk audit $(rss "$husk" audit "$image" --fail-on never --quiet)," \
+  "tar -tzf $(rss "$work/tar-list.sh")"
