@@ -89,6 +89,10 @@ pub enum FormatError {
         "{reference} is a registry reference, which husk-formats cannot open or write (no HTTP here); the husk CLI routes it to husk-registry"
     )]
     NeedsRegistry { reference: String },
+    #[error(
+        "{destination} cannot hold a multi-platform index; write it to oci:, oci-archive: or docker://, or pick one image with --platform"
+    )]
+    IndexUnsupported { destination: String },
 }
 
 impl FormatError {

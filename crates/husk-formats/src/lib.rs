@@ -21,7 +21,7 @@ mod select;
 mod store;
 mod tar_index;
 
-use husk_oci::{Descriptor, Image, Platform};
+use husk_oci::{Descriptor, Image, OwnedIndex, Platform};
 
 pub use docker_archive::{
     DockerArchiveImage, open_docker_archive, write_docker_archive, write_docker_archive_to,
@@ -29,7 +29,8 @@ pub use docker_archive::{
 pub use engine::{EngineImage, engine_available, load_into_engine, open_engine_image};
 pub use error::FormatError;
 pub use oci_layout::{
-    LayoutImage, open_oci_archive, open_oci_dir, write_oci_archive, write_oci_dir,
+    LayoutImage, open_oci_archive, open_oci_archive_index, open_oci_dir, open_oci_dir_index,
+    write_oci_archive, write_oci_archive_index, write_oci_dir, write_oci_dir_index,
 };
 pub use reference::{Engine, ImageRef};
 pub use registry_ref::{RegistryRef, RegistryRefError};
@@ -59,6 +60,62 @@ pub fn open(
                 reference: reference.to_string(),
             });
         }
+    })
+}
+
+/// The multi-platform index `reference` names, whole: `Some` when it is an OCI layout
+/// (`oci:DIR[:REF]`, `oci-archive:FILE[:REF]`) entry whose media type is an image index or
+/// manifest list; `None` when it names a single image or a medium without indexes.
+///
+/// # Errors
+/// See [`open_oci_dir_index`]; a registry reference is [`FormatError::NeedsRegistry`].
+pub fn open_index(reference: &ImageRef) -> Result<Option<OwnedIndex>, FormatError> {
+    match reference {
+        ImageRef::Oci { dir, reference } => open_oci_dir_index(dir, reference.as_deref()),
+        ImageRef::OciArchive { path, reference } => {
+            open_oci_archive_index(path, reference.as_deref())
+        }
+        ImageRef::DockerArchive { .. } | ImageRef::Engine { .. } => Ok(None),
+        ImageRef::Registry(_) => Err(FormatError::NeedsRegistry {
+            reference: reference.to_string(),
+        }),
+    }
+}
+
+/// Whether `dest` can hold a whole multi-platform index (see [`write_index`]).
+pub fn holds_indexes(dest: &ImageRef) -> bool {
+    matches!(dest, ImageRef::Oci { .. } | ImageRef::OciArchive { .. })
+}
+
+/// Write a whole multi-platform index to an OCI destination (`oci:DIR[:REF]` or
+/// `oci-archive:FILE[:REF]`; the ref-name is `:REF`, else the first of `tags`).
+///
+/// # Errors
+/// [`FormatError::IndexUnsupported`] for media that hold one image; see
+/// [`write_oci_dir_index`].
+pub fn write_index(
+    index: &OwnedIndex,
+    dest: &ImageRef,
+    tags: &[String],
+) -> Result<Written, FormatError> {
+    let ref_name = |r: &Option<String>| r.clone().or_else(|| tags.first().cloned());
+    let descriptor = match dest {
+        ImageRef::Oci { dir, reference } => {
+            write_oci_dir_index(index, dir, ref_name(reference).as_deref())?
+        }
+        ImageRef::OciArchive { path, reference } => {
+            write_oci_archive_index(index, path, ref_name(reference).as_deref())?
+        }
+        other => {
+            return Err(FormatError::IndexUnsupported {
+                destination: other.to_string(),
+            });
+        }
+    };
+    Ok(Written {
+        destination: dest.to_string(),
+        descriptor: Some(descriptor),
+        engine_output: None,
     })
 }
 

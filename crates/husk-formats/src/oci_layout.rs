@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use husk_oci::spec::to_canonical_json;
 use husk_oci::{
-    BlobReader, Descriptor, Digest, Image, Index, OciError, Platform, blob_error, media,
-    parse_index,
+    BlobReader, Descriptor, Digest, Image, Index, OciError, OwnedIndex, Platform, blob_error,
+    media, parse_index,
 };
 use serde::{Deserialize, Serialize};
 
@@ -86,11 +86,8 @@ fn read_verified(store: &dyn Store, desc: &Descriptor) -> Result<Vec<u8>, Format
     Ok(out)
 }
 
-fn open_layout(
-    store: Arc<dyn Store>,
-    reference: Option<&str>,
-    platform: Option<&Platform>,
-) -> Result<LayoutImage, FormatError> {
+/// Check `oci-layout` and read `index.json` of a layout.
+fn read_top_index(store: &dyn Store) -> Result<Index, FormatError> {
     let location = store.location();
     let layout: LayoutFile =
         serde_json::from_slice(&store.read_small("oci-layout")?).map_err(|source| {
@@ -106,10 +103,19 @@ fn open_layout(
         }
         .into());
     }
-    let index = parse_index(
+    Ok(parse_index(
         &store.read_small("index.json")?,
         &format!("index.json of {location}"),
-    )?;
+    )?)
+}
+
+fn open_layout(
+    store: Arc<dyn Store>,
+    reference: Option<&str>,
+    platform: Option<&Platform>,
+) -> Result<LayoutImage, FormatError> {
+    let location = store.location();
+    let index = read_top_index(store.as_ref())?;
     let mut desc = by_reference(&index, reference, &location)?;
     // Follow nested indexes (multi-platform images) down to one manifest.
     for _ in 0..4 {
@@ -188,6 +194,92 @@ pub fn open_oci_archive(
     )
 }
 
+/// The multi-platform index `reference` names in a layout, with every image it lists
+/// (manifests read and verified now, blobs on demand); `None` when it names one image.
+fn open_layout_index(
+    store: Arc<dyn Store>,
+    reference: Option<&str>,
+) -> Result<Option<OwnedIndex>, FormatError> {
+    let location = store.location();
+    let top = read_top_index(store.as_ref())?;
+    let desc = by_reference(&top, reference, &location)?;
+    if !is_index(&desc) {
+        return Ok(None);
+    }
+    let raw = read_verified(store.as_ref(), &desc)?;
+    let nested = parse_index(&raw, &format!("index {} in {location}", desc.digest))?;
+    let mut images: Vec<Box<dyn Image>> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for child in &nested.manifests {
+        if is_index(child) || !seen.insert(child.digest.clone()) {
+            continue; // OwnedIndex::new refuses nested indexes with the reason
+        }
+        let manifest = read_verified(store.as_ref(), child)?;
+        husk_oci::parse_manifest(
+            &manifest,
+            &format!("manifest {} in {location}", child.digest),
+        )?;
+        images.push(Box::new(LayoutImage {
+            store: store.clone(),
+            manifest,
+        }));
+    }
+    Ok(Some(OwnedIndex::new(
+        raw,
+        Some(&desc.media_type),
+        images,
+        location,
+    )?))
+}
+
+/// Open the multi-platform index `reference` names in an OCI layout directory (an
+/// `index.json` entry whose media type is an image index or manifest list, as
+/// `skopeo copy --all` and `husk pull --all` write). `Ok(None)` when it names a single
+/// image.
+///
+/// # Errors
+/// As [`open_oci_dir`]; an index that lists a manifest the layout lacks, or an index
+/// inside the index.
+pub fn open_oci_dir_index(
+    dir: &Path,
+    reference: Option<&str>,
+) -> Result<Option<OwnedIndex>, FormatError> {
+    if !dir.join("oci-layout").is_file() {
+        return Err(FormatError::NotALayout {
+            path: dir.to_path_buf(),
+        });
+    }
+    open_layout_index(
+        Arc::new(DirStore {
+            root: dir.to_path_buf(),
+        }),
+        reference,
+    )
+}
+
+/// As [`open_oci_dir_index`], for an oci-archive.
+///
+/// # Errors
+/// As [`open_oci_archive`].
+pub fn open_oci_archive_index(
+    path: &Path,
+    reference: Option<&str>,
+) -> Result<Option<OwnedIndex>, FormatError> {
+    let index = TarIndex::scan(path)?;
+    if !index.contains("oci-layout") {
+        return Err(FormatError::NotALayout {
+            path: path.to_path_buf(),
+        });
+    }
+    open_layout_index(
+        Arc::new(TarStore {
+            index,
+            transport: "oci-archive",
+        }),
+        reference,
+    )
+}
+
 /// The descriptor by which a layout's index.json names `image`.
 fn index_entry(image: &dyn Image, ref_name: Option<&str>) -> Result<Descriptor, FormatError> {
     let manifest_bytes = image.raw_manifest()?;
@@ -221,35 +313,91 @@ fn layout_json() -> Vec<u8> {
     })
 }
 
-/// Every blob of an image (config, layers, manifest), deduplicated, sorted by digest.
-fn blobs_of(image: &dyn Image) -> Result<Vec<Descriptor>, FormatError> {
+/// Where one blob to write comes from.
+enum BlobSource<'a> {
+    /// A document held in memory (a manifest or an index), exact bytes.
+    Bytes(&'a [u8]),
+    /// A blob of an image, read verified.
+    Image(&'a dyn Image),
+}
+
+/// What a layout sink writes: every blob, deduplicated and sorted by digest, and the
+/// index.json entry that names it.
+struct Content<'a> {
+    blobs: BTreeMap<Digest, (Descriptor, BlobSource<'a>)>,
+    entry: Descriptor,
+}
+
+/// Every blob of an image (config, layers, manifest) into `blobs`.
+fn add_image_blobs<'a>(
+    image: &'a dyn Image,
+    manifest_bytes: &'a [u8],
+    blobs: &mut BTreeMap<Digest, (Descriptor, BlobSource<'a>)>,
+) -> Result<(), FormatError> {
     let manifest = image.manifest()?;
-    let mut all = BTreeMap::new();
-    all.insert(manifest.config.digest.clone(), manifest.config.clone());
-    for l in manifest.layers {
-        all.insert(l.digest.clone(), l);
+    for l in std::iter::once(manifest.config).chain(manifest.layers) {
+        blobs
+            .entry(l.digest.clone())
+            .or_insert((l, BlobSource::Image(image)));
     }
-    let raw = image.raw_manifest()?;
     let m = Descriptor::for_bytes(
         manifest
             .media_type
             .unwrap_or_else(|| media::OCI_MANIFEST.into()),
-        &raw,
+        manifest_bytes,
     );
-    all.insert(m.digest.clone(), m);
-    Ok(all.into_values().collect())
+    blobs.insert(m.digest.clone(), (m, BlobSource::Bytes(manifest_bytes)));
+    Ok(())
 }
 
-fn open_any_blob<'a>(
+/// Raw manifests of images, read once so blobs can borrow them.
+fn manifests_of(images: &[&dyn Image]) -> Result<Vec<Vec<u8>>, FormatError> {
+    images
+        .iter()
+        .map(|i| i.raw_manifest().map_err(FormatError::from))
+        .collect()
+}
+
+fn image_content<'a>(
     image: &'a dyn Image,
-    desc: &Descriptor,
-    manifest_digest: &Digest,
     manifest: &'a [u8],
-) -> Result<BlobReader<'a>, FormatError> {
-    if &desc.digest == manifest_digest {
-        return Ok(Box::new(manifest));
+    ref_name: Option<&str>,
+) -> Result<Content<'a>, FormatError> {
+    let mut blobs = BTreeMap::new();
+    add_image_blobs(image, manifest, &mut blobs)?;
+    Ok(Content {
+        blobs,
+        entry: index_entry(image, ref_name)?,
+    })
+}
+
+fn index_content<'a>(
+    index: &'a OwnedIndex,
+    manifests: &'a [Vec<u8>],
+    ref_name: Option<&str>,
+) -> Result<Content<'a>, FormatError> {
+    let mut blobs = BTreeMap::new();
+    for (image, raw) in index.images().iter().zip(manifests) {
+        add_image_blobs(image.as_ref(), raw, &mut blobs)?;
     }
-    Ok(image.open_verified(desc)?)
+    let mut entry = index.descriptor();
+    blobs.insert(
+        entry.digest.clone(),
+        (entry.clone(), BlobSource::Bytes(index.raw())),
+    );
+    if let Some(r) = ref_name {
+        entry
+            .annotations
+            .insert(media::ANNOTATION_REF_NAME.into(), r.to_owned());
+    }
+    Ok(Content { blobs, entry })
+}
+
+fn open_source<'a>(src: &BlobSource<'a>, desc: &Descriptor) -> Result<BlobReader<'a>, FormatError> {
+    match src {
+        BlobSource::Bytes(b) => Ok(Box::new(*b)),
+        BlobSource::Image(image) => Ok(image.open_verified(desc)?),
+    }
 }
 
 /// Write `image` into the OCI layout directory `dir`, naming it `ref_name`.
@@ -266,11 +414,37 @@ pub fn write_oci_dir(
     dir: &Path,
     ref_name: Option<&str>,
 ) -> Result<Descriptor, FormatError> {
-    let entry = index_entry(image, ref_name)?;
+    let manifest = image.raw_manifest()?;
+    write_dir_content(image_content(image, &manifest, ref_name)?, dir, ref_name)
+}
+
+/// Write a whole multi-platform index into the OCI layout directory `dir`: every image's
+/// blobs and manifest, the index blob with its exact bytes, and an index.json entry of
+/// the index's media type named `ref_name` (as `skopeo copy --all` does). Atomic as
+/// [`write_oci_dir`].
+///
+/// # Errors
+/// As [`write_oci_dir`].
+pub fn write_oci_dir_index(
+    index: &OwnedIndex,
+    dir: &Path,
+    ref_name: Option<&str>,
+) -> Result<Descriptor, FormatError> {
+    let images: Vec<&dyn Image> = index.images().iter().map(|i| i.as_ref()).collect();
+    let manifests = manifests_of(&images)?;
+    write_dir_content(index_content(index, &manifests, ref_name)?, dir, ref_name)
+}
+
+fn write_dir_content(
+    content: Content<'_>,
+    dir: &Path,
+    ref_name: Option<&str>,
+) -> Result<Descriptor, FormatError> {
+    let entry = content.entry.clone();
     let existing = check_dir_destination(dir)?;
     if existing {
         let old = open_index_of_dir(dir)?;
-        write_blobs_into(image, dir)?;
+        write_blobs_into(&content, dir)?;
         let mut manifests: Vec<Descriptor> = old
             .manifests
             .into_iter()
@@ -295,7 +469,7 @@ pub fn write_oci_dir(
         .map_err(|e| FormatError::io(&parent, e))?;
     fs::write(tmp.path().join("oci-layout"), layout_json())
         .map_err(|e| FormatError::io(tmp.path(), e))?;
-    write_blobs_into(image, tmp.path())?;
+    write_blobs_into(&content, tmp.path())?;
     fs::write(
         tmp.path().join("index.json"),
         index_json(vec![entry.clone()]),
@@ -322,18 +496,16 @@ fn open_index_of_dir(dir: &Path) -> Result<Index, FormatError> {
     )?)
 }
 
-fn write_blobs_into(image: &dyn Image, root: &Path) -> Result<(), FormatError> {
-    let manifest_bytes = image.raw_manifest()?;
-    let manifest_digest = Digest::sha256(&manifest_bytes);
-    for desc in blobs_of(image)? {
+fn write_blobs_into(content: &Content<'_>, root: &Path) -> Result<(), FormatError> {
+    for (desc, src) in content.blobs.values() {
         let dest = root.join(desc.digest.blob_path());
         let dir = atomic::parent_of(&dest);
         fs::create_dir_all(&dir).map_err(|e| FormatError::io(&dir, e))?;
-        if blob_present(&dest, &desc) {
+        if blob_present(&dest, desc) {
             continue;
         }
         let mut tmp = atomic::temp_file_for(&dest)?;
-        let mut src = open_any_blob(image, &desc, &manifest_digest, &manifest_bytes)?;
+        let mut src = open_source(src, desc)?;
         io::copy(&mut src, tmp.as_file_mut()).map_err(|e| match e.get_ref() {
             Some(i) if i.is::<OciError>() => blob_error(&desc.digest, e).into(),
             _ => FormatError::io(tmp.path(), e),
@@ -402,7 +574,28 @@ pub fn write_oci_archive(
     ref_name: Option<&str>,
 ) -> Result<Descriptor, FormatError> {
     atomic::check_replaceable_archive(path, "oci-layout", "an oci-archive")?;
-    let entry = index_entry(image, ref_name)?;
+    let manifest = image.raw_manifest()?;
+    write_archive_content(image_content(image, &manifest, ref_name)?, path)
+}
+
+/// Write a whole multi-platform index as an oci-archive at `path` (see
+/// [`write_oci_dir_index`]).
+///
+/// # Errors
+/// As [`write_oci_archive`].
+pub fn write_oci_archive_index(
+    index: &OwnedIndex,
+    path: &Path,
+    ref_name: Option<&str>,
+) -> Result<Descriptor, FormatError> {
+    atomic::check_replaceable_archive(path, "oci-layout", "an oci-archive")?;
+    let images: Vec<&dyn Image> = index.images().iter().map(|i| i.as_ref()).collect();
+    let manifests = manifests_of(&images)?;
+    write_archive_content(index_content(index, &manifests, ref_name)?, path)
+}
+
+fn write_archive_content(content: Content<'_>, path: &Path) -> Result<Descriptor, FormatError> {
+    let entry = content.entry.clone();
     let mut tmp = atomic::temp_file_for(path)?;
     let tmp_path: PathBuf = tmp.path().to_path_buf();
     let io_err = |e| FormatError::io(&tmp_path, e);
@@ -415,17 +608,15 @@ pub fn write_oci_archive(
         tar.file("index.json", index.len() as u64, &index[..])
             .map_err(io_err)?;
         tar.dir("blobs/").map_err(io_err)?;
-        let manifest_bytes = image.raw_manifest()?;
-        let manifest_digest = Digest::sha256(&manifest_bytes);
         let mut dirs_done = std::collections::BTreeSet::new();
-        for desc in blobs_of(image)? {
+        for (desc, src) in content.blobs.values() {
             let name = desc.digest.blob_path();
             if let Some((d, _)) = name.rsplit_once('/')
                 && dirs_done.insert(d.to_owned())
             {
                 tar.dir(&format!("{d}/")).map_err(io_err)?;
             }
-            let src = open_any_blob(image, &desc, &manifest_digest, &manifest_bytes)?;
+            let src = open_source(src, desc)?;
             tar.file(&name, desc.size, src)
                 .map_err(|e| match e.get_ref() {
                     Some(i) if i.is::<OciError>() => blob_error(&desc.digest, e).into(),

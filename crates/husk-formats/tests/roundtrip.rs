@@ -286,3 +286,97 @@ fn symlinked_blob_in_layout_is_not_followed() {
     let r = husk_oci::validate(&back).unwrap();
     assert!(!r.is_valid());
 }
+
+fn image_for(arch: &str) -> OwnedImage {
+    let (blob, diff_id) = layer("etc/arch", arch.as_bytes());
+    let config = ImageConfig {
+        architecture: arch.into(),
+        os: "linux".into(),
+        ..Default::default()
+    };
+    OwnedImage::assemble(
+        config,
+        vec![NewLayer {
+            descriptor: Descriptor::for_bytes(media::OCI_LAYER_GZIP, &blob),
+            diff_id,
+            blob: BlobData::Bytes(Arc::from(blob)),
+            created_by: format!("test {arch}"),
+            comment: None,
+        }],
+        BTreeMap::new(),
+    )
+}
+
+fn two_platforms() -> husk_oci::OwnedIndex {
+    husk_oci::OwnedIndex::assemble(
+        vec![Box::new(image_for("amd64")), Box::new(image_for("arm64"))],
+        BTreeMap::new(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_multi_platform_index_round_trips_whole_through_dir_and_archive() {
+    let t = tempfile::tempdir().unwrap();
+    let idx = two_platforms();
+    for dest in [
+        format!("oci:{}:multi", t.path().join("dir").display()),
+        format!("oci-archive:{}:multi", t.path().join("a.tar").display()),
+    ] {
+        let r: ImageRef = dest.parse().unwrap();
+        let written = husk_formats::write_index(&idx, &r, &[]).unwrap();
+        let entry = written.descriptor.unwrap();
+        assert_eq!(entry.media_type, media::OCI_INDEX);
+        assert_eq!(entry.digest, idx.digest());
+        let back = husk_formats::open_index(&r).unwrap().expect("an index");
+        assert_eq!(back.raw(), idx.raw(), "{dest}");
+        assert_eq!(back.media_type(), media::OCI_INDEX);
+        assert_eq!(back.images().len(), 2);
+        for (a, b) in back.images().iter().zip(idx.images()) {
+            assert_eq!(a.digest().unwrap(), b.digest().unwrap());
+            valid(a.as_ref());
+        }
+        // One image by platform; none without it.
+        let arm = husk_formats::open(
+            &r,
+            Some(&husk_formats::parse_platform("linux/arm64").unwrap()),
+        )
+        .unwrap();
+        assert_eq!(arm.config().unwrap().architecture, "arm64");
+        let e = husk_formats::open(&r, None).err().unwrap().to_string();
+        assert!(e.contains("linux/amd64, linux/arm64"), "{e}");
+    }
+    // A single image is not an index.
+    let single = t.path().join("single");
+    husk_formats::write_oci_dir(&image(), &single, Some("one")).unwrap();
+    assert!(
+        husk_formats::open_oci_dir_index(&single, Some("one"))
+            .unwrap()
+            .is_none()
+    );
+    // Media that hold one image refuse an index with the way out.
+    let e = husk_formats::write_index(
+        &idx,
+        &format!("docker-archive:{}", t.path().join("d.tar").display())
+            .parse()
+            .unwrap(),
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("--platform"), "{e}");
+}
+
+#[test]
+fn an_index_whose_manifest_is_missing_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("dir");
+    let idx = two_platforms();
+    husk_formats::write_oci_dir_index(&idx, &dir, Some("m")).unwrap();
+    let arm = &idx.document().manifests[1];
+    std::fs::remove_file(dir.join(arm.digest.blob_path())).unwrap();
+    let e = husk_formats::open_oci_dir_index(&dir, Some("m"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(&arm.digest.to_string()), "{e}");
+}
