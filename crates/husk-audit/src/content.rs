@@ -240,6 +240,33 @@ fn pem_private_key(label: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// Whether a real PEM body follows a `-----BEGIN LABEL-----` line: base64 (after optional
+/// `Key: value` headers) up to `-----END LABEL-----`. Source code that merely names the
+/// markers (parsers, tests of parsers) has no such body.
+fn pem_body(label: &[u8], rest: &[u8]) -> bool {
+    let mut end = b"-----END ".to_vec();
+    end.extend_from_slice(label);
+    end.extend_from_slice(b"-----");
+    let Some(e) = find(&rest[..rest.len().min(64 << 10)], &end) else {
+        return false;
+    };
+    let mut b64 = 0usize;
+    for line in rest[..e].split(|&b| b == b'\n') {
+        let line = line.trim_ascii();
+        if line.is_empty() || line.contains(&b':') {
+            continue;
+        }
+        if !line
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='))
+        {
+            return false;
+        }
+        b64 += line.len();
+    }
+    b64 >= 32
+}
+
 /// Secrets in a file's content: private keys and tokens (each kind once), in one pass.
 #[must_use]
 pub fn secrets_in(bytes: &[u8]) -> Vec<&'static str> {
@@ -247,8 +274,9 @@ pub fn secrets_in(bytes: &[u8]) -> Vec<&'static str> {
     for m in secret_automaton().find_iter(bytes) {
         let tail = &bytes[m.end()..];
         let what = match m.pattern().as_usize() {
-            0 => find(&tail[..tail.len().min(64)], b"-----")
-                .and_then(|e| pem_private_key(&tail[..e])),
+            0 => find(&tail[..tail.len().min(64)], b"-----").and_then(|e| {
+                pem_private_key(&tail[..e]).filter(|_| pem_body(&tail[..e], &tail[e + 5..]))
+            }),
             p => {
                 let (_, min, ok, what) = TOKENS[p - 1];
                 let boundary = m.start() == 0 || !token(bytes[m.start() - 1]);
@@ -409,13 +437,16 @@ mod tests {
     #[test]
     fn finds_keys_and_tokens() {
         let key =
-            b"x\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n-----END OPENSSH PRIVATE KEY-----\n";
+            b"x\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ==\n-----END OPENSSH PRIVATE KEY-----\n";
         assert_eq!(secrets_in(key), vec!["an OpenSSH private key"]);
         assert_eq!(
             secrets_in(b"aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"),
             vec!["an AWS access key id"]
         );
         assert!(secrets_in(b"-----BEGIN CERTIFICATE-----\nMII\n").is_empty());
+        // A parser naming the markers is not a key.
+        let code = b"_SK_START = b\"-----BEGIN OPENSSH PRIVATE KEY-----\"\n_SK_END = b\"-----END OPENSSH PRIVATE KEY-----\"\n";
+        assert!(secrets_in(code).is_empty());
         assert!(secrets_in(b"the word AKIA alone, ghp_short").is_empty());
     }
 
