@@ -4,6 +4,8 @@
 //! - [`open`] gives a [`RegistryImage`]: a `husk_oci::Image` whose manifest is fetched and
 //!   verified up front (indexes resolved by platform) and whose blobs are streamed on
 //!   demand and verified by the `Image` defaults.
+//! - [`open_remote`] gives an image or a whole index ([`husk_oci::OwnedIndex`], one
+//!   `RegistryImage` per manifest it lists) for copying every platform.
 //! - [`push`] / [`push_index`] write any image: HEAD, mount, monolithic or chunked
 //!   upload, manifest last.
 //! - [`auth`] reads docker/podman auth files and credential helpers; [`challenge`] parses
@@ -36,4 +38,4 @@ pub use options::{Logger, PlainHttp, RegistryOptions};
 pub use progress::{BlobOutcome, NoProgress, Progress};
 pub use push::{PushOptions, PushReport, check_login, manifest_media_type, push, push_index};
 pub use retry::RetryPolicy;
-pub use source::{DocumentKind, RegistryImage, classify, open};
+pub use source::{DocumentKind, RegistryImage, Remote, classify, open, open_remote};

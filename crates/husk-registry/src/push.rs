@@ -12,7 +12,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
 use husk_formats::RegistryRef;
-use husk_oci::{Descriptor, Digest, Image, Manifest, OciError, media, parse_index};
+use husk_oci::{Descriptor, Digest, Image, Manifest, OciError, OwnedIndex, media};
 use reqwest::Method;
 use reqwest::blocking::{Body, Response};
 
@@ -128,36 +128,23 @@ pub fn push(
     })
 }
 
-/// Push several images and then the index that lists them (`index_raw`, exact bytes).
-/// Every manifest the index names must be one of `images`.
+/// Push a whole multi-platform index: every image's config and layers first (each blob
+/// once, `push.jobs` at a time), then each image manifest by digest, then the index with
+/// its exact bytes and media type under the tag(s). Nothing is PUT before every blob is
+/// there, and the index is PUT only after every manifest it lists was accepted, so a
+/// failed push never leaves an index that points at a missing manifest (nor a manifest
+/// that points at a missing blob).
 ///
 /// # Errors
-/// As [`push`]; an index naming an image not given is refused before anything is sent.
+/// As [`push`].
 pub fn push_index(
-    index_raw: &[u8],
-    images: &[&dyn Image],
+    index: &OwnedIndex,
     dest: &RegistryRef,
     opts: &RegistryOptions,
     push: &PushOptions,
     progress: &dyn Progress,
 ) -> Result<PushReport, RegistryError> {
-    let index = parse_index(index_raw, &format!("index for {dest}"))?;
-    let mut digests = Vec::new();
-    for i in images {
-        digests.push(i.digest()?);
-    }
-    for d in &index.manifests {
-        if !digests.contains(&d.digest) {
-            return Err(RegistryError::UnsupportedDocument {
-                what: format!("index for {dest}"),
-                reason: format!(
-                    "it names manifest {}, which is not among the images given",
-                    d.digest
-                ),
-            });
-        }
-    }
-    let digest = Digest::sha256(index_raw);
+    let digest = index.digest();
     if let Some(wanted) = &dest.digest
         && wanted != &digest
     {
@@ -167,29 +154,32 @@ pub fn push_index(
         });
     }
     let t = Transport::new(dest, opts, scopes(dest, push.mount_from.as_deref()))?;
-    let mut blobs = Vec::new();
-    for image in images {
-        blobs.extend(push_image_blobs(&t, *image, dest, push, progress)?);
+    let mut work: Vec<(Descriptor, &dyn Image)> = Vec::new();
+    for image in index.images() {
+        add_blobs_of(image.as_ref(), &mut work)?;
+    }
+    let blobs = push_blobs(&t, &work, dest, push, progress)?;
+    for image in index.images() {
         let raw = image.raw_manifest()?;
-        let m = image.manifest()?;
         let d = Digest::sha256(&raw);
+        // The index's descriptor says the type (OwnedIndex checked that it agrees with the
+        // manifest's own mediaType when it has one).
+        let mt = match index.document().manifests.iter().find(|m| m.digest == d) {
+            Some(m) => m.media_type.clone(),
+            None => manifest_media_type(&image.manifest()?).to_owned(),
+        };
+        put_manifest(&t, &dest.repository, &d.to_string(), &raw, &mt, &d)?;
+    }
+    let mut references = Vec::new();
+    for r in manifest_targets(dest, &push.extra_tags) {
         put_manifest(
             &t,
             &dest.repository,
-            &d.to_string(),
-            &raw,
-            manifest_media_type(&m),
-            &d,
+            &r,
+            index.raw(),
+            index.media_type(),
+            &digest,
         )?;
-    }
-    let mt = index
-        .media_type
-        .as_deref()
-        .unwrap_or(media::OCI_INDEX)
-        .to_owned();
-    let mut references = Vec::new();
-    for r in manifest_targets(dest, &push.extra_tags) {
-        put_manifest(&t, &dest.repository, &r, index_raw, &mt, &digest)?;
         references.push(reference_string(dest, &r));
     }
     Ok(PushReport {
@@ -225,6 +215,20 @@ fn reference_string(dest: &RegistryRef, r: &str) -> String {
     }
 }
 
+/// The config and layers of `image` not yet in `work`.
+fn add_blobs_of<'a>(
+    image: &'a dyn Image,
+    work: &mut Vec<(Descriptor, &'a dyn Image)>,
+) -> Result<(), RegistryError> {
+    let manifest = image.manifest()?;
+    for d in std::iter::once(manifest.config).chain(manifest.layers) {
+        if !work.iter().any(|(x, _)| x.digest == d.digest) {
+            work.push((d, image));
+        }
+    }
+    Ok(())
+}
+
 /// Upload the config and layers of `image`, `push.jobs` at a time.
 fn push_image_blobs(
     t: &Transport,
@@ -233,13 +237,20 @@ fn push_image_blobs(
     push: &PushOptions,
     progress: &dyn Progress,
 ) -> Result<Vec<(Descriptor, BlobOutcome)>, RegistryError> {
-    let manifest = image.manifest()?;
-    let mut descs: Vec<Descriptor> = Vec::new();
-    for d in std::iter::once(manifest.config).chain(manifest.layers) {
-        if !descs.iter().any(|x| x.digest == d.digest) {
-            descs.push(d);
-        }
-    }
+    let mut work = Vec::new();
+    add_blobs_of(image, &mut work)?;
+    push_blobs(t, &work, dest, push, progress)
+}
+
+/// Upload blobs (each from its image), `push.jobs` at a time; the first failure stops
+/// the others from starting.
+fn push_blobs(
+    t: &Transport,
+    descs: &[(Descriptor, &dyn Image)],
+    dest: &RegistryRef,
+    push: &PushOptions,
+    progress: &dyn Progress,
+) -> Result<Vec<(Descriptor, BlobOutcome)>, RegistryError> {
     let next = Mutex::new(0usize);
     let failed = AtomicBool::new(false);
     let results: Mutex<Vec<(usize, Result<BlobOutcome, RegistryError>)>> = Mutex::new(Vec::new());
@@ -257,8 +268,10 @@ fn push_image_blobs(
                         *n += 1;
                         i
                     };
-                    let Some(desc) = descs.get(i) else { break };
-                    let r = upload_blob(t, image, desc, &dest.repository, push, progress);
+                    let Some((desc, image)) = descs.get(i) else {
+                        break;
+                    };
+                    let r = upload_blob(t, *image, desc, &dest.repository, push, progress);
                     if r.is_err() {
                         failed.store(true, Ordering::Relaxed);
                     }
@@ -271,7 +284,7 @@ fn push_image_blobs(
     results.sort_by_key(|(i, _)| *i);
     let mut out = Vec::new();
     for (i, r) in results {
-        out.push((descs[i].clone(), r?));
+        out.push((descs[i].0.clone(), r?));
     }
     Ok(out)
 }

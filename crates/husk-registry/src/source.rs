@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use husk_formats::RegistryRef;
 use husk_oci::{
-    BlobReader, Descriptor, Digest, Image, MAX_DOCUMENT_BYTES, OciError, Platform, media,
-    parse_index, parse_manifest,
+    BlobReader, Descriptor, Digest, Image, MAX_DOCUMENT_BYTES, OciError, OwnedIndex, Platform,
+    media, parse_index, parse_manifest,
 };
 use reqwest::Method;
 
@@ -279,6 +279,85 @@ pub fn open(
         media_type: doc.media_type,
         progress: None,
     })
+}
+
+/// What a registry reference names: one image, or a multi-platform index held whole.
+pub enum Remote {
+    Image(RegistryImage),
+    /// The index with its exact bytes and media type; each image it lists is a
+    /// [`RegistryImage`] (manifest fetched and verified, blobs on demand).
+    Index(OwnedIndex),
+}
+
+/// Open what `reference` names without choosing a platform: an image, or an index with
+/// every manifest it lists (each fetched by digest and checked against its descriptor).
+/// An index inside the index is refused. `progress` receives blob downloads.
+///
+/// # Errors
+/// As [`open`].
+pub fn open_remote(
+    reference: &RegistryRef,
+    opts: &RegistryOptions,
+    progress: Option<Arc<dyn Progress>>,
+) -> Result<Remote, RegistryError> {
+    let scopes = vec![format!("repository:{}:pull", reference.repository)];
+    let transport = Arc::new(Transport::new(reference, opts, scopes)?);
+    let location = reference.to_string();
+    let what = format!("manifest of {location}");
+    let top = fetch_document(
+        &transport,
+        &reference.repository,
+        &reference.manifest_reference(),
+        None,
+        &what,
+    )?;
+    let image = |doc: Document| RegistryImage {
+        transport: transport.clone(),
+        reference: reference.clone(),
+        manifest: doc.bytes,
+        media_type: doc.media_type,
+        progress: progress.clone(),
+    };
+    if top.kind == DocumentKind::Manifest {
+        parse_manifest(&top.bytes, &what)?;
+        return Ok(Remote::Image(image(top)));
+    }
+    let index = parse_index(&top.bytes, &format!("index of {location}"))?;
+    let mut images: Vec<Box<dyn Image>> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for desc in &index.manifests {
+        if !seen.insert(desc.digest.clone()) {
+            continue;
+        }
+        let what = format!("manifest {} of {location}", desc.digest);
+        if husk_oci::is_index_media_type(&desc.media_type) {
+            return Err(RegistryError::UnsupportedDocument {
+                what,
+                reason: "an index inside an index is not supported".into(),
+            });
+        }
+        let doc = fetch_document(
+            &transport,
+            &reference.repository,
+            &desc.digest.to_string(),
+            Some(desc),
+            &what,
+        )?;
+        if doc.kind != DocumentKind::Manifest {
+            return Err(RegistryError::UnsupportedDocument {
+                what,
+                reason: "an index inside an index is not supported".into(),
+            });
+        }
+        parse_manifest(&doc.bytes, &what)?;
+        images.push(Box::new(image(doc)));
+    }
+    Ok(Remote::Index(OwnedIndex::new(
+        top.bytes,
+        Some(&top.media_type),
+        images,
+        location,
+    )?))
 }
 
 impl RegistryImage {
