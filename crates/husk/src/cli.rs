@@ -408,9 +408,12 @@ pub struct PushArgs {
     pub image: String,
     /// Where: docker://HOST[:PORT]/REPO[:TAG] (or @DIGEST, which must be the image's).
     pub destination: String,
-    /// Platform to pick from a multi-platform source, e.g. linux/amd64.
+    /// Push only this image of a multi-platform source, e.g. linux/amd64 (default: the whole index).
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
+    /// Push every image of a multi-platform index and the index itself (already the default when the source names an index and no --platform is given; accepted as in skopeo copy --all).
+    #[arg(long, conflicts_with = "platform")]
+    pub all: bool,
     /// Also tag the pushed manifest with NAME (repeatable).
     #[arg(long = "tag", short = 't', value_name = "NAME")]
     pub tags: Vec<String>,
@@ -429,9 +432,12 @@ pub struct PullArgs {
     /// Where to write it: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker://...
     #[arg(short = 'o', long = "output", value_name = "REF")]
     pub output: String,
-    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
+    /// Pull only this image of a multi-platform index, e.g. linux/amd64 (default: the whole index into oci:, oci-archive: and docker://; the only image otherwise).
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
+    /// Copy a multi-platform index whole (every image and the index, byte for byte); fails when the destination cannot hold an index.
+    #[arg(long, conflicts_with = "platform")]
+    pub all: bool,
     /// Name for the written image [default: the reference's tag (oci) or HOST/REPO:TAG].
     #[arg(long, value_name = "NAME")]
     pub tag: Option<String>,

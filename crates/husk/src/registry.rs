@@ -11,10 +11,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::{Context, Result};
 use husk_formats::{ImageRef, RegistryRef};
-use husk_oci::{Digest, Image, Platform};
+use husk_oci::{Digest, Image, OwnedIndex, Platform};
 use husk_registry::{
     BlobOutcome, NoProgress, PlainHttp, Progress, PushOptions, PushReport, RegistryImage,
-    RegistryOptions,
+    RegistryOptions, Remote,
 };
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -166,6 +166,58 @@ pub fn open(reference: &RegistryRef, platform: Option<&Platform>) -> Result<Regi
     Ok(image.with_progress(progress("pull")))
 }
 
+/// What a reference opened whole names.
+pub enum Opened {
+    Image(Box<dyn Image>),
+    Index(OwnedIndex),
+}
+
+/// Open `reference` for copying: with a platform, that one image; without, the whole
+/// multi-platform index when it names one (a registry index or manifest list, or an OCI
+/// layout entry that is an index), else the image.
+pub fn open_whole(reference: &ImageRef, platform: Option<&Platform>) -> Result<Opened> {
+    if let ImageRef::Registry(r) = reference {
+        if platform.is_some() {
+            return Ok(Opened::Image(Box::new(open(r, platform)?)));
+        }
+        let remote = husk_registry::open_remote(r, &options(), Some(progress("pull")))
+            .with_context(|| format!("cannot open {r}"))?;
+        return Ok(match remote {
+            Remote::Image(i) => Opened::Image(Box::new(i)),
+            Remote::Index(i) => Opened::Index(i),
+        });
+    }
+    if platform.is_none()
+        && let Some(index) = husk_formats::open_index(reference)
+            .with_context(|| format!("cannot open {reference}"))?
+    {
+        return Ok(Opened::Index(index));
+    }
+    Ok(Opened::Image(
+        husk_formats::open(reference, platform)
+            .with_context(|| format!("cannot open {reference}"))?,
+    ))
+}
+
+/// Push a whole index to `dest` (same mount rule as [`push`]).
+pub fn push_index(
+    index: &OwnedIndex,
+    source: Option<&ImageRef>,
+    dest: &RegistryRef,
+    tune: PushOptions,
+) -> Result<PushReport> {
+    let mut tune = tune;
+    if let Some(ImageRef::Registry(src)) = source
+        && src.domain == dest.domain
+        && tune.mount_from.is_none()
+    {
+        tune.mount_from = Some(src.repository.clone());
+    }
+    let progress = progress("push");
+    husk_registry::push_index(index, dest, &options(), &tune, progress.as_ref())
+        .with_context(|| format!("cannot push the index to {dest}"))
+}
+
 /// Check a registry destination before work: the flags must allow its scheme.
 pub fn check_destination(dest: &ImageRef) -> Result<()> {
     match dest {
@@ -200,6 +252,32 @@ pub fn push(
     let progress = progress("push");
     husk_registry::push(image, dest, &options(), &tune, progress.as_ref())
         .with_context(|| format!("cannot push to {dest}"))
+}
+
+/// One line about an index push: where, how many images, and what was sent.
+pub fn index_summary(index: &OwnedIndex, report: &PushReport) -> String {
+    format!(
+        "{} (an index of {} images: {})",
+        summary(report),
+        index.images().len(),
+        platforms(index)
+    )
+}
+
+/// The platforms an index lists, for messages.
+pub fn platforms(index: &OwnedIndex) -> String {
+    index
+        .document()
+        .manifests
+        .iter()
+        .map(|d| {
+            d.platform
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_else(|| "unspecified".into())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// One line about a push: where, digest, and what was sent.

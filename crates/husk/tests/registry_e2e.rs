@@ -427,6 +427,8 @@ enum Fault {
     Flaky,
     /// Every upload PATCH/PUT with a body is cut in the middle.
     BreakUploads,
+    /// The first manifest PUT passes; every later one gets a 500.
+    FailLaterManifests,
 }
 
 struct Proxy {
@@ -546,6 +548,14 @@ async fn proxy_one(
                 false,
                 upload && (method == "PATCH" || method == "PUT") && len > 0,
             ),
+            Fault::FailLaterManifests => {
+                let mut fail = false;
+                if method == "PUT" && path.contains("/manifests/") {
+                    c.0 += 1;
+                    fail = c.0 > 1;
+                }
+                (fail, false)
+            }
         }
     };
     if fail500 {
@@ -727,4 +737,344 @@ fn a_push_that_cannot_upload_fails_cleanly_and_leaves_no_manifest() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not found"));
+}
+
+// ---- multi-platform indexes --------------------------------------------------------
+
+fn write_exec(path: &Path, bytes: &[u8]) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, bytes).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Two single-platform images built by husk (linux/amd64 from /usr/bin/ls, linux/arm64
+/// from a static aarch64 ELF), and an OCI layout `multi` whose entry `v1` is an index of
+/// both. Returns the layout dir, the index digest and the two image digests.
+fn build_index(work: &Path) -> (PathBuf, String, [String; 2]) {
+    use husk_oci::Image;
+    let amd = work.join("amd");
+    let o = husk(work)
+        .args(["build", "/usr/bin/ls", "-q", "-o"])
+        .arg(format!("oci:{}", amd.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bin = work.join("arm-app");
+    write_exec(
+        &bin,
+        &husk_elf::testing::ElfBuilder::aarch64()
+            .no_dynamic()
+            .build(),
+    );
+    let arm = work.join("arm");
+    let o = husk(work)
+        .arg("build")
+        .arg(&bin)
+        .args(["-q", "-o"])
+        .arg(format!("oci:{}", arm.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let a = husk_formats::open_oci_dir(&amd, None, None).unwrap();
+    let b = husk_formats::open_oci_dir(&arm, None, None).unwrap();
+    let digests = [
+        a.digest().unwrap().to_string(),
+        b.digest().unwrap().to_string(),
+    ];
+    let index =
+        husk_oci::OwnedIndex::assemble(vec![Box::new(a), Box::new(b)], Default::default()).unwrap();
+    let multi = work.join("multi");
+    husk_formats::write_oci_dir_index(&index, &multi, Some("v1")).unwrap();
+    (multi, index.digest().to_string(), digests)
+}
+
+fn skopeo_raw(image: &str) -> (Vec<u8>, serde_json::Value) {
+    let out = run(Command::new("skopeo").args(["inspect", "--raw", "--tls-verify=false", image]));
+    let v = serde_json::from_slice(&out.stdout).unwrap();
+    (out.stdout, v)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    husk_oci::Digest::sha256(bytes).to_string()
+}
+
+fn platforms_of(v: &serde_json::Value) -> Vec<String> {
+    v["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{}/{}",
+                m["platform"]["os"].as_str().unwrap(),
+                m["platform"]["architecture"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+fn index_raw_in_layout(dir: &Path, reference: &str) -> Vec<u8> {
+    husk_formats::open_oci_dir_index(dir, Some(reference))
+        .unwrap()
+        .expect("the layout entry is an index")
+        .raw()
+        .to_vec()
+}
+
+#[test]
+fn a_multi_platform_index_is_pushed_and_pulled_whole() {
+    if !have_tools(&["docker-registry", "skopeo"]) {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let work = t.path();
+    let reg = start_registry(false);
+    let (multi, index_digest, [amd_digest, arm_digest]) = build_index(work);
+    let original = index_raw_in_layout(&multi, "v1");
+    let dest = format!("docker://{}/multi/app:v1", reg.host());
+
+    // husk push of a layout entry that is an index pushes it whole (no --platform).
+    let o = husk_reg(work)
+        .args([
+            "push",
+            &format!("oci:{}:v1", multi.display()),
+            &dest,
+            "--insecure-http",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(ok(&o, "husk push index"), index_digest);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("an index of 2 images: linux/amd64, linux/arm64"),
+        "{stderr}"
+    );
+
+    // skopeo sees the same bytes, the OCI index media type and both platforms.
+    let (raw, v) = skopeo_raw(&dest);
+    assert_eq!(raw, original, "the registry holds the index byte for byte");
+    assert_eq!(sha256_hex(&raw), index_digest);
+    assert_eq!(v["mediaType"], "application/vnd.oci.image.index.v1+json");
+    assert_eq!(platforms_of(&v), ["linux/amd64", "linux/arm64"]);
+    for d in [&amd_digest, &arm_digest] {
+        let child = format!("docker://{}/multi/app@{d}", reg.host());
+        let (raw, v) = skopeo_raw(&child);
+        assert_eq!(&sha256_hex(&raw), d);
+        assert_eq!(v["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+    }
+
+    // skopeo copies every platform out of it.
+    let sk_out = work.join("sk");
+    run(Command::new("skopeo")
+        .args(["copy", "-q", "--all", "--src-tls-verify=false", &dest])
+        .arg(format!("oci:{}:v1", sk_out.display())));
+    assert_eq!(index_raw_in_layout(&sk_out, "v1"), original);
+
+    // husk pull --all gets it back byte for byte (same index digest), valid per platform.
+    let back = work.join("back");
+    let o = husk_reg(work)
+        .args(["pull", &dest, "--all", "--insecure-http", "-o"])
+        .arg(format!("oci:{}", back.display()))
+        .output()
+        .unwrap();
+    assert_eq!(ok(&o, "husk pull --all"), index_digest);
+    assert_eq!(index_raw_in_layout(&back, "v1"), original);
+    for p in ["linux/amd64", "linux/arm64"] {
+        let o = husk(work)
+            .args([
+                "validate",
+                &format!("oci:{}:v1", back.display()),
+                "--platform",
+                p,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            ok(&o, "validate").contains("valid: manifest, config and"),
+            "{p}"
+        );
+    }
+    // Without --all the default is the same for a destination that holds indexes.
+    let back2 = work.join("back2.tar");
+    let o = husk_reg(work)
+        .args(["pull", &dest, "--insecure-http", "-o"])
+        .arg(format!("oci-archive:{}", back2.display()))
+        .output()
+        .unwrap();
+    assert_eq!(ok(&o, "husk pull (index by default)"), index_digest);
+
+    // --platform picks one image.
+    let arm_only = work.join("arm-only");
+    let o = husk_reg(work)
+        .args([
+            "pull",
+            &dest,
+            "--platform",
+            "linux/arm64",
+            "--insecure-http",
+            "-o",
+        ])
+        .arg(format!("oci:{}", arm_only.display()))
+        .output()
+        .unwrap();
+    assert_eq!(ok(&o, "husk pull --platform"), arm_digest);
+    assert_eq!(config(&arm_only).architecture, "arm64");
+    // A medium with one image: --all is refused with the way out, no platform lists them.
+    let da = format!("docker-archive:{}", work.join("d.tar").display());
+    let o = husk_reg(work)
+        .args(["pull", &dest, "--all", "--insecure-http", "-o", &da])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot hold a multi-platform index"), "{err}");
+    let o = husk_reg(work)
+        .args(["pull", &dest, "--insecure-http", "-o", &da])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("linux/amd64, linux/arm64"), "{err}");
+
+    // Registry to registry: the whole index, blobs mounted.
+    let copy = format!("docker://{}/copied/app:v1", reg.host());
+    let o = husk_reg(work)
+        .args(["pull", &dest, "--insecure-http", "-o", &copy])
+        .output()
+        .unwrap();
+    assert_eq!(ok(&o, "husk pull to a registry"), index_digest);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("0 blobs uploaded"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(skopeo_raw(&copy).0, original);
+
+    // skopeo copy --all of the layout index INTO the registry; husk pulls it whole.
+    let by_skopeo = format!("docker://{}/by-skopeo/app:v1", reg.host());
+    run(Command::new("skopeo")
+        .args(["copy", "-q", "--all", "--dest-tls-verify=false"])
+        .arg(format!("oci:{}:v1", multi.display()))
+        .arg(&by_skopeo));
+    let from_sk = work.join("from-skopeo");
+    let o = husk_reg(work)
+        .args(["pull", &by_skopeo, "--all", "--insecure-http", "-o"])
+        .arg(format!("oci:{}:v1", from_sk.display()))
+        .output()
+        .unwrap();
+    let got = ok(&o, "husk pull of skopeo's index");
+    let (sk_raw, _) = skopeo_raw(&by_skopeo);
+    assert_eq!(got, sha256_hex(&sk_raw));
+    assert_eq!(index_raw_in_layout(&from_sk, "v1"), sk_raw);
+}
+
+#[test]
+fn a_docker_manifest_list_round_trips_with_its_media_type() {
+    if !have_tools(&["docker-registry", "skopeo"]) {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let work = t.path();
+    let reg = start_registry(false);
+    let (multi, _, _) = build_index(work);
+    // skopeo converts the OCI index to a Docker manifest list of schema 2 manifests.
+    let list = format!("docker://{}/docker/list:v1", reg.host());
+    run(Command::new("skopeo")
+        .args([
+            "copy",
+            "-q",
+            "--all",
+            "--format",
+            "v2s2",
+            "--dest-tls-verify=false",
+        ])
+        .arg(format!("oci:{}:v1", multi.display()))
+        .arg(&list));
+    let (raw, v) = skopeo_raw(&list);
+    assert_eq!(
+        v["mediaType"],
+        "application/vnd.docker.distribution.manifest.list.v2+json"
+    );
+    let back = work.join("back");
+    let o = husk_reg(work)
+        .args(["pull", &list, "--insecure-http", "-o"])
+        .arg(format!("oci:{}:v1", back.display()))
+        .output()
+        .unwrap();
+    assert_eq!(ok(&o, "husk pull of a manifest list"), sha256_hex(&raw));
+    assert_eq!(index_raw_in_layout(&back, "v1"), raw);
+    // Pushed back under another name: the same bytes, the manifest list type.
+    let again = format!("docker://{}/docker/again:v1", reg.host());
+    let o = husk_reg(work)
+        .args([
+            "push",
+            &format!("oci:{}:v1", back.display()),
+            &again,
+            "--insecure-http",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(ok(&o, "husk push of a manifest list"), sha256_hex(&raw));
+    let (raw2, v2) = skopeo_raw(&again);
+    assert_eq!(raw2, raw);
+    assert_eq!(v2["mediaType"], v["mediaType"]);
+}
+
+#[test]
+fn a_failed_index_push_never_leaves_an_index_pointing_at_missing_manifests() {
+    if !have_tools(&["docker-registry", "skopeo"]) {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let work = t.path();
+    let reg = start_registry(false);
+    let (multi, _, [amd_digest, arm_digest]) = build_index(work);
+    let src = format!("oci:{}:v1", multi.display());
+    let manifest_puts = |log: &[String]| {
+        log.iter()
+            .filter(|l| l.starts_with("PUT ") && l.contains("/manifests/"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+
+    // Blob uploads break: nothing at all is PUT.
+    let proxy = start_proxy(reg.port, Fault::BreakUploads);
+    let o = husk_reg(work)
+        .args(["push", &src])
+        .arg(format!("docker://127.0.0.1:{}/broken/app:v1", proxy.port))
+        .args(["--insecure-http", "--retries", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        manifest_puts(&proxy.log.lock().unwrap()),
+        Vec::<String>::new()
+    );
+
+    // The second manifest PUT fails: the index is never PUT.
+    let proxy = start_proxy(reg.port, Fault::FailLaterManifests);
+    let o = husk_reg(work)
+        .args(["push", &src])
+        .arg(format!("docker://127.0.0.1:{}/half/app:v1", proxy.port))
+        .args(["--insecure-http", "--retries", "2"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    let puts = manifest_puts(&proxy.log.lock().unwrap());
+    assert!(
+        puts.iter().all(|p| p.contains("/manifests/sha256:")),
+        "only child manifests were tried, never the tag: {puts:?}"
+    );
+    assert!(puts.iter().any(|p| p.contains(&amd_digest)), "{puts:?}");
+    assert!(puts.iter().any(|p| p.contains(&arm_digest)), "{puts:?}");
+    let sk = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{}/half/app:v1", reg.host()))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        !sk.status.success(),
+        "the registry has the index after a failed push"
+    );
 }

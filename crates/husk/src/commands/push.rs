@@ -1,4 +1,7 @@
-//! `husk push IMAGE docker://HOST/REPO[:TAG]`: upload any image to a registry.
+//! `husk push IMAGE docker://HOST/REPO[:TAG]`: upload any image to a registry. A source
+//! that names a multi-platform index (an OCI layout entry, a registry index) is pushed
+//! whole, like `crane copy` (`--all` says so explicitly, as `skopeo copy --all` needs);
+//! `--platform` pushes one of its images.
 
 use anyhow::{Result, bail};
 use husk_formats::ImageRef;
@@ -6,8 +9,8 @@ use husk_registry::PushOptions;
 
 use crate::cli::PushArgs;
 use crate::exit::Exit;
-use crate::open::open_image;
 use crate::output::Printer;
+use crate::registry::Opened;
 
 pub fn run(args: &PushArgs, printer: &Printer) -> Result<Exit> {
     let ImageRef::Registry(dest) = args.destination.parse::<ImageRef>()? else {
@@ -17,7 +20,12 @@ pub fn run(args: &PushArgs, printer: &Printer) -> Result<Exit> {
         );
     };
     crate::registry::check_destination(&ImageRef::Registry(dest.clone()))?;
-    let (source, image) = open_image(&args.image, args.platform.as_deref())?;
+    let source: ImageRef = args.image.parse()?;
+    let platform = args
+        .platform
+        .as_deref()
+        .map(husk_formats::parse_platform)
+        .transpose()?;
     let tune = PushOptions {
         chunk_size: args.chunk_size,
         monolithic_max: args.chunk_size,
@@ -25,8 +33,18 @@ pub fn run(args: &PushArgs, printer: &Printer) -> Result<Exit> {
         extra_tags: args.tags.clone(),
         ..PushOptions::default()
     };
-    let report = crate::registry::push(image.as_ref(), Some(&source), &dest, tune)?;
-    printer.info(crate::registry::summary(&report));
+    let report = match crate::registry::open_whole(&source, platform.as_ref())? {
+        Opened::Index(index) => {
+            let report = crate::registry::push_index(&index, Some(&source), &dest, tune)?;
+            printer.info(crate::registry::index_summary(&index, &report));
+            report
+        }
+        Opened::Image(image) => {
+            let report = crate::registry::push(image.as_ref(), Some(&source), &dest, tune)?;
+            printer.info(crate::registry::summary(&report));
+            report
+        }
+    };
     printer.data(report.digest.to_string())?;
     Ok(Exit::Success)
 }
