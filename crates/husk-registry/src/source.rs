@@ -216,6 +216,8 @@ pub struct RegistryImage {
     manifest: Vec<u8>,
     media_type: String,
     progress: Option<Arc<dyn Progress>>,
+    /// The config, once fetched and verified (every accessor of the image reads it).
+    config: std::sync::OnceLock<(Digest, Vec<u8>)>,
 }
 
 impl std::fmt::Debug for RegistryImage {
@@ -278,6 +280,7 @@ pub fn open(
         manifest: doc.bytes,
         media_type: doc.media_type,
         progress: None,
+        config: std::sync::OnceLock::new(),
     })
 }
 
@@ -317,6 +320,7 @@ pub fn open_remote(
         manifest: doc.bytes,
         media_type: doc.media_type,
         progress: progress.clone(),
+        config: std::sync::OnceLock::new(),
     };
     if top.kind == DocumentKind::Manifest {
         parse_manifest(&top.bytes, &what)?;
@@ -407,6 +411,12 @@ impl Image for RegistryImage {
     }
 
     fn open_blob(&self, desc: &Descriptor) -> Result<BlobReader<'_>, OciError> {
+        if let Some((d, bytes)) = self.config.get()
+            && d == &desc.digest
+        {
+            // Verified when it was fetched; open_verified checks it again.
+            return Ok(Box::new(std::io::Cursor::new(bytes.clone())));
+        }
         let resp = self.get_blob(desc).map_err(|e| e.into_oci(&desc.digest))?;
         match &self.progress {
             Some(p) => {
@@ -425,6 +435,20 @@ impl Image for RegistryImage {
 
     fn location(&self) -> String {
         self.reference.to_string()
+    }
+
+    /// Fetched once: `config()`, `layers()` and every sink read it again.
+    fn raw_config(&self) -> Result<Vec<u8>, OciError> {
+        if let Some((_, c)) = self.config.get() {
+            return Ok(c.clone());
+        }
+        let manifest = self.manifest()?;
+        let bytes = husk_oci::read_document(self, &manifest.config)?;
+        Ok(self
+            .config
+            .get_or_init(|| (manifest.config.digest, bytes))
+            .1
+            .clone())
     }
 }
 
