@@ -507,3 +507,22 @@ pub struct LintArgs {
     #[command(flatten)]
     pub check: CheckArgs,
 }
+
+impl Command {
+    /// Whether the command prints machine-readable output (`--format json` or `sarif`):
+    /// then nothing but data is printed, so registry progress bars stay off too.
+    pub fn machine_output(&self) -> bool {
+        let machine = |f: ReportFormat| matches!(f, ReportFormat::Json | ReportFormat::Sarif);
+        match self {
+            Command::Build(a) => a.format == Format::Json,
+            Command::Validate(a) => a.format == Format::Json,
+            Command::Inspect(a) => a.format == Format::Json,
+            Command::Ls(a) => a.format == Format::Json,
+            Command::Diff(a) => a.format == Format::Json,
+            Command::Layers(a) => a.format == Format::Json,
+            Command::Audit(a) => machine(a.check.format),
+            Command::Lint(a) => machine(a.check.format),
+            _ => false,
+        }
+    }
+}

@@ -21,7 +21,8 @@ use crate::output::Printer;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let printer = Printer { quiet: cli.quiet };
-    registry::init(&cli.registry, cli.quiet);
+    // Progress bars: never with --quiet or machine-readable output (see registry::progress).
+    registry::init(&cli.registry, cli.quiet || cli.command.machine_output());
     let result = match &cli.command {
         Command::Push(args) => commands::push::run(args, &printer),
         Command::Pull(args) => commands::pull::run(args, &printer),

@@ -1078,3 +1078,135 @@ fn a_failed_index_push_never_leaves_an_index_pointing_at_missing_manifests() {
         "the registry has the index after a failed push"
     );
 }
+
+// ---- progress on a terminal ----------------------------------------------------------
+
+/// Run the shell command line `cmd` under `script`, which gives it a pseudo-terminal as
+/// stdin, stdout and stderr; returns everything the terminal showed (CR removed). `ci`
+/// is the CI variable to set, or none.
+fn on_a_tty(work: &Path, cmd: &str, ci: Option<&str>) -> String {
+    let mut c = Command::new("script");
+    c.args(["-qec", cmd, "/dev/null"])
+        .env("HUSK_CACHE_DIR", work)
+        .env("REGISTRY_AUTH_FILE", work.join("auth.json"))
+        .env("HOME", work)
+        .env("TERM", "xterm")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("DOCKER_CONFIG");
+    match ci {
+        Some(v) => c.env("CI", v),
+        None => c.env_remove("CI"),
+    };
+    let out = run(&mut c);
+    String::from_utf8_lossy(&out.stdout).replace('\r', "")
+}
+
+/// A finished progress bar as husk draws it.
+fn has_bar(s: &str) -> bool {
+    s.contains(&format!("[{}]", "=".repeat(30)))
+}
+
+#[test]
+fn progress_bars_draw_on_a_terminal_and_nowhere_else() {
+    if !have_tools(&["docker-registry", "script"]) {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let work = t.path();
+    let reg = start_registry(false);
+    let img = build_image(work);
+    let husk_bin = env!("CARGO_BIN_EXE_husk");
+    let src = format!("docker://{}/tty/img:1", reg.host());
+    let layer = husk_formats::open_oci_dir(&img, None, None)
+        .map(|i| {
+            husk_oci::Image::manifest(&i).unwrap().layers[0]
+                .digest
+                .clone()
+        })
+        .unwrap();
+    let short = &layer.to_string()["sha256:".len()..][..12];
+
+    // Push and pull on a terminal: one bar per blob, on stderr.
+    let out = on_a_tty(
+        work,
+        &format!(
+            "{husk_bin} push oci:{} {src} --insecure-http",
+            img.display()
+        ),
+        None,
+    );
+    assert!(
+        has_bar(&out) && out.contains(&format!("pushed {short}")),
+        "{out}"
+    );
+    let digest = out.lines().last().unwrap().trim().to_owned();
+    assert!(digest.starts_with("sha256:"), "{out}");
+    let pull = |dest: &str, extra: &str, ci: Option<&str>| {
+        on_a_tty(
+            work,
+            &format!(
+                "{husk_bin} pull {src} -o oci:{} --insecure-http {extra}",
+                work.join(dest).display()
+            ),
+            ci,
+        )
+    };
+    let out = pull("a", "", None);
+    assert!(
+        has_bar(&out) && out.contains(&format!("pulled {short}")),
+        "{out}"
+    );
+    assert!(
+        out.contains('\u{1b}'),
+        "a terminal gets cursor movement: {out}"
+    );
+
+    // CI=true, --quiet: nothing but the info line and the data.
+    let out = pull("b", "", Some("true"));
+    assert!(!has_bar(&out) && !out.contains('\u{1b}'), "{out}");
+    assert_eq!(out.lines().last().unwrap(), digest);
+    let out = pull("c", "-q", None);
+    assert_eq!(out.trim(), digest);
+    // CI=false is not CI.
+    assert!(has_bar(&pull("d", "", Some("false"))));
+
+    // stderr not a terminal: no bars anywhere; the terminal shows only the data.
+    let err = work.join("err.txt");
+    let out = pull("e", &format!("2>{}", err.display()), None);
+    assert_eq!(out.trim(), digest);
+    let err_text = std::fs::read_to_string(&err).unwrap();
+    assert!(
+        !has_bar(&err_text) && !err_text.contains('\u{1b}'),
+        "{err_text}"
+    );
+    assert!(err_text.contains("pulled docker://"), "{err_text}");
+    // stdout not a terminal: it gets exactly the data; the bars stay on stderr.
+    let data = work.join("data.txt");
+    let out = pull("f", &format!(">{}", data.display()), None);
+    assert!(has_bar(&out), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(&data).unwrap(),
+        format!("{digest}\n")
+    );
+
+    // Machine-readable output: no bars, so the terminal shows only the JSON.
+    let out = on_a_tty(
+        work,
+        &format!("{husk_bin} inspect {src} --insecure-http --format json"),
+        None,
+    );
+    assert!(!out.contains('\u{1b}'), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert!(v.is_object());
+
+    // Not a terminal at all (the test harness's pipes): no bars.
+    let o = husk_reg(work)
+        .args(["pull", &src, "--insecure-http", "-o"])
+        .arg(format!("oci:{}", work.join("g").display()))
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    assert_eq!(ok(&o, "husk pull"), digest);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!has_bar(&stderr) && !stderr.contains('\u{1b}'), "{stderr}");
+}
