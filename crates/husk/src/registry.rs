@@ -104,7 +104,10 @@ pub fn options() -> RegistryOptions {
     }
 }
 
-/// Per-blob bars on a terminal; nothing in CI, with --quiet, or when stderr is not a tty.
+/// Per-blob bars on stderr when it is a terminal; nothing with --quiet or machine-readable
+/// output (both arrive as `quiet` from `init`), with `CI` set to anything but `false`
+/// (GitHub Actions, GitLab, ... set `CI=true`; their logs are not terminals anyway, but
+/// some allocate a pty), or when stderr is not a tty. stdout never gets progress.
 pub fn progress(verb: &'static str) -> Arc<dyn Progress> {
     let (_, quiet) = flags();
     let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
