@@ -29,8 +29,9 @@ pub use docker_archive::{
 pub use engine::{EngineImage, engine_available, load_into_engine, open_engine_image};
 pub use error::FormatError;
 pub use oci_layout::{
-    LayoutImage, open_oci_archive, open_oci_archive_index, open_oci_dir, open_oci_dir_index,
-    write_oci_archive, write_oci_archive_index, write_oci_dir, write_oci_dir_index,
+    DEFAULT_JOBS, LayoutImage, open_oci_archive, open_oci_archive_index, open_oci_dir,
+    open_oci_dir_index, write_oci_archive, write_oci_archive_index, write_oci_dir,
+    write_oci_dir_index, write_oci_dir_with,
 };
 pub use reference::{Engine, ImageRef};
 pub use registry_ref::{RegistryRef, RegistryRefError};
@@ -88,7 +89,8 @@ pub fn holds_indexes(dest: &ImageRef) -> bool {
 }
 
 /// Write a whole multi-platform index to an OCI destination (`oci:DIR[:REF]` or
-/// `oci-archive:FILE[:REF]`; the ref-name is `:REF`, else the first of `tags`).
+/// `oci-archive:FILE[:REF]`; the ref-name is `:REF`, else the first of `tags`). A
+/// directory gets up to `jobs` blobs at once.
 ///
 /// # Errors
 /// [`FormatError::IndexUnsupported`] for media that hold one image; see
@@ -97,11 +99,12 @@ pub fn write_index(
     index: &OwnedIndex,
     dest: &ImageRef,
     tags: &[String],
+    jobs: usize,
 ) -> Result<Written, FormatError> {
     let ref_name = |r: &Option<String>| r.clone().or_else(|| tags.first().cloned());
     let descriptor = match dest {
         ImageRef::Oci { dir, reference } => {
-            write_oci_dir_index(index, dir, ref_name(reference).as_deref())?
+            write_oci_dir_index(index, dir, ref_name(reference).as_deref(), jobs)?
         }
         ImageRef::OciArchive { path, reference } => {
             write_oci_archive_index(index, path, ref_name(reference).as_deref())?
@@ -165,12 +168,31 @@ pub struct Written {
 /// # Errors
 /// See the per-medium write functions.
 pub fn write(image: &dyn Image, dest: &ImageRef, tags: &[String]) -> Result<Written, FormatError> {
+    write_with(image, dest, tags, DEFAULT_JOBS)
+}
+
+/// As [`write`], with up to `jobs` blobs written at once into an `oci:` directory (the
+/// archive and engine sinks are sequential streams).
+///
+/// # Errors
+/// See the per-medium write functions.
+pub fn write_with(
+    image: &dyn Image,
+    dest: &ImageRef,
+    tags: &[String],
+    jobs: usize,
+) -> Result<Written, FormatError> {
     let destination = dest.to_string();
     let ref_name = |r: &Option<String>| r.clone().or_else(|| tags.first().cloned());
     Ok(match dest {
         ImageRef::Oci { dir, reference } => Written {
             destination,
-            descriptor: Some(write_oci_dir(image, dir, ref_name(reference).as_deref())?),
+            descriptor: Some(write_oci_dir_with(
+                image,
+                dir,
+                ref_name(reference).as_deref(),
+                jobs,
+            )?),
             engine_output: None,
         },
         ImageRef::OciArchive { path, reference } => Written {

@@ -414,8 +414,31 @@ pub fn write_oci_dir(
     dir: &Path,
     ref_name: Option<&str>,
 ) -> Result<Descriptor, FormatError> {
+    write_oci_dir_with(image, dir, ref_name, DEFAULT_JOBS)
+}
+
+/// Blobs written at once into a layout directory by default.
+pub const DEFAULT_JOBS: usize = 4;
+
+/// As [`write_oci_dir`], writing up to `jobs` blobs at once (each fetched, verified and
+/// renamed into place on its own; a lazy source such as a registry then downloads them
+/// concurrently). index.json is still written last.
+///
+/// # Errors
+/// As [`write_oci_dir`].
+pub fn write_oci_dir_with(
+    image: &dyn Image,
+    dir: &Path,
+    ref_name: Option<&str>,
+    jobs: usize,
+) -> Result<Descriptor, FormatError> {
     let manifest = image.raw_manifest()?;
-    write_dir_content(image_content(image, &manifest, ref_name)?, dir, ref_name)
+    write_dir_content(
+        image_content(image, &manifest, ref_name)?,
+        dir,
+        ref_name,
+        jobs,
+    )
 }
 
 /// Write a whole multi-platform index into the OCI layout directory `dir`: every image's
@@ -429,22 +452,29 @@ pub fn write_oci_dir_index(
     index: &OwnedIndex,
     dir: &Path,
     ref_name: Option<&str>,
+    jobs: usize,
 ) -> Result<Descriptor, FormatError> {
     let images: Vec<&dyn Image> = index.images().iter().map(|i| i.as_ref()).collect();
     let manifests = manifests_of(&images)?;
-    write_dir_content(index_content(index, &manifests, ref_name)?, dir, ref_name)
+    write_dir_content(
+        index_content(index, &manifests, ref_name)?,
+        dir,
+        ref_name,
+        jobs,
+    )
 }
 
 fn write_dir_content(
     content: Content<'_>,
     dir: &Path,
     ref_name: Option<&str>,
+    jobs: usize,
 ) -> Result<Descriptor, FormatError> {
     let entry = content.entry.clone();
     let existing = check_dir_destination(dir)?;
     if existing {
         let old = open_index_of_dir(dir)?;
-        write_blobs_into(&content, dir)?;
+        write_blobs_into(&content, dir, jobs)?;
         let mut manifests: Vec<Descriptor> = old
             .manifests
             .into_iter()
@@ -469,7 +499,7 @@ fn write_dir_content(
         .map_err(|e| FormatError::io(&parent, e))?;
     fs::write(tmp.path().join("oci-layout"), layout_json())
         .map_err(|e| FormatError::io(tmp.path(), e))?;
-    write_blobs_into(&content, tmp.path())?;
+    write_blobs_into(&content, tmp.path(), jobs)?;
     fs::write(
         tmp.path().join("index.json"),
         index_json(vec![entry.clone()]),
@@ -496,23 +526,53 @@ fn open_index_of_dir(dir: &Path) -> Result<Index, FormatError> {
     )?)
 }
 
-fn write_blobs_into(content: &Content<'_>, root: &Path) -> Result<(), FormatError> {
-    for (desc, src) in content.blobs.values() {
-        let dest = root.join(desc.digest.blob_path());
-        let dir = atomic::parent_of(&dest);
-        fs::create_dir_all(&dir).map_err(|e| FormatError::io(&dir, e))?;
-        if blob_present(&dest, desc) {
-            continue;
+/// Write every blob of `content` under `root`, `jobs` at a time, biggest first. Each blob
+/// goes to a temporary file, verified as it streams, and is renamed into place only when
+/// complete; the first failure stops the blobs not yet started.
+fn write_blobs_into(content: &Content<'_>, root: &Path, jobs: usize) -> Result<(), FormatError> {
+    let mut todo: Vec<&(Descriptor, BlobSource<'_>)> = content.blobs.values().collect();
+    todo.sort_by_key(|(d, _)| std::cmp::Reverse(d.size));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let first_error: std::sync::Mutex<Option<FormatError>> = std::sync::Mutex::new(None);
+    let jobs = jobs.clamp(1, 32).min(todo.len().max(1));
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(|| {
+                use std::sync::atomic::Ordering;
+                while !failed.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((desc, src)) = todo.get(i) else {
+                        break;
+                    };
+                    if let Err(e) = write_blob(root, desc, src) {
+                        failed.store(true, Ordering::Relaxed);
+                        first_error.lock().expect("error slot").get_or_insert(e);
+                    }
+                }
+            });
         }
-        let mut tmp = atomic::temp_file_for(&dest)?;
-        let mut src = open_source(src, desc)?;
-        io::copy(&mut src, tmp.as_file_mut()).map_err(|e| match e.get_ref() {
-            Some(i) if i.is::<OciError>() => blob_error(&desc.digest, e).into(),
-            _ => FormatError::io(tmp.path(), e),
-        })?;
-        atomic::persist(tmp, &dest)?;
+    });
+    match first_error.into_inner().expect("error slot") {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+fn write_blob(root: &Path, desc: &Descriptor, src: &BlobSource<'_>) -> Result<(), FormatError> {
+    let dest = root.join(desc.digest.blob_path());
+    let dir = atomic::parent_of(&dest);
+    fs::create_dir_all(&dir).map_err(|e| FormatError::io(&dir, e))?;
+    if blob_present(&dest, desc) {
+        return Ok(());
+    }
+    let mut tmp = atomic::temp_file_for(&dest)?;
+    let mut src = open_source(src, desc)?;
+    io::copy(&mut src, tmp.as_file_mut()).map_err(|e| match e.get_ref() {
+        Some(i) if i.is::<OciError>() => blob_error(&desc.digest, e).into(),
+        _ => FormatError::io(tmp.path(), e),
+    })?;
+    atomic::persist(tmp, &dest)
 }
 
 /// A blob already in a layout counts only if it verifies.

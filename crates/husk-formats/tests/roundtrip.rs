@@ -324,7 +324,7 @@ fn a_multi_platform_index_round_trips_whole_through_dir_and_archive() {
         format!("oci-archive:{}:multi", t.path().join("a.tar").display()),
     ] {
         let r: ImageRef = dest.parse().unwrap();
-        let written = husk_formats::write_index(&idx, &r, &[]).unwrap();
+        let written = husk_formats::write_index(&idx, &r, &[], 4).unwrap();
         let entry = written.descriptor.unwrap();
         assert_eq!(entry.media_type, media::OCI_INDEX);
         assert_eq!(entry.digest, idx.digest());
@@ -361,6 +361,7 @@ fn a_multi_platform_index_round_trips_whole_through_dir_and_archive() {
             .parse()
             .unwrap(),
         &[],
+        4,
     )
     .unwrap_err()
     .to_string();
@@ -372,7 +373,7 @@ fn an_index_whose_manifest_is_missing_is_refused() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().join("dir");
     let idx = two_platforms();
-    husk_formats::write_oci_dir_index(&idx, &dir, Some("m")).unwrap();
+    husk_formats::write_oci_dir_index(&idx, &dir, Some("m"), 4).unwrap();
     let arm = &idx.document().manifests[1];
     std::fs::remove_file(dir.join(arm.digest.blob_path())).unwrap();
     let e = husk_formats::open_oci_dir_index(&dir, Some("m"))
