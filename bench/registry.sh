@@ -3,7 +3,7 @@
 # HTTP on loopback), husk against `skopeo copy` of the same OCI layout in the same run.
 # Every push run starts from an empty registry (restarted with fresh storage in
 # hyperfine's --prepare), so every blob is really uploaded; every pull run writes a
-# fresh oci: directory.
+# fresh oci: directory. `husk pull --jobs 1` is the sequential fetch, for comparison.
 # Usage: bench/registry.sh [RUNS]   (needs hyperfine, skopeo, docker-registry; installs them if missing)
 set -euo pipefail
 
@@ -95,6 +95,7 @@ hyperfine --runs "$runs" --prepare "$self __restart $work $port" \
 hyperfine --runs "$runs" --prepare "rm -rf $work/out" \
   --export-markdown "$work/pull.md" \
   -n "husk pull" "$husk pull -q --insecure-http docker://$ref -o oci:$work/out" \
+  -n "husk pull --jobs 1" "$husk pull -q --jobs 1 --insecure-http docker://$ref -o oci:$work/out" \
   -n "skopeo copy (pull)" "skopeo copy -q --src-tls-verify=false docker://$ref oci:$work/out"
 "$husk" validate "oci:$work/out" | tail -1
 cat "$work/push.md" "$work/pull.md"

@@ -441,6 +441,9 @@ pub struct PullArgs {
     /// Name for the written image [default: the reference's tag (oci) or HOST/REPO:TAG].
     #[arg(long, value_name = "NAME")]
     pub tag: Option<String>,
+    /// Blobs fetched at once (into oci: directories and registries; archives are written in order).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub jobs: usize,
 }
 
 #[derive(Args, Debug)]

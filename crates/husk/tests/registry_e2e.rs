@@ -784,7 +784,7 @@ fn build_index(work: &Path) -> (PathBuf, String, [String; 2]) {
     let index =
         husk_oci::OwnedIndex::assemble(vec![Box::new(a), Box::new(b)], Default::default()).unwrap();
     let multi = work.join("multi");
-    husk_formats::write_oci_dir_index(&index, &multi, Some("v1")).unwrap();
+    husk_formats::write_oci_dir_index(&index, &multi, Some("v1"), 4).unwrap();
     (multi, index.digest().to_string(), digests)
 }
 

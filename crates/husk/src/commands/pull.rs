@@ -5,6 +5,8 @@
 //! index with its exact bytes, so its digest is kept) into the destinations that hold an
 //! index (oci:, oci-archive:, docker://); into the others, its only image, else an error
 //! listing the platforms. `--platform` pulls one image; `--all` insists on the whole index.
+//! Blobs are fetched `--jobs` at a time into an `oci:` directory (each verified and renamed
+//! into place; index.json last) or a registry.
 
 use anyhow::{Context, Result, bail};
 use husk_formats::ImageRef;
@@ -51,18 +53,17 @@ pub fn run(args: &PullArgs, printer: &Printer) -> Result<Exit> {
     };
     let digest = match crate::registry::open_whole(&source, platform.as_ref())? {
         Opened::Image(image) => {
-            write_image(image.as_ref(), &source, &dest, &tags, printer)?;
+            write_image(image.as_ref(), &source, &dest, &tags, args, printer)?;
             image.digest()?
         }
         Opened::Index(index) => match &dest {
             ImageRef::Registry(to) => {
-                let report =
-                    crate::registry::push_index(&index, Some(&source), to, PushOptions::default())?;
+                let report = crate::registry::push_index(&index, Some(&source), to, tune(args))?;
                 printer.info(crate::registry::index_summary(&index, &report));
                 index.digest()
             }
             other if husk_formats::holds_indexes(other) => {
-                husk_formats::write_index(&index, other, &tags)
+                husk_formats::write_index(&index, other, &tags, args.jobs)
                     .with_context(|| format!("cannot write {other}"))?;
                 printer.info(format!(
                     "pulled {source} (an index of {} images: {}; {}) into {other}",
@@ -75,13 +76,20 @@ pub fn run(args: &PullArgs, printer: &Printer) -> Result<Exit> {
             _ => {
                 // One image only: the index's only platform, else the list to choose from.
                 let image = only_image(&index, &source)?;
-                write_image(image.as_ref(), &source, &dest, &tags, printer)?;
+                write_image(image.as_ref(), &source, &dest, &tags, args, printer)?;
                 image.digest()?
             }
         },
     };
     printer.data(digest.to_string())?;
     Ok(Exit::Success)
+}
+
+fn tune(args: &PullArgs) -> PushOptions {
+    PushOptions {
+        jobs: args.jobs,
+        ..PushOptions::default()
+    }
 }
 
 fn only_image<'a>(index: &'a OwnedIndex, source: &ImageRef) -> Result<Box<dyn Image + 'a>> {
@@ -94,16 +102,17 @@ fn write_image(
     source: &ImageRef,
     dest: &ImageRef,
     tags: &[String],
+    args: &PullArgs,
     printer: &Printer,
 ) -> Result<()> {
     let digest = image.digest()?;
     match dest {
         ImageRef::Registry(to) => {
-            let report = crate::registry::push(image, Some(source), to, PushOptions::default())?;
+            let report = crate::registry::push(image, Some(source), to, tune(args))?;
             printer.info(crate::registry::summary(&report));
         }
         other => {
-            husk_formats::write(image, other, tags)
+            husk_formats::write_with(image, other, tags, args.jobs)
                 .with_context(|| format!("cannot write {other}"))?;
             printer.info(format!("pulled {source} ({digest}) into {other}"));
         }
