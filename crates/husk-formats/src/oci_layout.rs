@@ -566,6 +566,25 @@ fn write_blob(root: &Path, desc: &Descriptor, src: &BlobSource<'_>) -> Result<()
     if blob_present(&dest, desc) {
         return Ok(());
     }
+    // A blob this process wrote and digested itself (a fresh build) is linked into place
+    // rather than copied and hashed again; any other source is copied, verified.
+    if let BlobSource::Image(image) = src
+        && let Some(file) = image.trusted_blob_file(desc)
+        && fs::metadata(file).is_ok_and(|m| m.is_file() && m.len() == desc.size)
+    {
+        let link = dir.join(format!(
+            "{TMP_PREFIX}link-{}-{}",
+            std::process::id(),
+            desc.digest.hex()
+        ));
+        let _ = fs::remove_file(&link);
+        if fs::hard_link(file, &link).is_ok() {
+            return fs::rename(&link, &dest).map_err(|e| {
+                let _ = fs::remove_file(&link);
+                FormatError::io(&dest, e)
+            });
+        }
+    }
     let mut tmp = atomic::temp_file_for(&dest)?;
     let mut src = open_source(src, desc)?;
     io::copy(&mut src, tmp.as_file_mut()).map_err(|e| match e.get_ref() {

@@ -85,12 +85,13 @@ pub(crate) fn store(
     meta.persist(&entry_meta)
 }
 
-/// Put a verified cached blob at `dest` (hard link where possible, else copy), atomically.
+/// Put a verified cached blob at `dest` (a copy), atomically.
 pub(crate) fn materialise(hit: &Hit, dest: &Path, dir: &Path) -> io::Result<()> {
+    // A copy, not a hard link: the blob may be linked into an output next (see
+    // husk_oci::Image::trusted_blob_file), and outputs must never share an inode with the
+    // cache. `fs::copy` is an in-kernel copy (copy_file_range) on Linux.
     let tmp = TempPath::reserve(dir)?;
-    if fs::hard_link(&hit.path, &tmp.0).is_err() {
-        fs::copy(&hit.path, &tmp.0)?;
-    }
+    fs::copy(&hit.path, &tmp.0)?;
     tmp.persist(dest)
 }
 

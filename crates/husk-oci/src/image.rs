@@ -33,6 +33,14 @@ pub trait Image: Send + Sync {
     /// Where this image comes from, for messages (`oci:out`, `docker-archive:x.tar`).
     fn location(&self) -> String;
 
+    /// A local file holding exactly this blob, written and digested by this process (an
+    /// [`OwnedImage`] blob), which a sink may link instead of copying and re-hashing.
+    /// Sources that read foreign media return `None`: their blobs are always verified.
+    fn trusted_blob_file(&self, desc: &Descriptor) -> Option<&std::path::Path> {
+        let _ = desc;
+        None
+    }
+
     /// The image (manifest) digest.
     fn digest(&self) -> Result<Digest, OciError> {
         Ok(Digest::sha256(&self.raw_manifest()?))
@@ -341,5 +349,11 @@ impl Image for OwnedImage {
     }
     fn location(&self) -> String {
         self.location.clone()
+    }
+    fn trusted_blob_file(&self, desc: &Descriptor) -> Option<&std::path::Path> {
+        match self.blobs.get(&desc.digest) {
+            Some(BlobData::File(p)) => Some(p),
+            _ => None,
+        }
     }
 }

@@ -270,4 +270,21 @@ fn cached_rebuild_reuses_layers() {
             .all(|l| l["reused"] == true)
     );
     assert_valid(&cache, &format!("oci:{}", t.path().join("b").display()));
+    // Output blobs may be linked from the build's own files, but never share an inode
+    // with the cache (a change to one must not reach the other).
+    use std::os::unix::fs::MetadataExt;
+    let inodes = |dir: &Path| -> BTreeSet<u64> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().ino())
+            .collect()
+    };
+    let cached = inodes(&cache);
+    for dir in ["a", "b"] {
+        let out = inodes(&t.path().join(dir).join("blobs/sha256"));
+        assert!(
+            out.is_disjoint(&cached),
+            "{dir} shares an inode with the cache"
+        );
+    }
 }
