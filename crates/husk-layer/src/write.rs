@@ -100,6 +100,23 @@ pub fn write_layer(
         });
     }
 
+    // Without a cache there is nothing to look up: one pass compresses and hashes both
+    // forms at once.
+    if opts.cache_dir.is_none() {
+        let mut fingerprints = Vec::new();
+        let (tmp, (digest, size), diff_id, uncompressed_size, entries) =
+            compress_pass(plan, opts, out_dir, Check::Record(&mut fingerprints))?;
+        let blob = publish(tmp, out_dir, &digest)?;
+        return Ok(WrittenLayer {
+            blob,
+            descriptor: Descriptor::new(media_type, digest, size),
+            diff_id,
+            uncompressed_size,
+            entries,
+            reused: false,
+        });
+    }
+
     // Pass 1: hash the uncompressed tar.
     let mut fingerprints = Vec::new();
     let mut sink = HashingWriter::new(io::sink());

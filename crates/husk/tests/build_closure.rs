@@ -210,6 +210,14 @@ fn builds_are_reproducible() {
         &["--label", "x=1"],
     );
     assert_eq!(a, b);
+    // The single-pass path (no cache) writes the same bytes as the cached two-pass one.
+    let nc = build(
+        &t.path().join("c0"),
+        &t.path().join("nc"),
+        bin,
+        &["--label", "x=1", "--no-cache"],
+    );
+    assert_eq!(a, nc);
     let za = build(
         &t.path().join("c3"),
         &t.path().join("za"),
