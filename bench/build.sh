@@ -51,6 +51,7 @@ DOCKERFILE
 export HUSK_CACHE_DIR="$work/cache"
 hyperfine --runs "$runs" --warmup 1 --export-markdown "$work/result.md" --export-json "$work/result.json" \
   -n "husk build (gzip, cold)" "$husk build $work/app --no-cache -o oci:$work/out-cold --tag b:1 -q; rm -rf $work/out-cold" \
+  -n "husk build (gzip, first build, empty cache)" "rm -rf $work/cache-first; HUSK_CACHE_DIR=$work/cache-first $husk build $work/app -o oci:$work/out-first --tag b:1 -q; rm -rf $work/out-first" \
   -n "husk build (gzip, no-change rebuild)" "$husk build $work/app -o oci:$work/out-warm --tag b:1 -q; rm -rf $work/out-warm" \
   -n "husk build (zstd, cold)" "$husk build $work/app --no-cache --compression zstd -o oci:$work/out-z --tag b:1 -q; rm -rf $work/out-z" \
   -n "husk build (uncompressed, cold)" "$husk build $work/app --no-cache --compression none -o oci:$work/out-n --tag b:1 -q; rm -rf $work/out-n" \
