@@ -10,15 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-5}"
-for p in hyperfine podman runc busybox-static time; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ -n "${missing[*]:-}" ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-export CONTAINERS_CONF="$PWD/tests/engine/containers.conf"
-cargo build --release --quiet -p husk
-husk="$PWD/target/release/husk"
+. bench/lib.sh
+ensure_packages hyperfine podman runc busybox-static time
+release_husk
 
 work=$(mktemp -d /tmp/husk-bench-audit.XXXXXX)
 tag=localhost/husk-bench-audit:1

@@ -8,15 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-10}"
-for p in hyperfine pigz zstd podman runc binutils; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ -n "${missing[*]:-}" ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-export CONTAINERS_CONF="$PWD/tests/engine/containers.conf"
-cargo build --release --quiet -p husk
-husk="$PWD/target/release/husk"
+. bench/lib.sh
+ensure_packages hyperfine pigz zstd podman runc binutils
+release_husk
 
 work=$(mktemp -d /tmp/husk-bench.XXXXXX)
 trap 'rm -rf "$work"; podman rmi -f localhost/husk-bench:podman >/dev/null 2>&1 || true' EXIT

@@ -26,12 +26,8 @@ dur="${DURATION:-10s}"
 conns="${CONNECTIONS:-32}"
 threads="${THREADS:-1}"
 
-for p in wrk nginx-light curl python3; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ -n "${missing[*]:-}" ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+. bench/lib.sh
+ensure_packages wrk nginx-light curl python3
 bin="${SCRATCH_DEMO_BIN:-}"
 if [ -z "$bin" ]; then
   cargo build --release --locked --quiet -p scratch-demo

@@ -26,12 +26,8 @@ fi
 
 cd "$(dirname "$0")/.."
 runs="${1:-5}"
-for p in hyperfine skopeo docker-registry curl; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ -n "${missing[*]:-}" ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+. bench/lib.sh
+ensure_packages hyperfine skopeo docker-registry curl
 cargo build --release --quiet -p husk
 husk="$PWD/target/release/husk"
 self="$PWD/bench/registry.sh"

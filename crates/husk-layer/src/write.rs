@@ -84,25 +84,9 @@ pub fn write_layer(
     opts.compression.validate()?;
     let media_type = opts.compression.media_type();
 
-    if opts.compression == Compression::None {
-        let mut fingerprints = Vec::new();
-        // No compression: one pass, the blob is the tar.
-        let (tmp, (diff_id, size), _, _, entries) =
-            compress_pass(plan, opts, out_dir, Check::Record(&mut fingerprints))?;
-        let blob = publish(tmp, out_dir, &diff_id)?;
-        return Ok(WrittenLayer {
-            blob,
-            descriptor: Descriptor::new(media_type, diff_id.clone(), size),
-            diff_id,
-            uncompressed_size: size,
-            entries,
-            reused: false,
-        });
-    }
-
-    // Without a cache there is nothing to look up: one pass compresses and hashes both
-    // forms at once.
-    if opts.cache_dir.is_none() {
+    // One pass compresses and hashes both forms at once when there is nothing to look up:
+    // no cache, or no compression (the blob is the tar, which is never cached).
+    if opts.compression == Compression::None || opts.cache_dir.is_none() {
         let mut fingerprints = Vec::new();
         let (tmp, (digest, size), diff_id, uncompressed_size, entries) =
             compress_pass(plan, opts, out_dir, Check::Record(&mut fingerprints))?;

@@ -7,47 +7,13 @@ use std::path::Path;
 
 use common::*;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 fn husk_in(dir: &Path, args: &[&str]) -> Run {
-    let o = husk(&dir.join("cache"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    Run {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
+    husk_run(dir, args)
 }
 
 fn snapshot(name: &str, dir: &Path, text: &str) {
-    let tmp = regex_escape(&dir.display().to_string());
-    insta::with_settings!({filters => vec![
-        (tmp.as_str(), "[TMP]"),
-        (r"sha256:[0-9a-f]{64}", "sha256:[DIGEST]"),
-        (r"\b[0-9a-f]{12}\b", "[SHORT]"),
-        (r"\d+(\.\d)? (B|KiB|MiB)", "[SIZE]"),
-    ]}, {
-        insta::assert_snapshot!(name, text);
-    });
-}
-
-fn regex_escape(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            if "\\.+*?()|[]{}^$".contains(c) {
-                vec!['\\', c]
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
+    snapshot_settings(dir, &[(r"\b[0-9a-f]{12}\b", "[SHORT]")])
+        .bind(|| insta::assert_snapshot!(name, text));
 }
 
 /// Each bad input: exit 2, an error that names the problem, and no output directory.

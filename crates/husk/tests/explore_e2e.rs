@@ -11,25 +11,6 @@ use std::process::{Command, Stdio};
 
 use common::*;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn husk_run(dir: &Path, args: &[&str]) -> Run {
-    let o = husk(&dir.join("cache"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    Run {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
-}
-
 /// Run husk, require success, return stdout.
 fn ok(dir: &Path, args: &[&str]) -> String {
     let r = husk_run(dir, args);
@@ -37,28 +18,11 @@ fn ok(dir: &Path, args: &[&str]) -> String {
     r.stdout
 }
 
-fn regex_escape(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            if "\\.+*?()|[]{}^$".contains(c) {
-                vec!['\\', c]
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
-}
-
 fn snapshot(name: &str, dir: &Path, text: &str) {
-    let tmp = regex_escape(&dir.display().to_string());
-    insta::with_settings!({filters => vec![
-        (tmp.as_str(), "[TMP]"),
-        (r"sha256:[0-9a-f]{64}", "sha256:[DIGEST]"),
-        (r"sha256:[0-9a-f]{12}", "sha256:[SHORT]"),
-        (r"\d+(\.\d)? (B|KiB|MiB)", "[SIZE]"),
-        (r"(?m)^(\S{10} +\d+:\d+ +)\d+", "$1[N]"),
-    ]}, {
-        insta::assert_snapshot!(name, text);
+    snapshot_settings(dir, &[(r"sha256:[0-9a-f]{12}", "sha256:[SHORT]")]).bind(|| {
+        let mut s = insta::Settings::clone_current();
+        s.add_filter(r"(?m)^(\S{10} +\d+:\d+ +)\d+", "$1[N]");
+        s.bind(|| insta::assert_snapshot!(name, text));
     });
 }
 

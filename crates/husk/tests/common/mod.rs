@@ -191,3 +191,49 @@ pub fn assert_valid(cache: &Path, reference: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The outcome of one husk run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Run husk in `dir` (cache in `dir/cache`) and capture everything.
+pub fn husk_run(dir: &Path, args: &[&str]) -> Run {
+    let o = husk(&dir.join("cache"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if "\\.+*?()|[]{}^$".contains(c) {
+                vec!['\\', c]
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// insta settings for CLI snapshots: `dir` becomes `[TMP]`, digests `sha256:[DIGEST]`,
+/// then the caller's `extra` filters, then human sizes `[SIZE]`.
+pub fn snapshot_settings(dir: &Path, extra: &[(&str, &str)]) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(&regex_escape(&dir.display().to_string()), "[TMP]");
+    s.add_filter(r"sha256:[0-9a-f]{64}", "sha256:[DIGEST]");
+    for (re, with) in extra {
+        s.add_filter(re, *with);
+    }
+    s.add_filter(r"\d+(\.\d)? (B|KiB|MiB)", "[SIZE]");
+    s
+}
