@@ -9,6 +9,15 @@ use std::path::{Path, PathBuf};
 use crate::FormatError;
 
 pub(crate) const TMP_PREFIX: &str = ".husk-tmp-";
+/// Modes of published outputs (temporary files and directories start private).
+pub(crate) const PUBLIC_FILE: u32 = 0o644;
+pub(crate) const PUBLIC_DIR: u32 = 0o755;
+
+pub(crate) fn set_mode(path: &Path, mode: u32) -> Result<(), FormatError> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .map_err(|e| FormatError::io(path, e))
+}
 
 pub(crate) fn parent_of(path: &Path) -> PathBuf {
     match path.parent() {
@@ -28,6 +37,8 @@ pub(crate) fn temp_file_for(dest: &Path) -> Result<tempfile::NamedTempFile, Form
 
 /// Persist a finished temp file over `dest`.
 pub(crate) fn persist(tmp: tempfile::NamedTempFile, dest: &Path) -> Result<(), FormatError> {
+    // Temporary files are created 0600; what husk publishes is readable like any output.
+    set_mode(tmp.path(), PUBLIC_FILE)?;
     tmp.as_file()
         .sync_all()
         .map_err(|e| FormatError::io(tmp.path(), e))?;

@@ -497,6 +497,7 @@ fn write_dir_content(
         .prefix(TMP_PREFIX)
         .tempdir_in(&parent)
         .map_err(|e| FormatError::io(&parent, e))?;
+    atomic::set_mode(tmp.path(), atomic::PUBLIC_DIR)?;
     fs::write(tmp.path().join("oci-layout"), layout_json())
         .map_err(|e| FormatError::io(tmp.path(), e))?;
     write_blobs_into(&content, tmp.path(), jobs)?;
@@ -579,6 +580,7 @@ fn write_blob(root: &Path, desc: &Descriptor, src: &BlobSource<'_>) -> Result<()
         ));
         let _ = fs::remove_file(&link);
         if fs::hard_link(file, &link).is_ok() {
+            atomic::set_mode(&link, atomic::PUBLIC_FILE)?;
             return fs::rename(&link, &dest).map_err(|e| {
                 let _ = fs::remove_file(&link);
                 FormatError::io(&dest, e)

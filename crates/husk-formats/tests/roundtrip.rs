@@ -381,3 +381,20 @@ fn an_index_whose_manifest_is_missing_is_refused() {
         .to_string();
     assert!(e.contains(&arm.digest.to_string()), "{e}");
 }
+
+#[test]
+fn published_outputs_are_readable() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::tempdir().unwrap();
+    let img = image();
+    let dir = t.path().join("layout");
+    husk_formats::write_oci_dir(&img, &dir, None).unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o755);
+    for blob in std::fs::read_dir(dir.join("blobs/sha256")).unwrap() {
+        assert_eq!(mode(&blob.unwrap().path()), 0o644);
+    }
+    let arch = t.path().join("a.tar");
+    husk_formats::write_oci_archive(&img, &arch, None).unwrap();
+    assert_eq!(mode(&arch), 0o644);
+}
