@@ -229,6 +229,54 @@ impl std::fmt::Debug for RegistryImage {
     }
 }
 
+/// The transport for `reference`, its display name, and the document its tag or digest
+/// names (verified).
+fn fetch_top(
+    reference: &RegistryRef,
+    opts: &RegistryOptions,
+) -> Result<(Arc<Transport>, String, Document), RegistryError> {
+    let scopes = vec![format!("repository:{}:pull", reference.repository)];
+    let transport = Arc::new(Transport::new(reference, opts, scopes)?);
+    let location = reference.to_string();
+    let top = fetch_document(
+        &transport,
+        &reference.repository,
+        &reference.manifest_reference(),
+        None,
+        &format!("manifest of {location}"),
+    )?;
+    Ok((transport, location, top))
+}
+
+/// The image manifest an index entry names, fetched by digest and checked against the
+/// entry; an index inside the index is refused.
+fn fetch_child(
+    transport: &Transport,
+    reference: &RegistryRef,
+    desc: &Descriptor,
+    location: &str,
+) -> Result<Document, RegistryError> {
+    let what = format!("manifest {} of {location}", desc.digest);
+    let nested = || RegistryError::UnsupportedDocument {
+        what: what.clone(),
+        reason: "an index inside an index is not supported".into(),
+    };
+    if husk_oci::is_index_media_type(&desc.media_type) {
+        return Err(nested());
+    }
+    let doc = fetch_document(
+        transport,
+        &reference.repository,
+        &desc.digest.to_string(),
+        Some(desc),
+        &what,
+    )?;
+    if doc.kind != DocumentKind::Manifest {
+        return Err(nested());
+    }
+    Ok(doc)
+}
+
 /// Open the image `reference` names: fetch its manifest (through an index, choosing
 /// `platform`) and verify it. No blob is fetched yet.
 ///
@@ -240,37 +288,13 @@ pub fn open(
     platform: Option<&Platform>,
     opts: &RegistryOptions,
 ) -> Result<RegistryImage, RegistryError> {
-    let scopes = vec![format!("repository:{}:pull", reference.repository)];
-    let transport = Arc::new(Transport::new(reference, opts, scopes)?);
-    let location = reference.to_string();
-    let what = format!("manifest of {location}");
-    let top = fetch_document(
-        &transport,
-        &reference.repository,
-        &reference.manifest_reference(),
-        None,
-        &what,
-    )?;
+    let (transport, location, top) = fetch_top(reference, opts)?;
     let doc = match top.kind {
         DocumentKind::Manifest => top,
         DocumentKind::Index => {
-            let index = parse_index(&top.bytes, &what)?;
+            let index = parse_index(&top.bytes, &format!("manifest of {location}"))?;
             let desc = husk_formats::select_platform(&index, platform, &location)?;
-            let what = format!("manifest {} of {location}", desc.digest);
-            let doc = fetch_document(
-                &transport,
-                &reference.repository,
-                &desc.digest.to_string(),
-                Some(&desc),
-                &what,
-            )?;
-            if doc.kind != DocumentKind::Manifest {
-                return Err(RegistryError::UnsupportedDocument {
-                    what,
-                    reason: "an index inside an index is not supported".into(),
-                });
-            }
-            doc
+            fetch_child(&transport, reference, &desc, &location)?
         }
     };
     parse_manifest(&doc.bytes, &format!("manifest of {location}"))?;
@@ -303,17 +327,8 @@ pub fn open_remote(
     opts: &RegistryOptions,
     progress: Option<Arc<dyn Progress>>,
 ) -> Result<Remote, RegistryError> {
-    let scopes = vec![format!("repository:{}:pull", reference.repository)];
-    let transport = Arc::new(Transport::new(reference, opts, scopes)?);
-    let location = reference.to_string();
+    let (transport, location, top) = fetch_top(reference, opts)?;
     let what = format!("manifest of {location}");
-    let top = fetch_document(
-        &transport,
-        &reference.repository,
-        &reference.manifest_reference(),
-        None,
-        &what,
-    )?;
     let image = |doc: Document| RegistryImage {
         transport: transport.clone(),
         reference: reference.clone(),
@@ -333,27 +348,11 @@ pub fn open_remote(
         if !seen.insert(desc.digest.clone()) {
             continue;
         }
-        let what = format!("manifest {} of {location}", desc.digest);
-        if husk_oci::is_index_media_type(&desc.media_type) {
-            return Err(RegistryError::UnsupportedDocument {
-                what,
-                reason: "an index inside an index is not supported".into(),
-            });
-        }
-        let doc = fetch_document(
-            &transport,
-            &reference.repository,
-            &desc.digest.to_string(),
-            Some(desc),
-            &what,
+        let doc = fetch_child(&transport, reference, desc, &location)?;
+        parse_manifest(
+            &doc.bytes,
+            &format!("manifest {} of {location}", desc.digest),
         )?;
-        if doc.kind != DocumentKind::Manifest {
-            return Err(RegistryError::UnsupportedDocument {
-                what,
-                reason: "an index inside an index is not supported".into(),
-            });
-        }
-        parse_manifest(&doc.bytes, &what)?;
         images.push(Box::new(image(doc)));
     }
     Ok(Remote::Index(OwnedIndex::new(

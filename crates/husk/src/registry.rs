@@ -202,6 +202,17 @@ pub fn open_whole(reference: &ImageRef, platform: Option<&Platform>) -> Result<O
     ))
 }
 
+/// A source in the same registry is mounted into `dest`'s repository, not re-uploaded.
+fn with_mount(mut tune: PushOptions, source: Option<&ImageRef>, dest: &RegistryRef) -> PushOptions {
+    if let Some(ImageRef::Registry(src)) = source
+        && src.domain == dest.domain
+        && tune.mount_from.is_none()
+    {
+        tune.mount_from = Some(src.repository.clone());
+    }
+    tune
+}
+
 /// Push a whole index to `dest` (same mount rule as [`push`]).
 pub fn push_index(
     index: &OwnedIndex,
@@ -209,13 +220,7 @@ pub fn push_index(
     dest: &RegistryRef,
     tune: PushOptions,
 ) -> Result<PushReport> {
-    let mut tune = tune;
-    if let Some(ImageRef::Registry(src)) = source
-        && src.domain == dest.domain
-        && tune.mount_from.is_none()
-    {
-        tune.mount_from = Some(src.repository.clone());
-    }
+    let tune = with_mount(tune, source, dest);
     let progress = progress("push");
     husk_registry::push_index(index, dest, &options(), &tune, progress.as_ref())
         .with_context(|| format!("cannot push the index to {dest}"))
@@ -245,13 +250,7 @@ pub fn push(
     dest: &RegistryRef,
     tune: PushOptions,
 ) -> Result<PushReport> {
-    let mut tune = tune;
-    if let Some(ImageRef::Registry(src)) = source
-        && src.domain == dest.domain
-        && tune.mount_from.is_none()
-    {
-        tune.mount_from = Some(src.repository.clone());
-    }
+    let tune = with_mount(tune, source, dest);
     let progress = progress("push");
     husk_registry::push(image, dest, &options(), &tune, progress.as_ref())
         .with_context(|| format!("cannot push to {dest}"))
