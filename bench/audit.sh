@@ -14,38 +14,13 @@ runs="${1:-5}"
 ensure_packages hyperfine podman runc busybox-static time
 release_husk
 
-work=$(mktemp -d /tmp/husk-bench-audit.XXXXXX)
-tag=localhost/husk-bench-audit:1
-trap 'rm -rf "$work"; podman rmi -f "$tag" >/dev/null 2>&1 || true' EXIT
-cp /bin/busybox "$work/busybox"
-cat > "$work/Containerfile" <<'CONTAINERFILE'
-FROM scratch
-COPY --from=bb busybox /bin/busybox
-COPY share/doc /usr/share/doc
-COPY include /usr/include
-COPY share/locale /usr/share/locale
-COPY lib/python3 /usr/lib/python3
-COPY share/perl /usr/share/perl
-RUN ["/bin/busybox", "rm", "-r", "/usr/share/perl"]
-USER 65532
-ENTRYPOINT ["/bin/busybox", "true"]
-CONTAINERFILE
-podman build -q --build-context bb="$work" -f "$work/Containerfile" -t "$tag" /usr >/dev/null
-podman push -q --compression-format gzip "$tag" "oci:$work/img" >/dev/null
-image="oci:$work/img"
+large_image audit 'USER 65532' 'ENTRYPOINT ["/bin/busybox", "true"]'
 
-manifest=$(python3 -c 'import json,sys; i=json.load(open(sys.argv[1]+"/index.json")); print(i["manifests"][0]["digest"].split(":")[1])' "$work/img")
-python3 -c 'import json,sys; m=json.load(open(sys.argv[1]+"/blobs/sha256/"+sys.argv[2])); [print(sys.argv[1]+"/blobs/sha256/"+l["digest"].split(":")[1]) for l in m["layers"]]' "$work/img" "$manifest" > "$work/layers.txt"
 echo "image: $(wc -l < "$work/layers.txt") layers, $(xargs du -cb < "$work/layers.txt" | tail -1 | cut -f1) bytes compressed," \
   "$(while read -r b; do gzip -dc "$b"; done < "$work/layers.txt" | wc -c) bytes uncompressed," \
   "$(while read -r b; do tar -tzf "$b"; done < "$work/layers.txt" | wc -l) tar entries"
 "$husk" audit "$image" --fail-on never --quiet | grep -E "^(CRITICAL|HIGH|MEDIUM|LOW|INFO) |findings?:"
 
-cat > "$work/tar-list.sh" <<SCRIPT
-#!/bin/sh
-while read -r b; do tar -tzf "\$b"; done < "$work/layers.txt"
-SCRIPT
-chmod +x "$work/tar-list.sh"
 
 hyperfine --runs "$runs" --warmup 1 --export-markdown "$work/audit.md" \
   -n "husk audit" "$husk audit $image --fail-on never --quiet > /dev/null" \

@@ -13,36 +13,12 @@ runs="${1:-5}"
 ensure_packages hyperfine podman runc busybox-static time
 release_husk
 
-work=$(mktemp -d /tmp/husk-bench-explore.XXXXXX)
-tag=localhost/husk-bench-explore:1
-trap 'rm -rf "$work"; podman rmi -f "$tag" >/dev/null 2>&1 || true' EXIT
-# The build context is /usr itself (buildah reads only what COPY names).
-cp /bin/busybox "$work/busybox"
-cat > "$work/Containerfile" <<'CONTAINERFILE'
-FROM scratch
-COPY --from=bb busybox /bin/busybox
-COPY share/doc /usr/share/doc
-COPY include /usr/include
-COPY share/locale /usr/share/locale
-COPY lib/python3 /usr/lib/python3
-COPY share/perl /usr/share/perl
-RUN ["/bin/busybox", "rm", "-r", "/usr/share/perl"]
-CONTAINERFILE
-podman build -q --build-context bb="$work" -f "$work/Containerfile" -t "$tag" /usr >/dev/null
-podman push -q --compression-format gzip "$tag" "oci:$work/img" >/dev/null
-image="oci:$work/img"
+large_image explore
 
-# The same layer blobs, in order, for tar.
-manifest=$(python3 -c 'import json,sys; i=json.load(open(sys.argv[1]+"/index.json")); print(i["manifests"][0]["digest"].split(":")[1])' "$work/img")
-python3 -c 'import json,sys; m=json.load(open(sys.argv[1]+"/blobs/sha256/"+sys.argv[2])); [print(sys.argv[1]+"/blobs/sha256/"+l["digest"].split(":")[1]) for l in m["layers"]]' "$work/img" "$manifest" > "$work/layers.txt"
 echo "image: $(wc -l < "$work/layers.txt") layers, $(cat "$work/layers.txt" | xargs du -cb | tail -1 | cut -f1) bytes compressed"
 "$husk" layers "$image"
 echo "files in the merged view: $("$husk" ls -R "$image" | wc -l)"
 
-cat > "$work/tar-list.sh" <<SCRIPT
-#!/bin/sh
-while read -r b; do tar -tzf "\$b"; done < "$work/layers.txt"
-SCRIPT
 cat > "$work/tar-extract.sh" <<SCRIPT
 #!/bin/sh
 mkdir -p "$work/out-tar"
