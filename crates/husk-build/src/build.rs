@@ -188,63 +188,7 @@ pub fn plan(req: &BuildRequest, fs: &dyn HostFs) -> Result<Plans, BuildError> {
 
     // --- library layer: loader, DT_NEEDED closure, NSS modules.
     if req.libraries && !elf_roots.is_empty() {
-        let resolver = Resolver::new(fs);
-        let roots: Vec<PathBuf> = elf_roots.iter().map(|(_, h)| h.clone()).collect();
-        let closure = resolver.closure(&roots)?;
-        let mut host_paths: Vec<PathBuf> = closure.interpreter.iter().cloned().collect();
-        host_paths.extend(closure.libraries.iter().map(|l| l.path.clone()));
-        if req.nss {
-            host_paths.extend(
-                resolver
-                    .nss_modules(&closure, &["files", "dns"])?
-                    .into_iter()
-                    .map(|l| l.path),
-            );
-        }
-        // A library found through $ORIGIN of an app file lives next to it on the host;
-        // in the image it must sit at the same place relative to where that file lands.
-        let origin_map: Vec<(PathBuf, ImagePath)> = elf_roots
-            .iter()
-            .filter_map(|(img, host)| Some((host.parent()?.to_path_buf(), img.parent()?)))
-            .collect();
-        for host in host_paths {
-            if let Some(image_path) = mapped(&origin_map, &host) {
-                let canonical = std::fs::canonicalize(&host).map_err(io_err(&host))?;
-                let meta = std::fs::metadata(&canonical).map_err(io_err(&canonical))?;
-                plans.libraries.add(
-                    image_path.clone(),
-                    Entry::file(
-                        FileSource::Host(canonical),
-                        policy_mode(mode_of(&meta), false),
-                    ),
-                )?;
-                plans.library_paths.push(image_path.to_string());
-                continue;
-            }
-            plans.library_paths.push(host.display().to_string());
-            for e in materialize(fs, &host)? {
-                match e {
-                    HostEntry::Symlink { path, target } => {
-                        plans.libraries.add(
-                            host_image_path(&path)?,
-                            Entry::symlink(target.to_string_lossy().into_owned()),
-                        )?;
-                    }
-                    HostEntry::File { path } => {
-                        let meta = std::fs::metadata(&path).map_err(io_err(&path))?;
-                        plans.libraries.add(
-                            host_image_path(&path)?,
-                            Entry::file(
-                                FileSource::Host(path.clone()),
-                                policy_mode(mode_of(&meta), false),
-                            ),
-                        )?;
-                    }
-                }
-            }
-        }
-        plans.library_paths.sort();
-        plans.library_paths.dedup();
+        plan_libraries(req, fs, &elf_roots, &mut plans)?;
     }
 
     // --- system layer.
@@ -306,6 +250,134 @@ pub fn plan(req: &BuildRequest, fs: &dyn HostFs) -> Result<Plans, BuildError> {
     }
     check_cross_layer(&plans)?;
     Ok(plans)
+}
+
+/// The library layer: the loader, the DT_NEEDED closure of every ELF file the app layer
+/// holds, and the NSS modules, each at the path the loader will open.
+fn plan_libraries(
+    req: &BuildRequest,
+    fs: &dyn HostFs,
+    elf_roots: &[(ImagePath, PathBuf)],
+    plans: &mut Plans,
+) -> Result<(), BuildError> {
+    let resolver = Resolver::new(fs);
+    let roots: Vec<PathBuf> = elf_roots.iter().map(|(_, h)| h.clone()).collect();
+    let closure = resolver.closure(&roots)?;
+    let nss = if req.nss {
+        resolver.nss_modules(&closure, &["files", "dns"])?
+    } else {
+        Vec::new()
+    };
+    // (host path, found through $ORIGIN)
+    let mut host_paths: Vec<(PathBuf, bool)> = closure
+        .interpreter
+        .iter()
+        .map(|p| (p.clone(), false))
+        .collect();
+    host_paths.extend(
+        closure
+            .libraries
+            .iter()
+            .chain(&nss)
+            .map(|l| (l.path.clone(), l.found_via.origin_relative())),
+    );
+    // A library found through $ORIGIN of an app file lives next to it on the host;
+    // in the image it must sit at the same place relative to where that file lands.
+    // (Only those: a library found otherwise keeps its host path, wherever it lies.)
+    let origin_map: Vec<(PathBuf, ImagePath)> = elf_roots
+        .iter()
+        .filter_map(|(img, host)| Some((host.parent()?.to_path_buf(), img.parent()?)))
+        .collect();
+    for (host, via_origin) in &host_paths {
+        if let Some(image_path) = via_origin.then(|| mapped(&origin_map, host)).flatten() {
+            let canonical = std::fs::canonicalize(host).map_err(io_err(host))?;
+            let meta = std::fs::metadata(&canonical).map_err(io_err(&canonical))?;
+            plans.libraries.add(
+                image_path.clone(),
+                Entry::file(
+                    FileSource::Host(canonical),
+                    policy_mode(mode_of(&meta), false),
+                ),
+            )?;
+            plans.library_paths.push(image_path.to_string());
+            continue;
+        }
+        plans.library_paths.push(host.display().to_string());
+        for e in materialize(fs, host)? {
+            match e {
+                HostEntry::Symlink { path, target } => {
+                    plans.libraries.add(
+                        host_image_path(&path)?,
+                        Entry::symlink(target.to_string_lossy().into_owned()),
+                    )?;
+                }
+                HostEntry::File { path } => {
+                    let meta = std::fs::metadata(&path).map_err(io_err(&path))?;
+                    plans.libraries.add(
+                        host_image_path(&path)?,
+                        Entry::file(
+                            FileSource::Host(path.clone()),
+                            policy_mode(mode_of(&meta), false),
+                        ),
+                    )?;
+                }
+            }
+        }
+    }
+    link_cache_only_libraries(fs, &closure, &nss, plans)?;
+    plans.library_paths.sort();
+    plans.library_paths.dedup();
+    Ok(())
+}
+
+/// The image has no ld.so.cache, so a library that only the host's cache (or ld.so.conf)
+/// found, outside the loader's default directories, would not be found at run time. Each
+/// such library also gets its DT_NEEDED name in libc's own directory, which the loader
+/// always searches, as a symlink to where it lies.
+fn link_cache_only_libraries(
+    fs: &dyn HostFs,
+    closure: &husk_elf::Closure,
+    nss: &[husk_elf::ResolvedLib],
+    plans: &mut Plans,
+) -> Result<(), BuildError> {
+    let canonical_dir =
+        |p: &Path| husk_elf::canonicalize(fs, p).unwrap_or_else(|_| p.to_path_buf());
+    // libc's directory (glibc), else the loader's (musl's loader is its libc).
+    let Some(libc_dir) = closure
+        .libraries
+        .iter()
+        .find(|l| l.name == "libc.so.6")
+        .map(|l| l.path.clone())
+        .or_else(|| closure.interpreter.clone())
+        .and_then(|p| canonical_dir(&p).parent().map(Path::to_path_buf))
+    else {
+        return Ok(());
+    };
+    let mut defaults = vec![libc_dir.clone()];
+    defaults.extend(
+        ["/lib", "/usr/lib", "/lib64", "/usr/lib64"]
+            .iter()
+            .map(|d| canonical_dir(Path::new(d))),
+    );
+    for lib in closure.libraries.iter().chain(nss) {
+        if lib.found_via != husk_elf::FoundVia::Cache || lib.name.contains('/') {
+            continue;
+        }
+        let Some(dir) = lib.path.parent() else {
+            continue;
+        };
+        if defaults.contains(&canonical_dir(dir)) {
+            continue;
+        }
+        let link = host_image_path(&libc_dir.join(&lib.name))?;
+        if plans.libraries.get(&link).is_none() {
+            plans.libraries.add(
+                link,
+                Entry::symlink(lib.path.to_string_lossy().into_owned()),
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn add_ca(plan: &mut LayerPlan, path: &Path) -> Result<(), BuildError> {

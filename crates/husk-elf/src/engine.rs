@@ -14,7 +14,7 @@ use crate::elf::{Arch, ElfInfo};
 use crate::error::ElfError;
 use crate::fs::FileKind;
 use crate::materialize::canonicalize;
-use crate::resolve::{Candidate, Flavour, Obj, ResolvedLib, Resolver};
+use crate::resolve::{Candidate, Flavour, FoundVia, Obj, ResolvedLib, Resolver};
 
 /// The target every loaded object must match.
 #[derive(Debug, Clone, Copy)]
@@ -166,6 +166,7 @@ impl<'r, 'fs> Engine<'r, 'fs> {
                 name: interp.to_owned(),
                 path: ipath.clone(),
                 needed_by: root.to_path_buf(),
+                found_via: FoundVia::Interpreter,
             });
         }
         let mut names = vec![interp.to_owned()];
@@ -201,7 +202,7 @@ impl<'r, 'fs> Engine<'r, 'fs> {
         &mut self,
         loader: usize,
         name: &str,
-        path: PathBuf,
+        (path, found_via): (PathBuf, FoundVia),
     ) -> Result<(), ElfError> {
         if let Some(&i) = self.by_path.get(&path) {
             // Same file opened under another name: ld.so reuses it and remembers the name.
@@ -215,6 +216,7 @@ impl<'r, 'fs> Engine<'r, 'fs> {
                 name: name.to_owned(),
                 path,
                 needed_by: self.objs[loader].path.clone(),
+                found_via,
             });
         }
         Ok(())
@@ -288,7 +290,7 @@ impl<'r, 'fs> Engine<'r, 'fs> {
     }
 
     /// Where the loader finds `name` for the object `req`.
-    pub(crate) fn find(&mut self, req: usize, name: &str) -> Result<PathBuf, ElfError> {
+    pub(crate) fn find(&mut self, req: usize, name: &str) -> Result<(PathBuf, FoundVia), ElfError> {
         let mut search = Search::default();
         let origin = self.objs[req].origin.clone();
         if name.contains('/') {
@@ -296,7 +298,10 @@ impl<'r, 'fs> Engine<'r, 'fs> {
                 && Path::new(&p).is_absolute()
                 && self.try_path(&mut search, PathBuf::from(p))?
             {
-                return Ok(search.found.unwrap_or_default());
+                search.via = Some(FoundVia::Path {
+                    origin: has_origin(name),
+                });
+                return Ok(search.take());
             }
             return Err(self.not_found(req, name, search));
         }
@@ -309,7 +314,7 @@ impl<'r, 'fs> Engine<'r, 'fs> {
                     let mut hops = 0;
                     while let Some(i) = cur {
                         if self.search_list(&mut search, i, ListKind::Rpath, name)? {
-                            return Ok(search.found.unwrap_or_default());
+                            return Ok(search.take());
                         }
                         did_main |= Some(i) == self.main;
                         cur = self.objs[i].loader;
@@ -322,10 +327,10 @@ impl<'r, 'fs> Engine<'r, 'fs> {
                         && let Some(main) = self.main
                         && self.search_list(&mut search, main, ListKind::Rpath, name)?
                     {
-                        return Ok(search.found.unwrap_or_default());
+                        return Ok(search.take());
                     }
                 } else if self.search_list(&mut search, req, ListKind::Runpath, name)? {
-                    return Ok(search.found.unwrap_or_default());
+                    return Ok(search.take());
                 }
                 if !req_info.nodeflib {
                     let cached: Vec<PathBuf> = match &self.r.cache {
@@ -334,12 +339,14 @@ impl<'r, 'fs> Engine<'r, 'fs> {
                     };
                     for p in cached {
                         if self.try_path(&mut search, p)? {
-                            return Ok(search.found.unwrap_or_default());
+                            search.via = Some(FoundVia::Cache);
+                            return Ok(search.take());
                         }
                     }
                     for d in self.default_dirs() {
                         if self.try_path(&mut search, d.join(name))? {
-                            return Ok(search.found.unwrap_or_default());
+                            search.via = Some(FoundVia::Default);
+                            return Ok(search.take());
                         }
                     }
                 }
@@ -350,7 +357,7 @@ impl<'r, 'fs> Engine<'r, 'fs> {
                 let mut hops = 0;
                 while let Some(i) = cur {
                     if self.search_list(&mut search, i, ListKind::Both, name)? {
-                        return Ok(search.found.unwrap_or_default());
+                        return Ok(search.take());
                     }
                     cur = self.objs[i].loader;
                     hops += 1;
@@ -360,7 +367,8 @@ impl<'r, 'fs> Engine<'r, 'fs> {
                 }
                 for d in self.default_dirs() {
                     if self.try_path(&mut search, d.join(name))? {
-                        return Ok(search.found.unwrap_or_default());
+                        search.via = Some(FoundVia::Default);
+                        return Ok(search.take());
                     }
                 }
             }
@@ -403,6 +411,13 @@ impl<'r, 'fs> Engine<'r, 'fs> {
                 continue;
             }
             if self.try_path(search, Path::new(&dir).join(name))? {
+                let origin = has_origin(entry);
+                search.via = Some(match kind {
+                    ListKind::Rpath => FoundVia::Rpath { origin },
+                    ListKind::Runpath => FoundVia::Runpath { origin },
+                    // musl does not tell them apart.
+                    ListKind::Both => FoundVia::Runpath { origin },
+                });
                 return Ok(true);
             }
         }
@@ -458,6 +473,21 @@ struct Search {
     tried: Vec<PathBuf>,
     wrong_arch: Vec<PathBuf>,
     found: Option<PathBuf>,
+    via: Option<FoundVia>,
+}
+
+impl Search {
+    /// The found path and how (called only after a successful try).
+    fn take(&mut self) -> (PathBuf, FoundVia) {
+        (
+            self.found.take().unwrap_or_default(),
+            self.via.take().unwrap_or(FoundVia::Default),
+        )
+    }
+}
+
+fn has_origin(s: &str) -> bool {
+    s.contains("$ORIGIN") || s.contains("${ORIGIN}")
 }
 
 #[derive(Clone, Copy)]

@@ -37,4 +37,4 @@ pub use elf::{Arch, ElfInfo, ObjectType, is_elf, parse_elf};
 pub use error::ElfError;
 pub use fs::{FakeFs, FileKind, HostFs, MAX_SYMLINKS, RealFs};
 pub use materialize::{HostEntry, canonicalize, materialize};
-pub use resolve::{Closure, ResolvedLib, Resolver};
+pub use resolve::{Closure, FoundVia, ResolvedLib, Resolver};

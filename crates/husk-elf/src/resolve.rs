@@ -71,6 +71,39 @@ pub struct ResolvedLib {
     pub path: PathBuf,
     /// The object whose DT_NEEDED pulled it in (first in breadth-first load order).
     pub needed_by: PathBuf,
+    /// How the loader found it.
+    pub found_via: FoundVia,
+}
+
+/// Which step of the loader's search found a library. An image has no ld.so.cache and
+/// no ld.so.conf, so what only those found needs help to load there; what `$ORIGIN` found
+/// moves with the object that asked for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FoundVia {
+    /// A DT_NEEDED that is a path (possibly with `$ORIGIN`).
+    Path { origin: bool },
+    /// A DT_RPATH entry (of the requester or a loader), possibly with `$ORIGIN`.
+    Rpath { origin: bool },
+    /// A DT_RUNPATH entry, possibly with `$ORIGIN`.
+    Runpath { origin: bool },
+    /// The host's ld.so.cache (or, without a usable cache, an ld.so.conf directory).
+    Cache,
+    /// The loader's built-in default directories.
+    Default,
+    /// The program interpreter itself (a second interpreter shipped as a library).
+    Interpreter,
+}
+
+impl FoundVia {
+    /// Whether the path came from `$ORIGIN`, i.e. depends on where the requester lies.
+    pub fn origin_relative(self) -> bool {
+        matches!(
+            self,
+            FoundVia::Path { origin: true }
+                | FoundVia::Rpath { origin: true }
+                | FoundVia::Runpath { origin: true }
+        )
+    }
 }
 
 #[derive(Debug, Clone)]

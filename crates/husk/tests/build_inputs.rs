@@ -5,6 +5,7 @@
 mod common;
 
 use std::path::Path;
+use std::process::Command;
 
 use common::*;
 use husk_elf::testing::ElfBuilder;
@@ -158,5 +159,79 @@ fn tzdata_adds_zoneinfo() {
         sys.iter()
             .any(|e| e.path == "usr/share/zoneinfo/UTC" || e.path == "usr/share/zoneinfo/Etc/UTC"),
         "no zoneinfo in the system layer"
+    );
+}
+
+/// A library the host finds only through its ld.so.cache (here: a directory listed in a
+/// private ld.so.conf, cached with ldconfig and bind-mounted over /etc/ld.so.cache in a
+/// private mount namespace, so the host is untouched) must still load in the image, which
+/// has no ld.so.cache.
+#[test]
+fn library_found_only_through_the_host_cache_loads_in_the_image() {
+    if !require("podman") || !require("gcc") || !require("unshare") {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let libdir = t.path().join("opt/greet/lib");
+    std::fs::create_dir_all(&libdir).unwrap();
+    let greet = fixture("greet.c");
+    cc(
+        &libdir,
+        "libgreet.so",
+        &["-shared", "-fPIC", greet.to_str().unwrap()],
+    );
+    // Linked without any RPATH/RUNPATH: only the cache can find libgreet.
+    let src = fixture("whoami.c");
+    let bin = cc(
+        t.path(),
+        "whoami-cached",
+        &[
+            "-DWITH_GREET",
+            src.to_str().unwrap(),
+            "-L",
+            libdir.to_str().unwrap(),
+            "-lgreet",
+        ],
+    );
+    let conf = t.path().join("ld.so.conf");
+    std::fs::write(&conf, format!("{}\n", libdir.display())).unwrap();
+    let cache = t.path().join("ld.so.cache");
+    run(Command::new("ldconfig")
+        .arg("-f")
+        .arg(&conf)
+        .arg("-C")
+        .arg(&cache));
+    let archive = t.path().join("img.tar");
+    let name = format!("localhost/husk-cache-lib-{}:1", std::process::id());
+    let husk_bin = assert_cmd::cargo::cargo_bin("husk");
+    let script = format!(
+        "mount --bind '{}' /etc/ld.so.cache && exec '{}' build '{}' --tag '{}' -o 'docker-archive:{}'",
+        cache.display(),
+        husk_bin.display(),
+        bin.display(),
+        name,
+        archive.display()
+    );
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .env("HUSK_CACHE_DIR", t.path().join("husk-cache"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "build in a private mount namespace failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    run(podman().arg("load").arg("-i").arg(&archive));
+    let ran = podman()
+        .args(["run", "--rm", "--network=none", &name])
+        .output()
+        .unwrap();
+    let _ = podman().args(["rmi", "-f", &name]).output();
+    let stdout = String::from_utf8_lossy(&ran.stdout);
+    assert!(
+        ran.status.success() && stdout.contains("greet=hello from libgreet"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&ran.stderr)
     );
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use proptest::prelude::*;
 
 use crate::testing::ElfBuilder;
-use crate::{Arch, ElfError, FakeFs, ResolvedLib, Resolver, build_new_cache};
+use crate::{Arch, ElfError, FakeFs, FoundVia, ResolvedLib, Resolver, build_new_cache};
 
 const INTERP: &str = "/lib64/ld-linux-x86-64.so.2";
 const MA: &str = "/usr/lib/x86_64-linux-gnu";
@@ -74,6 +74,7 @@ fn cache_hit_and_interpreter_not_duplicated() {
             name: "libc.so.6".into(),
             path: "/lib/x86_64-linux-gnu/libc.so.6".into(),
             needed_by: "/bin/app".into(),
+            found_via: FoundVia::Cache,
         }]
     );
 }
@@ -107,6 +108,13 @@ fn origin_runpath_then_default_dirs() {
     );
     let bar = &c.libraries[0];
     assert_eq!(bar.needed_by, Path::new("/opt/app/bin/../lib/libfoo.so.1"));
+    // How each was found: libfoo through $ORIGIN, libbar not in the cache but in a default
+    // directory, libc through the cache.
+    assert_eq!(c.libraries[2].found_via, FoundVia::Runpath { origin: true });
+    assert!(c.libraries[2].found_via.origin_relative());
+    assert_eq!(c.libraries[0].found_via, FoundVia::Default);
+    assert_eq!(c.libraries[1].found_via, FoundVia::Cache);
+    assert!(!c.libraries[1].found_via.origin_relative());
 }
 
 #[test]
