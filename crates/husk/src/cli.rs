@@ -23,12 +23,6 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Upload an image to a registry: husk push IMAGE docker://HOST[:PORT]/REPO[:TAG].
-    Push(PushArgs),
-    /// Fetch a registry image, verified, into any destination: husk pull docker://... -o oci:DIR.
-    Pull(PullArgs),
-    /// Check credentials for a registry and store them in the auth file.
-    Login(LoginArgs),
     /// Package an executable into a reproducible, non-root FROM-scratch image.
     Build(Box<BuildArgs>),
     /// Recompute every digest, size and diff_id of an image and cross-check them.
@@ -55,6 +49,12 @@ pub enum Command {
     Audit(AuditArgs),
     /// Check a Dockerfile with the audit's Dockerfile rules.
     Lint(LintArgs),
+    /// Upload an image to a registry: husk push IMAGE docker://HOST[:PORT]/REPO[:TAG].
+    Push(PushArgs),
+    /// Fetch a registry image, verified, into any destination: husk pull docker://... -o oci:DIR.
+    Pull(PullArgs),
+    /// Check credentials for a registry and store them in the auth file.
+    Login(LoginArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
