@@ -16,6 +16,21 @@ fn write_exec(path: &Path, bytes: &[u8]) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+/// `husk build BIN -o oci:DIR/img` must fail with exit 2 and write nothing; its stderr.
+fn build_fails(dir: &Path, bin: &Path) -> String {
+    let img = dir.join("img");
+    let o = husk(dir)
+        .arg("build")
+        .arg(bin)
+        .arg("-o")
+        .arg(format!("oci:{}", img.display()))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!img.exists());
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
 #[test]
 fn platform_comes_from_the_elf_header() {
     let t = tempfile::tempdir().unwrap();
@@ -52,17 +67,8 @@ fn foreign_interpreter_is_a_clear_error() {
             .needed("libc.so.6")
             .build(),
     );
-    let o = husk(t.path())
-        .arg("build")
-        .arg(&bin)
-        .arg("-o")
-        .arg(format!("oci:{}", t.path().join("img").display()))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = build_fails(t.path(), &bin);
     assert!(err.contains("ld-linux-aarch64.so.1"), "{err}");
-    assert!(!t.path().join("img").exists());
 }
 
 #[test]
@@ -73,18 +79,9 @@ fn missing_library_names_it_and_its_requester() {
     let t = tempfile::tempdir().unwrap();
     let bin = whoami_dynamic(t.path());
     std::fs::remove_file(t.path().join("lib/libgreet.so")).unwrap();
-    let o = husk(t.path())
-        .arg("build")
-        .arg(&bin)
-        .arg("-o")
-        .arg(format!("oci:{}", t.path().join("img").display()))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = build_fails(t.path(), &bin);
     assert!(err.contains("libgreet.so"), "{err}");
     assert!(err.contains("whoami"), "{err}");
-    assert!(!t.path().join("img").exists());
 }
 
 #[test]

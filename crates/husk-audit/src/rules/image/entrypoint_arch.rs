@@ -1,6 +1,6 @@
 //! HUSK-I005: the entrypoint is an ELF program for another architecture.
 
-use super::start;
+use super::start_elf;
 use crate::facts::ImageFacts;
 use crate::rule::{Emit, Rule, RuleInfo, Severity, Target};
 
@@ -23,9 +23,7 @@ impl Rule for EntrypointArch {
     }
 
     fn check_image(&self, image: &ImageFacts, out: &mut Emit) {
-        let Some(s) = start(image) else { return };
-        let Some((path, e)) = s.found else { return };
-        let Some(Ok(elf)) = e.content.as_ref().and_then(|c| c.elf.as_ref()) else {
+        let Some((path, e, elf)) = start_elf(image) else {
             return;
         };
         let want = image.config.architecture.as_str();

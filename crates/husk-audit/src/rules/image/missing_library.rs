@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
-use super::{find_library, start};
+use super::{find_library, start_elf};
 use crate::facts::{EntryKind, ImageFacts};
 use crate::rule::{Emit, Rule, RuleInfo, Severity, Target};
 
@@ -25,9 +25,7 @@ impl Rule for MissingLibrary {
     }
 
     fn check_image(&self, image: &ImageFacts, out: &mut Emit) {
-        let Some(s) = start(image) else { return };
-        let Some((path, e)) = s.found else { return };
-        let Some(Ok(elf)) = e.content.as_ref().and_then(|c| c.elf.as_ref()) else {
+        let Some((path, e, elf)) = start_elf(image) else {
             return;
         };
         if let Some(interp) = &elf.interpreter {

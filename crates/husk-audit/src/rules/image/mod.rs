@@ -72,6 +72,16 @@ pub(crate) fn start(image: &ImageFacts) -> Option<Start<'_>> {
     })
 }
 
+/// The program a container starts, when it exists in the image and is an ELF file that
+/// parses: its path, its entry and the loader's view of it.
+pub(crate) fn start_elf(image: &ImageFacts) -> Option<(String, &Entry, &husk_elf::ElfInfo)> {
+    let (path, e) = start(image)?.found?;
+    let Some(Ok(elf)) = e.content.as_ref().and_then(|c| c.elf.as_ref()) else {
+        return None;
+    };
+    Some((path, e, elf))
+}
+
 /// The Debian multiarch directory name for an OCI architecture.
 fn triplet(arch: &str) -> &'static str {
     match arch {

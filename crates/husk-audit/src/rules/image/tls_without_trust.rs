@@ -1,6 +1,6 @@
 //! HUSK-I008: a program that does TLS, with no usable CA bundle in the image.
 
-use super::{find_library, start};
+use super::{find_library, start_elf};
 use crate::content::{parse_bundle, tls_library};
 use crate::facts::{EntryKind, ImageFacts};
 use crate::rule::{Emit, Rule, RuleInfo, Severity, Target};
@@ -34,9 +34,7 @@ impl Rule for TlsWithoutTrust {
     }
 
     fn check_image(&self, image: &ImageFacts, out: &mut Emit) {
-        let Some(s) = start(image) else { return };
-        let Some((path, e)) = s.found else { return };
-        let Some(Ok(elf)) = e.content.as_ref().and_then(|c| c.elf.as_ref()) else {
+        let Some((path, e, elf)) = start_elf(image) else {
             return;
         };
         let tls = e.content.as_ref().and_then(|c| c.tls.clone()).or_else(|| {
