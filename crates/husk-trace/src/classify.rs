@@ -95,8 +95,9 @@ pub struct Skip {
 pub struct Policy {
     /// Checked in order; the first match wins.
     pub rules: Vec<Rule>,
-    /// Paths (and trees) copied even though a `Secret` or `Home` rule matches them.
-    /// System trees and the program's own creations stay out regardless.
+    /// Paths (and trees) copied even though a `Secret` or `Home` rule matches them (the
+    /// directories on the way to them too). System trees and the program's own creations
+    /// stay out regardless.
     pub include: Vec<PathBuf>,
 }
 
@@ -184,7 +185,9 @@ impl Policy {
     pub fn classify(&self, path: &Path) -> Option<Skip> {
         let rule = self.rules.iter().find(|r| r.pattern.matches(path))?;
         let overridable = matches!(rule.reason, SkipReason::Secret | SkipReason::Home);
-        if overridable && self.include.iter().any(|i| path.starts_with(i)) {
+        // An included path, or a directory on the way to one.
+        let included = |i: &PathBuf| path.starts_with(i) || i.starts_with(path);
+        if overridable && self.include.iter().any(included) {
             return None;
         }
         Some(Skip {
@@ -266,6 +269,12 @@ mod tests {
             "/proc".into(),
         ];
         assert_eq!(reason(&p, "/home/ana/app/main.py"), None);
+        assert_eq!(
+            reason(&p, "/home/ana"),
+            None,
+            "on the way to an included path"
+        );
+        assert_eq!(reason(&p, "/home/ana/other"), Some(SkipReason::Home));
         assert_eq!(reason(&p, "/opt/tls/server.key"), None);
         assert_eq!(reason(&p, "/proc/cpuinfo"), Some(SkipReason::SystemTree));
         p.exclude("/usr/share/doc".into());

@@ -127,10 +127,10 @@ pub(crate) fn trace(s: &Scenario) -> Result<Trace, TraceError> {
     drop(done);
     let _ = dog.join();
     result?;
-    if !tracer.root_execd {
-        if let Some((step, errno)) = spawn::read_failure(&mut child.errors) {
-            return Err(setup_error(s, &program, step, errno));
-        }
+    if !tracer.root_execd
+        && let Some((step, errno)) = spawn::read_failure(&mut child.errors)
+    {
+        return Err(setup_error(s, &program, step, errno));
     }
     let (stdout, stdout_truncated) = stdout.join().unwrap_or_default();
     let (stderr, stderr_truncated) = stderr.join().unwrap_or_default();

@@ -54,6 +54,7 @@ const fn sys(
     flags: Option<usize>,
 ) -> Sys {
     Sys {
+        #[allow(clippy::unnecessary_cast)] // c_long is i32 on no supported target, but is a C type
         nr: nr as i64,
         name,
         op,
