@@ -1,7 +1,8 @@
 //! A tiny CLI over husk-trace for the benchmark and for trying the tracer by hand:
 //! `cargo run --release -p husk-trace --example trace -- [-v] [-t SECS] PROGRAM [ARGS...]`
 //! traces PROGRAM in the current directory with the current environment and prints a
-//! summary on stderr (`-v`: every needed path and every skipped one on stdout too).
+//! summary on stderr (`-v`: every needed path and every skipped one on stdout too;
+//! `-q`: trace only, no closure: what the benchmark compares with strace).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -14,13 +15,17 @@ fn main() -> ExitCode {
     if verbose {
         args.remove(0);
     }
+    let trace_only = args.first().is_some_and(|a| a == "-q");
+    if trace_only {
+        args.remove(0);
+    }
     let mut timeout = Duration::from_secs(60);
     if args.first().is_some_and(|a| a == "-t") && args.len() > 1 {
         timeout = Duration::from_secs(args[1].parse().unwrap_or(60));
         args.drain(..2);
     }
     let Some(program) = args.first().cloned() else {
-        eprintln!("usage: trace [-v] [-t SECS] PROGRAM [ARGS...]");
+        eprintln!("usage: trace [-v] [-q] [-t SECS] PROGRAM [ARGS...]");
         return ExitCode::from(2);
     };
     let mut s = Scenario::new(program, args.into_iter().skip(1));
@@ -34,6 +39,13 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if trace_only {
+        return if t.exit.success() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        };
+    }
     let homes: Vec<_> = std::env::var_os("HOME")
         .map(Into::into)
         .into_iter()

@@ -2,7 +2,7 @@
 //! absolute path and what a success would show); at its exit stop the result turns the
 //! pending call into an access, a probe or a created path in the `Recorder`.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 
 use nix::unistd::Pid;
@@ -32,14 +32,46 @@ pub(crate) enum Effect {
         existed: bool,
     },
     Create,
+    /// fchdir: only its effect on the cwd matters.
+    Cwd,
 }
 
 fn flag_arg(sys: &Sys, args: &[u64; 6]) -> i32 {
     sys.flags.map_or(0, |i| args[i] as i32)
 }
 
+/// The working directories of the tracees, read once per process from `/proc/PID/cwd`
+/// (a relative path in every call would otherwise cost a readlink each: `git status`
+/// makes ten thousand). Any chdir or fchdir, by any tracee, empties it: threads share
+/// their cwd, and the tracer does not track which share it with which.
+#[derive(Debug, Default)]
+pub(crate) struct Cwds(HashMap<Pid, Option<PathBuf>>);
+
+impl Cwds {
+    fn base(&mut self, pid: Pid, dirfd: Option<i32>) -> Option<PathBuf> {
+        match dirfd {
+            None | Some(libc::AT_FDCWD) => self
+                .0
+                .entry(pid)
+                .or_insert_with(|| base_dir(pid, None))
+                .clone(),
+            Some(_) => base_dir(pid, dirfd),
+        }
+    }
+
+    /// Forgets every cwd (a chdir or fchdir succeeded) ...
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    /// ... or one process's (it is gone, and its pid may be reused).
+    pub fn forget(&mut self, pid: Pid) {
+        self.0.remove(&pid);
+    }
+}
+
 /// The call's path, absolute. For getdents the "path" is the directory open on the fd.
-fn call_path(pid: Pid, sys: &Sys, args: &[u64; 6]) -> Option<PathBuf> {
+fn call_path(pid: Pid, sys: &Sys, args: &[u64; 6], cwds: &mut Cwds) -> Option<PathBuf> {
     let dirfd = sys.dirfd.map(|i| args[i] as i32);
     if sys.op == Op::List {
         return base_dir(pid, Some(args[sys.path] as i32));
@@ -48,18 +80,31 @@ fn call_path(pid: Pid, sys: &Sys, args: &[u64; 6]) -> Option<PathBuf> {
     if raw.is_empty() {
         // Only AT_EMPTY_PATH makes "" valid: the call acts on the fd itself.
         let empty_ok = flag_arg(sys, args) & libc::AT_EMPTY_PATH != 0 && sys.dirfd.is_some();
-        return empty_ok.then(|| base_dir(pid, dirfd)).flatten();
+        return empty_ok.then(|| cwds.base(pid, dirfd)).flatten();
     }
     if raw.first() == Some(&b'/') {
         return absolute(None, &raw);
     }
-    absolute(base_dir(pid, dirfd).as_deref(), &raw)
+    absolute(cwds.base(pid, dirfd).as_deref(), &raw)
 }
 
 /// The pending call for a traced call's entry; None if its path cannot be read (the call
 /// will fail with EFAULT or ENAMETOOLONG) or names no path.
-pub(crate) fn decode(pid: Pid, sys: &'static Sys, args: &[u64; 6]) -> Option<Pending> {
-    let path = call_path(pid, sys, args)?;
+pub(crate) fn decode(
+    pid: Pid,
+    sys: &'static Sys,
+    args: &[u64; 6],
+    cwds: &mut Cwds,
+) -> Option<Pending> {
+    if sys.op == Op::Fchdir {
+        // Nothing to record; run to the exit only to forget the cwds there.
+        return Some(Pending {
+            sys,
+            path: PathBuf::new(),
+            effect: Effect::Cwd,
+        });
+    }
+    let path = call_path(pid, sys, args, cwds)?;
     let flags = flag_arg(sys, args);
     let nofollow = flags & libc::AT_SYMLINK_NOFOLLOW != 0;
     let access = |kind, nofollow| Effect::Access { kind, nofollow };
@@ -78,6 +123,7 @@ pub(crate) fn decode(pid: Pid, sys: &'static Sys, args: &[u64; 6]) -> Option<Pen
         Op::Lstat => access(AccessKind::Stat, true),
         Op::Readlink => access(AccessKind::Readlink, true),
         Op::Chdir => access(AccessKind::Chdir, false),
+        Op::Fchdir => Effect::Cwd,
         Op::List => access(AccessKind::List, false),
         Op::Create => Effect::Create,
     };
@@ -101,7 +147,8 @@ impl Recorder {
         let pid = pid.as_raw() as u32;
         let syscall = p.sys.name;
         if let Err(errno) = result {
-            if p.effect != Effect::Create && self.probed.insert((p.path.clone(), syscall)) {
+            let looked_up = !matches!(p.effect, Effect::Create | Effect::Cwd);
+            if looked_up && self.probed.insert((p.path.clone(), syscall)) {
                 self.probes.push(Probe {
                     path: p.path,
                     pid,
@@ -112,6 +159,7 @@ impl Recorder {
             return;
         }
         let (kind, nofollow) = match p.effect {
+            Effect::Cwd => return,
             Effect::Create => {
                 self.created.insert(p.path);
                 return;

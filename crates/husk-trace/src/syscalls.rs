@@ -25,6 +25,8 @@ pub(crate) enum Op {
     Readlink,
     /// chdir: the directory becomes the cwd.
     Chdir,
+    /// fchdir: the cwd changes (to a directory already opened: nothing to record).
+    Fchdir,
     /// getdents/getdents64: lists the directory open on fd `path`.
     List,
     /// mkdir, rename, link, symlink targets: the path the call creates.
@@ -120,6 +122,7 @@ macro_rules! common_calls {
                 None,
             ),
             sys(libc::SYS_chdir, "chdir", Op::Chdir, None, 0, None),
+            sys(libc::SYS_fchdir, "fchdir", Op::Fchdir, None, 0, None),
             sys(libc::SYS_getdents64, "getdents64", Op::List, None, 0, None),
             sys(libc::SYS_mkdirat, "mkdirat", Op::Create, Some(0), 1, None),
             sys(libc::SYS_renameat, "renameat", Op::Create, Some(2), 3, None),
@@ -160,7 +163,7 @@ pub(crate) const X32_SYSCALL_BIT: Option<u32> = None;
 
 /// The traced calls of this architecture.
 #[cfg(target_arch = "x86_64")]
-pub(crate) static CALLS: [Sys; 27] = {
+pub(crate) static CALLS: [Sys; 28] = {
     let c = common_calls!();
     [
         c[0],
@@ -179,6 +182,7 @@ pub(crate) static CALLS: [Sys; 27] = {
         c[13],
         c[14],
         c[15],
+        c[16],
         sys(libc::SYS_open, "open", Op::Open, None, 0, Some(1)),
         sys(libc::SYS_creat, "creat", Op::Creat, None, 0, None),
         sys(libc::SYS_stat, "stat", Op::Stat, None, 0, None),
@@ -195,7 +199,7 @@ pub(crate) static CALLS: [Sys; 27] = {
 
 /// The traced calls of this architecture (aarch64 has only the `*at` generation).
 #[cfg(target_arch = "aarch64")]
-pub(crate) static CALLS: [Sys; 16] = common_calls!();
+pub(crate) static CALLS: [Sys; 17] = common_calls!();
 
 /// The traced call with this number.
 pub(crate) fn lookup(nr: u64) -> Option<&'static Sys> {

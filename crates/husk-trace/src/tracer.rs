@@ -22,8 +22,8 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use crate::decode::{Pending, Recorder, decode};
-use crate::syscalls::{NATIVE_ARCH, X32_SYSCALL_BIT, lookup};
+use crate::decode::{Cwds, Pending, Recorder, decode};
+use crate::syscalls::{NATIVE_ARCH, Op, X32_SYSCALL_BIT, lookup};
 use crate::{Exit, TraceError};
 
 /// The pids still traced, shared with the timeout thread.
@@ -39,6 +39,7 @@ pub(crate) struct Tracer {
     started: HashSet<Pid>,
     pending: HashMap<Pid, Pending>,
     foreign: HashSet<Pid>,
+    cwds: Cwds,
 }
 
 pub(crate) fn options() -> ptrace::Options {
@@ -75,6 +76,7 @@ impl Tracer {
             started: HashSet::from([root]),
             pending: HashMap::new(),
             foreign: HashSet::new(),
+            cwds: Cwds::default(),
         }
     }
 
@@ -121,6 +123,7 @@ impl Tracer {
         self.started.remove(&pid);
         self.pending.remove(&pid);
         self.foreign.remove(&pid);
+        self.cwds.forget(pid);
         if pid == self.root {
             self.root_exit = Some(exit);
         }
@@ -169,6 +172,7 @@ impl Tracer {
                 l.remove(&former.as_raw());
             }
             self.started.remove(&former);
+            self.cwds.forget(former);
             self.pending.remove(&pid);
             if let Some(p) = self.pending.remove(&former) {
                 self.pending.insert(pid, p);
@@ -203,7 +207,7 @@ impl Tracer {
             }
             return resume(pid, None);
         }
-        match lookup(nr).and_then(|sys| decode(pid, sys, &args)) {
+        match lookup(nr).and_then(|sys| decode(pid, sys, &args, &mut self.cwds)) {
             Some(p) => {
                 self.pending.insert(pid, p);
                 // Run the call to its exit stop to learn the result.
@@ -230,6 +234,9 @@ impl Tracer {
         } else {
             Ok(())
         };
+        if result.is_ok() && matches!(p.sys.op, Op::Chdir | Op::Fchdir) {
+            self.cwds.clear();
+        }
         self.rec.finish(pid, p, result);
     }
 }

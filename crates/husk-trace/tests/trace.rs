@@ -239,6 +239,7 @@ int main(void) {
     int m = open("missing.txt", O_RDONLY);         /* ENOENT: a probe */
     int l = fstatat(d, "link", &st, AT_SYMLINK_NOFOLLOW);
     if (f < 0 || d < 0 || g < 0 || h < 0 || m >= 0 || l != 0) return 2;
+    if (fchdir(d) != 0 || open("fch.txt", O_RDONLY) < 0) return 3; /* cwd now sub/inner */
     puts("ok");
     return 0;
 }
@@ -253,6 +254,7 @@ fn relative_paths_chdir_and_dirfd_resolve() {
     std::fs::write(sub.join("rel.txt"), "").unwrap();
     std::fs::write(sub.join("up.txt"), "").unwrap();
     std::fs::write(sub.join("inner/deep.txt"), "").unwrap();
+    std::fs::write(sub.join("inner/fch.txt"), "").unwrap();
     std::os::unix::fs::symlink("/nonexistent/target", sub.join("inner/link")).unwrap();
     let bin = cc(&root, "paths", PATHS_C);
     let t = run(bin.to_str().unwrap(), &[], &root);
@@ -262,6 +264,10 @@ fn relative_paths_chdir_and_dirfd_resolve() {
     assert!(has(sub.join("inner/deep.txt"), AccessKind::Read));
     assert!(has(sub.join("inner/../up.txt"), AccessKind::Read));
     assert!(has(sub.join("inner/link"), AccessKind::Stat));
+    assert!(
+        has(sub.join("inner/fch.txt"), AccessKind::Read),
+        "cwd after fchdir"
+    );
     assert!(!t.accesses.iter().any(|a| a.path.ends_with("missing.txt")));
     let probe = t
         .probes
