@@ -40,18 +40,30 @@ mkdir -p "$repo"
 git_bin=$(command -v git)
 
 cd "$work"
-hyperfine --style basic --runs "$runs" --warmup 1 --export-markdown "$work/python.md" \
+hyperfine --style basic --runs "$runs" --warmup 1 --export-json "$work/python.json" \
   -n "python3 imports (untraced)" "$python imports.py" \
   -n "python3 imports (husk-trace)" "$tracer -q $python imports.py" \
   -n "python3 imports (strace -f -e trace=%file)" "strace -f -e trace=%file -o /dev/null $python imports.py"
 cd "$repo"
-hyperfine --style basic --runs "$runs" --warmup 1 --export-markdown "$work/git.md" \
+hyperfine --style basic --runs "$runs" --warmup 1 --export-json "$work/git.json" \
   -n "git status, 10k files (untraced)" "$git_bin status --porcelain" \
   -n "git status, 10k files (husk-trace)" "$tracer -q $git_bin status --porcelain" \
   -n "git status, 10k files (strace -f -e trace=%file)" "strace -f -e trace=%file -o /dev/null $git_bin status --porcelain"
 
+# Wall time on a shared machine is noisy; CPU time (user + system of the whole process
+# tree: tracer, tracees) is what tracing adds, so the table shows both.
 echo
-echo "== $(date -u +%F), $(nproc) cores, $(uname -r) =="
-cat "$work/python.md"
-echo
-cat "$work/git.md"
+echo "== $(date -u +%F), $(nproc) cores, $(uname -r), $runs runs =="
+python3 - "$work/python.json" "$work/git.json" <<'PY'
+import json, sys
+print("| workload | run | wall mean [ms] | wall min [ms] | CPU user+sys [ms] | CPU overhead vs untraced |")
+print("|:---|:---|---:|---:|---:|---:|")
+for f in sys.argv[1:]:
+    rs = json.load(open(f))["results"]
+    base = rs[0]["user"] + rs[0]["system"]
+    for r in rs:
+        name, _, how = r["command"].partition(" (")
+        cpu = r["user"] + r["system"]
+        print(f"| {name} | {how.rstrip(')')} | {r['mean']*1e3:.0f} | {r['min']*1e3:.0f} "
+              f"| {cpu*1e3:.0f} | {'' if r is rs[0] else f'+{(cpu-base)*1e3:.0f} ms ({cpu/base:.2f}x)'} |")
+PY

@@ -123,6 +123,7 @@ pub(crate) fn trace(s: &Scenario) -> Result<Trace, TraceError> {
     let result = tracer.run();
     if result.is_err() {
         signal_all(&live, root, Signal::SIGKILL);
+        tracer.drain();
     }
     drop(done);
     let _ = dog.join();

@@ -102,6 +102,21 @@ impl Tracer {
         Ok(())
     }
 
+    /// After a failure: reaps the tracees (already sent SIGKILL), a bounded number of
+    /// events, so none is left a zombie of this thread.
+    pub fn drain(&mut self) {
+        for _ in 0..100_000 {
+            if self.is_done() {
+                return;
+            }
+            match waitpid(None, Some(wait_flags())) {
+                Ok(status) => self.on_status(status),
+                Err(Errno::EINTR) => {}
+                Err(_) => return,
+            }
+        }
+    }
+
     fn on_status(&mut self, status: WaitStatus) {
         match status {
             WaitStatus::Exited(pid, code) => self.gone(pid, Exit::Code(code)),
