@@ -22,7 +22,7 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use crate::decode::{Cwds, Pending, Recorder, decode};
+use crate::decode::{Cwds, Pending, Recorder, decode, predict};
 use crate::syscalls::{NATIVE_ARCH, Op, X32_SYSCALL_BIT, lookup};
 use crate::{Exit, TraceError};
 
@@ -223,11 +223,17 @@ impl Tracer {
             return resume(pid, None);
         }
         match lookup(nr).and_then(|sys| decode(pid, sys, &args, &mut self.cwds)) {
-            Some(p) => {
-                self.pending.insert(pid, p);
-                // Run the call to its exit stop to learn the result.
-                let _ = ptrace::syscall(pid, None);
-            }
+            Some(p) => match predict(&p) {
+                Some(result) => {
+                    self.rec.finish(pid, p, result);
+                    resume(pid, None);
+                }
+                None => {
+                    self.pending.insert(pid, p);
+                    // Run the call to its exit stop to learn the result.
+                    let _ = ptrace::syscall(pid, None);
+                }
+            },
             None => resume(pid, None),
         }
     }
