@@ -10,9 +10,11 @@
 //! below strace's. Children, threads and execs are followed with
 //! PTRACE_O_TRACEFORK/VFORK/CLONE/EXEC; EXITKILL makes the tracees die with the tracer.
 //! Each stopped call's path is read from the tracee's memory (`process_vm_readv`, bounded by
-//! PATH_MAX), made absolute against its directory fd or cwd through `/proc/PID/…`, and the
-//! call runs to its exit stop to learn its result: successes are accesses, failures are
-//! probes (kept for debugging, never needed), files the program created are listed apart.
+//! PATH_MAX), made absolute against its directory fd or cwd through `/proc/PID/…` (each
+//! tracee's cwd is cached until a chdir), and the call runs to its exit stop to learn its
+//! result (stat, access and readlink are answered at entry by the same lookup on the host,
+//! sparing that stop): successes are accesses, failures are probes (kept for debugging,
+//! never needed), files the program created are listed apart.
 //!
 //! The integrator's use (`husk build --trace`):
 //! ```no_run
