@@ -42,6 +42,9 @@ pub use export_tar::export_tar;
 pub use extract::{
     ExtractOptions, ExtractReport, Skipped, extract_dir, extract_one, running_as_root,
 };
-pub use fs::{BuildOptions, Filesystem, LayerStats, Locator, MAX_SYMLINK_HOPS, Node, NodeKind};
+pub use fs::{Filesystem, LayerStats, Locator, MAX_SYMLINK_HOPS, Node, ViewOptions};
+/// The one entry kind of husk (from husk-layer), re-exported for the view's users.
+pub use husk_layer::{Device, EntryKind};
 pub use inspect::{Summary, summarize};
-pub use reader::{EntryKind, Limits, TarEntry, TarReader, open_layer};
+pub use reader::{Limits, TarEntry, TarReader, open_layer};
+pub use whiteout::MarkerKind;
