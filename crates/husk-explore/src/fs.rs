@@ -249,29 +249,54 @@ impl Filesystem {
         mut reader: TarReader<R>,
         hash: bool,
     ) -> Result<(), ExploreError> {
-        let index = reader.layer();
-        let mut stats = LayerStats {
-            index,
-            ..LayerStats::default()
-        };
-        let mut markers = Vec::new();
-        let mut entries = Vec::new();
+        let mut staged = Staged::new(reader.layer());
         while let Some(entry) = reader.next_entry()? {
-            let marker = classify(&entry, index)?;
-            count(&mut stats, &entry, marker.as_ref());
-            match marker {
-                Some(m) => markers.push(m),
-                None => {
-                    let digest = digest_of(&mut reader, &entry, hash)?;
-                    entries.push((entry, digest));
-                }
-            }
+            let marker = classify(&entry, staged.stats.index)?;
+            let digest = match marker {
+                None => digest_of(&mut reader, &entry, hash)?,
+                Some(_) => None,
+            };
+            staged.push(entry, marker, digest);
         }
-        stats.tar_bytes = reader.finish()?;
-        // Opaque markers first, then whiteouts: both hide lower layers only, wherever they
-        // stand in the tar, so they are applied before any entry of this layer lands.
-        markers.sort_by_key(|m| matches!(m, Marker::Whiteout(_)));
-        for m in markers {
+        staged.stats.tar_bytes = reader.finish()?;
+        self.apply_staged(staged)
+    }
+
+    /// The merged view of synthetic layers (bottom first), each a list of tar entries in
+    /// tar order, merged exactly as streamed layers are: whiteouts and opaque markers, hard
+    /// links, parents created or followed. Content locators are (layer, the entry's
+    /// `ordinal`); nothing is hashed and `tar_bytes` stays 0. For tests and tools that hold
+    /// entries rather than tar streams.
+    ///
+    /// # Errors
+    /// As [`Filesystem::build`] for the entries themselves: whiteout, root and hard link
+    /// errors naming the layer.
+    pub fn from_entries<I, J>(layers: I) -> Result<Filesystem, ExploreError>
+    where
+        I: IntoIterator<Item = J>,
+        J: IntoIterator<Item = TarEntry>,
+    {
+        let mut fs = Filesystem::empty();
+        for (index, entries) in layers.into_iter().enumerate() {
+            let mut staged = Staged::new(index);
+            for entry in entries {
+                let marker = classify(&entry, index)?;
+                staged.push(entry, marker, None);
+            }
+            fs.apply_staged(staged)?;
+        }
+        Ok(fs)
+    }
+
+    /// Apply one layer's classified entries on top: opaque markers first, then whiteouts
+    /// (both hide lower layers only, wherever they stand in the tar, so they are applied
+    /// before any entry of this layer lands), then the entries in tar order.
+    fn apply_staged(&mut self, mut staged: Staged) -> Result<(), ExploreError> {
+        let index = staged.stats.index;
+        staged
+            .markers
+            .sort_by_key(|m| matches!(m, Marker::Whiteout(_)));
+        for m in staged.markers {
             match m {
                 Marker::Opaque(dir) => self.remove_below(&dir),
                 Marker::Whiteout(path) => {
@@ -282,10 +307,10 @@ impl Filesystem {
                 }
             }
         }
-        for (entry, digest) in entries {
+        for (entry, digest) in staged.entries {
             self.insert(entry, index, digest)?;
         }
-        self.layers.push(stats);
+        self.layers.push(staged.stats);
         Ok(())
     }
 
@@ -533,6 +558,34 @@ impl Filesystem {
     }
 }
 
+/// One layer read and classified, not yet applied.
+struct Staged {
+    stats: LayerStats,
+    markers: Vec<Marker>,
+    entries: Vec<(TarEntry, Option<Digest>)>,
+}
+
+impl Staged {
+    fn new(index: usize) -> Staged {
+        Staged {
+            stats: LayerStats {
+                index,
+                ..LayerStats::default()
+            },
+            markers: Vec::new(),
+            entries: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, entry: TarEntry, marker: Option<Marker>, digest: Option<Digest>) {
+        count(&mut self.stats, &entry, marker.as_ref());
+        match marker {
+            Some(m) => self.markers.push(m),
+            None => self.entries.push((entry, digest)),
+        }
+    }
+}
+
 fn count(stats: &mut LayerStats, entry: &TarEntry, marker: Option<&Marker>) {
     stats.entries += 1;
     match (marker, &entry.kind) {
@@ -570,4 +623,88 @@ fn digest_of<R: Read>(
         hasher.update(&buf[..n]);
     }
     Ok(Some(hasher.finish()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> ImagePath {
+        ImagePath::parse(s).unwrap()
+    }
+
+    fn e(ordinal: u64, path: &str, kind: EntryKind) -> TarEntry {
+        TarEntry {
+            ordinal,
+            path: p(path),
+            trailing_slash: false,
+            kind,
+            hardlink: None,
+            device: None,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            size: 3,
+            mtime: 0,
+        }
+    }
+
+    #[test]
+    fn from_entries_merges_synthetic_layers_like_streamed_ones() {
+        let mut link = e(2, "/ln", EntryKind::Hardlink);
+        link.hardlink = Some(p("/bin/sh"));
+        let fs = Filesystem::from_entries([
+            vec![
+                e(0, "/etc/passwd", EntryKind::File),
+                e(1, "/bin", EntryKind::Symlink("usr/bin".into())),
+                e(2, "/usr/bin/sh", EntryKind::File),
+            ],
+            vec![
+                e(0, "/etc/.wh.passwd", EntryKind::File),
+                e(1, "/bin/ls", EntryKind::File),
+                link,
+            ],
+        ])
+        .unwrap();
+        assert!(fs.get(&p("/etc/passwd")).is_none());
+        assert!(fs.get(&p("/etc")).unwrap().implicit);
+        let ls = fs.get(&p("/usr/bin/ls")).unwrap();
+        assert_eq!(
+            ls.content,
+            Some(Locator {
+                layer: 1,
+                ordinal: 1
+            })
+        );
+        let ln = fs.get(&p("/ln")).unwrap();
+        assert!(ln.is_file());
+        assert_eq!(
+            ln.content,
+            Some(Locator {
+                layer: 0,
+                ordinal: 2
+            })
+        );
+        assert_eq!(ln.hardlink, Some(p("/usr/bin/sh")));
+        assert_eq!(fs.layer_stats()[1].whiteouts, 1);
+        assert_eq!(fs.resolve(&p("/bin/ls"), true).unwrap(), p("/usr/bin/ls"));
+    }
+
+    #[test]
+    fn from_entries_refuses_what_a_streamed_layer_would() {
+        let mut dangling = e(0, "/ln", EntryKind::Hardlink);
+        dangling.hardlink = Some(p("/missing"));
+        let err = Filesystem::from_entries([vec![dangling]]).unwrap_err();
+        assert!(
+            matches!(err, ExploreError::HardlinkTarget { layer: 0, .. }),
+            "{err:?}"
+        );
+        let err = Filesystem::from_entries([vec![], vec![e(0, "/", EntryKind::File)]]).unwrap_err();
+        assert!(
+            matches!(err, ExploreError::RootNotDirectory { layer: 1, .. }),
+            "{err:?}"
+        );
+        let err = Filesystem::from_entries([vec![e(0, "/a/.wh..", EntryKind::File)]]).unwrap_err();
+        assert!(matches!(err, ExploreError::BadWhiteout { .. }), "{err:?}");
+    }
 }

@@ -84,7 +84,7 @@ impl EntryKind {
 }
 
 /// The numbers of a character or block device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Device {
     pub major: u32,
     pub minor: u32,
