@@ -1,48 +1,21 @@
 //! What image rules read: [`ImageFacts`], computed once per image before any rule runs.
 //!
-//! The filesystem part ([`Tree`]) is the merged view of the image (whiteouts applied),
-//! each file carrying what the single streaming pass learnt from its content
-//! ([`Content`]: ELF facts, shebang, the bytes of small files rules need). Facts that only
-//! exist per layer (secrets in files a later layer deleted, wasted bytes) come separately.
-//! Rules never read the host, never re-read a layer, and can be tested with facts built by
-//! hand ([`crate::testing`]).
+//! The filesystem part is husk-explore's merged view ([`Filesystem`]: one node per path,
+//! whiteouts applied, one `resolve` that stays inside the image root), not a second tree.
+//! What the single streaming pass learnt from each file's bytes ([`Content`]: ELF facts,
+//! TLS markers, shebang, the bytes of small files rules need) sits beside it in a side
+//! table keyed by the [`Locator`] a file's node points at, so hard links share their
+//! target's facts. Facts that only exist per layer (secrets in files a later layer deleted,
+//! wasted bytes) come separately. Rules never read the host, never re-read a layer, and
+//! can be tested with facts built by hand (`crate::testing`, test builds only).
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::HashMap;
 
 use husk_elf::ElfInfo;
-use husk_layer::{ImagePath, resolve_link_target};
+use husk_explore::{EntryKind, Filesystem, Locator, Node};
+use husk_layer::ImagePath;
 use husk_oci::ImageConfig;
 use husk_oci::spec::RuntimeConfig;
-
-/// Symlinks followed while resolving one path (Linux `MAXSYMLINKS`).
-const MAX_HOPS: usize = 40;
-
-/// What a path is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EntryKind {
-    File,
-    Dir,
-    Symlink(String),
-    Char,
-    Block,
-    Fifo,
-}
-
-/// One path of the merged view.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub kind: EntryKind,
-    /// Permission bits including setuid/setgid/sticky (`0o7777`).
-    pub mode: u32,
-    pub uid: u64,
-    pub gid: u64,
-    pub size: u64,
-    /// The layer the entry comes from.
-    pub layer: usize,
-    /// What the scan learnt from the content (regular files only).
-    pub content: Option<Arc<Content>>,
-}
 
 /// Facts from a regular file's bytes, gathered while the layer streamed.
 #[derive(Debug, Clone, Default)]
@@ -55,116 +28,6 @@ pub struct Content {
     pub shebang: Option<String>,
     /// The whole content of small files the rules read (passwd, group, CA bundles).
     pub bytes: Option<Vec<u8>>,
-}
-
-/// The merged filesystem view: absolute normalised paths to entries.
-#[derive(Debug, Clone, Default)]
-pub struct Tree {
-    map: BTreeMap<String, Entry>,
-}
-
-impl Tree {
-    pub fn insert(&mut self, path: &str, entry: Entry) {
-        if let Ok(p) = ImagePath::parse(path) {
-            self.map.insert(p.as_str().to_owned(), entry);
-        }
-    }
-
-    /// The entry at exactly `path` (no link followed).
-    #[must_use]
-    pub fn get(&self, path: &str) -> Option<&Entry> {
-        self.map.get(path)
-    }
-
-    /// Every entry, in path order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Entry)> {
-        self.map.iter().map(|(k, v)| (k.as_str(), v))
-    }
-
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
-    /// Resolve `path` inside the image root, following symlinks in every component (and the
-    /// last one too), `..` clamped at the root. `None` on a loop or an invalid path; the
-    /// result may not exist.
-    #[must_use]
-    pub fn resolve(&self, path: &str) -> Option<String> {
-        let p = ImagePath::parse(path).ok()?;
-        let mut done = ImagePath::root();
-        let mut rest: Vec<String> = p.components().map(str::to_owned).collect();
-        rest.reverse();
-        let mut hops = 0;
-        while let Some(c) = rest.pop() {
-            let next = done.join(&c).ok()?;
-            match self.map.get(next.as_str()).map(|e| &e.kind) {
-                Some(EntryKind::Symlink(target)) => {
-                    hops += 1;
-                    if hops > MAX_HOPS {
-                        return None;
-                    }
-                    let t = resolve_link_target(&next, target).ok()?;
-                    let mut more: Vec<String> = t.components().map(str::to_owned).collect();
-                    more.reverse();
-                    rest.extend(more);
-                    done = ImagePath::root();
-                }
-                _ => done = next,
-            }
-        }
-        Some(done.as_str().to_owned())
-    }
-
-    /// Resolve `path` and return the entry there, with its resolved path.
-    #[must_use]
-    pub fn lookup(&self, path: &str) -> Option<(String, &Entry)> {
-        let r = self.resolve(path)?;
-        let e = self.map.get(&r)?;
-        Some((r, e))
-    }
-
-    /// The content facts of the regular file `path` resolves to.
-    #[must_use]
-    pub fn content(&self, path: &str) -> Option<&Content> {
-        self.lookup(path)
-            .and_then(|(_, e)| (e.kind == EntryKind::File).then_some(e.content.as_deref()))
-            .flatten()
-    }
-
-    /// The bytes of the small file `path` resolves to, when the scan kept them.
-    #[must_use]
-    pub fn bytes(&self, path: &str) -> Option<&[u8]> {
-        self.content(path).and_then(|c| c.bytes.as_deref())
-    }
-
-    /// Find an executable the way `execvp` does with the image's PATH: a name with a `/`
-    /// is taken as is (relative to `workdir`), otherwise each PATH directory is tried.
-    #[must_use]
-    pub fn find_program(&self, name: &str, path_var: &str, workdir: &str) -> Option<String> {
-        if name.contains('/') {
-            let p = if name.starts_with('/') {
-                name.to_owned()
-            } else {
-                format!("{}/{name}", workdir.trim_end_matches('/'))
-            };
-            return self.lookup(&p).map(|(r, _)| r);
-        }
-        path_var
-            .split(':')
-            .filter(|d| d.starts_with('/'))
-            .find_map(|d| {
-                let p = format!("{}/{name}", d.trim_end_matches('/'));
-                self.lookup(&p)
-                    .filter(|(_, e)| e.kind == EntryKind::File)
-                    .map(|(r, _)| r)
-            })
-    }
 }
 
 /// A secret seen in some layer (whether or not it is still visible).
@@ -194,7 +57,11 @@ pub struct ImageFacts {
     /// The image as named on the command line (`oci:out`).
     pub name: String,
     pub config: ImageConfig,
-    pub files: Tree,
+    /// The merged filesystem (husk-explore's view of every layer, whiteouts applied).
+    pub files: Filesystem,
+    /// What the scan learnt from file contents, by the locator a file's node points at
+    /// (only files whose content showed something are listed).
+    pub content: HashMap<Locator, Content>,
     pub layers: Vec<LayerFacts>,
     pub secrets: Vec<SecretHit>,
     /// Unix time used for certificate expiry (passed in; the library reads no clock).
@@ -202,6 +69,71 @@ pub struct ImageFacts {
 }
 
 impl ImageFacts {
+    /// Resolve `path` inside the image root with [`Filesystem::resolve`], following every
+    /// symlink (the last one too). `None` for a path that is not absolute and valid, or a
+    /// symlink loop; the result may not exist.
+    #[must_use]
+    pub fn resolve(&self, path: &str) -> Option<ImagePath> {
+        let p = ImagePath::parse(path).ok()?;
+        self.files.resolve(&p, true).ok()
+    }
+
+    /// Resolve `path` and return the node there, with its resolved path.
+    #[must_use]
+    pub fn lookup(&self, path: &str) -> Option<(ImagePath, &Node)> {
+        let p = ImagePath::parse(path).ok()?;
+        self.files.lookup(&p, true).ok()
+    }
+
+    /// Whether `path` resolves to a regular file.
+    #[must_use]
+    pub fn is_file(&self, path: &str) -> bool {
+        self.lookup(path).is_some_and(|(_, n)| n.is_file())
+    }
+
+    /// What the scan learnt from the content of `node` (a regular file).
+    #[must_use]
+    pub fn content_of(&self, node: &Node) -> Option<&Content> {
+        node.content
+            .filter(|_| node.is_file())
+            .and_then(|loc| self.content.get(&loc))
+    }
+
+    /// The content facts of the regular file `path` resolves to.
+    #[must_use]
+    pub fn content(&self, path: &str) -> Option<&Content> {
+        self.lookup(path).and_then(|(_, n)| self.content_of(n))
+    }
+
+    /// The bytes of the small file `path` resolves to, when the scan kept them.
+    #[must_use]
+    pub fn bytes(&self, path: &str) -> Option<&[u8]> {
+        self.content(path).and_then(|c| c.bytes.as_deref())
+    }
+
+    /// Find an executable the way `execvp` does with the image's PATH: a name with a `/`
+    /// is taken as is (relative to `workdir`), otherwise each PATH directory is tried.
+    #[must_use]
+    pub fn find_program(&self, name: &str, path_var: &str, workdir: &str) -> Option<ImagePath> {
+        if name.contains('/') {
+            let p = if name.starts_with('/') {
+                name.to_owned()
+            } else {
+                format!("{}/{name}", workdir.trim_end_matches('/'))
+            };
+            return self.lookup(&p).map(|(r, _)| r);
+        }
+        path_var
+            .split(':')
+            .filter(|d| d.starts_with('/'))
+            .find_map(|d| {
+                let p = format!("{}/{name}", d.trim_end_matches('/'));
+                self.lookup(&p)
+                    .filter(|(_, n)| n.kind == EntryKind::File)
+                    .map(|(r, _)| r)
+            })
+    }
+
     /// The runtime config (empty when absent).
     #[must_use]
     pub fn runtime(&self) -> RuntimeConfig {
@@ -336,15 +268,10 @@ impl Identity {
             None => (raw.clone(), None),
         };
         let passwd = img
-            .files
             .bytes("/etc/passwd")
             .map(parse_passwd)
             .unwrap_or_default();
-        let groups = img
-            .files
-            .bytes("/etc/group")
-            .map(parse_group)
-            .unwrap_or_default();
+        let groups = img.bytes("/etc/group").map(parse_group).unwrap_or_default();
         let user_or_root = if user.is_empty() { "0" } else { user.as_str() };
         let entry = match user_or_root.parse::<u64>() {
             Ok(uid) => passwd.iter().find(|p| p.uid == uid).cloned(),
@@ -374,7 +301,7 @@ impl Identity {
     /// Whether `entry` grants `bits` (4 read, 2 write, 1 search/execute) to this identity.
     /// Root gets read/write everywhere and execute when any x bit is set.
     #[must_use]
-    pub fn may(&self, entry: &Entry, bits: u32) -> bool {
+    pub fn may(&self, entry: &Node, bits: u32) -> bool {
         let (Some(uid), gid) = (self.uid, self.gid) else {
             return false;
         };
@@ -403,10 +330,13 @@ mod tests {
             .symlink("/etc/passwd", "../../usr/share/passwd")
             .file("/usr/share/passwd", b"x:x:1:1::/:/bin/false\n")
             .facts();
-        assert_eq!(f.files.resolve("/etc/passwd").unwrap(), "/usr/share/passwd");
-        assert!(f.files.bytes("/etc/passwd").is_some());
+        assert_eq!(
+            f.resolve("/etc/passwd").unwrap().as_str(),
+            "/usr/share/passwd"
+        );
+        assert!(f.bytes("/etc/passwd").is_some());
         let looped = Fake::new().symlink("/a", "/b").symlink("/b", "/a").facts();
-        assert_eq!(looped.files.resolve("/a"), None);
+        assert_eq!(looped.resolve("/a"), None);
     }
 
     #[test]

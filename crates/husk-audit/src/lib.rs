@@ -8,8 +8,9 @@
 //! drives `husk audit --list-rules`, the generated docs in `docs/rules/` and every report.
 //!
 //! Compute first, render second: [`scan_image`] streams each layer of an image once and
-//! produces [`ImageFacts`] (the merged filesystem from husk-explore plus what the content
-//! told: ELF facts, TLS markers, secrets in every layer including deleted files); rules turn
+//! produces [`ImageFacts`] (husk-explore's merged `Filesystem` plus a side table of what
+//! each file's content told: ELF facts, TLS markers; and secrets in every layer including
+//! deleted files); rules turn
 //! facts into [`Finding`]s; `report::{text, json, sarif}` render the same findings.
 //! Nothing here reads the host: every byte comes from the image's layers.
 
@@ -21,9 +22,10 @@ pub mod report;
 pub mod rule;
 pub mod rules;
 pub mod scan;
-pub mod testing;
+#[cfg(test)]
+pub(crate) mod testing;
 
-pub use facts::{Content, Entry, EntryKind, Identity, ImageFacts, LayerFacts, SecretHit, Tree};
+pub use facts::{Content, Identity, ImageFacts, LayerFacts, SecretHit};
 pub use registry::{RULES, rule_by_id};
 pub use report::Report;
 pub use rule::{

@@ -213,7 +213,13 @@ impl<'a> Emit<'a> {
     }
 
     /// A finding about a path (and the layer it comes from).
-    pub fn path(&mut self, path: &str, layer: Option<usize>, message: impl Into<String>) {
+    pub fn path(
+        &mut self,
+        path: impl AsRef<str>,
+        layer: Option<usize>,
+        message: impl Into<String>,
+    ) {
+        let path = path.as_ref();
         self.push(
             message,
             Location::Image {

@@ -12,17 +12,16 @@
 
 use std::collections::HashMap;
 use std::io::{self, PipeReader, PipeWriter, Read, Write};
-use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use husk_explore::{
-    BuildOptions, EntryKind as TarKind, ExploreError, Filesystem, Limits, NodeKind, TarReader,
-    efficiency,
+    EntryKind, ExploreError, Filesystem, Limits, Locator, TarReader, ViewOptions, efficiency,
 };
+use husk_layer::ImagePath;
 use husk_oci::{BlobReader, Descriptor, Digest, Image, Layer, OciError};
 
 use crate::content;
-use crate::facts::{Content, Entry, EntryKind, ImageFacts, LayerFacts, SecretHit, Tree};
+use crate::facts::{Content, ImageFacts, LayerFacts, SecretHit};
 
 /// How to scan.
 #[derive(Debug, Clone, Copy)]
@@ -46,7 +45,7 @@ pub enum ScanError {
 /// What the content thread learnt.
 #[derive(Default)]
 struct Scanned {
-    content: HashMap<(usize, u64), Arc<Content>>,
+    content: HashMap<Locator, Content>,
     /// (layer, path, what)
     secrets: Vec<(usize, String, &'static str)>,
 }
@@ -125,7 +124,7 @@ pub fn scan_image(image: &dyn Image, opts: &ScanOptions) -> Result<ImageFacts, S
         let scanner = s.spawn(move || scan_streams(&rx, limits));
         let fs = Filesystem::build(
             &tees,
-            BuildOptions {
+            ViewOptions {
                 limits,
                 hash: false,
             },
@@ -136,7 +135,7 @@ pub fn scan_image(image: &dyn Image, opts: &ScanOptions) -> Result<ImageFacts, S
     });
     let fs = fs?;
     let scanned = scanned?;
-    Ok(assemble(image, config, &fs, scanned, opts.now))
+    Ok(assemble(image, config, fs, scanned, opts.now))
 }
 
 fn scan_streams(rx: &Receiver<(usize, PipeReader)>, limits: Limits) -> Scanned {
@@ -160,7 +159,7 @@ fn scan_layer(
 ) -> Result<(), ExploreError> {
     let mut reader = TarReader::new(pipe, layer, limits);
     while let Some(entry) = reader.next_entry()? {
-        if entry.kind != TarKind::File {
+        if entry.kind != EntryKind::File {
             continue;
         }
         let path = entry.path.as_str().to_owned();
@@ -183,11 +182,14 @@ fn scan_layer(
             }
             c.bytes = None;
         }
-        if c.elf.is_some() || c.shebang.is_some() || c.bytes.is_some() || c.tls.is_some() {
-            out.content
-                .insert((layer, entry.ordinal), Arc::new(c.clone()));
-        }
         let scan_text = c.elf.is_none() && entry.size <= content::MAX_SECRET_SCAN;
+        if c.elf.is_some() || c.shebang.is_some() || c.bytes.is_some() || c.tls.is_some() {
+            let loc = Locator {
+                layer,
+                ordinal: entry.ordinal,
+            };
+            out.content.insert(loc, c);
+        }
         let bytes = scan_text.then_some(buf.as_slice());
         // What the content shows is more precise than the name; the name alone counts only
         // when the content shows nothing (or was too large to search).
@@ -208,38 +210,11 @@ fn scan_layer(
 fn assemble(
     image: &dyn Image,
     config: husk_oci::ImageConfig,
-    fs: &Filesystem,
+    files: Filesystem,
     scanned: Scanned,
     now: i64,
 ) -> ImageFacts {
-    let mut files = Tree::default();
-    for (path, node) in fs.walk(&husk_layer::ImagePath::root()) {
-        let kind = match &node.kind {
-            NodeKind::Dir => EntryKind::Dir,
-            NodeKind::File => EntryKind::File,
-            NodeKind::Symlink(t) => EntryKind::Symlink(t.clone()),
-            NodeKind::Char { .. } => EntryKind::Char,
-            NodeKind::Block { .. } => EntryKind::Block,
-            NodeKind::Fifo => EntryKind::Fifo,
-            NodeKind::Whiteout | NodeKind::Opaque => continue,
-        };
-        let content = node
-            .content
-            .and_then(|l| scanned.content.get(&(l.layer, l.ordinal)).cloned());
-        files.insert(
-            path.as_str(),
-            Entry {
-                kind,
-                mode: node.mode & 0o7777,
-                uid: node.uid,
-                gid: node.gid,
-                size: node.size,
-                layer: node.layer,
-                content,
-            },
-        );
-    }
-    let eff = efficiency(fs);
+    let eff = efficiency(&files);
     let manifest_layers = image.manifest().map(|m| m.layers).unwrap_or_default();
     let layers = eff
         .layers
@@ -257,9 +232,10 @@ fn assemble(
         .secrets
         .into_iter()
         .map(|(layer, path, what)| {
-            let still = files
-                .get(&path)
-                .is_some_and(|e| e.layer == layer && e.kind == EntryKind::File);
+            let still = ImagePath::parse(&path)
+                .ok()
+                .and_then(|p| files.get(&p))
+                .is_some_and(|n| n.layer == layer && n.is_file());
             SecretHit {
                 layer,
                 path,
@@ -272,6 +248,7 @@ fn assemble(
         name: image.location(),
         config,
         files,
+        content: scanned.content,
         layers,
         secrets,
         now,

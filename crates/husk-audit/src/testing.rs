@@ -1,20 +1,27 @@
-//! Facts built by hand for rule tests: `Fake::new().file(..).user(..).facts()`. Content
-//! facts come from the same functions the real scan uses ([`crate::content::inspect`]), so a
-//! fake ELF or key is judged exactly as one read from a layer.
+//! Facts built by hand for rule tests (compiled only for this crate's tests):
+//! `Fake::new().file(..).user(..).facts()`. The files become one synthetic layer merged by
+//! husk-explore's [`Filesystem::from_entries`], the same merge a real image goes through;
+//! content facts come from the same functions the real scan uses
+//! ([`crate::content::inspect`]), so a fake ELF or key is judged exactly as one read from a
+//! layer.
 
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
 
-use husk_oci::ImageConfig;
+use husk_explore::{Device, EntryKind, Filesystem, Locator, TarEntry};
+use husk_layer::ImagePath;
 use husk_oci::spec::{Healthcheck, RuntimeConfig};
 
 use crate::content;
-use crate::facts::{Entry, EntryKind, ImageFacts, LayerFacts, SecretHit};
+use crate::facts::{Content, ImageFacts, LayerFacts, SecretHit};
 use crate::rule::{DockerfileFacts, Emit, Finding, Rule};
 
 /// A builder for [`ImageFacts`].
 #[derive(Debug, Clone, Default)]
 pub struct Fake {
     facts: ImageFacts,
+    /// The synthetic layer, by path (so parents come before their children), with what
+    /// the scan would have learnt from each file's bytes.
+    entries: BTreeMap<String, (TarEntry, Option<Content>)>,
 }
 
 impl Fake {
@@ -29,7 +36,10 @@ impl Fake {
         facts.config.architecture = "amd64".into();
         facts.config.os = "linux".into();
         facts.config.config = Some(RuntimeConfig::default());
-        Fake { facts }
+        Fake {
+            facts,
+            entries: BTreeMap::new(),
+        }
     }
 
     fn rc(&mut self) -> &mut RuntimeConfig {
@@ -40,27 +50,33 @@ impl Fake {
     }
 
     fn entry(mut self, path: &str, kind: EntryKind, mode: u32, content: Option<&[u8]>) -> Fake {
+        let Ok(image_path) = ImagePath::parse(path) else {
+            return self;
+        };
         let content = content.map(|b| {
             let mut c = content::inspect(path, b);
             c.bytes = Some(b.to_vec());
-            Arc::new(c)
+            c
         });
         let size = content
             .as_ref()
             .and_then(|c| c.bytes.as_ref())
             .map_or(0, |b| b.len() as u64);
-        self.facts.files.insert(
-            path,
-            Entry {
-                kind,
-                mode,
-                uid: 0,
-                gid: 0,
-                size,
-                layer: 0,
-                content,
-            },
-        );
+        let device = kind.is_device().then_some(Device { major: 1, minor: 3 });
+        let entry = TarEntry {
+            ordinal: 0,
+            path: image_path,
+            trailing_slash: false,
+            kind,
+            hardlink: None,
+            device,
+            mode,
+            uid: 0,
+            gid: 0,
+            size,
+            mtime: 0,
+        };
+        self.entries.insert(path.to_owned(), (entry, content));
         self
     }
 
@@ -95,10 +111,9 @@ impl Fake {
     /// Change the owner of an existing entry.
     #[must_use]
     pub fn owner(mut self, path: &str, uid: u64, gid: u64) -> Fake {
-        let mut e = self.facts.files.get(path).expect("entry exists").clone();
+        let (e, _) = self.entries.get_mut(path).expect("entry exists");
         e.uid = uid;
         e.gid = gid;
-        self.facts.files.insert(path, e);
         self
     }
 
@@ -175,12 +190,6 @@ impl Fake {
     }
 
     #[must_use]
-    pub fn arch(mut self, arch: &str) -> Fake {
-        self.facts.config.architecture = arch.into();
-        self
-    }
-
-    #[must_use]
     pub fn secret(mut self, layer: usize, path: &str, what: &str, visible: bool) -> Fake {
         self.facts.secrets.push(SecretHit {
             layer,
@@ -201,15 +210,25 @@ impl Fake {
         self
     }
 
-    #[must_use]
-    pub fn config(mut self, f: impl FnOnce(&mut ImageConfig)) -> Fake {
-        f(&mut self.facts.config);
-        self
-    }
-
+    /// The facts: the entries merged into one synthetic layer (layer 0).
+    ///
+    /// # Panics
+    /// When the entries do not merge (a hard link to nothing, a file at `/`).
     #[must_use]
     pub fn facts(self) -> ImageFacts {
-        self.facts
+        let mut facts = self.facts;
+        let mut content = HashMap::new();
+        let mut layer = Vec::new();
+        for (ordinal, (_, (mut entry, c))) in (0u64..).zip(self.entries) {
+            entry.ordinal = ordinal;
+            if let Some(c) = c {
+                content.insert(Locator { layer: 0, ordinal }, c);
+            }
+            layer.push(entry);
+        }
+        facts.files = Filesystem::from_entries([layer]).expect("fake entries merge");
+        facts.content = content;
+        facts
     }
 }
 

@@ -149,7 +149,7 @@ pub fn plan(req: &BuildRequest, fs: &dyn HostFs) -> Result<Plans, BuildError> {
     // ELF files among what the app layer holds: the entrypoint's platform is the image's.
     let mut elf_roots: Vec<(ImagePath, PathBuf)> = Vec::new();
     for (path, entry) in plans.app.iter() {
-        if let EntryKind::File(FileSource::Host(host)) = &entry.kind
+        if let Some(FileSource::Host(host)) = &entry.source
             && head(host, 4).is_ok_and(|h| husk_elf::is_elf(&h))
         {
             elf_roots.push((path.clone(), host.clone()));

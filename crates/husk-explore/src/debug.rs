@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use husk_layer::{Entry, FileSource, ImagePath, LayerPlan, MODE_EXEC, WriteOptions, write_layer};
-use husk_oci::{BlobData, Image, NewLayer, OwnedImage, layers_of};
+use husk_oci::{BlobData, Image, ImageConfig, NewLayer, OwnedImage, layers_of};
 
 use crate::error::ExploreError;
 
@@ -38,11 +38,43 @@ pub fn debug_image(
         .tempdir()
         .map_err(|e| ExploreError::write(std::env::temp_dir(), e))?;
     let config = image.config()?;
+    let mut layers = copy_layers(image, &config, tmp.path())?;
+    let (plan, shell) = debug_plan(busybox, applets)?;
+    let opts = WriteOptions {
+        mtime,
+        cache_dir: None,
+        ..WriteOptions::default()
+    };
+    let written = write_layer(&plan, &opts, tmp.path())?;
+    layers.push(NewLayer {
+        descriptor: written.descriptor,
+        diff_id: written.diff_id,
+        blob: BlobData::File(written.blob),
+        created_by: format!("husk debug: static busybox at {DEBUG_DIR}"),
+        comment: Some("debug layer added by husk debug".into()),
+    });
+    let mut new_config = config.clone();
+    new_config.rootfs.diff_ids.clear();
+    new_config.history.clear();
+    let annotations = image.manifest()?.annotations;
+    Ok(DebugImage {
+        image: OwnedImage::assemble(new_config, layers, annotations),
+        shell,
+        _blobs: tmp,
+    })
+}
+
+/// The original's layer blobs copied (verified) into `dir`, with their history.
+fn copy_layers(
+    image: &dyn Image,
+    config: &ImageConfig,
+    dir: &Path,
+) -> Result<Vec<NewLayer>, ExploreError> {
     let mut history = config.history.iter().filter(|h| !h.empty_layer);
     let mut layers = Vec::new();
     for (i, layer) in layers_of(image)?.iter().enumerate() {
         use husk_oci::Layer;
-        let path: PathBuf = tmp.path().join(layer.digest().hex());
+        let path: PathBuf = dir.join(layer.digest().hex());
         let mut out = std::fs::File::create(&path).map_err(|e| ExploreError::write(&path, e))?;
         let mut blob = layer.open_compressed()?;
         std::io::copy(&mut blob, &mut out).map_err(|e| husk_oci::blob_error(layer.digest(), e))?;
@@ -66,6 +98,15 @@ pub fn debug_image(
             comment: h.and_then(|h| h.comment.clone()),
         });
     }
+    Ok(layers)
+}
+
+/// The debug layer: busybox in [`DEBUG_DIR`] and a symlink per applet; returns it with the
+/// argv of a shell.
+fn debug_plan(
+    busybox: &Path,
+    applets: &[String],
+) -> Result<(LayerPlan, Vec<String>), ExploreError> {
     let dir = ImagePath::parse(DEBUG_DIR).expect("constant path");
     let mut plan = LayerPlan::new();
     plan.add(dir.parent().expect("not root"), Entry::dir())?;
@@ -86,26 +127,5 @@ pub fn debug_image(
             shell = vec![format!("{DEBUG_DIR}/sh")];
         }
     }
-    let opts = WriteOptions {
-        mtime,
-        cache_dir: None,
-        ..WriteOptions::default()
-    };
-    let written = write_layer(&plan, &opts, tmp.path())?;
-    layers.push(NewLayer {
-        descriptor: written.descriptor,
-        diff_id: written.diff_id,
-        blob: BlobData::File(written.blob),
-        created_by: format!("husk debug: static busybox at {DEBUG_DIR}"),
-        comment: Some("debug layer added by husk debug".into()),
-    });
-    let mut new_config = config.clone();
-    new_config.rootfs.diff_ids.clear();
-    new_config.history.clear();
-    let annotations = image.manifest()?.annotations;
-    Ok(DebugImage {
-        image: OwnedImage::assemble(new_config, layers, annotations),
-        shell,
-        _blobs: tmp,
-    })
+    Ok((plan, shell))
 }

@@ -1,6 +1,6 @@
 //! Differences between two filesystem views (files) and two image configs (settings):
 //! the answer to "why did my rebuild change the digest". File content is compared by the
-//! sha256 computed while the views were built (`BuildOptions::hash`), so no content is
+//! sha256 computed while the views were built (`ViewOptions::hash`), so no content is
 //! held in memory.
 
 use std::collections::BTreeMap;
@@ -9,7 +9,9 @@ use husk_layer::ImagePath;
 use husk_oci::ImageConfig;
 use serde::Serialize;
 
-use crate::fs::{Filesystem, Node, NodeKind};
+use husk_layer::EntryKind;
+
+use crate::fs::{Filesystem, Node};
 
 /// One attribute that differs for a path present in both views.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -34,7 +36,7 @@ pub enum PathDiff {
 
 fn link_of(n: &Node) -> String {
     match (&n.kind, &n.hardlink) {
-        (NodeKind::Symlink(t), _) => t.clone(),
+        (EntryKind::Symlink(t), _) => t.clone(),
         (_, Some(h)) => format!("hard link to {h}"),
         _ => String::new(),
     }
@@ -42,10 +44,10 @@ fn link_of(n: &Node) -> String {
 
 fn changes(a: &Node, b: &Node) -> Vec<Change> {
     let mut out = Vec::new();
-    if a.kind.noun() != b.kind.noun() {
+    if a.noun() != b.noun() {
         out.push(Change::Kind {
-            old: a.kind.noun().into(),
-            new: b.kind.noun().into(),
+            old: a.noun().into(),
+            new: b.noun().into(),
         });
         return out;
     }
@@ -68,7 +70,7 @@ fn changes(a: &Node, b: &Node) -> Vec<Change> {
         });
     }
     let (la, lb) = (link_of(a), link_of(b));
-    if la != lb && matches!(a.kind, NodeKind::Symlink(_)) {
+    if la != lb && matches!(a.kind, EntryKind::Symlink(_)) {
         out.push(Change::Link { old: la, new: lb });
     }
     if let (Some(da), Some(db)) = (&a.digest, &b.digest)
@@ -79,10 +81,14 @@ fn changes(a: &Node, b: &Node) -> Vec<Change> {
             new: db.to_string(),
         });
     }
-    if let (NodeKind::Char { .. } | NodeKind::Block { .. }, true) = (&a.kind, a.kind != b.kind) {
+    if a.kind.is_device() && a.device != b.device {
+        let numbers = |n: &Node| {
+            n.device
+                .map_or_else(String::new, |d| format!(" {},{}", d.major, d.minor))
+        };
         out.push(Change::Kind {
-            old: format!("{:?}", a.kind),
-            new: format!("{:?}", b.kind),
+            old: format!("{}{}", a.noun(), numbers(a)),
+            new: format!("{}{}", b.noun(), numbers(b)),
         });
     }
     out

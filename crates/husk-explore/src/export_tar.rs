@@ -8,11 +8,11 @@
 use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Write};
 
-use husk_layer::ImagePath;
+use husk_layer::{EntryKind, ImagePath};
 use husk_oci::Layer;
 
 use crate::error::ExploreError;
-use crate::fs::{Filesystem, Locator, Node, NodeKind};
+use crate::fs::{Filesystem, Locator, Node};
 use crate::reader::{Limits, open_layer};
 
 /// Write the view below `from` to `out` as a tar whose names are relative to `from`.
@@ -32,55 +32,82 @@ pub fn export_tar<L: Layer, W: Write>(
     if fs.get(from).is_none() {
         return Err(ExploreError::NotFound { path: from.clone() });
     }
-    let werr = |e: io::Error| ExploreError::write(what, e);
     let mut b = tar::Builder::new(out);
+    let werr = |e: io::Error| ExploreError::write(what, e);
+    let (mut count, wanted) = append_non_files(&mut b, fs, from).map_err(werr)?;
+    count += append_files(&mut b, layers, wanted, limits, what)?;
+    b.into_inner().map_err(werr)?.flush().map_err(werr)?;
+    Ok(count)
+}
+
+/// Paths (relative names) of the view that share one file's content.
+type Wanted<'a> = HashMap<Locator, Vec<(String, &'a Node)>>;
+
+/// Phase 1: directories, symlinks, devices and fifos in tree order; returns how many were
+/// written and the regular files to fetch, by content locator.
+fn append_non_files<'a, W: Write>(
+    b: &mut tar::Builder<W>,
+    fs: &'a Filesystem,
+    from: &'a ImagePath,
+) -> io::Result<(u64, Wanted<'a>)> {
     let mut count = 0u64;
-    let rel = |p: &ImagePath| -> String {
-        p.as_str()[from.as_str().len()..]
-            .trim_start_matches('/')
-            .to_owned()
-    };
-    let mut wanted: HashMap<Locator, Vec<(String, &Node)>> = HashMap::new();
+    let mut wanted = Wanted::new();
     for (p, node) in fs.walk(from) {
-        let name = rel(p);
-        if name.is_empty() {
+        let name = p.as_str()[from.as_str().len()..]
+            .trim_start_matches('/')
+            .to_owned();
+        if name.is_empty() || node.marker.is_some() {
             continue;
         }
         let mut h = header_for(node);
         match &node.kind {
-            NodeKind::Dir => {
+            EntryKind::Dir => {
                 h.set_entry_type(tar::EntryType::Directory);
-                b.append_data(&mut h, format!("{name}/"), io::empty())
-                    .map_err(werr)?;
+                b.append_data(&mut h, format!("{name}/"), io::empty())?;
             }
-            NodeKind::Symlink(target) => {
+            EntryKind::Symlink(target) => {
                 h.set_entry_type(tar::EntryType::Symlink);
-                b.append_link(&mut h, &name, target).map_err(werr)?;
+                b.append_link(&mut h, &name, target)?;
             }
-            NodeKind::Char { major, minor } | NodeKind::Block { major, minor } => {
-                h.set_entry_type(if matches!(node.kind, NodeKind::Char { .. }) {
+            EntryKind::Char | EntryKind::Block => {
+                h.set_entry_type(if node.kind == EntryKind::Char {
                     tar::EntryType::Char
                 } else {
                     tar::EntryType::Block
                 });
-                h.set_device_major(*major).map_err(werr)?;
-                h.set_device_minor(*minor).map_err(werr)?;
-                b.append_data(&mut h, &name, io::empty()).map_err(werr)?;
+                let dev = node.device.unwrap_or_default();
+                h.set_device_major(dev.major)?;
+                h.set_device_minor(dev.minor)?;
+                b.append_data(&mut h, &name, io::empty())?;
             }
-            NodeKind::Fifo => {
+            EntryKind::Fifo => {
                 h.set_entry_type(tar::EntryType::Fifo);
-                b.append_data(&mut h, &name, io::empty()).map_err(werr)?;
+                b.append_data(&mut h, &name, io::empty())?;
             }
-            NodeKind::File => {
+            // The view holds hard links as the file they name (with its locator).
+            EntryKind::File | EntryKind::Hardlink => {
                 if let Some(loc) = node.content {
                     wanted.entry(loc).or_default().push((name, node));
                 }
                 continue;
             }
-            NodeKind::Whiteout | NodeKind::Opaque => continue,
         }
         count += 1;
     }
+    Ok((count, wanted))
+}
+
+/// Phase 2: regular files in layer order, each needed layer streamed once; every other
+/// path with the same content follows its first copy as a hard link.
+fn append_files<L: Layer, W: Write>(
+    b: &mut tar::Builder<W>,
+    layers: &[L],
+    mut wanted: Wanted<'_>,
+    limits: Limits,
+    what: &std::path::Path,
+) -> Result<u64, ExploreError> {
+    let werr = |e: io::Error| ExploreError::write(what, e);
+    let mut count = 0u64;
     let needed: BTreeSet<usize> = wanted.keys().map(|l| l.layer).collect();
     for layer_index in needed {
         let layer = layers.get(layer_index).ok_or(ExploreError::NoSuchLayer {
@@ -131,7 +158,6 @@ pub fn export_tar<L: Layer, W: Write>(
         }
         reader.finish()?;
     }
-    b.into_inner().map_err(werr)?.flush().map_err(werr)?;
     Ok(count)
 }
 

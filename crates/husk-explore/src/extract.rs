@@ -24,15 +24,15 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use husk_layer::ImagePath;
+use husk_layer::{EntryKind, ImagePath};
 use husk_oci::Layer;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
 use serde::Serialize;
 
 use crate::error::ExploreError;
-use crate::fs::{Filesystem, Locator, Node, NodeKind};
-use crate::reader::{Limits, open_layer};
+use crate::fs::{Filesystem, Locator, Node};
+use crate::reader::{EntryData, Limits, open_layer};
 
 /// How to extract.
 #[derive(Debug, Clone, Copy, Default)]
@@ -267,6 +267,9 @@ fn owner(node: &Node) -> (Option<rustix::fs::Uid>, Option<rustix::fs::Gid>) {
     )
 }
 
+/// Write `items` under `root` in five phases (directories, file contents, devices and
+/// fifos, symlinks, directory modes), so no symlink or read-only directory is ever in the
+/// way of a later write.
 fn write_items<L: Layer>(
     layers: &[L],
     root: OwnedFd,
@@ -274,193 +277,246 @@ fn write_items<L: Layer>(
     items: &[Item],
     opts: &ExtractOptions,
 ) -> Result<ExtractReport, ExploreError> {
-    let mut dirs = Dirs {
-        root,
-        host,
-        cached: None,
-        force: opts.force,
+    let mut w = ItemWriter {
+        dirs: Dirs {
+            root,
+            host,
+            cached: None,
+            force: opts.force,
+        },
+        opts,
+        report: ExtractReport::default(),
     };
-    let mut report = ExtractReport::default();
+    w.make_dirs(items)?;
+    w.write_files(layers, items)?;
+    w.make_specials(items)?;
+    w.make_symlinks(items)?;
+    w.apply_dir_modes(items)?;
+    Ok(w.report)
+}
 
-    // 1. Directories, parents first, private until their modes are applied at the end.
-    for it in items
-        .iter()
-        .filter(|i| i.node.is_dir() && !i.rel.is_empty())
-    {
-        let (fd, name) = dirs.parent(&it.rel)?;
-        match rustix::fs::mkdirat(fd, name, Mode::from_raw_mode(0o700)) {
-            Ok(()) => {}
-            Err(Errno::EXIST) => {
-                let is_dir = rustix::fs::openat(
-                    fd,
-                    name,
-                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                    Mode::empty(),
-                )
-                .is_ok();
-                if !is_dir {
-                    dirs.clear(&it.rel)?;
-                    let (fd, name) = dirs.parent(&it.rel)?;
-                    rustix::fs::mkdirat(fd, name, Mode::from_raw_mode(0o700))
-                        .map_err(|e| ExploreError::write(host.join(&it.rel), e))?;
+/// The state of one extraction: where it writes, how, and what it wrote so far.
+struct ItemWriter<'a> {
+    dirs: Dirs<'a>,
+    opts: &'a ExtractOptions,
+    report: ExtractReport,
+}
+
+impl ItemWriter<'_> {
+    fn write_err(&self, rel: &str) -> impl Fn(Errno) -> ExploreError + use<> {
+        let path = self.dirs.host_path(rel);
+        move |e| ExploreError::write(path.clone(), e)
+    }
+
+    /// Phase 1: directories, parents first, private (0700) until their modes are applied.
+    fn make_dirs(&mut self, items: &[Item]) -> Result<(), ExploreError> {
+        for it in items
+            .iter()
+            .filter(|i| i.node.is_dir() && !i.rel.is_empty())
+        {
+            let (fd, name) = self.dirs.parent(&it.rel)?;
+            match rustix::fs::mkdirat(fd, name, Mode::from_raw_mode(0o700)) {
+                Ok(()) => {}
+                Err(Errno::EXIST) => {
+                    let is_dir = rustix::fs::openat(
+                        fd,
+                        name,
+                        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                        Mode::empty(),
+                    )
+                    .is_ok();
+                    if !is_dir {
+                        self.dirs.clear(&it.rel)?;
+                        let (fd, name) = self.dirs.parent(&it.rel)?;
+                        rustix::fs::mkdirat(fd, name, Mode::from_raw_mode(0o700))
+                            .map_err(self.write_err(&it.rel))?;
+                    }
+                }
+                Err(e) => return Err(self.write_err(&it.rel)(e)),
+            }
+            self.report.dirs += 1;
+        }
+        Ok(())
+    }
+
+    /// Phase 2: regular files, by streaming each layer that holds wanted content once;
+    /// every other path with the same content becomes a hard link to the first copy.
+    fn write_files<L: Layer>(&mut self, layers: &[L], items: &[Item]) -> Result<(), ExploreError> {
+        let mut wanted: HashMap<Locator, Vec<usize>> = HashMap::new();
+        for (i, it) in items.iter().enumerate() {
+            if let (true, Some(loc)) = (it.node.is_file(), it.node.content) {
+                wanted.entry(loc).or_default().push(i);
+            }
+        }
+        let needed: BTreeSet<usize> = wanted.keys().map(|l| l.layer).collect();
+        let mut buf = vec![0u8; 256 * 1024];
+        for layer_index in needed {
+            let layer = layers.get(layer_index).ok_or(ExploreError::NoSuchLayer {
+                layer: layer_index,
+                count: layers.len(),
+            })?;
+            let mut left = wanted.keys().filter(|l| l.layer == layer_index).count();
+            let mut reader = open_layer(layer, layer_index, self.opts.limits)?;
+            while left > 0 {
+                let Some(entry) = reader.next_entry()? else {
+                    return Err(missing_content(&wanted, layer_index));
+                };
+                let loc = Locator {
+                    layer: layer_index,
+                    ordinal: entry.ordinal,
+                };
+                let Some(targets) = wanted.remove(&loc) else {
+                    continue;
+                };
+                left -= 1;
+                let first = &items[targets[0]];
+                let written = self.write_file(first, &mut reader.data(), &mut buf)?;
+                self.report.files += 1;
+                self.report.bytes += written;
+                for &other in &targets[1..] {
+                    link(&mut self.dirs, &first.rel, &items[other].rel)?;
+                    self.report.hardlinks += 1;
                 }
             }
-            Err(e) => return Err(ExploreError::write(host.join(&it.rel), e)),
+            reader.finish()?;
         }
-        report.dirs += 1;
+        Ok(())
     }
 
-    // 2. Regular files, by streaming each layer that holds wanted content once.
-    let mut wanted: HashMap<Locator, Vec<usize>> = HashMap::new();
-    for (i, it) in items.iter().enumerate() {
-        if let (NodeKind::File, Some(loc)) = (&it.node.kind, it.node.content) {
-            wanted.entry(loc).or_default().push(i);
+    /// Create one file from the entry data being read, then set its owner and mode.
+    fn write_file<R: io::Read>(
+        &mut self,
+        it: &Item,
+        data: &mut EntryData<'_, R>,
+        buf: &mut [u8],
+    ) -> Result<u64, ExploreError> {
+        let file = create_file(&mut self.dirs, &it.rel)?;
+        let mut out = io::BufWriter::with_capacity(0, &file);
+        let mut written = 0u64;
+        loop {
+            let n = match io::Read::read(data, buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(data.error(e)),
+            };
+            io::Write::write_all(&mut out, &buf[..n])
+                .map_err(|e| ExploreError::write(self.dirs.host_path(&it.rel), e))?;
+            written += n as u64;
         }
+        drop(out);
+        if self.opts.as_root {
+            let (u, g) = owner(it.node);
+            rustix::fs::fchown(&file, u, g).map_err(self.write_err(&it.rel))?;
+        }
+        rustix::fs::fchmod(&file, final_mode(it.node, self.opts))
+            .map_err(self.write_err(&it.rel))?;
+        Ok(written)
     }
-    let needed: BTreeSet<usize> = wanted.keys().map(|l| l.layer).collect();
-    let mut buf = vec![0u8; 256 * 1024];
-    for layer_index in needed {
-        let layer = layers.get(layer_index).ok_or(ExploreError::NoSuchLayer {
-            layer: layer_index,
-            count: layers.len(),
-        })?;
-        let mut left = wanted.keys().filter(|l| l.layer == layer_index).count();
-        let mut reader = open_layer(layer, layer_index, opts.limits)?;
-        while left > 0 {
-            let Some(entry) = reader.next_entry()? else {
-                let missing = wanted
-                    .keys()
-                    .filter(|l| l.layer == layer_index)
-                    .map(|l| l.ordinal)
-                    .min()
-                    .unwrap_or(0);
-                return Err(ExploreError::MissingContent {
-                    layer: layer_index,
-                    ordinal: missing,
+
+    /// Phase 3: devices and fifos, root only (skipped and reported otherwise).
+    fn make_specials(&mut self, items: &[Item]) -> Result<(), ExploreError> {
+        for it in items.iter() {
+            let dev = it.node.device.unwrap_or_default();
+            let (file_type, dev) = match it.node.kind {
+                EntryKind::Char => (
+                    FileType::CharacterDevice,
+                    rustix::fs::makedev(dev.major, dev.minor),
+                ),
+                EntryKind::Block => (
+                    FileType::BlockDevice,
+                    rustix::fs::makedev(dev.major, dev.minor),
+                ),
+                EntryKind::Fifo => (FileType::Fifo, 0),
+                _ => continue,
+            };
+            if !self.opts.as_root {
+                self.report.skipped.push(Skipped {
+                    path: it.image.to_string(),
+                    reason: format!("{} (only root can create one)", it.node.noun()),
                 });
-            };
-            let loc = Locator {
-                layer: layer_index,
-                ordinal: entry.ordinal,
-            };
-            let Some(targets) = wanted.remove(&loc) else {
+                continue;
+            }
+            let mode = final_mode(it.node, self.opts);
+            let (fd, name) = self.dirs.parent(&it.rel)?;
+            let made = rustix::fs::mknodat(fd, name, file_type, mode, dev);
+            if made == Err(Errno::EXIST) {
+                self.dirs.clear(&it.rel)?;
+                let (fd, name) = self.dirs.parent(&it.rel)?;
+                rustix::fs::mknodat(fd, name, file_type, mode, dev)
+            } else {
+                made
+            }
+            .map_err(self.write_err(&it.rel))?;
+            self.chown_link(it)?;
+            self.report.specials += 1;
+        }
+        Ok(())
+    }
+
+    /// Phase 4: symlinks, after every file is written, so none is ever in the way of a write.
+    fn make_symlinks(&mut self, items: &[Item]) -> Result<(), ExploreError> {
+        for it in items.iter() {
+            let EntryKind::Symlink(target) = &it.node.kind else {
                 continue;
             };
-            left -= 1;
-            let first = &items[targets[0]];
-            let file = create_file(&mut dirs, &first.rel)?;
-            let mut data = reader.data();
-            let mut out = io::BufWriter::with_capacity(0, &file);
-            let mut written = 0u64;
-            loop {
-                let n = match io::Read::read(&mut data, &mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(data.error(e)),
-                };
-                io::Write::write_all(&mut out, &buf[..n])
-                    .map_err(|e| ExploreError::write(host.join(&first.rel), e))?;
-                written += n as u64;
+            if it.rel.is_empty() {
+                continue;
             }
-            drop(out);
-            if opts.as_root {
-                let (u, g) = owner(first.node);
-                rustix::fs::fchown(&file, u, g)
-                    .map_err(|e| ExploreError::write(host.join(&first.rel), e))?;
+            let (fd, name) = self.dirs.parent(&it.rel)?;
+            let made = rustix::fs::symlinkat(target.as_str(), fd, name);
+            if made == Err(Errno::EXIST) {
+                self.dirs.clear(&it.rel)?;
+                let (fd, name) = self.dirs.parent(&it.rel)?;
+                rustix::fs::symlinkat(target.as_str(), fd, name)
+            } else {
+                made
             }
-            rustix::fs::fchmod(&file, final_mode(first.node, opts))
-                .map_err(|e| ExploreError::write(host.join(&first.rel), e))?;
-            report.files += 1;
-            report.bytes += written;
-            for &other in &targets[1..] {
-                link(&mut dirs, &first.rel, &items[other].rel)?;
-                report.hardlinks += 1;
+            .map_err(self.write_err(&it.rel))?;
+            if self.opts.as_root {
+                self.chown_link(it)?;
             }
+            self.report.symlinks += 1;
         }
-        reader.finish()?;
+        Ok(())
     }
 
-    // 3. Devices and fifos: root only.
-    for it in items.iter() {
-        let (file_type, dev) = match it.node.kind {
-            NodeKind::Char { major, minor } => {
-                (FileType::CharacterDevice, rustix::fs::makedev(major, minor))
-            }
-            NodeKind::Block { major, minor } => {
-                (FileType::BlockDevice, rustix::fs::makedev(major, minor))
-            }
-            NodeKind::Fifo => (FileType::Fifo, 0),
-            _ => continue,
-        };
-        if !opts.as_root {
-            report.skipped.push(Skipped {
-                path: it.image.to_string(),
-                reason: format!("{} (only root can create one)", it.node.kind.noun()),
-            });
-            continue;
-        }
-        let mode = final_mode(it.node, opts);
-        let (fd, name) = dirs.parent(&it.rel)?;
-        let made = rustix::fs::mknodat(fd, name, file_type, mode, dev);
-        if made == Err(Errno::EXIST) {
-            dirs.clear(&it.rel)?;
-            let (fd, name) = dirs.parent(&it.rel)?;
-            rustix::fs::mknodat(fd, name, file_type, mode, dev)
-        } else {
-            made
-        }
-        .map_err(|e| ExploreError::write(host.join(&it.rel), e))?;
+    /// Set the owner of `it` without following it.
+    fn chown_link(&mut self, it: &Item) -> Result<(), ExploreError> {
         let (u, g) = owner(it.node);
-        let (fd, name) = dirs.parent(&it.rel)?;
-        rustix::fs::chownat(fd, name, u, g, AtFlags::SYMLINK_NOFOLLOW)
-            .map_err(|e| ExploreError::write(host.join(&it.rel), e))?;
-        report.specials += 1;
+        let err = self.write_err(&it.rel);
+        let (fd, name) = self.dirs.parent(&it.rel)?;
+        rustix::fs::chownat(fd, name, u, g, AtFlags::SYMLINK_NOFOLLOW).map_err(err)
     }
 
-    // 4. Symlinks, after every file is written, so none is ever in the way of a write.
-    for it in items.iter() {
-        let NodeKind::Symlink(target) = &it.node.kind else {
-            continue;
-        };
-        if it.rel.is_empty() {
-            continue;
+    /// Phase 5: directory modes and owners, deepest first (a read-only parent set last).
+    fn apply_dir_modes(&mut self, items: &[Item]) -> Result<(), ExploreError> {
+        for it in items
+            .iter()
+            .rev()
+            .filter(|i| i.node.is_dir() && !i.rel.is_empty())
+        {
+            let fd = self.dirs.open_dir(&it.rel)?;
+            if self.opts.as_root {
+                let (u, g) = owner(it.node);
+                rustix::fs::fchown(&fd, u, g).map_err(self.write_err(&it.rel))?;
+            }
+            rustix::fs::fchmod(&fd, final_mode(it.node, self.opts))
+                .map_err(self.write_err(&it.rel))?;
         }
-        let (fd, name) = dirs.parent(&it.rel)?;
-        let made = rustix::fs::symlinkat(target.as_str(), fd, name);
-        if made == Err(Errno::EXIST) {
-            dirs.clear(&it.rel)?;
-            let (fd, name) = dirs.parent(&it.rel)?;
-            rustix::fs::symlinkat(target.as_str(), fd, name)
-        } else {
-            made
-        }
-        .map_err(|e| ExploreError::write(host.join(&it.rel), e))?;
-        if opts.as_root {
-            let (u, g) = owner(it.node);
-            let (fd, name) = dirs.parent(&it.rel)?;
-            rustix::fs::chownat(fd, name, u, g, AtFlags::SYMLINK_NOFOLLOW)
-                .map_err(|e| ExploreError::write(host.join(&it.rel), e))?;
-        }
-        report.symlinks += 1;
+        Ok(())
     }
+}
 
-    // 5. Directory modes and owners, deepest first (a read-only parent set last).
-    for it in items
-        .iter()
-        .rev()
-        .filter(|i| i.node.is_dir() && !i.rel.is_empty())
-    {
-        let fd = dirs.open_dir(&it.rel)?;
-        if opts.as_root {
-            let (u, g) = owner(it.node);
-            rustix::fs::fchown(&fd, u, g)
-                .map_err(|e| ExploreError::write(host.join(&it.rel), e))?;
-        }
-        rustix::fs::fchmod(&fd, final_mode(it.node, opts))
-            .map_err(|e| ExploreError::write(host.join(&it.rel), e))?;
-    }
-    Ok(report)
+/// The error for a layer that ended before the first of its wanted entries.
+fn missing_content(wanted: &HashMap<Locator, Vec<usize>>, layer: usize) -> ExploreError {
+    let ordinal = wanted
+        .keys()
+        .filter(|l| l.layer == layer)
+        .map(|l| l.ordinal)
+        .min()
+        .unwrap_or(0);
+    ExploreError::MissingContent { layer, ordinal }
 }
 
 fn create_file(dirs: &mut Dirs, rel: &str) -> Result<File, ExploreError> {

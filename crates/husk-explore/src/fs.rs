@@ -16,12 +16,12 @@ use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 use std::ops::Bound;
 
-use husk_layer::{ImagePath, resolve_link_target};
+use husk_layer::{Device, EntryKind, ImagePath, resolve_link_target};
 use husk_oci::{Algorithm, Digest, Hasher, Layer};
 
 use crate::error::ExploreError;
-use crate::reader::{EntryKind, Limits, TarEntry, TarReader, open_layer};
-use crate::whiteout::{Marker, classify};
+use crate::reader::{Limits, TarEntry, TarReader, open_layer};
+use crate::whiteout::{Marker, MarkerKind, classify};
 
 /// Symlinks followed while resolving one path (Linux `MAXSYMLINKS`).
 pub const MAX_SYMLINK_HOPS: usize = 40;
@@ -33,59 +33,16 @@ pub struct Locator {
     pub ordinal: u64,
 }
 
-/// What a path is in the view.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NodeKind {
-    Dir,
-    File,
-    Symlink(String),
-    Char {
-        major: u32,
-        minor: u32,
-    },
-    Block {
-        major: u32,
-        minor: u32,
-    },
-    Fifo,
-    /// Only in a single-layer view: a `.wh.NAME` marker.
-    Whiteout,
-    /// Only in a single-layer view: a `.wh..wh..opq` marker.
-    Opaque,
-}
-
-impl NodeKind {
-    pub fn noun(&self) -> &'static str {
-        match self {
-            NodeKind::Dir => "directory",
-            NodeKind::File => "file",
-            NodeKind::Symlink(_) => "symlink",
-            NodeKind::Char { .. } => "character device",
-            NodeKind::Block { .. } => "block device",
-            NodeKind::Fifo => "fifo",
-            NodeKind::Whiteout => "whiteout",
-            NodeKind::Opaque => "opaque marker",
-        }
-    }
-
-    /// The `ls -l` type letter.
-    pub fn letter(&self) -> char {
-        match self {
-            NodeKind::Dir => 'd',
-            NodeKind::File => '-',
-            NodeKind::Symlink(_) => 'l',
-            NodeKind::Char { .. } => 'c',
-            NodeKind::Block { .. } => 'b',
-            NodeKind::Fifo => 'p',
-            NodeKind::Whiteout | NodeKind::Opaque => 'w',
-        }
-    }
-}
-
 /// One path of the view.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {
-    pub kind: NodeKind,
+    /// What the path is. A hard link shows as the [`EntryKind::File`] it names (with
+    /// [`Node::hardlink`] set); the merged view never holds [`EntryKind::Hardlink`].
+    pub kind: EntryKind,
+    /// A device's numbers.
+    pub device: Option<Device>,
+    /// Only in a single-layer view: the entry is a whiteout or opaque marker (a file).
+    pub marker: Option<MarkerKind>,
     pub mode: u32,
     pub uid: u64,
     pub gid: u64,
@@ -107,7 +64,9 @@ pub struct Node {
 impl Node {
     fn implicit_dir(layer: usize) -> Node {
         Node {
-            kind: NodeKind::Dir,
+            kind: EntryKind::Dir,
+            device: None,
+            marker: None,
             mode: 0o755,
             uid: 0,
             gid: 0,
@@ -122,13 +81,35 @@ impl Node {
     }
 
     pub fn is_dir(&self) -> bool {
-        self.kind == NodeKind::Dir
+        self.kind.is_dir()
+    }
+
+    /// Whether this is a regular file (hard links included) and not a whiteout marker.
+    pub fn is_file(&self) -> bool {
+        self.kind == EntryKind::File && self.marker.is_none()
+    }
+
+    /// A one- or two-word description for messages (markers by what they mean).
+    pub fn noun(&self) -> &'static str {
+        match self.marker {
+            Some(MarkerKind::Whiteout) => "whiteout",
+            Some(MarkerKind::Opaque) => "opaque marker",
+            None => self.kind.noun(),
+        }
+    }
+
+    /// The `ls -l` type letter (`w` for whiteout and opaque markers).
+    pub fn letter(&self) -> char {
+        match self.marker {
+            Some(_) => 'w',
+            None => self.kind.letter(),
+        }
     }
 }
 
 /// How to build a view.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct BuildOptions {
+pub struct ViewOptions {
     pub limits: Limits,
     /// Hash every regular file's content while streaming (for `diff`).
     pub hash: bool,
@@ -194,7 +175,7 @@ impl Filesystem {
     /// Read, limit, name and whiteout errors of the layers (naming the layer), blob
     /// verification errors, [`ExploreError::RootNotDirectory`] and
     /// [`ExploreError::HardlinkTarget`].
-    pub fn build<L: Layer>(layers: &[L], opts: BuildOptions) -> Result<Filesystem, ExploreError> {
+    pub fn build<L: Layer>(layers: &[L], opts: ViewOptions) -> Result<Filesystem, ExploreError> {
         let mut fs = Filesystem::empty();
         for (index, layer) in layers.iter().enumerate() {
             let reader = open_layer(layer, index, opts.limits)?;
@@ -211,7 +192,7 @@ impl Filesystem {
     pub fn layer_view<L: Layer>(
         layers: &[L],
         index: usize,
-        opts: BuildOptions,
+        opts: ViewOptions,
     ) -> Result<Filesystem, ExploreError> {
         let layer = layers.get(index).ok_or(ExploreError::NoSuchLayer {
             layer: index,
@@ -229,16 +210,12 @@ impl Filesystem {
             let digest = digest_of(&mut reader, &entry, opts.hash)?;
             count(&mut stats, &entry, marker.as_ref());
             let mut node = fs.node_for(&entry, index, digest);
-            if let EntryKind::Hardlink(target) = &entry.kind {
+            if let Some(target) = &entry.hardlink {
                 node.hardlink = Some(target.clone());
                 node.content = fs.get(target).and_then(|n| n.content);
             }
-            match marker {
-                Some(Marker::Whiteout(_)) => node.kind = NodeKind::Whiteout,
-                Some(Marker::Opaque(_)) => node.kind = NodeKind::Opaque,
-                None => {}
-            }
-            if entry.path.is_root() && node.kind != NodeKind::Dir {
+            node.marker = marker.as_ref().map(Marker::kind);
+            if entry.path.is_root() && !node.is_dir() {
                 return Err(ExploreError::RootNotDirectory {
                     layer: index,
                     path: entry.path,
@@ -272,29 +249,54 @@ impl Filesystem {
         mut reader: TarReader<R>,
         hash: bool,
     ) -> Result<(), ExploreError> {
-        let index = reader.layer();
-        let mut stats = LayerStats {
-            index,
-            ..LayerStats::default()
-        };
-        let mut markers = Vec::new();
-        let mut entries = Vec::new();
+        let mut staged = Staged::new(reader.layer());
         while let Some(entry) = reader.next_entry()? {
-            let marker = classify(&entry, index)?;
-            count(&mut stats, &entry, marker.as_ref());
-            match marker {
-                Some(m) => markers.push(m),
-                None => {
-                    let digest = digest_of(&mut reader, &entry, hash)?;
-                    entries.push((entry, digest));
-                }
-            }
+            let marker = classify(&entry, staged.stats.index)?;
+            let digest = match marker {
+                None => digest_of(&mut reader, &entry, hash)?,
+                Some(_) => None,
+            };
+            staged.push(entry, marker, digest);
         }
-        stats.tar_bytes = reader.finish()?;
-        // Opaque markers first, then whiteouts: both hide lower layers only, wherever they
-        // stand in the tar, so they are applied before any entry of this layer lands.
-        markers.sort_by_key(|m| matches!(m, Marker::Whiteout(_)));
-        for m in markers {
+        staged.stats.tar_bytes = reader.finish()?;
+        self.apply_staged(staged)
+    }
+
+    /// The merged view of synthetic layers (bottom first), each a list of tar entries in
+    /// tar order, merged exactly as streamed layers are: whiteouts and opaque markers, hard
+    /// links, parents created or followed. Content locators are (layer, the entry's
+    /// `ordinal`); nothing is hashed and `tar_bytes` stays 0. For tests and tools that hold
+    /// entries rather than tar streams.
+    ///
+    /// # Errors
+    /// As [`Filesystem::build`] for the entries themselves: whiteout, root and hard link
+    /// errors naming the layer.
+    pub fn from_entries<I, J>(layers: I) -> Result<Filesystem, ExploreError>
+    where
+        I: IntoIterator<Item = J>,
+        J: IntoIterator<Item = TarEntry>,
+    {
+        let mut fs = Filesystem::empty();
+        for (index, entries) in layers.into_iter().enumerate() {
+            let mut staged = Staged::new(index);
+            for entry in entries {
+                let marker = classify(&entry, index)?;
+                staged.push(entry, marker, None);
+            }
+            fs.apply_staged(staged)?;
+        }
+        Ok(fs)
+    }
+
+    /// Apply one layer's classified entries on top: opaque markers first, then whiteouts
+    /// (both hide lower layers only, wherever they stand in the tar, so they are applied
+    /// before any entry of this layer lands), then the entries in tar order.
+    fn apply_staged(&mut self, mut staged: Staged) -> Result<(), ExploreError> {
+        let index = staged.stats.index;
+        staged
+            .markers
+            .sort_by_key(|m| matches!(m, Marker::Whiteout(_)));
+        for m in staged.markers {
             match m {
                 Marker::Opaque(dir) => self.remove_below(&dir),
                 Marker::Whiteout(path) => {
@@ -305,53 +307,34 @@ impl Filesystem {
                 }
             }
         }
-        for (entry, digest) in entries {
+        for (entry, digest) in staged.entries {
             self.insert(entry, index, digest)?;
         }
-        self.layers.push(stats);
+        self.layers.push(staged.stats);
         Ok(())
     }
 
     fn node_for(&self, entry: &TarEntry, layer: usize, digest: Option<Digest>) -> Node {
-        let (kind, size, content) = match &entry.kind {
-            EntryKind::File => (
-                NodeKind::File,
-                entry.size,
-                Some(Locator {
-                    layer,
-                    ordinal: entry.ordinal,
-                }),
-            ),
-            EntryKind::Dir => (NodeKind::Dir, 0, None),
-            EntryKind::Symlink(t) => (NodeKind::Symlink(t.clone()), 0, None),
-            EntryKind::Hardlink(_) => (NodeKind::File, 0, None),
-            EntryKind::Char { major, minor } => (
-                NodeKind::Char {
-                    major: *major,
-                    minor: *minor,
-                },
-                0,
-                None,
-            ),
-            EntryKind::Block { major, minor } => (
-                NodeKind::Block {
-                    major: *major,
-                    minor: *minor,
-                },
-                0,
-                None,
-            ),
-            EntryKind::Fifo => (NodeKind::Fifo, 0, None),
+        let file = entry.kind == EntryKind::File;
+        let kind = match entry.kind {
+            // A hard link is the file it names; `insert` fills in that file's content.
+            EntryKind::Hardlink => EntryKind::File,
+            ref k => k.clone(),
         };
         Node {
             kind,
+            device: entry.device,
+            marker: None,
             mode: entry.mode,
             uid: entry.uid,
             gid: entry.gid,
-            size,
+            size: if file { entry.size } else { 0 },
             mtime: entry.mtime,
             layer,
-            content,
+            content: file.then_some(Locator {
+                layer,
+                ordinal: entry.ordinal,
+            }),
             hardlink: None,
             digest,
             implicit: false,
@@ -366,7 +349,7 @@ impl Filesystem {
     ) -> Result<(), ExploreError> {
         let path = self.place(&entry.path, layer)?;
         let mut node = self.node_for(&entry, layer, digest);
-        if let EntryKind::Hardlink(target) = &entry.kind {
+        if let Some(target) = &entry.hardlink {
             let missing = || ExploreError::HardlinkTarget {
                 layer,
                 path: path.clone(),
@@ -374,7 +357,7 @@ impl Filesystem {
             };
             let resolved = self.resolve(target, false).map_err(|_| missing())?;
             let t = self.get(&resolved).ok_or_else(missing)?;
-            if t.kind != NodeKind::File || t.content.is_none() {
+            if t.kind != EntryKind::File || t.content.is_none() {
                 return Err(missing());
             }
             node.size = t.size;
@@ -382,7 +365,7 @@ impl Filesystem {
             node.digest = t.digest.clone();
             node.hardlink = Some(resolved);
         }
-        if path.is_root() && node.kind != NodeKind::Dir {
+        if path.is_root() && !node.is_dir() {
             return Err(ExploreError::RootNotDirectory {
                 layer,
                 path: entry.path,
@@ -415,8 +398,8 @@ impl Filesystem {
                     None => {
                         self.nodes.insert(key, Node::implicit_dir(layer));
                     }
-                    Some(NodeKind::Dir) => {}
-                    Some(NodeKind::Symlink(_)) => {
+                    Some(EntryKind::Dir) => {}
+                    Some(EntryKind::Symlink(_)) => {
                         hops += 1;
                         // Follow it to a directory, or to nothing (created below, as
                         // runtimes do); a link to a non-directory is replaced.
@@ -484,7 +467,7 @@ impl Filesystem {
                     source,
                 })?;
             match self.get(&next).map(|n| &n.kind) {
-                Some(NodeKind::Symlink(target)) if follow_last || !rest.is_empty() => {
+                Some(EntryKind::Symlink(target)) if follow_last || !rest.is_empty() => {
                     hops += 1;
                     if hops > MAX_SYMLINK_HOPS {
                         return Err(ExploreError::SymlinkLoop {
@@ -575,6 +558,34 @@ impl Filesystem {
     }
 }
 
+/// One layer read and classified, not yet applied.
+struct Staged {
+    stats: LayerStats,
+    markers: Vec<Marker>,
+    entries: Vec<(TarEntry, Option<Digest>)>,
+}
+
+impl Staged {
+    fn new(index: usize) -> Staged {
+        Staged {
+            stats: LayerStats {
+                index,
+                ..LayerStats::default()
+            },
+            markers: Vec::new(),
+            entries: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, entry: TarEntry, marker: Option<Marker>, digest: Option<Digest>) {
+        count(&mut self.stats, &entry, marker.as_ref());
+        match marker {
+            Some(m) => self.markers.push(m),
+            None => self.entries.push((entry, digest)),
+        }
+    }
+}
+
 fn count(stats: &mut LayerStats, entry: &TarEntry, marker: Option<&Marker>) {
     stats.entries += 1;
     match (marker, &entry.kind) {
@@ -586,7 +597,7 @@ fn count(stats: &mut LayerStats, entry: &TarEntry, marker: Option<&Marker>) {
         }
         (None, EntryKind::Dir) => stats.dirs += 1,
         (None, EntryKind::Symlink(_)) => stats.symlinks += 1,
-        (None, EntryKind::Hardlink(_)) => stats.hardlinks += 1,
+        (None, EntryKind::Hardlink) => stats.hardlinks += 1,
         (None, _) => {}
     }
 }
@@ -612,4 +623,88 @@ fn digest_of<R: Read>(
         hasher.update(&buf[..n]);
     }
     Ok(Some(hasher.finish()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> ImagePath {
+        ImagePath::parse(s).unwrap()
+    }
+
+    fn e(ordinal: u64, path: &str, kind: EntryKind) -> TarEntry {
+        TarEntry {
+            ordinal,
+            path: p(path),
+            trailing_slash: false,
+            kind,
+            hardlink: None,
+            device: None,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            size: 3,
+            mtime: 0,
+        }
+    }
+
+    #[test]
+    fn from_entries_merges_synthetic_layers_like_streamed_ones() {
+        let mut link = e(2, "/ln", EntryKind::Hardlink);
+        link.hardlink = Some(p("/bin/sh"));
+        let fs = Filesystem::from_entries([
+            vec![
+                e(0, "/etc/passwd", EntryKind::File),
+                e(1, "/bin", EntryKind::Symlink("usr/bin".into())),
+                e(2, "/usr/bin/sh", EntryKind::File),
+            ],
+            vec![
+                e(0, "/etc/.wh.passwd", EntryKind::File),
+                e(1, "/bin/ls", EntryKind::File),
+                link,
+            ],
+        ])
+        .unwrap();
+        assert!(fs.get(&p("/etc/passwd")).is_none());
+        assert!(fs.get(&p("/etc")).unwrap().implicit);
+        let ls = fs.get(&p("/usr/bin/ls")).unwrap();
+        assert_eq!(
+            ls.content,
+            Some(Locator {
+                layer: 1,
+                ordinal: 1
+            })
+        );
+        let ln = fs.get(&p("/ln")).unwrap();
+        assert!(ln.is_file());
+        assert_eq!(
+            ln.content,
+            Some(Locator {
+                layer: 0,
+                ordinal: 2
+            })
+        );
+        assert_eq!(ln.hardlink, Some(p("/usr/bin/sh")));
+        assert_eq!(fs.layer_stats()[1].whiteouts, 1);
+        assert_eq!(fs.resolve(&p("/bin/ls"), true).unwrap(), p("/usr/bin/ls"));
+    }
+
+    #[test]
+    fn from_entries_refuses_what_a_streamed_layer_would() {
+        let mut dangling = e(0, "/ln", EntryKind::Hardlink);
+        dangling.hardlink = Some(p("/missing"));
+        let err = Filesystem::from_entries([vec![dangling]]).unwrap_err();
+        assert!(
+            matches!(err, ExploreError::HardlinkTarget { layer: 0, .. }),
+            "{err:?}"
+        );
+        let err = Filesystem::from_entries([vec![], vec![e(0, "/", EntryKind::File)]]).unwrap_err();
+        assert!(
+            matches!(err, ExploreError::RootNotDirectory { layer: 1, .. }),
+            "{err:?}"
+        );
+        let err = Filesystem::from_entries([vec![e(0, "/a/.wh..", EntryKind::File)]]).unwrap_err();
+        assert!(matches!(err, ExploreError::BadWhiteout { .. }), "{err:?}");
+    }
 }

@@ -3,13 +3,16 @@
 //! It owns
 //! - [`reader`]: a streaming tar reader for untrusted layers, with limits on entries,
 //!   extended-header sizes, path length and decompressed bytes, each with a typed error;
+//!   the header layout comes from [`husk_layer::ustar`], the entry kind is
+//!   [`husk_layer::EntryKind`] (re-exported here);
 //! - [`whiteout`] and [`fs`]: the merged [`Filesystem`] built by streaming each layer once,
 //!   whiteouts and opaque directories applied per image-spec `layer.md`, symlinks resolved
-//!   inside the image root only; a single layer's own view for `--layer N`;
-//! - [`diff`] (files and config), [`efficiency`] (bytes added and wasted per layer),
+//!   inside the image root only; a single layer's own view for `--layer N`. This is husk's
+//!   one filesystem model: husk-audit's facts are this view plus what file contents showed;
+//! - [`diff`] (files and config), [`efficiency`](mod@efficiency) (bytes added and wasted per layer),
 //!   [`inspect`] (the config summary);
 //! - [`extract`] (into a directory, never outside it, by descriptor-relative `*at` calls
-//!   with `O_NOFOLLOW`) and [`export_tar`] (a flattened tar);
+//!   with `O_NOFOLLOW`) and [`export_tar`](mod@export_tar) (a flattened tar);
 //! - [`debug`]: the original image plus a static busybox layer;
 //! - [`escape()`]: how untrusted names are printed.
 //!
@@ -42,6 +45,9 @@ pub use export_tar::export_tar;
 pub use extract::{
     ExtractOptions, ExtractReport, Skipped, extract_dir, extract_one, running_as_root,
 };
-pub use fs::{BuildOptions, Filesystem, LayerStats, Locator, MAX_SYMLINK_HOPS, Node, NodeKind};
+pub use fs::{Filesystem, LayerStats, Locator, MAX_SYMLINK_HOPS, Node, ViewOptions};
+/// The one entry kind of husk (from husk-layer), re-exported for the view's users.
+pub use husk_layer::{Device, EntryKind};
 pub use inspect::{Summary, summarize};
-pub use reader::{EntryKind, Limits, TarEntry, TarReader, open_layer};
+pub use reader::{Limits, TarEntry, TarReader, open_layer};
+pub use whiteout::MarkerKind;

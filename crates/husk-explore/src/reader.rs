@@ -15,12 +15,12 @@
 
 use std::io::{self, BufReader, Read};
 
-use husk_layer::{ImagePath, MAX_PATH_LEN, PathError};
+use husk_layer::ustar::{self, BLOCK, Block, typeflag};
+use husk_layer::{Device, EntryKind, ImagePath, MAX_PATH_LEN, PathError};
 use husk_oci::{Layer, OciError};
 
 use crate::error::ExploreError;
 
-const BLOCK: usize = 512;
 const READ_BUF: usize = 256 * 1024;
 
 /// Resource limits for reading one layer.
@@ -45,40 +45,6 @@ impl Default for Limits {
     }
 }
 
-/// What an entry is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EntryKind {
-    File,
-    Dir,
-    Symlink(String),
-    /// A hard link to another path of the image (as written in the layer, normalised).
-    Hardlink(ImagePath),
-    Char {
-        major: u32,
-        minor: u32,
-    },
-    Block {
-        major: u32,
-        minor: u32,
-    },
-    Fifo,
-}
-
-impl EntryKind {
-    /// A one-word description for messages.
-    pub fn noun(&self) -> &'static str {
-        match self {
-            EntryKind::File => "file",
-            EntryKind::Dir => "directory",
-            EntryKind::Symlink(_) => "symlink",
-            EntryKind::Hardlink(_) => "hard link",
-            EntryKind::Char { .. } => "character device",
-            EntryKind::Block { .. } => "block device",
-            EntryKind::Fifo => "fifo",
-        }
-    }
-}
-
 /// One tar entry's header, resolved (PAX and GNU long names applied).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TarEntry {
@@ -88,6 +54,10 @@ pub struct TarEntry {
     /// True when the raw name ended in `/`.
     pub trailing_slash: bool,
     pub kind: EntryKind,
+    /// For a hard link: the path it links to (as written in the layer, normalised).
+    pub hardlink: Option<ImagePath>,
+    /// For a character or block device: its numbers.
+    pub device: Option<Device>,
     /// Permission bits, `0o7777` at most.
     pub mode: u32,
     pub uid: u64,
@@ -97,7 +67,8 @@ pub struct TarEntry {
     pub mtime: u64,
 }
 
-/// Values from a PAX extended header that apply to the next entry.
+/// Values from extension records (PAX extended header, GNU long name and long link) that
+/// apply to the next entry. A PAX value wins over a GNU one.
 #[derive(Default)]
 struct Pax {
     path: Option<Vec<u8>>,
@@ -106,6 +77,8 @@ struct Pax {
     uid: Option<u64>,
     gid: Option<u64>,
     mtime: Option<u64>,
+    long_name: Option<Vec<u8>>,
+    long_link: Option<Vec<u8>>,
 }
 
 /// Reads the entries of one layer's uncompressed tar stream.
@@ -181,7 +154,7 @@ impl<R: Read> TarReader<R> {
     }
 
     /// Fill `buf`; `Ok(false)` on a clean EOF before the first byte.
-    fn read_block(&mut self, buf: &mut [u8; BLOCK]) -> Result<bool, ExploreError> {
+    fn read_block(&mut self, buf: &mut Block) -> Result<bool, ExploreError> {
         let mut got = 0;
         while got < BLOCK {
             match self.inner.read(&mut buf[got..]) {
@@ -255,173 +228,141 @@ impl<R: Read> TarReader<R> {
         self.padding = 0;
         self.skip(rest)?;
         let mut pax = Pax::default();
-        let mut long_name: Option<Vec<u8>> = None;
-        let mut long_link: Option<Vec<u8>> = None;
         let mut block = [0u8; BLOCK];
         loop {
-            if !self.read_block(&mut block)? {
-                // EOF without the end-of-archive blocks: accepted, as GNU tar does.
+            if !self.read_header(&mut block)? {
                 self.ended = true;
                 return Ok(None);
             }
-            if block.iter().all(|&b| b == 0) {
-                self.ended = true;
-                return Ok(None);
+            let header_size = ustar::SIZE
+                .number(&block)
+                .ok_or_else(|| self.bad("size field"))?;
+            if self.read_extension(&block, header_size, &mut pax)? {
+                continue;
             }
-            self.headers += 1;
-            if self.headers > self.limits.max_entries {
-                return Err(ExploreError::Limit {
-                    layer: self.layer,
-                    what: "number of tar entries",
-                    limit: self.limits.max_entries,
-                });
-            }
-            if !checksum_ok(&block) {
-                return Err(self.bad("checksum mismatch"));
-            }
-            let header_size = number(&block[124..136]).ok_or_else(|| self.bad("size field"))?;
-            let typeflag = block[156];
-            match typeflag {
-                b'x' => {
-                    let data = self.read_record(header_size, "PAX extended header size")?;
-                    parse_pax(&data, &mut pax).map_err(|what| self.bad(what))?;
-                    continue;
-                }
-                b'g' => {
-                    // Global PAX headers carry nothing husk uses; read them within the limit.
-                    self.read_record(header_size, "PAX global header size")?;
-                    continue;
-                }
-                b'L' => {
-                    let data = self.read_record(header_size, "GNU long name size")?;
-                    long_name = Some(trim_nul(data));
-                    continue;
-                }
-                b'K' => {
-                    let data = self.read_record(header_size, "GNU long link size")?;
-                    long_link = Some(trim_nul(data));
-                    continue;
-                }
-                _ => {}
-            }
-            let raw_name = match (pax.path.take(), long_name.take()) {
-                (Some(p), _) | (None, Some(p)) => p,
-                (None, None) => {
-                    let name = field(&block[0..100]);
-                    let ustar = &block[257..263] == b"ustar\0";
-                    let prefix = if ustar { field(&block[345..500]) } else { &[] };
-                    if prefix.is_empty() {
-                        name.to_vec()
-                    } else {
-                        let mut p = prefix.to_vec();
-                        p.push(b'/');
-                        p.extend_from_slice(name);
-                        p
-                    }
-                }
-            };
-            let name_for_errors = || String::from_utf8_lossy(&raw_name).into_owned();
-            if raw_name.len() > MAX_PATH_LEN + 1 {
-                return Err(ExploreError::BadName {
-                    layer: self.layer,
-                    name: name_for_errors().chars().take(64).collect(),
-                    source: PathError::TooLong {
-                        path: name_for_errors(),
-                    },
-                });
-            }
-            let path =
-                ImagePath::from_tar_name(&raw_name).map_err(|source| ExploreError::BadName {
-                    layer: self.layer,
-                    name: name_for_errors(),
-                    source,
-                })?;
-            let trailing_slash = raw_name.ends_with(b"/");
-            let raw_link = match (pax.linkpath.take(), long_link.take()) {
-                (Some(l), _) | (None, Some(l)) => l,
-                (None, None) => field(&block[157..257]).to_vec(),
-            };
-            let major = || number(&block[329..337]).unwrap_or(0) as u32;
-            let minor = || number(&block[337..345]).unwrap_or(0) as u32;
-            let kind = match typeflag {
-                b'0' | 0 | b'7' if trailing_slash => EntryKind::Dir,
-                b'0' | 0 | b'7' => EntryKind::File,
-                b'5' => EntryKind::Dir,
-                b'2' => {
-                    let target =
-                        String::from_utf8(raw_link).map_err(|e| ExploreError::BadName {
-                            layer: self.layer,
-                            name: name_for_errors(),
-                            source: PathError::NotUtf8 {
-                                path: String::from_utf8_lossy(e.as_bytes()).into_owned(),
-                            },
-                        })?;
-                    if target.is_empty() || target.len() > MAX_PATH_LEN {
-                        return Err(ExploreError::BadName {
-                            layer: self.layer,
-                            name: name_for_errors(),
-                            source: if target.is_empty() {
-                                PathError::Empty
-                            } else {
-                                PathError::TooLong { path: target }
-                            },
-                        });
-                    }
-                    EntryKind::Symlink(target)
-                }
-                b'1' => {
-                    let target = ImagePath::from_tar_name(&raw_link).map_err(|source| {
-                        ExploreError::BadName {
-                            layer: self.layer,
-                            name: name_for_errors(),
-                            source,
-                        }
-                    })?;
-                    EntryKind::Hardlink(target)
-                }
-                b'3' => EntryKind::Char {
-                    major: major(),
-                    minor: minor(),
-                },
-                b'4' => EntryKind::Block {
-                    major: major(),
-                    minor: minor(),
-                },
-                b'6' => EntryKind::Fifo,
-                other => {
-                    return Err(ExploreError::UnsupportedEntry {
-                        layer: self.layer,
-                        name: name_for_errors(),
-                        kind: other as char,
-                    });
-                }
-            };
-            let size = pax.size.unwrap_or(header_size);
-            let entry = TarEntry {
-                ordinal: self.ordinal,
-                path,
-                trailing_slash,
-                kind,
-                mode: number(&block[100..108]).ok_or_else(|| self.bad("mode field"))? as u32
-                    & 0o7777,
-                uid: match pax.uid {
-                    Some(u) => u,
-                    None => number(&block[108..116]).ok_or_else(|| self.bad("uid field"))?,
-                },
-                gid: match pax.gid {
-                    Some(g) => g,
-                    None => number(&block[116..124]).ok_or_else(|| self.bad("gid field"))?,
-                },
-                size,
-                mtime: pax
-                    .mtime
-                    .unwrap_or_else(|| number(&block[136..148]).unwrap_or(0)),
-            };
+            let entry = self.entry_from(&block, header_size, pax)?;
             self.ordinal += 1;
-            self.remaining = size;
-            self.padding = pad(size);
+            self.remaining = entry.size;
+            self.padding = pad(entry.size);
             return Ok(Some(entry));
         }
+    }
+
+    /// Read the next header block and check it; `Ok(false)` at the end of the archive (the
+    /// zero block, or EOF without it, which GNU tar accepts too).
+    fn read_header(&mut self, block: &mut Block) -> Result<bool, ExploreError> {
+        if !self.read_block(block)? || block.iter().all(|&b| b == 0) {
+            return Ok(false);
+        }
+        self.headers += 1;
+        if self.headers > self.limits.max_entries {
+            return Err(ExploreError::Limit {
+                layer: self.layer,
+                what: "number of tar entries",
+                limit: self.limits.max_entries,
+            });
+        }
+        if !ustar::checksum_ok(block) {
+            return Err(self.bad("checksum mismatch"));
+        }
+        Ok(true)
+    }
+
+    /// Read an extension record (PAX, global PAX, GNU long name or link) into `pax`;
+    /// `Ok(false)` when the header is an entry of its own.
+    fn read_extension(
+        &mut self,
+        block: &Block,
+        size: u64,
+        pax: &mut Pax,
+    ) -> Result<bool, ExploreError> {
+        match block[ustar::TYPEFLAG.offset] {
+            typeflag::PAX => {
+                let data = self.read_record(size, "PAX extended header size")?;
+                parse_pax(&data, pax).map_err(|what| self.bad(what))?;
+            }
+            typeflag::PAX_GLOBAL => {
+                // Global PAX headers carry nothing husk uses; read them within the limit.
+                self.read_record(size, "PAX global header size")?;
+            }
+            typeflag::GNU_LONG_NAME => {
+                let data = self.read_record(size, "GNU long name size")?;
+                pax.long_name = Some(trim_nul(data));
+            }
+            typeflag::GNU_LONG_LINK => {
+                let data = self.read_record(size, "GNU long link size")?;
+                pax.long_link = Some(trim_nul(data));
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The entry a header describes, with the extension records before it applied.
+    fn entry_from(
+        &self,
+        block: &Block,
+        header_size: u64,
+        mut pax: Pax,
+    ) -> Result<TarEntry, ExploreError> {
+        let raw_name = pax
+            .path
+            .take()
+            .or_else(|| pax.long_name.take())
+            .unwrap_or_else(|| header_name(block));
+        let path = self.entry_path(&raw_name)?;
+        let trailing_slash = raw_name.ends_with(b"/");
+        let raw_link = pax
+            .linkpath
+            .take()
+            .or_else(|| pax.long_link.take())
+            .unwrap_or_else(|| ustar::LINKNAME.text(block).to_vec());
+        let named = Named {
+            layer: self.layer,
+            raw_name: &raw_name,
+        };
+        let (kind, hardlink) = entry_kind(block, trailing_slash, raw_link, &named)?;
+        let device = kind.is_device().then(|| Device {
+            major: ustar::DEVMAJOR.number(block).unwrap_or(0) as u32,
+            minor: ustar::DEVMINOR.number(block).unwrap_or(0) as u32,
+        });
+        let number = |f: ustar::Field, what| f.number(block).ok_or_else(|| self.bad(what));
+        Ok(TarEntry {
+            ordinal: self.ordinal,
+            path,
+            trailing_slash,
+            kind,
+            hardlink,
+            device,
+            mode: number(ustar::MODE, "mode field")? as u32 & 0o7777,
+            uid: pax
+                .uid
+                .map_or_else(|| number(ustar::UID, "uid field"), Ok)?,
+            gid: pax
+                .gid
+                .map_or_else(|| number(ustar::GID, "gid field"), Ok)?,
+            size: pax.size.unwrap_or(header_size),
+            mtime: pax
+                .mtime
+                .unwrap_or_else(|| ustar::MTIME.number(block).unwrap_or(0)),
+        })
+    }
+
+    /// The image path of a raw entry name, refused (naming it) when invalid.
+    fn entry_path(&self, raw_name: &[u8]) -> Result<ImagePath, ExploreError> {
+        let lossy = || String::from_utf8_lossy(raw_name).into_owned();
+        if raw_name.len() > MAX_PATH_LEN + 1 {
+            return Err(ExploreError::BadName {
+                layer: self.layer,
+                name: lossy().chars().take(64).collect(),
+                source: PathError::TooLong { path: lossy() },
+            });
+        }
+        ImagePath::from_tar_name(raw_name).map_err(|source| ExploreError::BadName {
+            layer: self.layer,
+            name: lossy(),
+            source,
+        })
     }
 
     /// Read the current entry's data (what [`TarReader::next_entry`] last returned).
@@ -488,15 +429,89 @@ impl<R: Read> EntryData<'_, R> {
 }
 
 fn pad(size: u64) -> u64 {
-    (BLOCK as u64 - size % BLOCK as u64) % BLOCK as u64
+    ustar::padding(size) as u64
 }
 
-/// A NUL-terminated header field.
-fn field(b: &[u8]) -> &[u8] {
-    match b.iter().position(|&c| c == 0) {
-        Some(i) => &b[..i],
-        None => b,
+/// The entry name the header itself holds: `PREFIX/NAME` for ustar headers with a prefix.
+fn header_name(block: &Block) -> Vec<u8> {
+    let name = ustar::NAME.text(block);
+    let prefix = if ustar::is_ustar(block) {
+        ustar::PREFIX.text(block)
+    } else {
+        &[]
+    };
+    if prefix.is_empty() {
+        return name.to_vec();
     }
+    let mut p = prefix.to_vec();
+    p.push(b'/');
+    p.extend_from_slice(name);
+    p
+}
+
+/// An entry's raw name and layer, for errors about it.
+struct Named<'a> {
+    layer: usize,
+    raw_name: &'a [u8],
+}
+
+impl Named<'_> {
+    fn bad_name(&self, source: PathError) -> ExploreError {
+        ExploreError::BadName {
+            layer: self.layer,
+            name: String::from_utf8_lossy(self.raw_name).into_owned(),
+            source,
+        }
+    }
+}
+
+/// The kind of an entry from its type flag, and a hard link's target. Symlink targets must
+/// be UTF-8 and non-empty; hard link targets must be valid image paths.
+fn entry_kind(
+    block: &Block,
+    trailing_slash: bool,
+    raw_link: Vec<u8>,
+    named: &Named<'_>,
+) -> Result<(EntryKind, Option<ImagePath>), ExploreError> {
+    let kind = match block[ustar::TYPEFLAG.offset] {
+        typeflag::REGULAR | typeflag::REGULAR_OLD | typeflag::CONTIGUOUS if trailing_slash => {
+            EntryKind::Dir
+        }
+        typeflag::REGULAR | typeflag::REGULAR_OLD | typeflag::CONTIGUOUS => EntryKind::File,
+        typeflag::DIR => EntryKind::Dir,
+        typeflag::SYMLINK => EntryKind::Symlink(symlink_target(raw_link, named)?),
+        typeflag::HARDLINK => {
+            let target =
+                ImagePath::from_tar_name(&raw_link).map_err(|source| named.bad_name(source))?;
+            return Ok((EntryKind::Hardlink, Some(target)));
+        }
+        typeflag::CHAR => EntryKind::Char,
+        typeflag::BLOCK => EntryKind::Block,
+        typeflag::FIFO => EntryKind::Fifo,
+        other => {
+            return Err(ExploreError::UnsupportedEntry {
+                layer: named.layer,
+                name: String::from_utf8_lossy(named.raw_name).into_owned(),
+                kind: other as char,
+            });
+        }
+    };
+    Ok((kind, None))
+}
+
+fn symlink_target(raw_link: Vec<u8>, named: &Named<'_>) -> Result<String, ExploreError> {
+    let target = String::from_utf8(raw_link).map_err(|e| {
+        named.bad_name(PathError::NotUtf8 {
+            path: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        })
+    })?;
+    if target.is_empty() {
+        return Err(named.bad_name(PathError::Empty));
+    }
+    if target.len() > MAX_PATH_LEN {
+        return Err(named.bad_name(PathError::TooLong { path: target }));
+    }
+    Ok(target)
 }
 
 fn trim_nul(mut v: Vec<u8>) -> Vec<u8> {
@@ -504,62 +519,6 @@ fn trim_nul(mut v: Vec<u8>) -> Vec<u8> {
         v.pop();
     }
     v
-}
-
-/// A numeric field: octal text (spaces and NULs around it), or GNU base-256 when the top
-/// bit of the first byte is set. Negative base-256 values are refused.
-fn number(b: &[u8]) -> Option<u64> {
-    if b.first().is_some_and(|&c| c & 0x80 != 0) {
-        if b[0] == 0xff {
-            return None;
-        }
-        let mut v: u64 = u64::from(b[0] & 0x7f);
-        for &c in &b[1..] {
-            v = v.checked_mul(256)?.checked_add(u64::from(c))?;
-        }
-        return Some(v);
-    }
-    let digits = b
-        .iter()
-        .skip_while(|&&c| c == b' ' || c == 0)
-        .take_while(|&&c| c != b' ' && c != 0);
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !(b'0'..=b'7').contains(&c) {
-            return None;
-        }
-        v = v.checked_mul(8)?.checked_add(u64::from(c - b'0'))?;
-    }
-    Some(v)
-}
-
-fn checksum_ok(block: &[u8; BLOCK]) -> bool {
-    let Some(want) = number(&block[148..156]) else {
-        return false;
-    };
-    let unsigned: u64 = block
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| {
-            if (148..156).contains(&i) {
-                32
-            } else {
-                u64::from(c)
-            }
-        })
-        .sum();
-    let signed: i64 = block
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| {
-            if (148..156).contains(&i) {
-                32
-            } else {
-                i64::from(c as i8)
-            }
-        })
-        .sum();
-    want == unsigned || i64::try_from(want).is_ok_and(|w| w == signed)
 }
 
 /// Parse PAX records (`LEN KEY=VALUE\n`) into `pax`.
@@ -602,4 +561,106 @@ fn parse_pax(mut data: &[u8], pax: &mut Pax) -> Result<(), &'static str> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A header written with husk-layer's `ustar` encoders (as the layer writer does).
+    fn header(name: &str, flag: u8, set: impl FnOnce(&mut Block)) -> Block {
+        let mut h = [0u8; BLOCK];
+        ustar::put_text(ustar::NAME.get_mut(&mut h), name);
+        for f in [
+            ustar::MODE,
+            ustar::UID,
+            ustar::GID,
+            ustar::SIZE,
+            ustar::MTIME,
+        ] {
+            ustar::encode_octal(f.get_mut(&mut h), 0).unwrap();
+        }
+        h[ustar::TYPEFLAG.offset] = flag;
+        ustar::MAGIC
+            .get_mut(&mut h)
+            .copy_from_slice(ustar::USTAR_MAGIC);
+        set(&mut h);
+        ustar::set_checksum(&mut h);
+        h
+    }
+
+    fn read_one(h: &Block, data: &[u8]) -> Result<Option<TarEntry>, ExploreError> {
+        let mut tar = h.to_vec();
+        tar.extend_from_slice(data);
+        tar.resize(tar.len() + ustar::padding(data.len() as u64) + 2 * BLOCK, 0);
+        TarReader::new(tar.as_slice(), 4, Limits::default()).next_entry()
+    }
+
+    #[test]
+    fn numbers_round_trip_from_the_writer_encoders_octal_and_base256() {
+        let h = header("big", typeflag::REGULAR, |h| {
+            ustar::encode_octal(ustar::MODE.get_mut(h), 0o4755).unwrap();
+            ustar::encode_base256(ustar::UID.get_mut(h), 1 << 40).unwrap();
+            ustar::encode_octal(ustar::GID.get_mut(h), ustar::max_octal(8)).unwrap();
+            ustar::encode_octal(ustar::SIZE.get_mut(h), 3).unwrap();
+            ustar::encode_base256(ustar::MTIME.get_mut(h), u64::MAX).unwrap();
+        });
+        let e = read_one(&h, b"abc").unwrap().unwrap();
+        assert_eq!(
+            (e.mode, e.uid, e.gid, e.size, e.mtime),
+            (0o4755, 1 << 40, 0o7777777, 3, u64::MAX)
+        );
+        assert_eq!(
+            (e.kind, e.hardlink, e.device),
+            (EntryKind::File, None, None)
+        );
+    }
+
+    #[test]
+    fn devices_and_hard_links_carry_their_extras_beside_the_kind() {
+        let h = header("dev/null", typeflag::CHAR, |h| {
+            ustar::encode_octal(ustar::DEVMAJOR.get_mut(h), 1).unwrap();
+            ustar::encode_octal(ustar::DEVMINOR.get_mut(h), 3).unwrap();
+        });
+        let e = read_one(&h, b"").unwrap().unwrap();
+        assert_eq!(e.kind, EntryKind::Char);
+        assert_eq!(e.device, Some(Device { major: 1, minor: 3 }));
+        let h = header("bin/b", typeflag::HARDLINK, |h| {
+            ustar::put_text(ustar::LINKNAME.get_mut(h), "bin/a");
+        });
+        let e = read_one(&h, b"").unwrap().unwrap();
+        assert_eq!(e.kind, EntryKind::Hardlink);
+        assert_eq!(e.hardlink, Some(ImagePath::parse("/bin/a").unwrap()));
+    }
+
+    #[test]
+    fn numbers_that_overflow_or_are_negative_are_refused_naming_the_field() {
+        let wide_size = header("f", typeflag::REGULAR, |h| {
+            let f = ustar::SIZE.get_mut(h);
+            f.fill(0xff);
+            f[0] = 0x81; // positive base-256, 95 bits: more than a u64
+        });
+        let negative_uid = header("f", typeflag::REGULAR, |h| {
+            ustar::UID.get_mut(h).fill(0xff); // -1 in base-256
+        });
+        let octal_overflow = header("f", typeflag::REGULAR, |h| {
+            ustar::MODE.get_mut(h).copy_from_slice(b"7777777\0");
+            ustar::GID.get_mut(h).copy_from_slice(b"9999999\0");
+        });
+        for (h, what) in [
+            (wide_size, "size field"),
+            (negative_uid, "uid field"),
+            (octal_overflow, "gid field"),
+        ] {
+            let err = read_one(&h, b"").unwrap_err();
+            assert!(
+                matches!(err, ExploreError::BadHeader { layer: 4, ordinal: 0, what: w } if w == what),
+                "{what}: {err:?}"
+            );
+        }
+        // And a header the encoders could not write is refused before it is written.
+        let mut field = [0u8; 8];
+        assert!(ustar::encode_octal(&mut field, ustar::max_octal(8) + 1).is_err());
+        assert!(ustar::encode_base256(&mut field, 1 << 62).is_err());
+    }
 }

@@ -9,10 +9,10 @@
 //! `/`), a whiteout that is not a regular file, and other `.wh..wh.` meta names (AUFS
 //! internals such as `.wh..wh.plnk`).
 
-use husk_layer::ImagePath;
+use husk_layer::{EntryKind, ImagePath};
 
 use crate::error::ExploreError;
-use crate::reader::{EntryKind, TarEntry};
+use crate::reader::TarEntry;
 
 pub(crate) const PREFIX: &str = ".wh.";
 pub(crate) const OPAQUE: &str = ".wh..wh..opq";
@@ -24,6 +24,25 @@ pub enum Marker {
     Whiteout(ImagePath),
     /// Hide every lower-layer child of this directory.
     Opaque(ImagePath),
+}
+
+/// Which marker an entry is, without its path (what a single-layer view shows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MarkerKind {
+    /// A `.wh.NAME` marker.
+    Whiteout,
+    /// A `.wh..wh..opq` marker.
+    Opaque,
+}
+
+impl Marker {
+    /// Which marker this is.
+    pub fn kind(&self) -> MarkerKind {
+        match self {
+            Marker::Whiteout(_) => MarkerKind::Whiteout,
+            Marker::Opaque(_) => MarkerKind::Opaque,
+        }
+    }
 }
 
 /// Classify `entry`: `Ok(None)` for an ordinary entry.
@@ -74,6 +93,8 @@ mod tests {
             path: ImagePath::from_tar_name(name.as_bytes()).unwrap(),
             trailing_slash: name.ends_with('/'),
             kind,
+            hardlink: None,
+            device: None,
             mode: 0o644,
             uid: 0,
             gid: 0,

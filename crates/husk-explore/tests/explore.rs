@@ -88,12 +88,12 @@ fn image(layers: Vec<Vec<u8>>) -> OwnedImage {
     OwnedImage::assemble(config, layers, BTreeMap::new())
 }
 
-fn view_with(img: &OwnedImage, opts: BuildOptions) -> Result<Filesystem, ExploreError> {
+fn view_with(img: &OwnedImage, opts: ViewOptions) -> Result<Filesystem, ExploreError> {
     Filesystem::build(&layers_of(img).unwrap(), opts)
 }
 
 fn view(img: &OwnedImage) -> Result<Filesystem, ExploreError> {
-    view_with(img, BuildOptions::default())
+    view_with(img, ViewOptions::default())
 }
 
 fn p(s: &str) -> ImagePath {
@@ -163,7 +163,7 @@ fn limits_have_typed_errors() {
     let many = (0..20)
         .fold(Raw::default(), |r, i| r.file(&format!("f{i}"), b""))
         .done();
-    let opts = |l: Limits| BuildOptions {
+    let opts = |l: Limits| ViewOptions {
         limits: l,
         hash: false,
     };
@@ -407,7 +407,7 @@ fn replacement_rules() {
     let fs = view(&image(vec![l0, l1])).unwrap();
     assert_eq!(fs.get(&p("/d")).unwrap().mode, 0o755);
     assert!(fs.get(&p("/d/child")).is_some());
-    assert_eq!(fs.get(&p("/e")).unwrap().kind, NodeKind::File);
+    assert_eq!(fs.get(&p("/e")).unwrap().kind, EntryKind::File);
     assert!(fs.get(&p("/e/f")).is_none());
     // Missing parents are implicit directories.
     let fs = view(&image(vec![Raw::default().file("x/y/z", b"").done()])).unwrap();
@@ -485,12 +485,18 @@ fn layer_view_shows_markers() {
         .file("b/.wh..wh..opq", b"")
         .done();
     let img = image(vec![l0, l1]);
-    let v = Filesystem::layer_view(&layers_of(&img).unwrap(), 1, BuildOptions::default()).unwrap();
-    assert_eq!(v.get(&p("/a/.wh.x")).unwrap().kind, NodeKind::Whiteout);
-    assert_eq!(v.get(&p("/b/.wh..wh..opq")).unwrap().kind, NodeKind::Opaque);
+    let v = Filesystem::layer_view(&layers_of(&img).unwrap(), 1, ViewOptions::default()).unwrap();
+    assert_eq!(
+        v.get(&p("/a/.wh.x")).unwrap().marker,
+        Some(MarkerKind::Whiteout)
+    );
+    assert_eq!(
+        v.get(&p("/b/.wh..wh..opq")).unwrap().marker,
+        Some(MarkerKind::Opaque)
+    );
     assert!(v.get(&p("/a")).unwrap().implicit);
     assert!(matches!(
-        Filesystem::layer_view(&layers_of(&img).unwrap(), 2, BuildOptions::default()),
+        Filesystem::layer_view(&layers_of(&img).unwrap(), 2, ViewOptions::default()),
         Err(ExploreError::NoSuchLayer { layer: 2, count: 2 })
     ));
 }
@@ -545,9 +551,9 @@ fn diff_reports_added_removed_and_changed() {
             .file_mode("perm", b"p", 0o755)
             .done(),
     ]);
-    let hash = BuildOptions {
+    let hash = ViewOptions {
         hash: true,
-        ..BuildOptions::default()
+        ..ViewOptions::default()
     };
     let d = diff_files(&view_with(&a, hash).unwrap(), &view_with(&b, hash).unwrap());
     let summary: Vec<String> = d

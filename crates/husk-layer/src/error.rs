@@ -1,5 +1,6 @@
 //! The error types of husk-layer: [`PathError`] (building an `ImagePath`), [`PlanError`]
-//! (assembling a `LayerPlan`) and [`LayerError`] (writing a layer). Every variant names
+//! (assembling a `LayerPlan`), [`LayerError`] (writing a layer) and [`FieldOverflow`] (a
+//! number that does not fit a tar header field). Every variant names
 //! the object it is about; paths inside the image are shown escaped (`{:?}`), so a hostile
 //! name from a layer cannot inject terminal control sequences into a message.
 
@@ -51,6 +52,8 @@ pub enum PlanError {
     HasChildren { path: ImagePath, kind: &'static str },
     #[error("the image root / can only be a directory")]
     RootNotDirectory,
+    #[error("cannot plan {path:?}: {why}")]
+    BadEntry { path: ImagePath, why: &'static str },
     #[error(
         "mode {mode:#o} of {path:?} has bits outside 0o7777 (permissions, setuid, setgid, sticky)"
     )]
@@ -114,4 +117,13 @@ pub enum LayerError {
         "the layer's input changed between hashing ({expected}) and compressing ({actual}); build again once it is stable"
     )]
     InputChanged { expected: Digest, actual: Digest },
+}
+
+/// A number too large for the tar header field it was meant for (see `ustar`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{value} does not fit a {len}-byte tar header field; write it in a PAX record instead")]
+pub struct FieldOverflow {
+    pub value: u64,
+    /// Length of the field in bytes.
+    pub len: usize,
 }

@@ -4,7 +4,11 @@
 //! - [`ImagePath`] and [`resolve_link_target`] ([`paths`]): every path inside an image is
 //!   normalised and can never escape the image root. The layer writer, the explorer and
 //!   extraction all build paths here, so the rules live in one place with their table tests;
+//! - [`EntryKind`] ([`entry`]): what kind of tar entry a path is, the one definition shared
+//!   by the plan, husk-explore's reader and view, and husk-audit;
 //! - [`LayerPlan`] ([`plan`]): what goes in a layer, with conflicts caught on insertion;
+//! - [`ustar`]: the tar header layout (field offsets, octal and base-256 numbers, checksum,
+//!   magic, type flags) that this writer and husk-explore's reader share;
 //! - [`write_layer`] ([`write`](mod@write)): a plan becomes a tar (ustar headers, PAX for long names),
 //!   compressed with gzip or zstd, with its diff_id and blob descriptor, through a cache
 //!   of compressed blobs keyed by diff_id.
@@ -35,18 +39,19 @@
 
 mod cache;
 mod compress;
+pub mod entry;
 mod error;
 pub mod paths;
 mod pgzip;
 pub mod plan;
 mod stream;
 mod tarball;
+pub mod ustar;
 pub mod write;
 
 pub use compress::Compression;
-pub use error::{LayerError, PathError, PlanError};
+pub use entry::{Device, EntryKind};
+pub use error::{FieldOverflow, LayerError, PathError, PlanError};
 pub use paths::{ImagePath, MAX_COMPONENT_LEN, MAX_PATH_LEN, resolve_link_target};
-pub use plan::{
-    Entry, EntryKind, FileSource, LayerPlan, MODE_DATA, MODE_DIR, MODE_EXEC, policy_mode,
-};
+pub use plan::{Entry, FileSource, LayerPlan, MODE_DATA, MODE_DIR, MODE_EXEC, policy_mode};
 pub use write::{WriteOptions, WrittenLayer, write_layer};

@@ -10,6 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::entry::EntryKind;
 use crate::error::PlanError;
 use crate::paths::{ImagePath, MAX_PATH_LEN};
 
@@ -29,29 +30,13 @@ pub enum FileSource {
     Bytes(Arc<[u8]>),
 }
 
-/// The kind of an entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EntryKind {
-    Dir,
-    File(FileSource),
-    /// A symlink with its target text, written as-is (it may be relative or absolute).
-    Symlink(String),
-}
-
-impl EntryKind {
-    fn noun(&self) -> &'static str {
-        match self {
-            EntryKind::Dir => "directory",
-            EntryKind::File(_) => "file",
-            EntryKind::Symlink(_) => "symlink",
-        }
-    }
-}
-
-/// One planned entry.
+/// One planned entry: a directory, a file or a symlink (husk writes no other kind).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
+    /// [`EntryKind::Dir`], [`EntryKind::File`] or [`EntryKind::Symlink`] (target as-is).
     pub kind: EntryKind,
+    /// Where a file's bytes come from: `Some` exactly for [`EntryKind::File`].
+    pub source: Option<FileSource>,
     /// Permission bits including setuid/setgid/sticky, e.g. `0o1777`; nothing above `0o7777`.
     pub mode: u32,
     pub uid: u32,
@@ -63,6 +48,7 @@ impl Entry {
     pub fn dir() -> Entry {
         Entry {
             kind: EntryKind::Dir,
+            source: None,
             mode: MODE_DIR,
             uid: 0,
             gid: 0,
@@ -72,7 +58,8 @@ impl Entry {
     /// A file owned by 0:0.
     pub fn file(source: FileSource, mode: u32) -> Entry {
         Entry {
-            kind: EntryKind::File(source),
+            kind: EntryKind::File,
+            source: Some(source),
             mode,
             uid: 0,
             gid: 0,
@@ -83,6 +70,7 @@ impl Entry {
     pub fn symlink(target: impl Into<String>) -> Entry {
         Entry {
             kind: EntryKind::Symlink(target.into()),
+            source: None,
             mode: 0o777,
             uid: 0,
             gid: 0,
@@ -99,11 +87,15 @@ impl Entry {
 
 impl fmt::Display for Entry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.kind {
-            EntryKind::Dir => write!(f, "directory")?,
-            EntryKind::File(FileSource::Host(p)) => write!(f, "file from {}", p.display())?,
-            EntryKind::File(FileSource::Bytes(b)) => write!(f, "file of {} bytes", b.len())?,
-            EntryKind::Symlink(t) => write!(f, "symlink to {t:?}")?,
+        match (&self.kind, &self.source) {
+            (EntryKind::File, Some(FileSource::Host(p))) => {
+                write!(f, "file from {}", p.display())?;
+            }
+            (EntryKind::File, Some(FileSource::Bytes(b))) => {
+                write!(f, "file of {} bytes", b.len())?;
+            }
+            (EntryKind::Symlink(t), _) => write!(f, "symlink to {t:?}")?,
+            (kind, _) => f.write_str(kind.noun())?,
         }
         write!(f, " mode {:04o} owner {}:{}", self.mode, self.uid, self.gid)
     }
@@ -118,6 +110,21 @@ pub fn policy_mode(host_mode: u32, is_dir: bool) -> u32 {
         MODE_EXEC
     } else {
         MODE_DATA
+    }
+}
+
+/// Why `entry` cannot be planned whatever its path: a kind husk does not write, or a
+/// source that does not go with the kind.
+fn shape_error(entry: &Entry) -> Option<&'static str> {
+    match (&entry.kind, &entry.source) {
+        (EntryKind::File, Some(_)) | (EntryKind::Dir | EntryKind::Symlink(_), None) => None,
+        (EntryKind::File, None) => Some("a file needs a source of bytes (use Entry::file)"),
+        (EntryKind::Dir | EntryKind::Symlink(_), Some(_)) => {
+            Some("only a file has a source of bytes")
+        }
+        _ => Some(
+            "husk writes only files, directories and symlinks into layers (no hard links, devices or fifos)",
+        ),
     }
 }
 
@@ -141,9 +148,13 @@ impl LayerPlan {
     /// [`PlanError::Conflict`] when `path` is already planned differently,
     /// [`PlanError::UnderNonDirectory`] when a planned ancestor is a file or symlink,
     /// [`PlanError::HasChildren`] when a file or symlink would replace a directory that has
-    /// planned entries below it, [`PlanError::RootNotDirectory`], [`PlanError::BadMode`] and
-    /// [`PlanError::BadSymlinkTarget`].
+    /// planned entries below it, [`PlanError::RootNotDirectory`], [`PlanError::BadMode`],
+    /// [`PlanError::BadSymlinkTarget`], and [`PlanError::BadEntry`] for a kind husk does not
+    /// write or a source that does not match the kind.
     pub fn add(&mut self, path: ImagePath, entry: Entry) -> Result<(), PlanError> {
+        if let Some(why) = shape_error(&entry) {
+            return Err(PlanError::BadEntry { path, why });
+        }
         if entry.mode & !0o7777 != 0 {
             return Err(PlanError::BadMode {
                 path,
@@ -158,7 +169,7 @@ impl LayerPlan {
                 path,
             });
         }
-        let is_dir = matches!(entry.kind, EntryKind::Dir);
+        let is_dir = entry.kind.is_dir();
         if path.is_root() && !is_dir {
             return Err(PlanError::RootNotDirectory);
         }
@@ -174,7 +185,7 @@ impl LayerPlan {
         }
         let blocker = path.ancestors().find_map(|ancestor| {
             let a = self.entries.get(&ancestor)?;
-            (!matches!(a.kind, EntryKind::Dir)).then(|| (ancestor, a.kind.noun()))
+            (!a.kind.is_dir()).then(|| (ancestor, a.kind.noun()))
         });
         if let Some((parent, parent_kind)) = blocker {
             return Err(PlanError::UnderNonDirectory {
@@ -415,6 +426,37 @@ mod tests {
         let mut sticky = Entry::dir();
         sticky.mode = 0o1777;
         plan.add(p("/tmp"), sticky).unwrap();
+    }
+
+    #[test]
+    fn kinds_husk_does_not_write_and_mismatched_sources_are_refused() {
+        let mut plan = LayerPlan::new();
+        let with_kind = |kind: EntryKind| Entry {
+            kind,
+            ..Entry::dir()
+        };
+        for kind in [
+            EntryKind::Hardlink,
+            EntryKind::Char,
+            EntryKind::Block,
+            EntryKind::Fifo,
+            EntryKind::File,
+        ] {
+            let err = plan.add(p("/x"), with_kind(kind.clone())).unwrap_err();
+            assert!(
+                matches!(&err, PlanError::BadEntry { path, .. } if *path == p("/x")),
+                "{kind:?}: {err:?}"
+            );
+            assert!(err.to_string().starts_with("cannot plan \"/x\": "), "{err}");
+        }
+        let mut dir_with_bytes = Entry::dir();
+        dir_with_bytes.source = Some(FileSource::Bytes(b"x".as_slice().into()));
+        let err = plan.add(p("/d"), dir_with_bytes).unwrap_err();
+        assert!(
+            err.to_string().contains("only a file has a source"),
+            "{err}"
+        );
+        assert!(plan.is_empty());
     }
 
     #[test]

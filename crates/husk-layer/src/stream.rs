@@ -13,10 +13,11 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use crate::entry::EntryKind;
 use crate::error::LayerError;
 use crate::paths::ImagePath;
-use crate::plan::{Entry, EntryKind, FileSource, LayerPlan};
-use crate::tarball::{self, HeaderSpec, TarKind};
+use crate::plan::{Entry, FileSource, LayerPlan};
+use crate::tarball::{self, HeaderSpec};
 
 const COPY_BUF: usize = 256 * 1024;
 
@@ -80,7 +81,7 @@ pub(crate) fn write_tar<W: Write>(
         let dir_name;
         let mut spec = HeaderSpec {
             name: path.tar_name(),
-            kind: TarKind::Regular,
+            typeflag: entry.kind.typeflag(),
             mode: entry.mode,
             uid: entry.uid,
             gid: entry.gid,
@@ -88,23 +89,23 @@ pub(crate) fn write_tar<W: Write>(
             mtime,
             link: "",
         };
-        match &entry.kind {
-            EntryKind::Dir => {
-                dir_name = format!("{}/", path.tar_name());
-                spec.name = &dir_name;
-                spec.kind = TarKind::Dir;
+        match &entry.source {
+            // Directories and symlinks (the plan holds no other kind without a source).
+            None => {
+                if entry.kind.is_dir() {
+                    dir_name = format!("{}/", path.tar_name());
+                    spec.name = &dir_name;
+                }
+                if let EntryKind::Symlink(target) = &entry.kind {
+                    spec.link = target;
+                }
                 tarball::write_small(w, &spec, &[]).map_err(out)?;
             }
-            EntryKind::Symlink(target) => {
-                spec.kind = TarKind::Symlink;
-                spec.link = target;
-                tarball::write_small(w, &spec, &[]).map_err(out)?;
-            }
-            EntryKind::File(FileSource::Bytes(data)) => {
+            Some(FileSource::Bytes(data)) => {
                 spec.size = data.len() as u64;
                 tarball::write_small(w, &spec, data).map_err(out)?;
             }
-            EntryKind::File(FileSource::Host(host)) => {
+            Some(FileSource::Host(host)) => {
                 let mut file = open_host(host)?;
                 let fingerprint = Fingerprint::of(&file.1);
                 match &mut check {
@@ -119,7 +120,7 @@ pub(crate) fn write_tar<W: Write>(
                 spec.size = file.1.len();
                 w.write_all(&tarball::encode_header(&spec)).map_err(out)?;
                 copy_exact(&mut file.0, host, spec.size, w, &mut buf, out_path)?;
-                w.write_all(&[0u8; 512][..tarball::padding(spec.size)])
+                w.write_all(&[0u8; crate::ustar::BLOCK][..tarball::padding(spec.size)])
                     .map_err(out)?;
             }
         }

@@ -11,36 +11,20 @@
 
 use std::io::{self, Write};
 
-const BLOCK: usize = 512;
-const NAME_LEN: usize = 100;
-const MAX_OCTAL_7: u64 = 0o7777777;
-const MAX_OCTAL_11: u64 = 0o77777777777;
+use crate::ustar::{self, BLOCK, Block, Field};
+
+const NAME_LEN: usize = ustar::NAME.len;
+const MAX_OCTAL_7: u64 = ustar::max_octal(ustar::UID.len);
+const MAX_OCTAL_11: u64 = ustar::max_octal(ustar::SIZE.len);
 /// Name of every PAX extended header entry. Any fixed name keeps the output deterministic.
 const PAX_NAME: &str = "././@PaxHeader";
-
-/// The kinds of tar entries husk writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum TarKind {
-    Regular,
-    Dir,
-    Symlink,
-}
-
-impl TarKind {
-    fn typeflag(self) -> u8 {
-        match self {
-            TarKind::Regular => b'0',
-            TarKind::Symlink => b'2',
-            TarKind::Dir => b'5',
-        }
-    }
-}
 
 /// Everything a header says about one entry.
 pub(crate) struct HeaderSpec<'a> {
     /// The entry name as it goes into the archive (directories already end in `/`).
     pub name: &'a str,
-    pub kind: TarKind,
+    /// The header's type flag ([`EntryKind::typeflag`](crate::EntryKind::typeflag)).
+    pub typeflag: u8,
     pub mode: u32,
     pub uid: u32,
     pub gid: u32,
@@ -76,7 +60,7 @@ pub(crate) fn encode_header(spec: &HeaderSpec<'_>) -> Vec<u8> {
     if !pax.is_empty() {
         let pax_header = HeaderSpec {
             name: PAX_NAME,
-            kind: TarKind::Regular,
+            typeflag: ustar::typeflag::PAX,
             mode: 0o644,
             uid: 0,
             gid: 0,
@@ -84,18 +68,15 @@ pub(crate) fn encode_header(spec: &HeaderSpec<'_>) -> Vec<u8> {
             mtime: spec.mtime.min(MAX_OCTAL_11),
             link: "",
         };
-        out.extend_from_slice(&ustar_block(&pax_header, b'x'));
+        out.extend_from_slice(&ustar_block(&pax_header));
         out.extend_from_slice(&pax);
         out.resize(out.len() + padding(pax.len() as u64), 0);
     }
-    out.extend_from_slice(&ustar_block(spec, spec.kind.typeflag()));
+    out.extend_from_slice(&ustar_block(spec));
     out
 }
 
-/// Bytes of zero padding after `len` bytes of entry data.
-pub(crate) fn padding(len: u64) -> usize {
-    ((BLOCK as u64 - len % BLOCK as u64) % BLOCK as u64) as usize
-}
+pub(crate) use ustar::padding;
 
 fn padded(len: u64) -> u64 {
     len + padding(len) as u64
@@ -118,47 +99,34 @@ fn digits(n: usize) -> usize {
     n.to_string().len()
 }
 
-fn ustar_block(spec: &HeaderSpec<'_>, typeflag: u8) -> [u8; BLOCK] {
+fn ustar_block(spec: &HeaderSpec<'_>) -> Block {
     let mut h = [0u8; BLOCK];
-    put_str(&mut h[0..100], spec.name);
-    put_octal(&mut h[100..108], u64::from(spec.mode & 0o7777));
-    put_octal(&mut h[108..116], u64::from(spec.uid));
-    put_octal(&mut h[116..124], u64::from(spec.gid));
-    put_octal(&mut h[124..136], spec.size);
-    put_octal(&mut h[136..148], spec.mtime);
-    h[156] = typeflag;
-    put_str(&mut h[157..257], spec.link);
-    h[257..263].copy_from_slice(b"ustar\0");
-    h[263..265].copy_from_slice(b"00");
-    // Checksum: the sum of all bytes with the checksum field read as spaces.
-    h[148..156].fill(b' ');
-    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
-    put_octal(&mut h[148..155], u64::from(sum));
-    h[155] = b' ';
+    ustar::put_text(ustar::NAME.get_mut(&mut h), spec.name);
+    octal_or_zero(ustar::MODE, &mut h, u64::from(spec.mode & 0o7777));
+    octal_or_zero(ustar::UID, &mut h, u64::from(spec.uid));
+    octal_or_zero(ustar::GID, &mut h, u64::from(spec.gid));
+    octal_or_zero(ustar::SIZE, &mut h, spec.size);
+    octal_or_zero(ustar::MTIME, &mut h, spec.mtime);
+    h[ustar::TYPEFLAG.offset] = spec.typeflag;
+    ustar::put_text(ustar::LINKNAME.get_mut(&mut h), spec.link);
+    ustar::MAGIC
+        .get_mut(&mut h)
+        .copy_from_slice(ustar::USTAR_MAGIC);
+    ustar::VERSION
+        .get_mut(&mut h)
+        .copy_from_slice(ustar::USTAR_VERSION);
+    ustar::set_checksum(&mut h);
     h
 }
 
-/// Copy `s` into a NUL-padded field; an overlong value is cut at a char boundary (the PAX
-/// record then carries the full value).
-fn put_str(field: &mut [u8], s: &str) {
-    let mut end = s.len().min(field.len());
-    while !s.is_char_boundary(end) {
-        end -= 1;
+/// A number in its octal field; a value that does not fit is written as 0 (the caller has
+/// put it in a PAX record).
+fn octal_or_zero(field: Field, h: &mut Block, value: u64) {
+    let out = field.get_mut(h);
+    if ustar::encode_octal(out, value).is_err() {
+        out[..field.len - 1].fill(b'0');
+        out[field.len - 1] = 0;
     }
-    field[..end].copy_from_slice(&s.as_bytes()[..end]);
-}
-
-/// Zero-padded octal digits filling all but the last byte, then NUL. A value that does not
-/// fit is written as 0; its PAX record carries it.
-fn put_octal(field: &mut [u8], value: u64) {
-    let width = field.len() - 1;
-    let text = format!("{value:0width$o}");
-    if text.len() == width {
-        field[..width].copy_from_slice(text.as_bytes());
-    } else {
-        field[..width].fill(b'0');
-    }
-    field[width] = 0;
 }
 
 /// Write a header plus in-memory data and padding.
@@ -179,7 +147,7 @@ mod tests {
     fn spec(name: &str) -> HeaderSpec<'_> {
         HeaderSpec {
             name,
-            kind: TarKind::Regular,
+            typeflag: ustar::typeflag::REGULAR,
             mode: 0o644,
             uid: 0,
             gid: 0,
@@ -203,17 +171,14 @@ mod tests {
 
     #[test]
     fn checksum_and_fields_read_back_with_the_tar_crate() {
-        let h = ustar_block(
-            &HeaderSpec {
-                uid: 1000,
-                gid: 2000,
-                mode: 0o4755,
-                size: 12345,
-                mtime: 1_700_000_000,
-                ..spec("usr/bin/tool")
-            },
-            b'0',
-        );
+        let h = ustar_block(&HeaderSpec {
+            uid: 1000,
+            gid: 2000,
+            mode: 0o4755,
+            size: 12345,
+            mtime: 1_700_000_000,
+            ..spec("usr/bin/tool")
+        });
         let parsed = tar::Header::from_byte_slice(&h);
         assert_eq!(parsed.cksum().unwrap(), {
             let mut copy = h;

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Result, bail};
-use husk_explore::{NodeKind, copy_content};
+use husk_explore::copy_content;
 
 use crate::cli::CatArgs;
 use crate::commands::view::{image_path, open};
@@ -17,12 +17,8 @@ pub fn run(args: &CatArgs, printer: &Printer) -> Result<Exit> {
     let fs = opened.view(None, limits, false)?;
     let path = image_path(&args.path)?;
     let (resolved, node) = fs.lookup(&path, true)?;
-    let Some(loc) = node.content.filter(|_| node.kind == NodeKind::File) else {
-        bail!(
-            "{:?} is a {}, not a regular file",
-            resolved,
-            node.kind.noun()
-        );
+    let Some(loc) = node.content.filter(|_| node.is_file()) else {
+        bail!("{:?} is a {}, not a regular file", resolved, node.noun());
     };
     let layers = opened.layers()?;
     let mut out = printer.data_writer();

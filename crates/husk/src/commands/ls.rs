@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use anyhow::Result;
-use husk_explore::{Node, NodeKind, escape};
+use husk_explore::{EntryKind, Node, escape};
 use husk_layer::ImagePath;
 use serde::Serialize;
 
@@ -29,13 +29,13 @@ struct JsonEntry<'a> {
 fn json_entry<'a>(path: &'a str, n: &Node) -> JsonEntry<'a> {
     JsonEntry {
         path,
-        kind: n.kind.noun(),
+        kind: n.noun(),
         mode: format!("{:04o}", n.mode),
         uid: n.uid,
         gid: n.gid,
         size: n.size,
         link: match (&n.kind, &n.hardlink) {
-            (NodeKind::Symlink(t), _) => Some(t.clone()),
+            (EntryKind::Symlink(t), _) => Some(t.clone()),
             (_, Some(h)) => Some(h.to_string()),
             _ => None,
         },
@@ -50,7 +50,7 @@ pub fn run(args: &LsArgs, printer: &Printer) -> Result<Exit> {
     // Follow a final symlink to a directory unless -l asks about the link itself.
     let (resolved, node) = fs.lookup(&path, false)?;
     let (resolved, node) = match &node.kind {
-        NodeKind::Symlink(_) if !args.long => match fs.lookup(&path, true) {
+        EntryKind::Symlink(_) if !args.long => match fs.lookup(&path, true) {
             Ok((r, n)) if n.is_dir() => (r, n),
             _ => (resolved, node),
         },

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use anyhow::Result;
-use husk_explore::{NodeKind, escape};
+use husk_explore::{EntryKind, escape};
 
 use crate::cli::TreeArgs;
 use crate::commands::view::{image_path, link_suffix, open};
@@ -42,7 +42,7 @@ pub fn run(args: &TreeArgs, printer: &Printer) -> Result<Exit> {
         writeln!(out, "{line}")?;
         last_at.push(is_last);
         match n.kind {
-            NodeKind::Dir => dirs += 1,
+            EntryKind::Dir => dirs += 1,
             _ => files += 1,
         }
     }

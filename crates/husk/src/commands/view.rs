@@ -2,7 +2,7 @@
 //! and its layers, build the merged view, and render one entry the way `ls -l` does.
 
 use anyhow::{Context, Result};
-use husk_explore::{BuildOptions, Filesystem, Limits, Node, NodeKind, escape};
+use husk_explore::{EntryKind, Filesystem, Limits, Node, ViewOptions, escape};
 use husk_formats::ImageRef;
 use husk_layer::ImagePath;
 use husk_oci::{Image, ImageLayer};
@@ -41,7 +41,7 @@ impl Opened {
     /// The merged view (or layer `layer`'s own view).
     pub fn view(&self, layer: Option<usize>, limits: Limits, hash: bool) -> Result<Filesystem> {
         let layers = self.layers()?;
-        let opts = BuildOptions { limits, hash };
+        let opts = ViewOptions { limits, hash };
         match layer {
             Some(n) => Filesystem::layer_view(&layers, n, opts),
             None => Filesystem::build(&layers, opts),
@@ -64,7 +64,7 @@ pub fn image_path(s: &str) -> Result<ImagePath> {
 pub fn mode_string(node: &Node) -> String {
     let m = node.mode;
     let mut s = String::with_capacity(10);
-    s.push(node.kind.letter());
+    s.push(node.letter());
     let bit = |b: u32, c: char| if m & b != 0 { c } else { '-' };
     let special = |x: bool, set: bool, on: char, off: char| match (set, x) {
         (true, true) => on,
@@ -87,7 +87,7 @@ pub fn mode_string(node: &Node) -> String {
 /// ` -> target` for links (escaped), `` otherwise.
 pub fn link_suffix(node: &Node) -> String {
     match (&node.kind, &node.hardlink) {
-        (NodeKind::Symlink(t), _) => format!(" -> {}", escape(t)),
+        (EntryKind::Symlink(t), _) => format!(" -> {}", escape(t)),
         (_, Some(h)) => format!(" => {}", escape(h.as_str())),
         _ => String::new(),
     }
@@ -95,10 +95,8 @@ pub fn link_suffix(node: &Node) -> String {
 
 /// One `ls -l` line: mode, owner, size, layer, path.
 pub fn long_line(path: &str, node: &Node) -> String {
-    let size = match node.kind {
-        NodeKind::Char { major, minor } | NodeKind::Block { major, minor } => {
-            format!("{major},{minor}")
-        }
+    let size = match node.device {
+        Some(d) if node.kind.is_device() => format!("{},{}", d.major, d.minor),
         _ => node.size.to_string(),
     };
     format!(

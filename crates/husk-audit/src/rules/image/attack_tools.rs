@@ -1,6 +1,6 @@
 //! HUSK-I016: shells, package managers, downloaders and privilege tools in the image.
 
-use crate::facts::{EntryKind, ImageFacts};
+use crate::facts::ImageFacts;
 use crate::rule::{Emit, Reference, Rule, RuleInfo, Severity, Target};
 
 pub struct AttackTools;
@@ -63,10 +63,10 @@ impl Rule for AttackTools {
         for dir in BIN_DIRS {
             for (name, what) in TOOLS {
                 let p = format!("{dir}/{name}");
-                let Some((real, e)) = image.files.lookup(&p) else {
+                let Some((real, e)) = image.lookup(&p) else {
                     continue;
                 };
-                if e.kind != EntryKind::File || !seen.insert(p.clone()) {
+                if !e.is_file() || !seen.insert(p.clone()) {
                     continue;
                 }
                 // /bin -> usr/bin merged layouts: report the real path once.

@@ -1,6 +1,9 @@
 //! HUSK-I013: device nodes in the image.
 
-use crate::facts::{EntryKind, ImageFacts};
+use husk_explore::EntryKind;
+use husk_layer::ImagePath;
+
+use crate::facts::ImageFacts;
 use crate::rule::{Emit, Rule, RuleInfo, Severity, Target};
 
 pub struct DeviceNodes;
@@ -22,7 +25,7 @@ impl Rule for DeviceNodes {
     }
 
     fn check_image(&self, image: &ImageFacts, out: &mut Emit) {
-        for (p, e) in image.files.iter() {
+        for (p, e) in image.files.walk(&ImagePath::root()) {
             let what = match e.kind {
                 EntryKind::Char => "character device",
                 EntryKind::Block => "block device",

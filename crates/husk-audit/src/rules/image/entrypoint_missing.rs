@@ -1,7 +1,9 @@
 //! HUSK-I004: the program the container starts is missing or not executable.
 
 use super::start;
-use crate::facts::{EntryKind, ImageFacts};
+use husk_explore::EntryKind;
+
+use crate::facts::ImageFacts;
 use crate::rule::{Emit, Rule, RuleInfo, Severity, Target};
 
 pub struct EntrypointMissing;
@@ -42,7 +44,7 @@ impl Rule for EntrypointMissing {
                 "the entrypoint {argv0:?} is not found in the image's PATH ({})",
                 image.path_var()
             )),
-            Some((path, e)) if e.kind != EntryKind::File => {
+            Some((path, e)) if !e.is_file() => {
                 out.path(
                     &path,
                     Some(e.layer),
@@ -74,11 +76,8 @@ impl Rule for EntrypointMissing {
 
 fn noun(k: &EntryKind) -> &'static str {
     match k {
-        EntryKind::Dir => "directory",
-        EntryKind::File => "file",
-        EntryKind::Symlink(_) => "symlink",
         EntryKind::Char | EntryKind::Block => "device",
-        EntryKind::Fifo => "fifo",
+        k => k.noun(),
     }
 }
 

@@ -30,13 +30,13 @@ impl Rule for HealthcheckProgram {
         let (path, wd) = (image.path_var(), image.workdir());
         match test.first().map(String::as_str) {
             Some("CMD-SHELL") => {
-                if image.files.find_program("/bin/sh", &path, &wd).is_none() {
+                if image.find_program("/bin/sh", &path, &wd).is_none() {
                     out.image(format!(
                         "the healthcheck is in shell form ({:?}) but the image has no /bin/sh",
                         test[1..].join(" ")
                     ));
                 } else if let Some(prog) = test.get(1).and_then(|c| c.split_whitespace().next())
-                    && image.files.find_program(prog, &path, &wd).is_none()
+                    && image.find_program(prog, &path, &wd).is_none()
                 {
                     out.image(format!(
                         "the healthcheck runs {prog:?}, which is not in the image"
@@ -45,7 +45,7 @@ impl Rule for HealthcheckProgram {
             }
             Some("CMD") => {
                 if let Some(prog) = test.get(1)
-                    && image.files.find_program(prog, &path, &wd).is_none()
+                    && image.find_program(prog, &path, &wd).is_none()
                 {
                     out.image(format!(
                         "the healthcheck runs {prog:?}, which is not in the image"

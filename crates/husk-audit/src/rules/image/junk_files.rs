@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::facts::{EntryKind, ImageFacts};
+use husk_layer::ImagePath;
+
+use crate::facts::ImageFacts;
 use crate::rule::{Emit, Reference, Rule, RuleInfo, Severity, Target};
 
 pub struct JunkFiles;
@@ -56,14 +58,14 @@ impl Rule for JunkFiles {
 
     fn check_image(&self, image: &ImageFacts, out: &mut Emit) {
         let mut found: BTreeMap<&str, (String, usize, u64, u64)> = BTreeMap::new();
-        for (p, e) in image.files.iter() {
-            if e.kind != EntryKind::File {
+        for (p, e) in image.files.walk(&ImagePath::root()) {
+            if !e.is_file() {
                 continue;
             }
-            if let Some(c) = category(p) {
+            if let Some(c) = category(p.as_str()) {
                 let slot = found
                     .entry(c)
-                    .or_insert_with(|| (p.to_owned(), e.layer, 0, 0));
+                    .or_insert_with(|| (p.to_string(), e.layer, 0, 0));
                 slot.2 += 1;
                 slot.3 += e.size;
             }

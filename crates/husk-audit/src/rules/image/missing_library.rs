@@ -3,7 +3,7 @@
 use std::collections::{BTreeSet, VecDeque};
 
 use super::{find_library, start_elf};
-use crate::facts::{EntryKind, ImageFacts};
+use crate::facts::ImageFacts;
 use crate::rule::{Emit, Rule, RuleInfo, Severity, Target};
 
 pub struct MissingLibrary;
@@ -29,10 +29,7 @@ impl Rule for MissingLibrary {
             return;
         };
         if let Some(interp) = &elf.interpreter {
-            let ok = image
-                .files
-                .lookup(interp)
-                .is_some_and(|(_, e)| e.kind == EntryKind::File);
+            let ok = image.is_file(interp);
             if !ok {
                 out.path(
                     &path,
@@ -44,7 +41,7 @@ impl Rule for MissingLibrary {
             }
         }
         // Breadth-first over the DT_NEEDED closure, reporting each missing name once.
-        let mut queue = VecDeque::from([(path.clone(), elf.clone())]);
+        let mut queue = VecDeque::from([(path.to_string(), elf.clone())]);
         let mut seen = BTreeSet::new();
         let mut missing = BTreeSet::new();
         while let Some((obj, info)) = queue.pop_front() {
@@ -54,14 +51,13 @@ impl Rule for MissingLibrary {
                 }
                 match find_library(image, needed, &obj, &info.rpath, &info.runpath) {
                     Some(lib) => {
-                        if let Some(Ok(li)) = image.files.content(&lib).and_then(|c| c.elf.as_ref())
-                        {
+                        if let Some(Ok(li)) = image.content(&lib).and_then(|c| c.elf.as_ref()) {
                             queue.push_back((lib, li.clone()));
                         }
                     }
                     None => {
                         if missing.insert(needed.clone()) {
-                            let by = if obj == path {
+                            let by = if obj == path.as_str() {
                                 String::new()
                             } else {
                                 format!(", needed by {obj}")

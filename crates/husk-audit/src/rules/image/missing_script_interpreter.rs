@@ -2,7 +2,7 @@
 //! an image without /bin/sh.
 
 use super::start;
-use crate::facts::{EntryKind, ImageFacts};
+use crate::facts::ImageFacts;
 use crate::rule::{Emit, Reference, Rule, RuleInfo, Severity, Target};
 
 pub struct MissingScriptInterpreter;
@@ -33,17 +33,12 @@ impl Rule for MissingScriptInterpreter {
             return;
         }
         let Some((path, e)) = s.found else { return };
-        let Some(line) = e.content.as_ref().and_then(|c| c.shebang.as_deref()) else {
+        let Some(line) = image.content_of(e).and_then(|c| c.shebang.as_deref()) else {
             return;
         };
         let mut words = line.split_whitespace();
         let Some(interp) = words.next() else { return };
-        let exists = |p: &str| {
-            image
-                .files
-                .lookup(p)
-                .is_some_and(|(_, e)| e.kind == EntryKind::File)
-        };
+        let exists = |p: &str| image.is_file(p);
         if !exists(interp) {
             out.path(
                 &path,
@@ -53,7 +48,6 @@ impl Rule for MissingScriptInterpreter {
         } else if interp.ends_with("/env")
             && let Some(prog) = words.find(|w| !w.starts_with('-'))
             && image
-                .files
                 .find_program(prog, &image.path_var(), &image.workdir())
                 .is_none()
         {

@@ -45,13 +45,16 @@ pub use user_not_numeric::UserNotNumeric;
 pub use wasted_space::WastedSpace;
 pub use world_writable::WorldWritable;
 
-use crate::facts::{Entry, EntryKind, ImageFacts};
+use husk_explore::Node;
+use husk_layer::ImagePath;
+
+use crate::facts::ImageFacts;
 
 /// The program a container starts: argv[0] of Entrypoint + Cmd, and where it resolves.
 pub(crate) struct Start<'a> {
     pub argv: Vec<String>,
-    /// The resolved path and entry, when argv[0] exists in the image.
-    pub found: Option<(String, &'a Entry)>,
+    /// The resolved path and node, when argv[0] exists in the image.
+    pub found: Option<(ImagePath, &'a Node)>,
     /// `/bin/sh -c ...`, what shell-form ENTRYPOINT/CMD compile to.
     pub shell_form: bool,
 }
@@ -60,7 +63,6 @@ pub(crate) fn start(image: &ImageFacts) -> Option<Start<'_>> {
     let argv = image.argv();
     let argv0 = argv.first()?.clone();
     let found = image
-        .files
         .find_program(&argv0, &image.path_var(), &image.workdir())
         .and_then(|p| image.files.get(&p).map(|e| (p, e)));
     let shell_form =
@@ -74,9 +76,9 @@ pub(crate) fn start(image: &ImageFacts) -> Option<Start<'_>> {
 
 /// The program a container starts, when it exists in the image and is an ELF file that
 /// parses: its path, its entry and the loader's view of it.
-pub(crate) fn start_elf(image: &ImageFacts) -> Option<(String, &Entry, &husk_elf::ElfInfo)> {
+pub(crate) fn start_elf(image: &ImageFacts) -> Option<(ImagePath, &Node, &husk_elf::ElfInfo)> {
     let (path, e) = start(image)?.found?;
-    let Some(Ok(elf)) = e.content.as_ref().and_then(|c| c.elf.as_ref()) else {
+    let Some(Ok(elf)) = image.content_of(e).and_then(|c| c.elf.as_ref()) else {
         return None;
     };
     Some((path, e, elf))
@@ -100,15 +102,18 @@ fn triplet(arch: &str) -> &'static str {
 fn ld_so_conf_dirs(image: &ImageFacts) -> Vec<String> {
     let mut out = Vec::new();
     let mut files = vec!["/etc/ld.so.conf".to_owned()];
-    files.extend(
-        image
-            .files
-            .iter()
-            .filter(|(p, _)| p.starts_with("/etc/ld.so.conf.d/") && p.ends_with(".conf"))
-            .map(|(p, _)| p.to_owned()),
-    );
+    if let Ok(conf_d) = ImagePath::parse("/etc/ld.so.conf.d") {
+        files.extend(
+            image
+                .files
+                .walk(&conf_d)
+                .skip(1)
+                .filter(|(p, _)| p.as_str().ends_with(".conf"))
+                .map(|(p, _)| p.to_string()),
+        );
+    }
     for f in files {
-        if let Some(b) = image.files.bytes(&f) {
+        if let Some(b) = image.bytes(&f) {
             for line in String::from_utf8_lossy(b).lines() {
                 let l = line.split('#').next().unwrap_or_default().trim();
                 if l.starts_with('/') {
@@ -130,12 +135,7 @@ pub(crate) fn find_library(
     rpath: &[String],
     runpath: &[String],
 ) -> Option<String> {
-    let is_file = |p: &str| {
-        image
-            .files
-            .lookup(p)
-            .is_some_and(|(_, e)| e.kind == EntryKind::File)
-    };
+    let is_file = |p: &str| image.is_file(p);
     if needed.contains('/') {
         return is_file(needed).then(|| needed.to_owned());
     }

@@ -1,6 +1,6 @@
 //! HUSK-I009: no /tmp, or a /tmp that is not mode 1777.
 
-use crate::facts::{EntryKind, ImageFacts};
+use crate::facts::ImageFacts;
 use crate::rule::{Emit, Rule, RuleInfo, Severity, Target};
 
 pub struct NoTmp;
@@ -22,11 +22,9 @@ impl Rule for NoTmp {
     }
 
     fn check_image(&self, image: &ImageFacts, out: &mut Emit) {
-        match image.files.lookup("/tmp") {
+        match image.lookup("/tmp") {
             None => out.image("the image has no /tmp"),
-            Some((p, e)) if e.kind != EntryKind::Dir => {
-                out.path(&p, Some(e.layer), "/tmp is not a directory")
-            }
+            Some((p, e)) if !e.is_dir() => out.path(&p, Some(e.layer), "/tmp is not a directory"),
             Some((p, e)) if e.mode & 0o1777 != 0o1777 => out.path(
                 &p,
                 Some(e.layer),

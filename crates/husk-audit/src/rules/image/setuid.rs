@@ -1,6 +1,8 @@
 //! HUSK-I011: setuid or setgid files.
 
-use crate::facts::{EntryKind, ImageFacts};
+use husk_layer::ImagePath;
+
+use crate::facts::ImageFacts;
 use crate::rule::{Emit, Reference, Rule, RuleInfo, Severity, Target};
 
 pub struct Setuid;
@@ -22,8 +24,8 @@ impl Rule for Setuid {
     }
 
     fn check_image(&self, image: &ImageFacts, out: &mut Emit) {
-        for (p, e) in image.files.iter() {
-            if e.kind == EntryKind::File && e.mode & 0o6000 != 0 {
+        for (p, e) in image.files.walk(&ImagePath::root()) {
+            if e.is_file() && e.mode & 0o6000 != 0 {
                 let what = match (e.mode & 0o4000 != 0, e.mode & 0o2000 != 0) {
                     (true, true) => "setuid and setgid",
                     (true, false) => "setuid",

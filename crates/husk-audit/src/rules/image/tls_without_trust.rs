@@ -2,7 +2,10 @@
 
 use super::{find_library, start_elf};
 use crate::content::{parse_bundle, tls_library};
-use crate::facts::{EntryKind, ImageFacts};
+use husk_explore::EntryKind;
+use husk_layer::ImagePath;
+
+use crate::facts::ImageFacts;
 use crate::rule::{Emit, Rule, RuleInfo, Severity, Target};
 
 pub struct TlsWithoutTrust;
@@ -37,13 +40,13 @@ impl Rule for TlsWithoutTrust {
         let Some((path, e, elf)) = start_elf(image) else {
             return;
         };
-        let tls = e.content.as_ref().and_then(|c| c.tls.clone()).or_else(|| {
+        let tls = image.content_of(e).and_then(|c| c.tls.clone()).or_else(|| {
             elf.needed.iter().find_map(|n| {
                 if let Some(l) = tls_library(n) {
                     return Some(l.to_owned());
                 }
-                let lib = find_library(image, n, &path, &elf.rpath, &elf.runpath)?;
-                image.files.content(&lib)?.tls.clone()
+                let lib = find_library(image, n, path.as_str(), &elf.rpath, &elf.runpath)?;
+                image.content(&lib)?.tls.clone()
             })
         });
         let Some(tls) = tls else { return };
@@ -52,27 +55,28 @@ impl Rule for TlsWithoutTrust {
         let dir = image
             .env("SSL_CERT_DIR")
             .unwrap_or_else(|| "/etc/ssl/certs".into());
-        let dir = image.files.resolve(&dir).unwrap_or(dir);
+        let dir = image.resolve(&dir).map_or(dir, |d| d.to_string());
         candidates.extend(
             image
                 .files
-                .iter()
+                .walk(&ImagePath::root())
                 .filter(|(p, e)| {
-                    p.strip_prefix(&dir)
+                    p.as_str()
+                        .strip_prefix(&dir)
                         .is_some_and(|r| r.starts_with('/') && !r[1..].contains('/'))
                         && matches!(e.kind, EntryKind::File | EntryKind::Symlink(_))
                 })
-                .map(|(p, _)| p.to_owned()),
+                .map(|(p, _)| p.to_string()),
         );
         let (mut certs, mut expired, mut unreadable) = (0, 0, Vec::new());
         for c in &candidates {
-            let Some((real, entry)) = image.files.lookup(c) else {
+            let Some((real, entry)) = image.lookup(c) else {
                 continue;
             };
-            if entry.kind != EntryKind::File {
+            if !entry.is_file() {
                 continue;
             }
-            match image.files.bytes(&real) {
+            match image.bytes(real.as_str()) {
                 Some(b) => {
                     let bundle = parse_bundle(b, image.now);
                     if bundle.certs == 0 && BUNDLES.contains(&c.as_str()) {

@@ -25,7 +25,7 @@ impl Rule for UnknownUser {
         let id = image.identity();
         let named = |s: &str| !s.is_empty() && !s.bytes().all(|b| b.is_ascii_digit());
         if named(&id.user) && id.passwd.is_none() {
-            match image.files.lookup("/etc/passwd") {
+            match image.lookup("/etc/passwd") {
                 None => out.image(format!(
                     "user {:?} is a name but the image has no /etc/passwd",
                     id.user
@@ -38,7 +38,7 @@ impl Rule for UnknownUser {
             }
         }
         if let Some(g) = id.group.as_deref().filter(|g| named(g)) {
-            let groups = image.files.bytes("/etc/group").map(parse_group);
+            let groups = image.bytes("/etc/group").map(parse_group);
             match groups {
                 None => out.image(format!(
                     "group {g:?} is a name but the image has no /etc/group"

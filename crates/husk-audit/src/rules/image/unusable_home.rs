@@ -1,6 +1,6 @@
 //! HUSK-I010: the user's home or the working directory is not usable by that user.
 
-use crate::facts::{EntryKind, ImageFacts};
+use crate::facts::ImageFacts;
 use crate::rule::{Emit, Rule, RuleInfo, Severity, Target};
 
 pub struct UnusableHome;
@@ -29,11 +29,11 @@ impl Rule for UnusableHome {
         let who = format!("user {:?}", id.raw);
         let workdir = image.workdir();
         if workdir != "/" {
-            match image.files.lookup(&workdir) {
+            match image.lookup(&workdir) {
                 None => out.image(format!(
                     "the working directory {workdir} does not exist (the runtime creates it owned by root)"
                 )),
-                Some((p, e)) if e.kind != EntryKind::Dir || !id.may(e, 1) => out.path(
+                Some((p, e)) if !e.is_dir() || !id.may(e, 1) => out.path(
                     &p,
                     Some(e.layer),
                     format!("{who} cannot enter the working directory {workdir} (mode {:04o}, owner {}:{})", e.mode, e.uid, e.gid),
@@ -47,13 +47,13 @@ impl Rule for UnusableHome {
         if home.is_empty() || home == "/" || home == "/nonexistent" {
             return;
         }
-        match image.files.lookup(&home) {
+        match image.lookup(&home) {
             None => out.path(
                 &home,
                 None,
                 format!("the home directory of {who}, {home}, does not exist"),
             ),
-            Some((p, e)) if e.kind != EntryKind::Dir || !id.may(e, 3) => out.path(
+            Some((p, e)) if !e.is_dir() || !id.may(e, 3) => out.path(
                 &p,
                 Some(e.layer),
                 format!(

@@ -1,6 +1,9 @@
 //! HUSK-I012: world-writable files, or directories without the sticky bit.
 
-use crate::facts::{EntryKind, ImageFacts};
+use husk_explore::EntryKind;
+use husk_layer::ImagePath;
+
+use crate::facts::ImageFacts;
 use crate::rule::{Emit, Reference, Rule, RuleInfo, Severity, Target};
 
 pub struct WorldWritable;
@@ -22,7 +25,7 @@ impl Rule for WorldWritable {
     }
 
     fn check_image(&self, image: &ImageFacts, out: &mut Emit) {
-        for (p, e) in image.files.iter() {
+        for (p, e) in image.files.walk(&ImagePath::root()) {
             let ww = e.mode & 0o002 != 0;
             match e.kind {
                 EntryKind::File if ww => out.path(
