@@ -23,19 +23,23 @@
 
 pub mod auth;
 pub mod challenge;
+mod codes;
 mod error;
 mod options;
 mod progress;
 mod push;
+pub mod reference;
 pub mod retry;
 mod source;
 pub mod transport;
 
 pub use auth::{Credentials, Secret};
+pub use codes::{ErrorCode, ServerError, ServerErrors};
 pub use error::RegistryError;
-pub use husk_formats::RegistryRef;
+pub use husk_oci::{PlatformError, parse_platform};
 pub use options::{Logger, PlainHttp, RegistryOptions};
 pub use progress::{BlobOutcome, NoProgress, Progress};
 pub use push::{PushOptions, PushReport, check_login, manifest_media_type, push, push_index};
+pub use reference::{RegistryRef, RegistryRefError};
 pub use retry::RetryPolicy;
 pub use source::{DocumentKind, RegistryImage, Remote, classify, open, open_remote};

@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use husk_formats::RegistryRef;
+use crate::RegistryRef;
 use husk_oci::{
     BlobReader, Descriptor, Digest, Image, MAX_DOCUMENT_BYTES, OciError, OwnedIndex, Platform,
     media, parse_index, parse_manifest,
@@ -293,7 +293,7 @@ pub fn open(
         DocumentKind::Manifest => top,
         DocumentKind::Index => {
             let index = parse_index(&top.bytes, &format!("manifest of {location}"))?;
-            let desc = husk_formats::select_platform(&index, platform, &location)?;
+            let desc = husk_oci::select_platform(&index, platform, &location)?;
             fetch_child(&transport, reference, &desc, &location)?
         }
     };

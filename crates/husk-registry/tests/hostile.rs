@@ -312,12 +312,12 @@ fn index_is_resolved_by_platform_and_lists_what_it_has() {
         err.contains("linux/amd64") && err.contains("linux/arm64"),
         "{err}"
     );
-    let p = husk_formats::parse_platform("linux/s390x").unwrap();
+    let p = husk_oci::parse_platform("linux/s390x").unwrap();
     let err = husk_registry::open(&r, Some(&p), &opts())
         .unwrap_err()
         .to_string();
     assert!(err.contains("no image for platform linux/s390x"), "{err}");
-    let p = husk_formats::parse_platform("linux/amd64").unwrap();
+    let p = husk_oci::parse_platform("linux/amd64").unwrap();
     let img = husk_registry::open(&r, Some(&p), &opts()).unwrap();
     assert_eq!(img.digest().unwrap(), md.digest);
 }
