@@ -481,27 +481,7 @@ impl Transport {
                 }
             )
         });
-        let policy = &self.opts.retry;
-        let mut attempt = 0;
-        let resp = loop {
-            attempt += 1;
-            let mut rb = self.client.get(url.clone());
-            if let Some(creds) = &self.creds {
-                let mut v = HeaderValue::from_str(creds.basic_header().expose()).map_err(|_| {
-                    token_err("the credentials are not a valid header value".into())
-                })?;
-                v.set_sensitive(true);
-                rb = rb.header(AUTHORIZATION, v);
-            }
-            match rb.send() {
-                Ok(r)
-                    if retryable_status(r.status().as_u16()) && policy.allows_another(attempt) => {}
-                Ok(r) => break r,
-                Err(e) if retryable_error(&e) && policy.allows_another(attempt) => {}
-                Err(e) => return Err(token_err(format!("request failed: {e}"))),
-            }
-            std::thread::sleep(policy.backoff(attempt));
-        };
+        let resp = self.token_request(&url, &token_err)?;
         let status = resp.status().as_u16();
         if status == 401 || status == 403 {
             return Err(self.unauthorized());
@@ -523,6 +503,36 @@ impl Transport {
             .or(t.access_token.filter(|t| !t.is_empty()))
             .ok_or_else(|| token_err("the answer has no token".into()))?;
         Ok(Secret::new(token))
+    }
+
+    /// GET the token URL (with Basic credentials when there are any), retried under the
+    /// policy.
+    fn token_request(
+        &self,
+        url: &Url,
+        token_err: &dyn Fn(String) -> RegistryError,
+    ) -> Result<Response, RegistryError> {
+        let policy = &self.opts.retry;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut rb = self.client.get(url.clone());
+            if let Some(creds) = &self.creds {
+                let mut v = HeaderValue::from_str(creds.basic_header().expose()).map_err(|_| {
+                    token_err("the credentials are not a valid header value".into())
+                })?;
+                v.set_sensitive(true);
+                rb = rb.header(AUTHORIZATION, v);
+            }
+            match rb.send() {
+                Ok(r)
+                    if retryable_status(r.status().as_u16()) && policy.allows_another(attempt) => {}
+                Ok(r) => return Ok(r),
+                Err(e) if retryable_error(&e) && policy.allows_another(attempt) => {}
+                Err(e) => return Err(token_err(format!("request failed: {e}"))),
+            }
+            std::thread::sleep(policy.backoff(attempt));
+        }
     }
 
     /// Turn an unexpected response into an error naming the request and the registry's

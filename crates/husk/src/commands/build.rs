@@ -125,6 +125,40 @@ struct JsonLayer<'a> {
     created_by: &'a str,
 }
 
+/// Write the built image to every output, then load it into `load`'s engine, all through
+/// the transport's one copy; returns what was written, for the summary.
+fn write_outputs(
+    ctx: &husk_transport::Context,
+    image: &dyn husk_oci::Image,
+    outputs: &[ImageRef],
+    load: Option<Engine>,
+    tags: &[String],
+    printer: &Printer,
+) -> Result<Vec<String>> {
+    let mut written = Vec::new();
+    let copy = CopyOptions {
+        names: tags.to_vec(),
+        ..CopyOptions::default()
+    };
+    for dest in outputs {
+        let report = ctx.copy(Source::Image(image), dest, &copy)?;
+        if let Some(push) = &report.push {
+            printer.info(format!("  {}", crate::summary::push_line(push)));
+        }
+        written.push(dest.to_string());
+    }
+    if let Some(engine) = load {
+        let dest = ImageRef::Local(LocalRef::Engine {
+            engine,
+            name: tags.first().cloned().unwrap_or_default(),
+        });
+        ctx.copy(Source::Image(image), &dest, &copy)
+            .with_context(|| format!("cannot load the image into {}", engine.program()))?;
+        written.push(format!("{}:{}", engine.program(), tags.join(",")));
+    }
+    Ok(written)
+}
+
 pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
     let file_opts = match &args.config {
         Some(path) => Some(BuildOptions::from_toml_file(path)?),
@@ -187,27 +221,7 @@ pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -
     let fs = husk_elf::RealFs;
     let built = husk_build::build(&req, &fs)
         .with_context(|| format!("cannot build an image from {}", req.entrypoint.display()))?;
-    let mut written = Vec::new();
-    let copy = CopyOptions {
-        names: req.tags.clone(),
-        ..CopyOptions::default()
-    };
-    for dest in &outputs {
-        let report = ctx.copy(Source::Image(&built.image), dest, &copy)?;
-        if let Some(push) = &report.push {
-            printer.info(format!("  {}", crate::summary::push_line(push)));
-        }
-        written.push(dest.to_string());
-    }
-    if let Some(engine) = load {
-        let dest = ImageRef::Local(LocalRef::Engine {
-            engine,
-            name: req.tags[0].clone(),
-        });
-        ctx.copy(Source::Image(&built.image), &dest, &copy)
-            .with_context(|| format!("cannot load the image into {}", engine.program()))?;
-        written.push(format!("{}:{}", engine.program(), req.tags.join(",")));
-    }
+    let written = write_outputs(ctx, &built.image, &outputs, load, &req.tags, printer)?;
 
     let s = &built.summary;
     match args.format {
