@@ -81,7 +81,10 @@ fn local_media_and_registries_do_not_know_each_other() {
     let formats = normal_deps("husk-formats");
     assert!(!formats.iter().any(|d| d == "husk-registry"), "{formats:?}");
     let registry = normal_deps("husk-registry");
-    assert!(!registry.iter().any(|d| d == "husk-formats"), "{registry:?}");
+    assert!(
+        !registry.iter().any(|d| d == "husk-formats"),
+        "{registry:?}"
+    );
     let transport = normal_deps("husk-transport");
     for both in ["husk-formats", "husk-registry"] {
         assert!(transport.iter().any(|d| d == both), "{transport:?}");
