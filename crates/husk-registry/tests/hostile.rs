@@ -425,6 +425,32 @@ fn server_errors_are_retried_a_bounded_number_of_times() {
 }
 
 #[test]
+fn registry_error_codes_are_kept_typed_with_the_server_message() {
+    let fake = serve(Arc::new(|_req: &Seen| {
+        reply(
+            404,
+            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{"Tag":"x"}},{"code":"VENDOR_SPECIFIC","message":"extra"}]}"#,
+        )
+    }));
+    let err = husk_registry::open(&reference(fake.port, "x:1"), None, &opts()).unwrap_err();
+    let errors = err.server_errors().expect("a 404 keeps the error document");
+    assert!(
+        errors.has(&husk_registry::ErrorCode::ManifestUnknown),
+        "{errors:?}"
+    );
+    assert_eq!(errors.0[0].message, "manifest unknown");
+    assert_eq!(
+        errors.0[1].code,
+        Some(husk_registry::ErrorCode::Other("VENDOR_SPECIFIC".into()))
+    );
+    let shown = err.to_string();
+    assert!(
+        shown.ends_with("(HTTP 404): MANIFEST_UNKNOWN manifest unknown; VENDOR_SPECIFIC extra"),
+        "{shown}"
+    );
+}
+
+#[test]
 fn plain_http_to_a_remote_host_is_refused() {
     let r: RegistryRef = "registry.example.com/x:1".parse().unwrap();
     let err = husk_registry::open(&r, None, &opts())
