@@ -84,6 +84,73 @@ fn detect(mut r: impl Read) -> io::Result<media::LayerCompression> {
     })
 }
 
+/// The manifest.json entry `reference` names (one of its RepoTags, also without a
+/// `localhost/` prefix), or the only one.
+fn pick_entry<'a>(
+    entries: &'a [ManifestEntry],
+    reference: Option<&str>,
+    location: &str,
+) -> Result<&'a ManifestEntry, FormatError> {
+    let tags_of = |e: &ManifestEntry| e.repo_tags.clone().unwrap_or_default();
+    let available: Vec<String> = entries.iter().flat_map(tags_of).collect();
+    match reference {
+        Some(r) => entries
+            .iter()
+            .find(|e| {
+                tags_of(e)
+                    .iter()
+                    .any(|t| t == r || t.strip_prefix("localhost/") == Some(r))
+            })
+            .ok_or_else(|| FormatError::RefNotFound {
+                location: location.to_owned(),
+                reference: r.to_owned(),
+                available,
+            }),
+        None => match entries {
+            [one] => Ok(one),
+            [] => Err(FormatError::Empty {
+                location: location.to_owned(),
+            }),
+            many => Err(FormatError::AmbiguousImage {
+                location: location.to_owned(),
+                count: many.len(),
+                available,
+            }),
+        },
+    }
+}
+
+/// The descriptor of layer `name`: an uncompressed tar is its diff_id; a compressed one
+/// is hashed once (the archive does not record its digest).
+fn layer_descriptor(
+    index: &TarIndex,
+    path: &Path,
+    name: &str,
+    diff_id: &husk_oci::Digest,
+) -> Result<Descriptor, FormatError> {
+    let size = index
+        .size(name)
+        .ok_or_else(|| FormatError::ArchiveEntryMissing {
+            archive: path.to_path_buf(),
+            entry: name.to_owned(),
+        })?;
+    let compression = detect(index.open(name)?).map_err(|e| FormatError::io(path, e))?;
+    let (digest, media_type) = match compression {
+        media::LayerCompression::None => (diff_id.clone(), media::DOCKER_LAYER_TAR),
+        c => {
+            let mut h = HashingReader::new(index.open(name)?, husk_oci::Algorithm::Sha256);
+            io::copy(&mut h, &mut io::sink()).map_err(|e| FormatError::io(path, e))?;
+            let mt = if c == media::LayerCompression::Gzip {
+                media::DOCKER_LAYER_GZIP
+            } else {
+                media::OCI_LAYER_ZSTD
+            };
+            (h.finish().0, mt)
+        }
+    };
+    Ok(Descriptor::new(media_type, digest, size))
+}
+
 /// Open an image from a docker-archive; `reference` picks one of its RepoTags.
 ///
 /// # Errors
@@ -104,33 +171,7 @@ pub fn open_docker_archive(
     let entries: Vec<ManifestEntry> = serde_json::from_slice(&index.read_small("manifest.json")?)
         .map_err(|e| bad(e.to_string()))?;
     let location = format!("docker-archive:{}", path.display());
-    let tags_of = |e: &ManifestEntry| e.repo_tags.clone().unwrap_or_default();
-    let available: Vec<String> = entries.iter().flat_map(tags_of).collect();
-    let entry = match reference {
-        Some(r) => entries
-            .iter()
-            .find(|e| {
-                tags_of(e)
-                    .iter()
-                    .any(|t| t == r || t.strip_prefix("localhost/") == Some(r))
-            })
-            .ok_or_else(|| FormatError::RefNotFound {
-                location: location.clone(),
-                reference: r.to_owned(),
-                available: available.clone(),
-            })?,
-        None => match entries.as_slice() {
-            [one] => one,
-            [] => return Err(FormatError::Empty { location }),
-            many => {
-                return Err(FormatError::AmbiguousImage {
-                    location,
-                    count: many.len(),
-                    available,
-                });
-            }
-        },
-    };
+    let entry = pick_entry(&entries, reference, &location)?;
     let config_name = entry.config.trim_start_matches("./").to_owned();
     let config_bytes = index.read_small(&config_name)?;
     let config: ImageConfig =
@@ -151,28 +192,9 @@ pub fn open_docker_archive(
     let mut layers = Vec::new();
     for (layer_name, diff_id) in entry.layers.iter().zip(&config.rootfs.diff_ids) {
         let name = layer_name.trim_start_matches("./").to_owned();
-        let size = index
-            .size(&name)
-            .ok_or_else(|| FormatError::ArchiveEntryMissing {
-                archive: path.to_path_buf(),
-                entry: name.clone(),
-            })?;
-        let compression = detect(index.open(&name)?).map_err(|e| FormatError::io(path, e))?;
-        let (digest, media_type) = match compression {
-            media::LayerCompression::None => (diff_id.clone(), media::DOCKER_LAYER_TAR),
-            c => {
-                let mut h = HashingReader::new(index.open(&name)?, husk_oci::Algorithm::Sha256);
-                io::copy(&mut h, &mut io::sink()).map_err(|e| FormatError::io(path, e))?;
-                let mt = if c == media::LayerCompression::Gzip {
-                    media::DOCKER_LAYER_GZIP
-                } else {
-                    media::OCI_LAYER_ZSTD
-                };
-                (h.finish().0, mt)
-            }
-        };
-        names.insert(digest.clone(), name);
-        layers.push(Descriptor::new(media_type, digest, size));
+        let desc = layer_descriptor(&index, path, &name, diff_id)?;
+        names.insert(desc.digest.clone(), name);
+        layers.push(desc);
     }
     let manifest = to_canonical_json(&Manifest {
         schema_version: 2,

@@ -1,6 +1,8 @@
+//! The errors of husk-formats, one enum for every medium.
+
 use std::path::PathBuf;
 
-use husk_oci::OciError;
+use husk_oci::{OciError, PlatformError};
 
 /// Errors of image sources and sinks. Variants name the path or reference they are about.
 #[derive(Debug, thiserror::Error)]
@@ -37,25 +39,8 @@ pub enum FormatError {
     },
     #[error("{location} holds no image")]
     Empty { location: String },
-    #[error(
-        "{location} is a multi-platform index; choose one with --platform (it has: {})",
-        list(available)
-    )]
-    PlatformRequired {
-        location: String,
-        available: Vec<String>,
-    },
-    #[error(
-        "{location} has no image for platform {wanted}; it has: {}",
-        list(available)
-    )]
-    PlatformNotFound {
-        location: String,
-        wanted: String,
-        available: Vec<String>,
-    },
-    #[error("invalid platform {platform:?}: expected OS/ARCH[/VARIANT], e.g. linux/amd64")]
-    BadPlatform { platform: String },
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
     #[error(
         "refusing to write {path}: it exists and is not {expected}; choose another destination or remove it"
     )]
@@ -86,11 +71,7 @@ pub enum FormatError {
     )]
     EngineMissing { engine: &'static str },
     #[error(
-        "{reference} is a registry reference, which husk-formats cannot open or write (no HTTP here); the husk CLI routes it to husk-registry"
-    )]
-    NeedsRegistry { reference: String },
-    #[error(
-        "{destination} cannot hold a multi-platform index; write it to oci:, oci-archive: or docker://, or pick one image with --platform"
+        "{destination} cannot hold a multi-platform index; write it to oci: or oci-archive:, or pick one image with --platform"
     )]
     IndexUnsupported { destination: String },
 }

@@ -1,10 +1,10 @@
 //! husk-formats: images on local media, in both directions.
 //!
-//! Sources turn an [`ImageRef`] into a `Box<dyn husk_oci::Image>`; sinks write any image.
+//! Sources turn an [`LocalRef`] into a `Box<dyn husk_oci::Image>`; sinks write any image.
 //! One module per medium: [`oci_layout`] (OCI image layout directory and oci-archive,
 //! image-spec `image-layout.md`), [`docker_archive`] (`docker save` format), [`engine`]
-//! (podman/docker through their `save`/`load` commands). Registries live in their own
-//! crate, the only one with HTTP.
+//! (podman/docker through their `save`/`load` commands). Registries are not local media:
+//! this crate does not know them (the transport layer above routes references).
 //!
 //! Every sink writes atomically (temporary sibling, then rename) and refuses to replace a
 //! destination that is not already an image of the same kind.
@@ -16,7 +16,6 @@ pub mod engine;
 mod error;
 pub mod oci_layout;
 mod reference;
-pub mod registry_ref;
 mod select;
 mod store;
 mod tar_index;
@@ -28,39 +27,33 @@ pub use docker_archive::{
 };
 pub use engine::{EngineImage, engine_available, load_into_engine, open_engine_image};
 pub use error::FormatError;
+pub use husk_oci::{PlatformError, parse_platform, select_platform};
 pub use oci_layout::{
     DEFAULT_JOBS, LayoutImage, open_oci_archive, open_oci_archive_index, open_oci_dir,
     open_oci_dir_index, write_oci_archive, write_oci_archive_index, write_oci_dir,
     write_oci_dir_index, write_oci_dir_with,
 };
-pub use reference::{Engine, ImageRef};
-pub use registry_ref::{RegistryRef, RegistryRefError};
-pub use select::{parse_platform, select_platform};
+pub use reference::{Engine, LocalRef, TRANSPORTS};
 
 /// Open the image `reference` names.
 ///
 /// # Errors
 /// See the per-medium open functions.
 pub fn open(
-    reference: &ImageRef,
+    reference: &LocalRef,
     platform: Option<&Platform>,
 ) -> Result<Box<dyn Image>, FormatError> {
     Ok(match reference {
-        ImageRef::Oci { dir, reference } => {
+        LocalRef::Oci { dir, reference } => {
             Box::new(open_oci_dir(dir, reference.as_deref(), platform)?)
         }
-        ImageRef::OciArchive { path, reference } => {
+        LocalRef::OciArchive { path, reference } => {
             Box::new(open_oci_archive(path, reference.as_deref(), platform)?)
         }
-        ImageRef::DockerArchive { path, reference } => {
+        LocalRef::DockerArchive { path, reference } => {
             Box::new(open_docker_archive(path, reference.as_deref())?)
         }
-        ImageRef::Engine { engine, name } => Box::new(open_engine_image(*engine, name)?),
-        ImageRef::Registry(_) => {
-            return Err(FormatError::NeedsRegistry {
-                reference: reference.to_string(),
-            });
-        }
+        LocalRef::Engine { engine, name } => Box::new(open_engine_image(*engine, name)?),
     })
 }
 
@@ -69,23 +62,15 @@ pub fn open(
 /// manifest list; `None` when it names a single image or a medium without indexes.
 ///
 /// # Errors
-/// See [`open_oci_dir_index`]; a registry reference is [`FormatError::NeedsRegistry`].
-pub fn open_index(reference: &ImageRef) -> Result<Option<OwnedIndex>, FormatError> {
+/// See [`open_oci_dir_index`].
+pub fn open_index(reference: &LocalRef) -> Result<Option<OwnedIndex>, FormatError> {
     match reference {
-        ImageRef::Oci { dir, reference } => open_oci_dir_index(dir, reference.as_deref()),
-        ImageRef::OciArchive { path, reference } => {
+        LocalRef::Oci { dir, reference } => open_oci_dir_index(dir, reference.as_deref()),
+        LocalRef::OciArchive { path, reference } => {
             open_oci_archive_index(path, reference.as_deref())
         }
-        ImageRef::DockerArchive { .. } | ImageRef::Engine { .. } => Ok(None),
-        ImageRef::Registry(_) => Err(FormatError::NeedsRegistry {
-            reference: reference.to_string(),
-        }),
+        LocalRef::DockerArchive { .. } | LocalRef::Engine { .. } => Ok(None),
     }
-}
-
-/// Whether `dest` can hold a whole multi-platform index (see [`write_index`]).
-pub fn holds_indexes(dest: &ImageRef) -> bool {
-    matches!(dest, ImageRef::Oci { .. } | ImageRef::OciArchive { .. })
 }
 
 /// Write a whole multi-platform index to an OCI destination (`oci:DIR[:REF]` or
@@ -97,16 +82,16 @@ pub fn holds_indexes(dest: &ImageRef) -> bool {
 /// [`write_oci_dir_index`].
 pub fn write_index(
     index: &OwnedIndex,
-    dest: &ImageRef,
+    dest: &LocalRef,
     tags: &[String],
     jobs: usize,
 ) -> Result<Written, FormatError> {
     let ref_name = |r: &Option<String>| r.clone().or_else(|| tags.first().cloned());
     let descriptor = match dest {
-        ImageRef::Oci { dir, reference } => {
+        LocalRef::Oci { dir, reference } => {
             write_oci_dir_index(index, dir, ref_name(reference).as_deref(), jobs)?
         }
-        ImageRef::OciArchive { path, reference } => {
+        LocalRef::OciArchive { path, reference } => {
             write_oci_archive_index(index, path, ref_name(reference).as_deref())?
         }
         other => {
@@ -128,16 +113,16 @@ pub fn write_index(
 ///
 /// # Errors
 /// [`FormatError::DestinationNotOurs`] or [`FormatError::EngineMissing`].
-pub fn check_destination(dest: &ImageRef) -> Result<(), FormatError> {
+pub fn check_destination(dest: &LocalRef) -> Result<(), FormatError> {
     match dest {
-        ImageRef::Oci { dir, .. } => oci_layout::check_dir_destination(dir).map(|_| ()),
-        ImageRef::OciArchive { path, .. } => {
+        LocalRef::Oci { dir, .. } => oci_layout::check_dir_destination(dir).map(|_| ()),
+        LocalRef::OciArchive { path, .. } => {
             atomic::check_replaceable_archive(path, "oci-layout", "an oci-archive")
         }
-        ImageRef::DockerArchive { path, .. } => {
+        LocalRef::DockerArchive { path, .. } => {
             atomic::check_replaceable_archive(path, "manifest.json", "a docker-archive")
         }
-        ImageRef::Engine { engine, .. } => {
+        LocalRef::Engine { engine, .. } => {
             if engine_available(*engine) {
                 Ok(())
             } else {
@@ -146,9 +131,6 @@ pub fn check_destination(dest: &ImageRef) -> Result<(), FormatError> {
                 })
             }
         }
-        ImageRef::Registry(_) => Err(FormatError::NeedsRegistry {
-            reference: dest.to_string(),
-        }),
     }
 }
 
@@ -167,7 +149,7 @@ pub struct Written {
 ///
 /// # Errors
 /// See the per-medium write functions.
-pub fn write(image: &dyn Image, dest: &ImageRef, tags: &[String]) -> Result<Written, FormatError> {
+pub fn write(image: &dyn Image, dest: &LocalRef, tags: &[String]) -> Result<Written, FormatError> {
     write_with(image, dest, tags, DEFAULT_JOBS)
 }
 
@@ -178,14 +160,14 @@ pub fn write(image: &dyn Image, dest: &ImageRef, tags: &[String]) -> Result<Writ
 /// See the per-medium write functions.
 pub fn write_with(
     image: &dyn Image,
-    dest: &ImageRef,
+    dest: &LocalRef,
     tags: &[String],
     jobs: usize,
 ) -> Result<Written, FormatError> {
     let destination = dest.to_string();
     let ref_name = |r: &Option<String>| r.clone().or_else(|| tags.first().cloned());
     Ok(match dest {
-        ImageRef::Oci { dir, reference } => Written {
+        LocalRef::Oci { dir, reference } => Written {
             destination,
             descriptor: Some(write_oci_dir_with(
                 image,
@@ -195,7 +177,7 @@ pub fn write_with(
             )?),
             engine_output: None,
         },
-        ImageRef::OciArchive { path, reference } => Written {
+        LocalRef::OciArchive { path, reference } => Written {
             destination,
             descriptor: Some(write_oci_archive(
                 image,
@@ -204,7 +186,7 @@ pub fn write_with(
             )?),
             engine_output: None,
         },
-        ImageRef::DockerArchive { path, reference } => {
+        LocalRef::DockerArchive { path, reference } => {
             let mut all: Vec<String> = reference.iter().cloned().collect();
             all.extend(tags.iter().cloned());
             write_docker_archive(image, path, &all)?;
@@ -214,7 +196,7 @@ pub fn write_with(
                 engine_output: None,
             }
         }
-        ImageRef::Engine { engine, name } => {
+        LocalRef::Engine { engine, name } => {
             let mut all = vec![name.clone()];
             all.extend(tags.iter().filter(|t| *t != name).cloned());
             Written {
@@ -222,11 +204,6 @@ pub fn write_with(
                 descriptor: None,
                 engine_output: Some(load_into_engine(*engine, image, &all)?),
             }
-        }
-        ImageRef::Registry(_) => {
-            return Err(FormatError::NeedsRegistry {
-                reference: destination,
-            });
         }
     })
 }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::FormatError;
 use crate::archive_tar::ArchiveTar;
 use crate::atomic::{self, TMP_PREFIX};
-use crate::select::{by_platform, by_reference, is_index};
+use crate::select::{by_reference, is_index};
 use crate::store::{DirStore, Store, TarStore};
 use crate::tar_index::TarIndex;
 
@@ -124,7 +124,7 @@ fn open_layout(
         }
         let raw = read_verified(store.as_ref(), &desc)?;
         let nested = parse_index(&raw, &format!("index {} in {location}", desc.digest))?;
-        desc = by_platform(&nested, platform, &location)?;
+        desc = husk_oci::select_platform(&nested, platform, &location)?;
     }
     if !matches!(
         desc.media_type.as_str(),

@@ -1,6 +1,7 @@
-//! One way to name an image on local media, accepted by every husk command:
-//! `oci:DIR[:REF]`, `oci-archive:FILE[:REF]`, `docker-archive:FILE[:REPO:TAG]`,
-//! `podman:NAME`, `docker:NAME`. The transport names follow containers/image (skopeo).
+//! How an image on local media is named: `oci:DIR[:REF]`, `oci-archive:FILE[:REF]`,
+//! `docker-archive:FILE[:REPO:TAG]`, `podman:NAME`, `docker:NAME` (the local engines).
+//! The transport names follow containers/image (skopeo). Registries are not local media:
+//! the transport layer above this crate routes them elsewhere.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -24,9 +25,12 @@ impl Engine {
     }
 }
 
-/// Where an image lives (source) or goes (sink).
+/// The transports of local media, as written before the `:`.
+pub const TRANSPORTS: [&str; 5] = ["oci", "oci-archive", "docker-archive", "podman", "docker"];
+
+/// Where an image on local media lives (source) or goes (sink).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ImageRef {
+pub enum LocalRef {
     /// An OCI image layout directory, optionally naming one image by its ref-name annotation.
     Oci {
         dir: PathBuf,
@@ -44,46 +48,47 @@ pub enum ImageRef {
     },
     /// An image in a local engine's store.
     Engine { engine: Engine, name: String },
-    /// An image in a registry, `docker://HOST[:PORT]/REPO[:TAG][@DIGEST]`; opened and
-    /// written by husk-registry (this crate has no HTTP).
-    Registry(crate::RegistryRef),
 }
 
-impl ImageRef {
+impl LocalRef {
+    /// Whether this medium can hold a whole multi-platform index (see
+    /// [`crate::write_index`]): an OCI layout directory or archive.
+    pub fn holds_indexes(&self) -> bool {
+        matches!(self, LocalRef::Oci { .. } | LocalRef::OciArchive { .. })
+    }
+
     /// A short human name of the medium (for messages).
     pub fn transport(&self) -> &'static str {
         match self {
-            ImageRef::Oci { .. } => "oci",
-            ImageRef::OciArchive { .. } => "oci-archive",
-            ImageRef::DockerArchive { .. } => "docker-archive",
-            ImageRef::Engine {
+            LocalRef::Oci { .. } => "oci",
+            LocalRef::OciArchive { .. } => "oci-archive",
+            LocalRef::DockerArchive { .. } => "docker-archive",
+            LocalRef::Engine {
                 engine: Engine::Podman,
                 ..
             } => "podman",
-            ImageRef::Engine {
+            LocalRef::Engine {
                 engine: Engine::Docker,
                 ..
             } => "docker",
-            ImageRef::Registry(_) => "docker://",
         }
     }
 }
 
-impl fmt::Display for ImageRef {
+impl fmt::Display for LocalRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let t = self.transport();
         match self {
-            ImageRef::Oci { dir: p, reference }
-            | ImageRef::OciArchive { path: p, reference }
-            | ImageRef::DockerArchive { path: p, reference } => {
+            LocalRef::Oci { dir: p, reference }
+            | LocalRef::OciArchive { path: p, reference }
+            | LocalRef::DockerArchive { path: p, reference } => {
                 write!(f, "{t}:{}", p.display())?;
                 if let Some(r) = reference {
                     write!(f, ":{r}")?;
                 }
                 Ok(())
             }
-            ImageRef::Engine { name, .. } => write!(f, "{t}:{name}"),
-            ImageRef::Registry(r) => write!(f, "{r}"),
+            LocalRef::Engine { name, .. } => write!(f, "{t}:{name}"),
         }
     }
 }
@@ -114,7 +119,7 @@ fn split_docker_archive(rest: &str) -> (PathBuf, Option<String>) {
     (PathBuf::from(path), Some(format!("{repo}:{tag}")))
 }
 
-impl FromStr for ImageRef {
+impl FromStr for LocalRef {
     type Err = FormatError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -122,12 +127,6 @@ impl FromStr for ImageRef {
             reference: s.to_owned(),
             reason: reason.to_owned(),
         };
-        if let Some(rest) = s.strip_prefix("docker://") {
-            return rest
-                .parse()
-                .map(ImageRef::Registry)
-                .map_err(|e: crate::RegistryRefError| bad(&e.0));
-        }
         let (transport, rest) = s.split_once(':').ok_or_else(|| {
             bad("expected TRANSPORT:LOCATION with TRANSPORT one of oci, oci-archive, docker-archive, podman, docker")
         })?;
@@ -140,15 +139,15 @@ impl FromStr for ImageRef {
         Ok(match transport {
             "oci" => {
                 let (dir, reference) = split_path_ref(rest);
-                ImageRef::Oci { dir, reference }
+                LocalRef::Oci { dir, reference }
             }
             "oci-archive" => {
                 let (path, reference) = split_path_ref(rest);
-                ImageRef::OciArchive { path, reference }
+                LocalRef::OciArchive { path, reference }
             }
             "docker-archive" => {
                 let (path, reference) = split_docker_archive(rest);
-                ImageRef::DockerArchive { path, reference }
+                LocalRef::DockerArchive { path, reference }
             }
             "podman" | "docker" => {
                 let engine = if transport == "podman" {
@@ -161,7 +160,7 @@ impl FromStr for ImageRef {
                         "an engine image name may not start with '-' or contain spaces",
                     ));
                 }
-                ImageRef::Engine {
+                LocalRef::Engine {
                     engine,
                     name: rest.to_owned(),
                 }
@@ -181,60 +180,60 @@ mod tests {
 
     #[test]
     fn parses_references() {
-        let cases: &[(&str, ImageRef)] = &[
+        let cases: &[(&str, LocalRef)] = &[
             (
                 "oci:out",
-                ImageRef::Oci {
+                LocalRef::Oci {
                     dir: "out".into(),
                     reference: None,
                 },
             ),
             (
                 "oci:out:v1",
-                ImageRef::Oci {
+                LocalRef::Oci {
                     dir: "out".into(),
                     reference: Some("v1".into()),
                 },
             ),
             (
                 "oci:./a:b/c",
-                ImageRef::Oci {
+                LocalRef::Oci {
                     dir: "./a:b/c".into(),
                     reference: None,
                 },
             ),
             (
                 "oci-archive:/tmp/x.tar",
-                ImageRef::OciArchive {
+                LocalRef::OciArchive {
                     path: "/tmp/x.tar".into(),
                     reference: None,
                 },
             ),
             (
                 "docker-archive:x.tar:demo:1.0",
-                ImageRef::DockerArchive {
+                LocalRef::DockerArchive {
                     path: "x.tar".into(),
                     reference: Some("demo:1.0".into()),
                 },
             ),
             (
                 "docker-archive:x.tar",
-                ImageRef::DockerArchive {
+                LocalRef::DockerArchive {
                     path: "x.tar".into(),
                     reference: None,
                 },
             ),
             (
                 "podman:localhost/demo:1",
-                ImageRef::Engine {
+                LocalRef::Engine {
                     engine: Engine::Podman,
                     name: "localhost/demo:1".into(),
                 },
             ),
         ];
         for (s, want) in cases {
-            assert_eq!(&s.parse::<ImageRef>().unwrap(), want, "{s}");
-            assert_eq!(&want.to_string().parse::<ImageRef>().unwrap(), want);
+            assert_eq!(&s.parse::<LocalRef>().unwrap(), want, "{s}");
+            assert_eq!(&want.to_string().parse::<LocalRef>().unwrap(), want);
         }
     }
 
@@ -249,14 +248,14 @@ mod tests {
             "podman:a b",
             "oci:a\0b",
         ] {
-            assert!(s.parse::<ImageRef>().is_err(), "{s:?}");
+            assert!(s.parse::<LocalRef>().is_err(), "{s:?}");
         }
     }
 
     proptest::proptest! {
         #[test]
         fn never_panics(s in ".*") {
-            let _ = s.parse::<ImageRef>();
+            let _ = s.parse::<LocalRef>();
         }
     }
 }

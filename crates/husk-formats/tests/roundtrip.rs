@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use husk_formats::{FormatError, ImageRef};
+use husk_formats::{FormatError, LocalRef};
 use husk_oci::spec::{History, RootFs};
 use husk_oci::{
     BlobData, BlobReader, Descriptor, Digest, Image, ImageConfig, NewLayer, OciError, OwnedImage,
@@ -171,7 +171,7 @@ fn failed_writes_leave_nothing() {
         "oci-archive:{}/x.tar",
         "docker-archive:{}/x.tar",
     ] {
-        let r: ImageRef = dest
+        let r: LocalRef = dest
             .replace("{}", &t.path().display().to_string())
             .parse()
             .unwrap();
@@ -323,7 +323,7 @@ fn a_multi_platform_index_round_trips_whole_through_dir_and_archive() {
         format!("oci:{}:multi", t.path().join("dir").display()),
         format!("oci-archive:{}:multi", t.path().join("a.tar").display()),
     ] {
-        let r: ImageRef = dest.parse().unwrap();
+        let r: LocalRef = dest.parse().unwrap();
         let written = husk_formats::write_index(&idx, &r, &[], 4).unwrap();
         let entry = written.descriptor.unwrap();
         assert_eq!(entry.media_type, media::OCI_INDEX);

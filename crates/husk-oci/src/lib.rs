@@ -16,6 +16,7 @@ mod error;
 mod image;
 mod index;
 pub mod media;
+mod platform;
 pub mod spec;
 mod validate;
 
@@ -26,5 +27,6 @@ pub use image::{
     OwnedImage, blob_error, layers_of, parse_index, parse_manifest, read_document,
 };
 pub use index::{OwnedIndex, is_index_media_type};
+pub use platform::{PlatformError, parse_platform, platforms_of, select_platform};
 pub use spec::{Descriptor, ImageConfig, Index, Manifest, Platform};
 pub use validate::{Problem, ValidationReport, validate};

@@ -1,7 +1,11 @@
+//! The errors of registry access, one enum for the crate; HTTP failures keep the
+//! registry's typed error codes ([`crate::ServerErrors`]).
+
 use std::path::PathBuf;
 
-use husk_formats::FormatError;
-use husk_oci::{Digest, OciError};
+use husk_oci::{Digest, OciError, PlatformError};
+
+use crate::codes::ServerErrors;
 
 /// Errors of registry access. Variants name the registry, repository, URL or blob they
 /// are about. None of them ever holds a password or token: [`crate::Credentials`] keeps
@@ -17,19 +21,19 @@ pub enum RegistryError {
         #[source]
         source: reqwest::Error,
     },
-    #[error("{method} {url} failed with HTTP {status}{detail}")]
+    #[error("{method} {url} failed with HTTP {status}{errors}")]
     Status {
         method: String,
         url: String,
         status: u16,
-        /// `: CODE message` parsed from the registry's error document, or empty.
-        detail: String,
+        /// The registry's error document (codes and messages), possibly empty.
+        errors: ServerErrors,
     },
-    #[error("{what} was not found at {url} (HTTP 404){detail}")]
+    #[error("{what} was not found at {url} (HTTP 404){errors}")]
     NotFound {
         what: String,
         url: String,
-        detail: String,
+        errors: ServerErrors,
     },
     #[error(
         "{registry} rejected the credentials{}: check the user name and password, then run `husk login {registry}`",
@@ -43,11 +47,11 @@ pub enum RegistryError {
         "{registry} requires authentication and no credentials were found for it; run `husk login {registry}`"
     )]
     AuthRequired { registry: String },
-    #[error("{registry} denied access to {url} (HTTP 403){detail}")]
+    #[error("{registry} denied access to {url} (HTTP 403){errors}")]
     Denied {
         registry: String,
         url: String,
-        detail: String,
+        errors: ServerErrors,
     },
     #[error("{registry} sent an authentication challenge husk cannot use: {reason}")]
     BadChallenge { registry: String, reason: String },
@@ -112,10 +116,21 @@ pub enum RegistryError {
     #[error(transparent)]
     Oci(#[from] OciError),
     #[error(transparent)]
-    Format(#[from] FormatError),
+    Platform(#[from] PlatformError),
 }
 
 impl RegistryError {
+    /// What the registry's error document said, for the errors that carry one.
+    pub fn server_errors(&self) -> Option<&ServerErrors> {
+        match self {
+            RegistryError::Status { errors, .. }
+            | RegistryError::NotFound { errors, .. }
+            | RegistryError::Denied { errors, .. } => Some(errors),
+            RegistryError::UploadFailed { source, .. } => source.server_errors(),
+            _ => None,
+        }
+    }
+
     /// This error as an [`OciError`], for the `husk_oci::Image` methods of a registry image.
     pub(crate) fn into_oci(self, digest: &Digest) -> OciError {
         match self {

@@ -1,6 +1,8 @@
 //! husk-registry: images in OCI distribution registries, both directions. The only husk
 //! crate with HTTP (reqwest, blocking, on rustls with the ring provider).
 //!
+//! - [`RegistryRef`] ([`reference`]) names an image in a registry,
+//!   `docker://HOST[:PORT]/REPO[:TAG][@DIGEST]`; this crate does not know local media.
 //! - [`open`] gives a [`RegistryImage`]: a `husk_oci::Image` whose manifest is fetched and
 //!   verified up front (indexes resolved by platform) and whose blobs are streamed on
 //!   demand and verified by the `Image` defaults.
@@ -11,6 +13,9 @@
 //! - [`auth`] reads docker/podman auth files and credential helpers; [`challenge`] parses
 //!   `WWW-Authenticate`; the transport answers Basic and Bearer challenges, retries with
 //!   backoff ([`RetryPolicy`]) and never forwards `Authorization` across origins.
+//!
+//! - A registry's error document is kept typed: [`ErrorCode`] (the spec's codes) and the
+//!   server's messages in [`ServerErrors`], inside the HTTP error variants.
 //!
 //! Follows the OCI distribution spec v1.1 (`spec.md`: pulling, pushing, chunked uploads,
 //! mounting) and the Docker registry token authentication spec.
@@ -23,19 +28,23 @@
 
 pub mod auth;
 pub mod challenge;
+mod codes;
 mod error;
 mod options;
 mod progress;
 mod push;
+pub mod reference;
 pub mod retry;
 mod source;
 pub mod transport;
 
 pub use auth::{Credentials, Secret};
+pub use codes::{ErrorCode, ServerError, ServerErrors};
 pub use error::RegistryError;
-pub use husk_formats::RegistryRef;
+pub use husk_oci::{PlatformError, parse_platform};
 pub use options::{Logger, PlainHttp, RegistryOptions};
 pub use progress::{BlobOutcome, NoProgress, Progress};
 pub use push::{PushOptions, PushReport, check_login, manifest_media_type, push, push_index};
+pub use reference::{RegistryRef, RegistryRefError};
 pub use retry::RetryPolicy;
 pub use source::{DocumentKind, RegistryImage, Remote, classify, open, open_remote};

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
-use husk_formats::RegistryRef;
+use crate::RegistryRef;
 use husk_oci::{Descriptor, Digest, Image, Manifest, OciError, OwnedIndex, media};
 use reqwest::Method;
 use reqwest::blocking::{Body, Response};
@@ -687,12 +687,15 @@ fn put_manifest(
 /// # Errors
 /// [`RegistryError::Unauthorized`] for rejected credentials; network errors.
 pub fn check_login(registry: &str, opts: &RegistryOptions) -> Result<(), RegistryError> {
-    let reference: RegistryRef = format!("{registry}/husk-login-check").parse().map_err(
-        |e: husk_formats::RegistryRefError| RegistryError::UnsupportedDocument {
-            what: format!("registry {registry:?}"),
-            reason: e.0,
-        },
-    )?;
+    let reference: RegistryRef =
+        format!("{registry}/husk-login-check")
+            .parse()
+            .map_err(
+                |e: crate::RegistryRefError| RegistryError::UnsupportedDocument {
+                    what: format!("registry {registry:?}"),
+                    reason: e.0,
+                },
+            )?;
     let t = Transport::new(&reference, opts, Vec::new())?;
     let resp = t.send(&Req::new(Method::GET, t.url("")))?;
     expect(&t, resp, Method::GET, 200, "the registry API root /v2/")?;

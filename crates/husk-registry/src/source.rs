@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use husk_formats::RegistryRef;
+use crate::RegistryRef;
 use husk_oci::{
     BlobReader, Descriptor, Digest, Image, MAX_DOCUMENT_BYTES, OciError, OwnedIndex, Platform,
     media, parse_index, parse_manifest,
@@ -34,28 +34,21 @@ fn kind_of_media_type(mt: &str) -> Option<DocumentKind> {
     }
 }
 
-/// Decide what a manifest document is from its bytes, cross-checked with the response's
-/// Content-Type: the `mediaType` field, else its shape (`manifests` or `layers`). A
-/// document with both `manifests` and `layers`, or whose bytes and Content-Type
-/// disagree, is refused. Returns the kind and the media type to use for it.
-///
-/// # Errors
-/// [`RegistryError::UnsupportedDocument`] or the ambiguity error of husk-oci.
-pub fn classify(
-    bytes: &[u8],
-    content_type: Option<&str>,
-    what: &str,
-) -> Result<(DocumentKind, String), RegistryError> {
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Probe {
-        schema_version: Option<u64>,
-        media_type: Option<String>,
-        manifests: Option<serde::de::IgnoredAny>,
-        layers: Option<serde::de::IgnoredAny>,
-        config: Option<serde::de::IgnoredAny>,
-        fs_layers: Option<serde::de::IgnoredAny>,
-    }
+/// The fields of a manifest document that say what it is.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Probe {
+    schema_version: Option<u64>,
+    media_type: Option<String>,
+    manifests: Option<serde::de::IgnoredAny>,
+    layers: Option<serde::de::IgnoredAny>,
+    config: Option<serde::de::IgnoredAny>,
+    fs_layers: Option<serde::de::IgnoredAny>,
+}
+
+/// Read the [`Probe`] of a document: a JSON object of schema 2, not both an index and a
+/// manifest.
+fn probe(bytes: &[u8], what: &str) -> Result<Probe, RegistryError> {
     let unsupported = |reason: String| RegistryError::UnsupportedDocument {
         what: what.to_owned(),
         reason,
@@ -79,6 +72,26 @@ pub fn classify(
             p.schema_version
         )));
     }
+    Ok(p)
+}
+
+/// Decide what a manifest document is from its bytes, cross-checked with the response's
+/// Content-Type: the `mediaType` field, else its shape (`manifests` or `layers`). A
+/// document with both `manifests` and `layers`, or whose bytes and Content-Type
+/// disagree, is refused. Returns the kind and the media type to use for it.
+///
+/// # Errors
+/// [`RegistryError::UnsupportedDocument`] or the ambiguity error of husk-oci.
+pub fn classify(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    what: &str,
+) -> Result<(DocumentKind, String), RegistryError> {
+    let unsupported = |reason: String| RegistryError::UnsupportedDocument {
+        what: what.to_owned(),
+        reason,
+    };
+    let p = probe(bytes, what)?;
     let by_body = match &p.media_type {
         Some(mt) => {
             Some(kind_of_media_type(mt).ok_or_else(|| unsupported(format!("media type {mt:?}")))?)
@@ -293,7 +306,7 @@ pub fn open(
         DocumentKind::Manifest => top,
         DocumentKind::Index => {
             let index = parse_index(&top.bytes, &format!("manifest of {location}"))?;
-            let desc = husk_formats::select_platform(&index, platform, &location)?;
+            let desc = husk_oci::select_platform(&index, platform, &location)?;
             fetch_child(&transport, reference, &desc, &location)?
         }
     };

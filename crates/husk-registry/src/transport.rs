@@ -12,6 +12,7 @@ use reqwest::header::{AUTHORIZATION, HeaderValue, LOCATION, WWW_AUTHENTICATE};
 use reqwest::{Method, Url};
 
 use crate::auth::{Credentials, Secret};
+use crate::codes::ServerErrors;
 use crate::retry::{retryable_error, retryable_status};
 use crate::{RegistryError, RegistryOptions, RegistryRef, challenge, options::PlainHttp};
 
@@ -39,7 +40,7 @@ pub fn is_loopback_url(u: &Url) -> bool {
 
 /// The API endpoint of a registry domain (Docker Hub's API lives elsewhere).
 fn endpoint_authority(domain: &str) -> &str {
-    if domain == husk_formats::registry_ref::DEFAULT_DOMAIN {
+    if domain == crate::reference::DEFAULT_DOMAIN {
         "registry-1.docker.io"
     } else {
         domain
@@ -200,142 +201,192 @@ impl Transport {
     }
 
     /// Send `req`: retries (if `req.retry`), one re-authentication on 401, redirects
-    /// (if `req.follow`) with `Authorization` dropped when the origin changes.
+    /// (if `req.follow`) with `Authorization` dropped when the origin changes. Only
+    /// failed attempts count against the retry policy; a re-authentication or a redirect
+    /// is a new leg, not a retry.
     ///
     /// # Errors
     /// The last transport error, an authentication failure, or a bad redirect. Other
     /// statuses come back as responses for the caller to judge.
     pub fn send(&self, req: &Req<'_>) -> Result<Response, RegistryError> {
-        let policy = &self.opts.retry;
-        let mut attempt = 0u32;
+        let mut leg = Leg {
+            url: req.url.clone(),
+            method: req.method.clone(),
+            send_auth: true,
+        };
+        let mut retries = 0u32;
         let mut reauthenticated = false;
-        let mut url = req.url.clone();
-        let mut method = req.method.clone();
-        let mut send_auth = true;
-        let mut redirects = 0;
+        let mut redirects = 0u32;
         loop {
-            attempt += 1;
-            let mut rb = self.client.request(method.clone(), url.clone());
-            for (name, value) in &req.headers {
-                rb = rb.header(*name, value.as_str());
-            }
-            let auth = if send_auth {
-                self.auth.lock().expect("auth lock").clone()
-            } else {
-                None
-            };
-            if let Some(a) = &auth {
-                let mut v =
-                    HeaderValue::from_str(a.expose()).map_err(|_| RegistryError::BadChallenge {
-                        registry: self.registry.clone(),
-                        reason: "the token is not a valid header value".into(),
-                    })?;
-                v.set_sensitive(true);
-                rb = rb.header(AUTHORIZATION, v);
-            }
-            if let Some(make) = req.body
-                && method != Method::GET
-                && method != Method::HEAD
-            {
-                rb = rb.body(make()?);
-            }
-            self.log(1, || format!("> {method} {url}"));
-            self.log(2, || {
-                let mut h: Vec<String> = req
-                    .headers
-                    .iter()
-                    .map(|(n, v)| format!(">   {n}: {v}"))
-                    .collect();
-                if auth.is_some() {
-                    h.push(">   authorization: <redacted>".into());
+            let attempt = retries + 1;
+            let resp = match self.attempt(req, &leg)? {
+                Ok(resp) => resp,
+                Err(e) if self.retry_after_error(req, &e, attempt) => {
+                    retries += 1;
+                    continue;
                 }
-                h.join("\n")
-            });
-            let resp = match rb.send() {
-                Ok(r) => r,
-                Err(e) => {
-                    self.log(1, || format!("< {method} {url}: {e}"));
-                    if req.retry && retryable_error(&e) && policy.allows_another(attempt) {
-                        std::thread::sleep(policy.backoff(attempt));
-                        continue;
-                    }
+                Err(source) => {
                     return Err(RegistryError::Http {
-                        method: method.to_string(),
-                        url: url.to_string(),
-                        source: e,
+                        method: leg.method.to_string(),
+                        url: leg.url.to_string(),
+                        source,
                     });
                 }
             };
             let status = resp.status().as_u16();
-            self.log(1, || format!("< {status} {method} {url}"));
-            if status == 401 && send_auth && !reauthenticated {
-                reauthenticated = true;
-                attempt -= 1;
-                let challenge = resp
-                    .headers()
-                    .get(WWW_AUTHENTICATE)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
-                drop(resp);
-                self.authenticate(challenge.as_deref())?;
-                continue;
-            }
             if status == 401 {
-                return Err(self.unauthorized());
-            }
-            if req.follow && matches!(status, 301 | 302 | 303 | 307 | 308) {
-                let next = self.location(&resp, &format!("redirect of {url}"))?;
-                drop(resp);
+                if !leg.send_auth || reauthenticated {
+                    return Err(self.unauthorized());
+                }
+                reauthenticated = true;
+                self.reauthenticate(resp)?;
+            } else if req.follow && matches!(status, 301 | 302 | 303 | 307 | 308) {
                 redirects += 1;
-                if redirects > MAX_REDIRECTS {
-                    return Err(RegistryError::BadRedirect {
-                        from: url.to_string(),
-                        to: next.to_string(),
-                        reason: format!("more than {MAX_REDIRECTS} redirects"),
-                    });
-                }
-                if !matches!(next.scheme(), "http" | "https") {
-                    return Err(RegistryError::BadRedirect {
-                        from: url.to_string(),
-                        to: next.to_string(),
-                        reason: "only http and https locations are followed".into(),
-                    });
-                }
-                if url.scheme() == "https" && next.scheme() == "http" && !is_loopback_url(&next) {
-                    return Err(RegistryError::BadRedirect {
-                        from: url.to_string(),
-                        to: next.to_string(),
-                        reason: "it downgrades https to plain http".into(),
-                    });
-                }
-                if !same_origin(&url, &next) {
-                    // Never forward credentials to another host (or port, or scheme).
-                    send_auth = false;
-                }
-                if status == 303 {
-                    method = Method::GET;
-                }
-                self.log(1, || {
-                    format!(
-                        "  redirected to {next}{}",
-                        if send_auth {
-                            ""
-                        } else {
-                            " (without authorization)"
-                        }
-                    )
-                });
-                url = next;
-                attempt -= 1;
-                continue;
+                leg = self.follow_redirect(resp, leg, redirects)?;
+            } else if self.retry_after_status(req, status, attempt) {
+                retries += 1;
+            } else {
+                return Ok(resp);
             }
-            if req.retry && retryable_status(status) && policy.allows_another(attempt) {
-                drop(resp);
-                std::thread::sleep(policy.backoff(attempt));
-                continue;
-            }
-            return Ok(resp);
         }
+    }
+
+    /// One attempt: the request of `leg` with `req`'s headers and body, and the
+    /// `Authorization` of the current credentials unless the leg left the origin. The
+    /// inner result is the network's answer (an error there may be retried); the outer
+    /// one a request that could not be made.
+    fn attempt(
+        &self,
+        req: &Req<'_>,
+        leg: &Leg,
+    ) -> Result<Result<Response, reqwest::Error>, RegistryError> {
+        let mut rb = self.client.request(leg.method.clone(), leg.url.clone());
+        for (name, value) in &req.headers {
+            rb = rb.header(*name, value.as_str());
+        }
+        let auth = if leg.send_auth {
+            self.current_auth()
+        } else {
+            None
+        };
+        if let Some(a) = &auth {
+            let mut v =
+                HeaderValue::from_str(a.expose()).map_err(|_| RegistryError::BadChallenge {
+                    registry: self.registry.clone(),
+                    reason: "the token is not a valid header value".into(),
+                })?;
+            v.set_sensitive(true);
+            rb = rb.header(AUTHORIZATION, v);
+        }
+        if let Some(make) = req.body
+            && leg.method != Method::GET
+            && leg.method != Method::HEAD
+        {
+            rb = rb.body(make()?);
+        }
+        self.log(1, || format!("> {} {}", leg.method, leg.url));
+        self.log(2, || {
+            let mut h: Vec<String> = req
+                .headers
+                .iter()
+                .map(|(n, v)| format!(">   {n}: {v}"))
+                .collect();
+            if auth.is_some() {
+                h.push(">   authorization: <redacted>".into());
+            }
+            h.join("\n")
+        });
+        let sent = rb.send();
+        match &sent {
+            Ok(r) => self.log(1, || {
+                format!("< {} {} {}", r.status().as_u16(), leg.method, leg.url)
+            }),
+            Err(e) => self.log(1, || format!("< {} {}: {e}", leg.method, leg.url)),
+        }
+        Ok(sent)
+    }
+
+    fn current_auth(&self) -> Option<Secret> {
+        self.auth
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_auth(&self, value: Secret) {
+        *self
+            .auth
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(value);
+    }
+
+    /// The retry decision after a transport error: retry (after the backoff) when the
+    /// request may be retried, the error is transient and the policy allows another.
+    fn retry_after_error(&self, req: &Req<'_>, e: &reqwest::Error, attempt: u32) -> bool {
+        let policy = &self.opts.retry;
+        let again = req.retry && retryable_error(e) && policy.allows_another(attempt);
+        if again {
+            std::thread::sleep(policy.backoff(attempt));
+        }
+        again
+    }
+
+    /// The retry decision after a status: as [`Transport::retry_after_error`], for
+    /// transient statuses (429, 5xx).
+    fn retry_after_status(&self, req: &Req<'_>, status: u16, attempt: u32) -> bool {
+        let policy = &self.opts.retry;
+        let again = req.retry && retryable_status(status) && policy.allows_another(attempt);
+        if again {
+            std::thread::sleep(policy.backoff(attempt));
+        }
+        again
+    }
+
+    /// Answer a 401 once: the challenge of `resp` gives the next `Authorization`.
+    fn reauthenticate(&self, resp: Response) -> Result<(), RegistryError> {
+        let challenge = resp
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        drop(resp);
+        self.authenticate(challenge.as_deref())
+    }
+
+    /// The next leg after redirect number `redirects`: its `Location`, checked (a bounded
+    /// count, http(s) only, no downgrade to plain http off loopback), without
+    /// `Authorization` once the origin changes, as GET after a 303.
+    fn follow_redirect(
+        &self,
+        resp: Response,
+        leg: Leg,
+        redirects: u32,
+    ) -> Result<Leg, RegistryError> {
+        let status = resp.status().as_u16();
+        let next = self.location(&resp, &format!("redirect of {}", leg.url))?;
+        drop(resp);
+        check_redirect(&leg.url, &next, redirects)?;
+        // Never forward credentials to another host (or port, or scheme).
+        let send_auth = leg.send_auth && same_origin(&leg.url, &next);
+        self.log(1, || {
+            format!(
+                "  redirected to {next}{}",
+                if send_auth {
+                    ""
+                } else {
+                    " (without authorization)"
+                }
+            )
+        });
+        Ok(Leg {
+            url: next,
+            method: if status == 303 {
+                Method::GET
+            } else {
+                leg.method
+            },
+            send_auth,
+        })
     }
 
     fn unauthorized(&self) -> RegistryError {
@@ -361,8 +412,7 @@ impl Transport {
         let challenges = challenge::parse(header).map_err(bad)?;
         if let Some(b) = challenges.iter().find(|c| c.scheme == "bearer") {
             let token = self.fetch_token(b)?;
-            *self.auth.lock().expect("auth lock") =
-                Some(Secret::new(format!("Bearer {}", token.expose())));
+            self.set_auth(Secret::new(format!("Bearer {}", token.expose())));
             return Ok(());
         }
         if challenges.iter().any(|c| c.scheme == "basic") {
@@ -370,7 +420,7 @@ impl Transport {
             self.log(1, || {
                 format!("  basic authentication as {:?}", creds.username)
             });
-            *self.auth.lock().expect("auth lock") = Some(creds.basic_header());
+            self.set_auth(creds.basic_header());
             return Ok(());
         }
         Err(bad(format!(
@@ -431,27 +481,7 @@ impl Transport {
                 }
             )
         });
-        let policy = &self.opts.retry;
-        let mut attempt = 0;
-        let resp = loop {
-            attempt += 1;
-            let mut rb = self.client.get(url.clone());
-            if let Some(creds) = &self.creds {
-                let mut v = HeaderValue::from_str(creds.basic_header().expose()).map_err(|_| {
-                    token_err("the credentials are not a valid header value".into())
-                })?;
-                v.set_sensitive(true);
-                rb = rb.header(AUTHORIZATION, v);
-            }
-            match rb.send() {
-                Ok(r)
-                    if retryable_status(r.status().as_u16()) && policy.allows_another(attempt) => {}
-                Ok(r) => break r,
-                Err(e) if retryable_error(&e) && policy.allows_another(attempt) => {}
-                Err(e) => return Err(token_err(format!("request failed: {e}"))),
-            }
-            std::thread::sleep(policy.backoff(attempt));
-        };
+        let resp = self.token_request(&url, &token_err)?;
         let status = resp.status().as_u16();
         if status == 401 || status == 403 {
             return Err(self.unauthorized());
@@ -475,74 +505,98 @@ impl Transport {
         Ok(Secret::new(token))
     }
 
+    /// GET the token URL (with Basic credentials when there are any), retried under the
+    /// policy.
+    fn token_request(
+        &self,
+        url: &Url,
+        token_err: &dyn Fn(String) -> RegistryError,
+    ) -> Result<Response, RegistryError> {
+        let policy = &self.opts.retry;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut rb = self.client.get(url.clone());
+            if let Some(creds) = &self.creds {
+                let mut v = HeaderValue::from_str(creds.basic_header().expose()).map_err(|_| {
+                    token_err("the credentials are not a valid header value".into())
+                })?;
+                v.set_sensitive(true);
+                rb = rb.header(AUTHORIZATION, v);
+            }
+            match rb.send() {
+                Ok(r)
+                    if retryable_status(r.status().as_u16()) && policy.allows_another(attempt) => {}
+                Ok(r) => return Ok(r),
+                Err(e) if retryable_error(&e) && policy.allows_another(attempt) => {}
+                Err(e) => return Err(token_err(format!("request failed: {e}"))),
+            }
+            std::thread::sleep(policy.backoff(attempt));
+        }
+    }
+
     /// Turn an unexpected response into an error naming the request and the registry's
     /// error codes.
     pub fn status_error(&self, method: &Method, what: &str, resp: Response) -> RegistryError {
         let status = resp.status().as_u16();
         let url = resp.url().to_string();
-        let detail = error_detail(resp);
+        let errors = server_errors(resp);
         match status {
             401 => self.unauthorized(),
             403 => RegistryError::Denied {
                 registry: self.registry.clone(),
                 url,
-                detail,
+                errors,
             },
             404 => RegistryError::NotFound {
                 what: what.to_owned(),
                 url,
-                detail,
+                errors,
             },
             _ => RegistryError::Status {
                 method: method.to_string(),
                 url,
                 status,
-                detail,
+                errors,
             },
         }
     }
 }
 
-/// `: CODE message; CODE message` from a distribution error document, printable only.
-fn error_detail(resp: Response) -> String {
-    #[derive(serde::Deserialize)]
-    struct Errors {
-        errors: Vec<ErrorItem>,
+/// Where a request is sent on this leg: the URL and method after redirects, and whether
+/// it still goes to the origin the credentials are for.
+struct Leg {
+    url: Url,
+    method: Method,
+    send_auth: bool,
+}
+
+/// Whether a redirect from `from` to `next` may be followed as redirect number `count`.
+fn check_redirect(from: &Url, next: &Url, count: u32) -> Result<(), RegistryError> {
+    let refuse = |reason: String| {
+        Err(RegistryError::BadRedirect {
+            from: from.to_string(),
+            to: next.to_string(),
+            reason,
+        })
+    };
+    if count > MAX_REDIRECTS {
+        return refuse(format!("more than {MAX_REDIRECTS} redirects"));
     }
-    #[derive(serde::Deserialize)]
-    struct ErrorItem {
-        code: Option<String>,
-        message: Option<String>,
+    if !matches!(next.scheme(), "http" | "https") {
+        return refuse("only http and https locations are followed".into());
     }
+    if from.scheme() == "https" && next.scheme() == "http" && !is_loopback_url(next) {
+        return refuse("it downgrades https to plain http".into());
+    }
+    Ok(())
+}
+
+/// The registry's error document of a failed response (bounded read).
+fn server_errors(resp: Response) -> ServerErrors {
     let mut body = Vec::new();
     let _ = resp.take(MAX_ERROR_BODY).read_to_end(&mut body);
-    let Ok(e) = serde_json::from_slice::<Errors>(&body) else {
-        return String::new();
-    };
-    let parts: Vec<String> = e
-        .errors
-        .iter()
-        .take(3)
-        .map(|i| {
-            format!(
-                "{} {}",
-                i.code.as_deref().unwrap_or(""),
-                i.message.as_deref().unwrap_or("")
-            )
-            .trim()
-            .to_owned()
-        })
-        .collect();
-    if parts.is_empty() {
-        return String::new();
-    }
-    let s: String = parts
-        .join("; ")
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(300)
-        .collect();
-    format!(": {s}")
+    ServerErrors::parse(&body)
 }
 
 /// Read a whole (small) body, refusing more than `limit` bytes.

@@ -312,12 +312,12 @@ fn index_is_resolved_by_platform_and_lists_what_it_has() {
         err.contains("linux/amd64") && err.contains("linux/arm64"),
         "{err}"
     );
-    let p = husk_formats::parse_platform("linux/s390x").unwrap();
+    let p = husk_oci::parse_platform("linux/s390x").unwrap();
     let err = husk_registry::open(&r, Some(&p), &opts())
         .unwrap_err()
         .to_string();
     assert!(err.contains("no image for platform linux/s390x"), "{err}");
-    let p = husk_formats::parse_platform("linux/amd64").unwrap();
+    let p = husk_oci::parse_platform("linux/amd64").unwrap();
     let img = husk_registry::open(&r, Some(&p), &opts()).unwrap();
     assert_eq!(img.digest().unwrap(), md.digest);
 }
@@ -422,6 +422,32 @@ fn server_errors_are_retried_a_bounded_number_of_times() {
     assert!(err.to_string().contains("HTTP 500: UNKNOWN boom"), "{err}");
     assert_eq!(always.seen.lock().unwrap().len(), 2, "max_attempts is 2");
     assert!(t.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn registry_error_codes_are_kept_typed_with_the_server_message() {
+    let fake = serve(Arc::new(|_req: &Seen| {
+        reply(
+            404,
+            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{"Tag":"x"}},{"code":"VENDOR_SPECIFIC","message":"extra"}]}"#,
+        )
+    }));
+    let err = husk_registry::open(&reference(fake.port, "x:1"), None, &opts()).unwrap_err();
+    let errors = err.server_errors().expect("a 404 keeps the error document");
+    assert!(
+        errors.has(&husk_registry::ErrorCode::ManifestUnknown),
+        "{errors:?}"
+    );
+    assert_eq!(errors.0[0].message, "manifest unknown");
+    assert_eq!(
+        errors.0[1].code,
+        Some(husk_registry::ErrorCode::Other("VENDOR_SPECIFIC".into()))
+    );
+    let shown = err.to_string();
+    assert!(
+        shown.ends_with("(HTTP 404): MANIFEST_UNKNOWN manifest unknown; VENDOR_SPECIFIC extra"),
+        "{shown}"
+    );
 }
 
 #[test]

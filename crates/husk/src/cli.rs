@@ -146,7 +146,7 @@ pub struct BuildArgs {
     /// Add the host's time zone database (/usr/share/zoneinfo).
     #[arg(long)]
     pub tzdata: bool,
-    /// Where to write the image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME (repeatable).
+    /// Where to write the image (repeatable): oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
     #[arg(short = 'o', long = "output", value_name = "REF")]
     pub outputs: Vec<String>,
     /// Push the image to a registry after building: docker://HOST[:PORT]/REPO[:TAG] (repeatable; same as -o docker://...).
@@ -194,7 +194,7 @@ pub struct BuildArgs {
 
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
-    /// The image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker:NAME.
+    /// The image: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
     pub image: String,
     /// Platform to pick from a multi-platform index, e.g. linux/amd64.
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
@@ -220,7 +220,7 @@ pub struct LimitArgs {
 
 #[derive(Args, Debug)]
 pub struct InspectArgs {
-    /// The image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker:NAME.
+    /// The image: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
     pub image: String,
     /// Platform to pick from a multi-platform index, e.g. linux/amd64.
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
@@ -232,7 +232,7 @@ pub struct InspectArgs {
 
 #[derive(Args, Debug)]
 pub struct LsArgs {
-    /// The image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker:NAME.
+    /// The image: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
     pub image: String,
     /// Directory or file inside the image [default: /].
     pub path: Option<String>,
@@ -257,7 +257,7 @@ pub struct LsArgs {
 
 #[derive(Args, Debug)]
 pub struct TreeArgs {
-    /// The image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker:NAME.
+    /// The image: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
     pub image: String,
     /// Directory inside the image [default: /].
     pub path: Option<String>,
@@ -273,7 +273,7 @@ pub struct TreeArgs {
 
 #[derive(Args, Debug)]
 pub struct CatArgs {
-    /// The image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker:NAME.
+    /// The image: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
     pub image: String,
     /// File inside the image.
     pub path: String,
@@ -286,7 +286,7 @@ pub struct CatArgs {
 
 #[derive(Args, Debug)]
 pub struct CpArgs {
-    /// The image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker:NAME.
+    /// The image: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
     pub image: String,
     /// File or directory inside the image (symlinks followed inside the image).
     pub path: String,
@@ -307,7 +307,7 @@ pub struct CpArgs {
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {
-    /// The image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker:NAME.
+    /// The image: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
     pub image: String,
     /// DEST.tar for a flattened tar, anything else for a directory.
     pub dest: PathBuf,
@@ -326,9 +326,9 @@ pub struct ExportArgs {
 
 #[derive(Args, Debug)]
 pub struct DiffArgs {
-    /// The old image.
+    /// The old image: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
     pub image_a: String,
-    /// The new image.
+    /// The new image (the same forms as the old one).
     pub image_b: String,
     /// Platform to pick from multi-platform indexes, e.g. linux/amd64.
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
@@ -342,7 +342,7 @@ pub struct DiffArgs {
 
 #[derive(Args, Debug)]
 pub struct LayersArgs {
-    /// The image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker:NAME.
+    /// The image: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
     pub image: String,
     /// Platform to pick from a multi-platform index, e.g. linux/amd64.
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
@@ -356,9 +356,9 @@ pub struct LayersArgs {
 
 #[derive(Args, Debug)]
 pub struct DebugArgs {
-    /// The image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker:NAME.
+    /// The image: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
     pub image: String,
-    /// Where to write the debug image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME.
+    /// Where to write the debug image: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
     #[arg(short = 'o', long = "output", value_name = "REF")]
     pub output: String,
     /// Static busybox to add (Debian's busybox-static installs /bin/busybox).
@@ -373,7 +373,7 @@ pub struct DebugArgs {
 }
 
 /// Registry connection flags, accepted by every command (any image argument may be a
-/// docker:// reference).
+/// registry, docker://HOST[:PORT]/REPO[:TAG|@DIGEST]; docker:NAME is the local engine).
 #[derive(Args, Debug, Clone, Default)]
 pub struct RegistryFlags {
     /// Trust this PEM CA certificate (bundle) for registries, besides the system roots (repeatable).
@@ -404,9 +404,9 @@ pub struct RegistryFlags {
 
 #[derive(Args, Debug)]
 pub struct PushArgs {
-    /// The image to push: any image reference (oci:DIR, oci-archive:FILE, podman:NAME, docker://...).
+    /// The image to push: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
     pub image: String,
-    /// Where: docker://HOST[:PORT]/REPO[:TAG] (or @DIGEST, which must be the image's).
+    /// Where: docker://HOST[:PORT]/REPO[:TAG] (or @DIGEST, which must be the image's); the docker:// may be left out when HOST has a '.' or ':PORT' or is localhost.
     pub destination: String,
     /// Push only this image of a multi-platform source, e.g. linux/amd64 (default: the whole index).
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
@@ -427,9 +427,9 @@ pub struct PushArgs {
 
 #[derive(Args, Debug)]
 pub struct PullArgs {
-    /// The image: docker://HOST[:PORT]/REPO[:TAG|@DIGEST].
+    /// The image in a registry: docker://HOST[:PORT]/REPO[:TAG|@DIGEST].
     pub reference: String,
-    /// Where to write it: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker://...
+    /// Where to write it: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
     #[arg(short = 'o', long = "output", value_name = "REF")]
     pub output: String,
     /// Pull only this image of a multi-platform index, e.g. linux/amd64 (default: the whole index into oci:, oci-archive: and docker://; the only image otherwise).
@@ -485,7 +485,7 @@ pub struct CheckArgs {
 
 #[derive(Args, Debug)]
 pub struct AuditArgs {
-    /// The image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker:NAME.
+    /// The image: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
     #[arg(required_unless_present = "list_rules")]
     pub image: Option<String>,
     /// Also check the Dockerfile the image was built from (findings carry its line numbers).
@@ -527,5 +527,58 @@ impl Command {
             Command::Lint(a) => machine(a.check.format),
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every form an image argument takes; each image argument's help lists them all.
+    const FORMS: [&str; 6] = [
+        "oci:DIR[:REF]",
+        "oci-archive:FILE[:REF]",
+        "docker-archive:FILE[:REPO:TAG]",
+        "podman:NAME",
+        "docker:NAME",
+        "docker://HOST[:PORT]/REPO[:TAG|@DIGEST]",
+    ];
+
+    #[test]
+    fn every_image_argument_lists_every_form_docker_scheme_included() {
+        let cli = Cli::command();
+        let mut checked = 0;
+        for sub in cli.get_subcommands() {
+            for arg in sub.get_arguments() {
+                let id = arg.get_id().as_str();
+                if !matches!(id, "image" | "image_a" | "outputs" | "output") {
+                    continue;
+                }
+                let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+                for form in FORMS {
+                    assert!(
+                        help.contains(form),
+                        "husk {} {id}: {form} missing from {help:?}",
+                        sub.get_name()
+                    );
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 14, "only {checked} image arguments found");
+        let pull = cli.find_subcommand("pull").unwrap();
+        let reference = pull
+            .get_arguments()
+            .find(|a| a.get_id() == "reference")
+            .unwrap();
+        assert!(
+            reference
+                .get_help()
+                .unwrap()
+                .to_string()
+                .contains("docker://HOST[:PORT]/REPO[:TAG|@DIGEST]")
+        );
     }
 }

@@ -1,13 +1,16 @@
 //! husk: the command-line front end. It parses arguments, reads the environment, calls
 //! the library crates, renders their results and maps them to an exit code. Logic lives
-//! in the libraries (husk-build, husk-formats, husk-oci, ...).
+//! in the libraries (husk-build, husk-transport, husk-oci, ...). `main` builds the one
+//! transport Context (`context.rs`) and passes it to every command that touches images.
 
 mod cli;
 mod commands;
+mod context;
 mod exit;
 mod open;
 mod output;
-mod registry;
+mod progress;
+mod summary;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -21,24 +24,24 @@ use crate::output::Printer;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let printer = Printer { quiet: cli.quiet };
-    // Progress bars: never with --quiet or machine-readable output (see registry::progress).
-    registry::init(&cli.registry, cli.quiet || cli.command.machine_output());
+    // Progress bars: never with --quiet or machine-readable output (see progress.rs).
+    let ctx = context::build(&cli.registry, cli.quiet || cli.command.machine_output());
     let result = match &cli.command {
-        Command::Push(args) => commands::push::run(args, &printer),
-        Command::Pull(args) => commands::pull::run(args, &printer),
-        Command::Login(args) => commands::login::run(args, &printer),
-        Command::Build(args) => commands::build::run(args, &printer),
-        Command::Validate(args) => commands::validate::run(args, &printer),
-        Command::Inspect(args) => commands::inspect::run(args, &printer),
-        Command::Ls(args) => commands::ls::run(args, &printer),
-        Command::Tree(args) => commands::tree::run(args, &printer),
-        Command::Cat(args) => commands::cat::run(args, &printer),
-        Command::Cp(args) => commands::cp::run(args, &printer),
-        Command::Export(args) => commands::export::run(args, &printer),
-        Command::Diff(args) => commands::diff::run(args, &printer),
-        Command::Layers(args) => commands::layers::run(args, &printer),
-        Command::Debug(args) => commands::debug::run(args, &printer),
-        Command::Audit(args) => commands::audit::run(args, &printer),
+        Command::Push(args) => commands::push::run(args, &ctx, &printer),
+        Command::Pull(args) => commands::pull::run(args, &ctx, &printer),
+        Command::Login(args) => commands::login::run(args, &ctx, &printer),
+        Command::Build(args) => commands::build::run(args, &ctx, &printer),
+        Command::Validate(args) => commands::validate::run(args, &ctx, &printer),
+        Command::Inspect(args) => commands::inspect::run(args, &ctx, &printer),
+        Command::Ls(args) => commands::ls::run(args, &ctx, &printer),
+        Command::Tree(args) => commands::tree::run(args, &ctx, &printer),
+        Command::Cat(args) => commands::cat::run(args, &ctx, &printer),
+        Command::Cp(args) => commands::cp::run(args, &ctx, &printer),
+        Command::Export(args) => commands::export::run(args, &ctx, &printer),
+        Command::Diff(args) => commands::diff::run(args, &ctx, &printer),
+        Command::Layers(args) => commands::layers::run(args, &ctx, &printer),
+        Command::Debug(args) => commands::debug::run(args, &ctx, &printer),
+        Command::Audit(args) => commands::audit::run(args, &ctx, &printer),
         Command::Lint(args) => commands::lint::run(args, &printer),
     };
     match result {

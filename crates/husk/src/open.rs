@@ -1,21 +1,19 @@
-//! The one place an image reference string from the command line becomes an image.
-//! Every command that reads an image (validate, inspect, ls, audit, ...) calls
-//! [`open_image`], so a new medium is added here once.
+//! The one place an image argument of a reading command (validate, inspect, ls, audit,
+//! ...) becomes an image: parsed into a `husk_transport::ImageRef` and opened through
+//! the Context, so every reading command takes every form, `docker://` included.
 
-use anyhow::{Context, Result};
-use husk_formats::ImageRef;
+use anyhow::Result;
 use husk_oci::Image;
+use husk_transport::{Context, ImageRef};
 
 /// Parse `reference` and `platform` (`OS/ARCH[/VARIANT]`) and open the image.
-pub fn open_image(reference: &str, platform: Option<&str>) -> Result<(ImageRef, Box<dyn Image>)> {
+pub fn open_image(
+    ctx: &Context,
+    reference: &str,
+    platform: Option<&str>,
+) -> Result<(ImageRef, Box<dyn Image>)> {
     let parsed: ImageRef = reference.parse()?;
-    let platform = platform.map(husk_formats::parse_platform).transpose()?;
-    if let ImageRef::Registry(r) = &parsed {
-        // Lazy: the manifest now, each blob only when a command reads it.
-        let image = crate::registry::open(r, platform.as_ref())?;
-        return Ok((parsed, Box::new(image)));
-    }
-    let image = husk_formats::open(&parsed, platform.as_ref())
-        .with_context(|| format!("cannot open {parsed}"))?;
+    let platform = platform.map(husk_oci::parse_platform).transpose()?;
+    let image = ctx.open(&parsed, platform.as_ref())?;
     Ok((parsed, image))
 }

@@ -96,6 +96,10 @@ fn bad_inputs_are_refused_and_write_nothing() {
             &["build", "/usr/bin/ls", "-o", "tarball:x"],
         ),
         (
+            "registry_without_scheme",
+            &["build", "/usr/bin/ls", "-o", "127.0.0.1:5000/a:1"],
+        ),
+        (
             "bad_compression",
             &[
                 "build",

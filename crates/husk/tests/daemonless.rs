@@ -1,6 +1,8 @@
 //! Daemonless by construction: the core crates depend on no async runtime, no HTTP stack,
 //! no CLI parser and no container-engine client. Only husk-registry has HTTP (and the
-//! husk binary, which uses it); the demo service is not part of husk.
+//! crates above it: husk-transport, which routes references to it, and the husk binary);
+//! the demo service is not part of husk. Local media (husk-formats) and registries
+//! (husk-registry) do not know each other.
 
 use std::process::Command;
 
@@ -71,6 +73,21 @@ fn core_crates_have_no_runtime_http_cli_or_engine_client() {
                 "{package} depends on {bad}; only husk-registry may have HTTP/async"
             );
         }
+    }
+}
+
+#[test]
+fn local_media_and_registries_do_not_know_each_other() {
+    let formats = normal_deps("husk-formats");
+    assert!(!formats.iter().any(|d| d == "husk-registry"), "{formats:?}");
+    let registry = normal_deps("husk-registry");
+    assert!(
+        !registry.iter().any(|d| d == "husk-formats"),
+        "{registry:?}"
+    );
+    let transport = normal_deps("husk-transport");
+    for both in ["husk-formats", "husk-registry"] {
+        assert!(transport.iter().any(|d| d == both), "{transport:?}");
     }
 }
 

@@ -624,12 +624,12 @@ fn pushing_the_same_image_twice_uploads_no_blob_the_second_time() {
     let proxy = start_proxy(reg.port, Fault::None);
     let img = build_image(work);
     let dest = format!("docker://127.0.0.1:{}/twice/img:1", proxy.port);
-    let push = || {
+    let push = |dest: &str| {
         let o = husk_reg(work)
             .args([
                 "push",
                 &format!("oci:{}", img.display()),
-                &dest,
+                dest,
                 "--insecure-http",
             ])
             .output()
@@ -638,9 +638,11 @@ fn pushing_the_same_image_twice_uploads_no_blob_the_second_time() {
         std::mem::take(&mut *proxy.log.lock().unwrap())
     };
     let uploads = |m: &str, p: &str| p.contains("/blobs/uploads/") && m != "HEAD";
-    let first = push();
+    let first = push(&dest);
     assert!(count(&first, uploads) >= 6, "{first:?}"); // 3 blobs: POST + PUT each
-    let second = push();
+    // push's destination can only be a registry: the same without docker:// (the host is
+    // explicit) names the same image.
+    let second = push(dest.strip_prefix("docker://").unwrap());
     assert_eq!(
         count(&second, uploads),
         0,
@@ -651,6 +653,17 @@ fn pushing_the_same_image_twice_uploads_no_blob_the_second_time() {
         count(&second, |m, p| m == "PUT" && p.contains("/manifests/")),
         1
     );
+    // A bare name without a registry host is refused rather than sent to Docker Hub.
+    let o = husk_reg(work)
+        .args(["push", &format!("oci:{}", img.display()), "img:1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("is not a registry reference"),
+        "{err}"
+    );
+    assert!(proxy.log.lock().unwrap().is_empty(), "nothing was sent");
 }
 
 #[test]

@@ -11,7 +11,7 @@ use crate::exit::Exit;
 use crate::open::open_image;
 use crate::output::Printer;
 
-pub fn run(args: &AuditArgs, printer: &Printer) -> Result<Exit> {
+pub fn run(args: &AuditArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
     if args.list_rules {
         return list_rules(args.check.format, printer);
     }
@@ -26,7 +26,7 @@ pub fn run(args: &AuditArgs, printer: &Printer) -> Result<Exit> {
     let Some(reference) = args.image.as_deref() else {
         bail!("an IMAGE is required (or --list-rules)");
     };
-    let (parsed, image) = open_image(reference, args.platform.as_deref())?;
+    let (parsed, image) = open_image(ctx, reference, args.platform.as_deref())?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use husk_build::{BuildError, BuildOptions, CargoOptions, Environment};
-use husk_formats::{Engine, ImageRef};
+use husk_formats::Engine;
+use husk_transport::{CopyOptions, ImageRef, LocalRef, Source};
 use serde::Serialize;
 
 use crate::cli::{BuildArgs, Format, LoadEngine};
@@ -124,7 +125,41 @@ struct JsonLayer<'a> {
     created_by: &'a str,
 }
 
-pub fn run(args: &BuildArgs, printer: &Printer) -> Result<Exit> {
+/// Write the built image to every output, then load it into `load`'s engine, all through
+/// the transport's one copy; returns what was written, for the summary.
+fn write_outputs(
+    ctx: &husk_transport::Context,
+    image: &dyn husk_oci::Image,
+    outputs: &[ImageRef],
+    load: Option<Engine>,
+    tags: &[String],
+    printer: &Printer,
+) -> Result<Vec<String>> {
+    let mut written = Vec::new();
+    let copy = CopyOptions {
+        names: tags.to_vec(),
+        ..CopyOptions::default()
+    };
+    for dest in outputs {
+        let report = ctx.copy(Source::Image(image), dest, &copy)?;
+        if let Some(push) = &report.push {
+            printer.info(format!("  {}", crate::summary::push_line(push)));
+        }
+        written.push(dest.to_string());
+    }
+    if let Some(engine) = load {
+        let dest = ImageRef::Local(LocalRef::Engine {
+            engine,
+            name: tags.first().cloned().unwrap_or_default(),
+        });
+        ctx.copy(Source::Image(image), &dest, &copy)
+            .with_context(|| format!("cannot load the image into {}", engine.program()))?;
+        written.push(format!("{}:{}", engine.program(), tags.join(",")));
+    }
+    Ok(written)
+}
+
+pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
     let file_opts = match &args.config {
         Some(path) => Some(BuildOptions::from_toml_file(path)?),
         None if Path::new("husk.toml").is_file() => {
@@ -166,7 +201,7 @@ pub fn run(args: &BuildArgs, printer: &Printer) -> Result<Exit> {
         probe.entrypoint = Some("cargo-binary".into());
         probe.into_request(&env)?;
         for dest in &outputs {
-            crate::registry::check_destination(dest)?;
+            ctx.check_destination(dest)?;
         }
         printer.info("building the entrypoint with cargo");
         let exe = husk_build::cargo::build_binary(&cargo, Path::new("."))?;
@@ -180,32 +215,13 @@ pub fn run(args: &BuildArgs, printer: &Printer) -> Result<Exit> {
     }
     // Refuse bad destinations before doing any work, so a bad one writes nothing anywhere.
     for dest in &outputs {
-        crate::registry::check_destination(dest)?;
+        ctx.check_destination(dest)?;
     }
 
     let fs = husk_elf::RealFs;
     let built = husk_build::build(&req, &fs)
         .with_context(|| format!("cannot build an image from {}", req.entrypoint.display()))?;
-    let mut written = Vec::new();
-    for dest in &outputs {
-        if let ImageRef::Registry(r) = dest {
-            let report = crate::registry::push(&built.image, None, r, Default::default())?;
-            printer.info(format!("  {}", crate::registry::summary(&report)));
-        } else {
-            husk_formats::write(&built.image, dest, &req.tags)
-                .with_context(|| format!("cannot write {dest}"))?;
-        }
-        written.push(dest.to_string());
-    }
-    if let Some(engine) = load {
-        let dest = ImageRef::Engine {
-            engine,
-            name: req.tags[0].clone(),
-        };
-        husk_formats::write(&built.image, &dest, &req.tags)
-            .with_context(|| format!("cannot load the image into {}", engine.program()))?;
-        written.push(format!("{}:{}", engine.program(), req.tags.join(",")));
-    }
+    let written = write_outputs(ctx, &built.image, &outputs, load, &req.tags, printer)?;
 
     let s = &built.summary;
     match args.format {

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use husk_formats::ImageRef;
+use husk_transport::{CopyOptions, ImageRef, LocalRef, Source};
 
 use crate::cli::DebugArgs;
 use crate::commands::view::open;
@@ -39,7 +39,7 @@ fn applets(busybox: &Path) -> Vec<String> {
     }
 }
 
-pub fn run(args: &DebugArgs, printer: &Printer) -> Result<Exit> {
+pub fn run(args: &DebugArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
     let bytes = std::fs::read(&args.busybox)
         .with_context(|| format!("cannot read {}", args.busybox.display()))?;
     let info = husk_elf::parse_elf(&bytes, &args.busybox)?;
@@ -51,8 +51,8 @@ pub fn run(args: &DebugArgs, printer: &Printer) -> Result<Exit> {
     }
     drop(bytes);
     let dest: ImageRef = args.output.parse()?;
-    husk_formats::check_destination(&dest)?;
-    let opened = open(&args.image, args.platform.as_deref())?;
+    ctx.check_destination(&dest)?;
+    let opened = open(ctx, &args.image, args.platform.as_deref())?;
     let original_user = opened
         .image
         .config()?
@@ -71,8 +71,11 @@ pub fn run(args: &DebugArgs, printer: &Printer) -> Result<Exit> {
     } else {
         args.tags.clone()
     };
-    husk_formats::write(&debug.image, &dest, &tags)
-        .with_context(|| format!("cannot write {dest}"))?;
+    let copy = CopyOptions {
+        names: tags.clone(),
+        ..CopyOptions::default()
+    };
+    ctx.copy(Source::Image(&debug.image), &dest, &copy)?;
     let digest = husk_oci::Image::digest(&debug.image)?;
     printer.info(format!(
         "wrote {dest} ({digest}): {} plus busybox at {}",
@@ -92,10 +95,10 @@ pub fn run(args: &DebugArgs, printer: &Printer) -> Result<Exit> {
         )
     };
     match &dest {
-        ImageRef::Engine { engine, name } => {
+        ImageRef::Local(LocalRef::Engine { engine, name }) => {
             printer.data(run(engine.program(), name))?;
         }
-        ImageRef::DockerArchive { path, .. } => {
+        ImageRef::Local(LocalRef::DockerArchive { path, .. }) => {
             printer.data(run("podman", &format!("docker-archive:{}", path.display())))?;
             printer.data(format!(
                 "docker load -i {} && {}",

@@ -32,10 +32,10 @@ fn describe(c: &Change) -> String {
     }
 }
 
-pub fn run(args: &DiffArgs, printer: &Printer) -> Result<Exit> {
+pub fn run(args: &DiffArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
     let limits = args.limits.limits();
-    let a = open(&args.image_a, args.platform.as_deref())?;
-    let b = open(&args.image_b, args.platform.as_deref())?;
+    let a = open(ctx, &args.image_a, args.platform.as_deref())?;
+    let b = open(ctx, &args.image_b, args.platform.as_deref())?;
     let fa = a.view(None, limits, true)?;
     let fb = b.view(None, limits, true)?;
     let files = diff_files(&fa, &fb);

@@ -13,8 +13,8 @@ use crate::commands::view::open;
 use crate::exit::Exit;
 use crate::output::Printer;
 
-pub fn run(args: &ExportArgs, printer: &Printer) -> Result<Exit> {
-    let opened = open(&args.image, args.platform.as_deref())?;
+pub fn run(args: &ExportArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
+    let opened = open(ctx, &args.image, args.platform.as_deref())?;
     let limits = args.limits.limits();
     let fs = opened.view(None, limits, false)?;
     let layers = opened.layers()?;

@@ -22,8 +22,8 @@ fn or_dash(v: &Option<String>) -> String {
     v.as_deref().map_or("-".into(), |s| escape(s).into_owned())
 }
 
-pub fn run(args: &InspectArgs, printer: &Printer) -> Result<Exit> {
-    let opened = open(&args.image, args.platform.as_deref())?;
+pub fn run(args: &InspectArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
+    let opened = open(ctx, &args.image, args.platform.as_deref())?;
     let s = summarize(opened.image.as_ref())?;
     let mut out = printer.data_writer();
     if args.format == Format::Json {

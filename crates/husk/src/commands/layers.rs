@@ -36,8 +36,8 @@ struct JsonReport {
     layers: Vec<JsonLayer>,
 }
 
-pub fn run(args: &LayersArgs, printer: &Printer) -> Result<Exit> {
-    let opened = open(&args.image, args.platform.as_deref())?;
+pub fn run(args: &LayersArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
+    let opened = open(ctx, &args.image, args.platform.as_deref())?;
     let summary = summarize(opened.image.as_ref())?;
     let fs = opened.view(None, args.limits.limits(), false)?;
     let eff = efficiency(&fs);

@@ -1,6 +1,6 @@
 //! `husk login REGISTRY -u USER --password-stdin`: check the credentials against the
 //! registry, then store them in the auth file (podman's auth.json by default; see
-//! `registry::login_file`). The password is read from stdin only, never from argv.
+//! `husk_transport::login_file`). The password is read from stdin only, never from argv.
 
 use std::io::Read;
 
@@ -21,7 +21,7 @@ fn registry_domain(s: &str) -> &str {
     s.split('/').next().unwrap_or(s)
 }
 
-pub fn run(args: &LoginArgs, printer: &Printer) -> Result<Exit> {
+pub fn run(args: &LoginArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
     let domain = registry_domain(&args.registry);
     if domain.is_empty() {
         bail!("no registry given: husk login HOST[:PORT] -u USER --password-stdin");
@@ -40,11 +40,11 @@ pub fn run(args: &LoginArgs, printer: &Printer) -> Result<Exit> {
         bail!("the password read from standard input is empty");
     }
     let creds = Credentials::new(args.username.clone(), password);
-    let mut opts = crate::registry::options();
+    let mut opts = ctx.registry_options().clone();
     opts.credentials = Some(creds.clone());
     husk_registry::check_login(domain, &opts)
         .with_context(|| format!("cannot log in to {domain}"))?;
-    let file = crate::registry::login_file()?;
+    let file = ctx.login_file()?;
     husk_registry::auth::store(&file, domain, &creds)?;
     printer.info(format!(
         "login to {domain} as {:?} succeeded; credentials stored in {}",

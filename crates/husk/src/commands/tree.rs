@@ -11,8 +11,8 @@ use crate::commands::view::{image_path, link_suffix, open};
 use crate::exit::Exit;
 use crate::output::Printer;
 
-pub fn run(args: &TreeArgs, printer: &Printer) -> Result<Exit> {
-    let opened = open(&args.image, args.platform.as_deref())?;
+pub fn run(args: &TreeArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
+    let opened = open(ctx, &args.image, args.platform.as_deref())?;
     let fs = opened.view(args.layer, args.limits.limits(), false)?;
     let path = image_path(args.path.as_deref().unwrap_or("/"))?;
     let (root, _) = fs.lookup(&path, true)?;

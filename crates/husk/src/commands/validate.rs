@@ -27,8 +27,8 @@ struct JsonLayer {
     uncompressed_size: Option<u64>,
 }
 
-pub fn run(args: &ValidateArgs, printer: &Printer) -> Result<Exit> {
-    let (reference, image) = open_image(&args.image, args.platform.as_deref())?;
+pub fn run(args: &ValidateArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
+    let (reference, image) = open_image(ctx, &args.image, args.platform.as_deref())?;
     let report = husk_oci::validate(image.as_ref())
         .with_context(|| format!("cannot validate {reference}"))?;
     match args.format {

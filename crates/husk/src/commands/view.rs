@@ -3,9 +3,9 @@
 
 use anyhow::{Context, Result};
 use husk_explore::{EntryKind, Filesystem, Limits, Node, ViewOptions, escape};
-use husk_formats::ImageRef;
 use husk_layer::ImagePath;
 use husk_oci::{Image, ImageLayer};
+use husk_transport::{Context as Transport, ImageRef};
 
 use crate::cli::LimitArgs;
 use crate::open::open_image;
@@ -27,8 +27,8 @@ pub struct Opened {
     pub image: Box<dyn Image>,
 }
 
-pub fn open(reference: &str, platform: Option<&str>) -> Result<Opened> {
-    let (reference, image) = open_image(reference, platform)?;
+pub fn open(ctx: &Transport, reference: &str, platform: Option<&str>) -> Result<Opened> {
+    let (reference, image) = open_image(ctx, reference, platform)?;
     Ok(Opened { reference, image })
 }
 

@@ -14,7 +14,7 @@
 //!
 //! As in Docker, the first component is a domain only if it contains `.` or `:` or is
 //! `localhost`; otherwise the domain is `docker.io` (and a one-component path gets
-//! `library/`). This module only parses and displays: HTTP lives in husk-registry.
+//! `library/`). This module only parses and displays; the rest of the crate speaks HTTP.
 
 use std::fmt;
 use std::str::FromStr;
@@ -392,29 +392,6 @@ mod tests {
         assert_eq!(c.manifest_reference(), "latest");
         let d: RegistryRef = "localhost/x".parse().unwrap();
         assert!(d.is_loopback());
-    }
-
-    #[test]
-    fn image_ref_routes_docker_scheme_here() {
-        use crate::{Engine, ImageRef};
-        let r: ImageRef = "docker://localhost:5000/a:1".parse().unwrap();
-        assert_eq!(r, ImageRef::Registry("localhost:5000/a:1".parse().unwrap()));
-        assert_eq!(r.to_string(), "docker://localhost:5000/a:1");
-        let e: ImageRef = "docker:busybox".parse().unwrap();
-        assert!(matches!(
-            e,
-            ImageRef::Engine {
-                engine: Engine::Docker,
-                ..
-            }
-        ));
-        let err = "docker://localhost:5000/UP"
-            .parse::<ImageRef>()
-            .unwrap_err();
-        assert!(
-            err.to_string().contains("invalid repository component"),
-            "{err}"
-        );
     }
 
     proptest::proptest! {
