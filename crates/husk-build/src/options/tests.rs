@@ -304,3 +304,19 @@ fn environment_sets_the_epoch() {
         Err(BuildError::BadEpoch { .. })
     ));
 }
+
+#[test]
+fn the_demo_husk_toml_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/scratch-demo/husk.toml");
+    let checked = BuildOptions::from_toml_file(&path)
+        .unwrap()
+        .into_request(&env())
+        .unwrap();
+    let Program::Cargo(cargo) = &checked.entrypoint else {
+        panic!("the demo is built by cargo: {:?}", checked.entrypoint)
+    };
+    assert_eq!(cargo.bin.as_deref(), Some("scratch-demo"));
+    assert!(cargo.manifest_path.as_ref().unwrap().is_absolute());
+    assert_eq!(checked.user.uid, 1000);
+    assert_eq!(checked.user_name, "demo");
+}
