@@ -10,8 +10,8 @@
 //! assembles an [`husk_oci::OwnedImage`]. Sinks (husk-formats) write it anywhere.
 //!
 //! Everything environmental (SOURCE_DATE_EPOCH, the cache directory, CARGO, RUSTFLAGS) is
-//! passed in by the caller through [`Environment`]; this crate reads only the files the request names and the host's loader
-//! configuration through [`husk_elf::HostFs`].
+//! passed in by the caller through [`Environment`]; this crate reads only the files the
+//! request names and the host's loader configuration through [`husk_elf::HostFs`].
 
 mod build;
 pub mod cargo;
