@@ -18,7 +18,8 @@ use husk_layer::{
 use husk_oci::spec::{EmptyObject, RuntimeConfig};
 use husk_oci::{BlobData, Digest, Image, ImageConfig, NewLayer, OwnedImage, Platform};
 
-use crate::options::{BuildRequest, CaCerts};
+use crate::options::BuildRequest;
+use crate::values::{CaCerts, FileSpec};
 use crate::{BuildError, sysfiles, time};
 
 /// Where the CA bundle goes, the path Go, OpenSSL, rustls-native-certs and curl look first
@@ -102,8 +103,20 @@ fn shebang(bytes: &[u8]) -> Option<String> {
 /// a library that cannot be resolved, plan conflicts, a missing CA bundle or tzdata.
 pub fn plan(req: &BuildRequest, fs: &dyn HostFs) -> Result<Plans, BuildError> {
     let mut plans = Plans::default();
+    let entry_head = plan_app(req, &mut plans.app)?;
+    let elf_roots = elf_files(&plans.app);
+    plans.arch = Some(image_arch(req, fs, &entry_head, &elf_roots)?);
+    if req.libraries && !elf_roots.is_empty() {
+        plan_libraries(req, fs, &elf_roots, &mut plans)?;
+    }
+    plan_system(req, &mut plans)?;
+    check_cross_layer(&plans)?;
+    Ok(plans)
+}
 
-    // --- application layer: entrypoint and user files.
+/// The application layer: the entrypoint and the `--file`s. Returns the entrypoint's
+/// first bytes (for ELF and `#!` detection).
+fn plan_app(req: &BuildRequest, app: &mut LayerPlan) -> Result<Vec<u8>, BuildError> {
     if std::fs::metadata(&req.entrypoint).is_ok_and(|m| !m.is_file()) {
         return Err(BuildError::NotExecutable {
             path: req.entrypoint.clone(),
@@ -114,51 +127,71 @@ pub fn plan(req: &BuildRequest, fs: &dyn HostFs) -> Result<Plans, BuildError> {
             path: req.entrypoint.clone(),
             source,
         })?;
-    plans.app.add(
+    app.add(
         req.dest.clone(),
         Entry::file(FileSource::Host(req.entrypoint.clone()), MODE_EXEC),
     )?;
     for spec in &req.files {
-        let meta = std::fs::metadata(&spec.src).map_err(io_err(&spec.src))?;
-        let name = spec.src.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let dest = if spec.into_dir && !name.is_empty() {
-            spec.dest.join(name).map_err(|source| BuildError::BadPath {
-                option: "--file DEST",
-                value: spec.dest.to_string(),
+        plan_file(spec, app)?;
+    }
+    Ok(entry_head)
+}
+
+/// One `--file`: a host file, or a host directory's tree.
+fn plan_file(spec: &FileSpec, app: &mut LayerPlan) -> Result<(), BuildError> {
+    let meta = std::fs::metadata(&spec.src).map_err(io_err(&spec.src))?;
+    let name = spec.src.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let dest = if spec.into_dir && !name.is_empty() {
+        spec.dest
+            .join(name)
+            .map_err(|source| BuildError::FileDest {
+                src: spec.src.clone(),
+                dest: spec.dest.clone(),
                 source,
             })?
-        } else {
-            spec.dest.clone()
-        };
-        let (uid, gid) = spec.owner.map_or((0, 0), |o| (o.uid, o.gid));
-        if meta.is_dir() {
-            plans
-                .app
-                .add_host_tree(&spec.src, dest, spec.mode, uid, gid)?;
-        } else {
-            let mode = spec
-                .mode
-                .unwrap_or_else(|| policy_mode(mode_of(&meta), false));
-            plans.app.add(
-                dest,
-                Entry::file(FileSource::Host(spec.src.clone()), mode).owned_by(uid, gid),
-            )?;
-        }
+    } else {
+        spec.dest.clone()
+    };
+    let (uid, gid) = spec.owner.map_or((0, 0), |o| (o.uid, o.gid));
+    if meta.is_dir() {
+        app.add_host_tree(&spec.src, dest, spec.mode, uid, gid)?;
+    } else {
+        let mode = spec
+            .mode
+            .unwrap_or_else(|| policy_mode(mode_of(&meta), false));
+        app.add(
+            dest,
+            Entry::file(FileSource::Host(spec.src.clone()), mode).owned_by(uid, gid),
+        )?;
     }
+    Ok(())
+}
 
-    // ELF files among what the app layer holds: the entrypoint's platform is the image's.
-    let mut elf_roots: Vec<(ImagePath, PathBuf)> = Vec::new();
-    for (path, entry) in plans.app.iter() {
+/// ELF files among what the app layer holds: (image path, host path).
+fn elf_files(app: &LayerPlan) -> Vec<(ImagePath, PathBuf)> {
+    let mut elf_roots = Vec::new();
+    for (path, entry) in app.iter() {
         if let Some(FileSource::Host(host)) = &entry.source
             && head(host, 4).is_ok_and(|h| husk_elf::is_elf(&h))
         {
             elf_roots.push((path.clone(), host.clone()));
         }
     }
-    let entry_arch = if husk_elf::is_elf(&entry_head) {
+    elf_roots
+}
+
+/// The image's platform: the entrypoint's (or its script interpreter's) architecture,
+/// which every other ELF program of the app layer must share.
+fn image_arch(
+    req: &BuildRequest,
+    fs: &dyn HostFs,
+    entry_head: &[u8],
+    elf_roots: &[(ImagePath, PathBuf)],
+) -> Result<Arch, BuildError> {
+    let entry_arch = if husk_elf::is_elf(entry_head) {
         let bytes = fs.read(&req.entrypoint).map_err(io_err(&req.entrypoint))?;
         husk_elf::parse_elf(&bytes, &req.entrypoint)?.arch
-    } else if let Some(interp) = shebang(&entry_head) {
+    } else if let Some(interp) = shebang(entry_head) {
         let Some((_, host)) = elf_roots.iter().find(|(p, _)| p.as_str() == interp) else {
             return Err(BuildError::ScriptWithoutInterpreter {
                 path: req.entrypoint.clone(),
@@ -172,7 +205,7 @@ pub fn plan(req: &BuildRequest, fs: &dyn HostFs) -> Result<Plans, BuildError> {
             path: req.entrypoint.clone(),
         });
     };
-    for (_, host) in &elf_roots {
+    for (_, host) in elf_roots {
         let bytes = fs.read(host).map_err(io_err(host))?;
         let info = husk_elf::parse_elf(&bytes, host)?;
         if info.arch != entry_arch && !matches!(info.object_type, husk_elf::ObjectType::Relocatable)
@@ -184,39 +217,22 @@ pub fn plan(req: &BuildRequest, fs: &dyn HostFs) -> Result<Plans, BuildError> {
             });
         }
     }
-    plans.arch = Some(entry_arch);
+    Ok(entry_arch)
+}
 
-    // --- library layer: loader, DT_NEEDED closure, NSS modules.
-    if req.libraries && !elf_roots.is_empty() {
-        plan_libraries(req, fs, &elf_roots, &mut plans)?;
-    }
+fn static_path(s: &str) -> ImagePath {
+    ImagePath::parse(s).expect("static image paths are valid")
+}
 
-    // --- system layer.
-    let bytes = |s: String| FileSource::Bytes(Arc::from(s.into_bytes()));
-    let p = |s: &str| ImagePath::parse(s).expect("static image paths are valid");
+/// The system layer: users, /tmp, the workdir, the CA bundle, tzdata.
+fn plan_system(req: &BuildRequest, plans: &mut Plans) -> Result<(), BuildError> {
     if req.passwd {
-        plans.system.add(
-            p("/etc/passwd"),
-            Entry::file(bytes(sysfiles::passwd(req.user, &req.user_name)), MODE_DATA),
-        )?;
-        plans.system.add(
-            p("/etc/group"),
-            Entry::file(bytes(sysfiles::group(req.user, &req.user_name)), MODE_DATA),
-        )?;
-        plans.system.add(
-            p("/etc/nsswitch.conf"),
-            Entry::file(bytes(sysfiles::nsswitch().into()), MODE_DATA),
-        )?;
-        if let Some(home) = sysfiles::home_of(req.user, &req.user_name) {
-            let mut e = Entry::dir().owned_by(req.user.uid, req.user.gid);
-            e.mode = 0o700;
-            plans.system.add(p(&home), e)?;
-        }
+        plan_users(req, &mut plans.system)?;
     }
     if req.tmp {
         let mut e = Entry::dir();
         e.mode = 0o1777;
-        plans.system.add(p("/tmp"), e)?;
+        plans.system.add(static_path("/tmp"), e)?;
     }
     if let Some(w) = &req.workdir
         && plans.app.get(w).is_none()
@@ -235,7 +251,7 @@ pub fn plan(req: &BuildRequest, fs: &dyn HostFs) -> Result<Plans, BuildError> {
             }
             add_ca(&mut plans.system, host)?;
         }
-        CaCerts::Path(path) => add_ca(&mut plans.system, path)?,
+        CaCerts::File(path) => add_ca(&mut plans.system, path)?,
     }
     if req.tzdata {
         let zi = Path::new(HOST_ZONEINFO);
@@ -246,10 +262,32 @@ pub fn plan(req: &BuildRequest, fs: &dyn HostFs) -> Result<Plans, BuildError> {
         }
         plans
             .system
-            .add_host_tree(zi, p(HOST_ZONEINFO), Some(MODE_DATA), 0, 0)?;
+            .add_host_tree(zi, static_path(HOST_ZONEINFO), Some(MODE_DATA), 0, 0)?;
     }
-    check_cross_layer(&plans)?;
-    Ok(plans)
+    Ok(())
+}
+
+/// /etc/passwd, /etc/group, /etc/nsswitch.conf and the user's home.
+fn plan_users(req: &BuildRequest, system: &mut LayerPlan) -> Result<(), BuildError> {
+    let bytes = |s: String| FileSource::Bytes(Arc::from(s.into_bytes()));
+    system.add(
+        static_path("/etc/passwd"),
+        Entry::file(bytes(sysfiles::passwd(req.user, &req.user_name)), MODE_DATA),
+    )?;
+    system.add(
+        static_path("/etc/group"),
+        Entry::file(bytes(sysfiles::group(req.user, &req.user_name)), MODE_DATA),
+    )?;
+    system.add(
+        static_path("/etc/nsswitch.conf"),
+        Entry::file(bytes(sysfiles::nsswitch().into()), MODE_DATA),
+    )?;
+    if let Some(home) = sysfiles::home_of(req.user, &req.user_name) {
+        let mut e = Entry::dir().owned_by(req.user.uid, req.user.gid);
+        e.mode = 0o700;
+        system.add(static_path(&home), e)?;
+    }
+    Ok(())
 }
 
 /// The library layer: the loader, the DT_NEEDED closure of every ELF file the app layer
@@ -436,9 +474,8 @@ fn mapped(map: &[(PathBuf, ImagePath)], host: &Path) -> Option<ImagePath> {
 
 fn host_image_path(path: &Path) -> Result<ImagePath, BuildError> {
     let s = path.to_string_lossy();
-    ImagePath::parse(&s).map_err(|source| BuildError::BadPath {
-        option: "library path",
-        value: s.into_owned(),
+    ImagePath::parse(&s).map_err(|source| BuildError::LibraryPath {
+        path: path.to_path_buf(),
         source,
     })
 }
@@ -467,7 +504,31 @@ pub fn build(req: &BuildRequest, fs: &dyn HostFs) -> Result<BuildOutput, BuildEr
         cache_dir: req.cache_dir.clone(),
         ..WriteOptions::default()
     };
-    let lib_count = plans.library_paths.len();
+    let written = write_layers(layer_jobs(req, &plans), &opts, work.path())?;
+    let (config, user, entrypoint) = image_config(req, arch);
+    let platform = config.platform();
+    let image = OwnedImage::assemble(config, written.layers, req.annotations.clone());
+    let digest = image.digest().map_err(BuildError::Assemble)?;
+    let compressed_size = written.summaries.iter().map(|l| l.size).sum();
+    Ok(BuildOutput {
+        image,
+        summary: Summary {
+            digest,
+            platform,
+            layers: written.summaries,
+            files: written.files,
+            compressed_size,
+            user,
+            entrypoint,
+            libraries: plans.library_paths.clone(),
+        },
+        _work: work,
+    })
+}
+
+/// The layers to write, each with its history line: system files and libraries when
+/// there are any, and always the application.
+fn layer_jobs<'p>(req: &BuildRequest, plans: &'p Plans) -> Vec<(String, &'p LayerPlan)> {
     let mut jobs: Vec<(String, &LayerPlan)> = Vec::new();
     if !plans.system.is_empty() {
         jobs.push((
@@ -478,43 +539,56 @@ pub fn build(req: &BuildRequest, fs: &dyn HostFs) -> Result<BuildOutput, BuildEr
     if !plans.libraries.is_empty() {
         jobs.push((
             format!(
-                "husk build: shared libraries ({lib_count} resolved for {})",
+                "husk build: shared libraries ({} resolved for {})",
+                plans.library_paths.len(),
                 req.dest
             ),
             &plans.libraries,
         ));
     }
     jobs.push((format!("husk build: application {}", req.dest), &plans.app));
+    jobs
+}
 
-    // Layers are independent: compress them in parallel.
-    let written: Vec<Result<WrittenLayer, husk_layer::LayerError>> = std::thread::scope(|s| {
+/// The written layers, their summaries and the number of entries in all.
+struct Written {
+    layers: Vec<NewLayer>,
+    summaries: Vec<LayerSummary>,
+    files: usize,
+}
+
+/// Write every layer into `dir`, in parallel (layers are independent).
+fn write_layers(
+    jobs: Vec<(String, &LayerPlan)>,
+    opts: &WriteOptions,
+    dir: &Path,
+) -> Result<Written, BuildError> {
+    let results: Vec<Result<WrittenLayer, husk_layer::LayerError>> = std::thread::scope(|s| {
         let handles: Vec<_> = jobs
             .iter()
-            .map(|(_, plan)| {
-                let opts = &opts;
-                let dir = work.path();
-                s.spawn(move || write_layer(plan, opts, dir))
-            })
+            .map(|(_, plan)| s.spawn(move || write_layer(plan, opts, dir)))
             .collect();
         handles
             .into_iter()
             .map(|h| h.join().expect("layer writer thread does not panic"))
             .collect()
     });
-    let mut layers = Vec::new();
-    let mut summaries = Vec::new();
-    let mut files = 0;
-    for ((what, _), w) in jobs.into_iter().zip(written) {
+    let mut out = Written {
+        layers: Vec::new(),
+        summaries: Vec::new(),
+        files: 0,
+    };
+    for ((what, _), w) in jobs.into_iter().zip(results) {
         let w = w?;
-        files += w.entries;
-        summaries.push(LayerSummary {
+        out.files += w.entries;
+        out.summaries.push(LayerSummary {
             what: what.trim_start_matches("husk build: ").to_owned(),
             digest: w.descriptor.digest.clone(),
             size: w.descriptor.size,
             entries: w.entries,
             reused: w.reused,
         });
-        layers.push(NewLayer {
+        out.layers.push(NewLayer {
             descriptor: w.descriptor,
             diff_id: w.diff_id,
             blob: BlobData::File(w.blob),
@@ -522,78 +596,67 @@ pub fn build(req: &BuildRequest, fs: &dyn HostFs) -> Result<BuildOutput, BuildEr
             comment: None,
         });
     }
+    Ok(out)
+}
 
-    let created = time::rfc3339(req.epoch);
+/// The config's environment: PATH and (with a CA bundle) SSL_CERT_FILE, each replaced by
+/// a user variable of the same name; then the user's in the order given.
+fn config_env(req: &BuildRequest) -> Vec<String> {
     let mut env: BTreeMap<String, String> = BTreeMap::new();
     env.insert("PATH".into(), DEFAULT_PATH.into());
     if req.ca_certs != CaCerts::None {
         env.insert("SSL_CERT_FILE".into(), CA_BUNDLE_PATH.into());
     }
-    // User env replaces defaults of the same name and keeps the order given.
     let mut env_list: Vec<String> = env
         .iter()
         .filter(|(k, _)| !req.env.iter().any(|(uk, _)| uk == *k))
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     env_list.extend(req.env.iter().map(|(k, v)| format!("{k}={v}")));
+    env_list
+}
+
+/// The image config for `req` on `arch`, with the user and entrypoint it sets.
+fn image_config(req: &BuildRequest, arch: Arch) -> (ImageConfig, String, Vec<String>) {
     let mut entrypoint = vec![req.dest.to_string()];
     entrypoint.extend(req.args.iter().cloned());
     let user = format!("{}:{}", req.user.uid, req.user.gid);
+    let runtime = RuntimeConfig {
+        user: Some(user.clone()),
+        exposed_ports: (!req.expose.is_empty()).then(|| {
+            req.expose
+                .iter()
+                .map(|p| (p.0.clone(), EmptyObject {}))
+                .collect()
+        }),
+        env: Some(config_env(req)),
+        entrypoint: Some(entrypoint.clone()),
+        cmd: req.cmd.clone(),
+        volumes: None,
+        working_dir: req.workdir.as_ref().map(ToString::to_string),
+        labels: (!req.labels.is_empty()).then(|| req.labels.clone()),
+        stop_signal: req.stop_signal.clone(),
+        healthcheck: req.healthcheck.as_ref().map(|cmd| {
+            let mut test = vec!["CMD".to_owned()];
+            test.extend(cmd.iter().cloned());
+            husk_oci::spec::Healthcheck {
+                test: Some(test),
+                ..Default::default()
+            }
+        }),
+    };
     let config = ImageConfig {
-        created: Some(created),
+        created: Some(time::rfc3339(req.epoch)),
         author: None,
         architecture: arch.oci_architecture().to_owned(),
         os: "linux".into(),
         os_version: None,
         variant: arch.oci_variant().map(str::to_owned),
-        config: Some(RuntimeConfig {
-            user: Some(user.clone()),
-            exposed_ports: (!req.expose.is_empty()).then(|| {
-                req.expose
-                    .iter()
-                    .map(|p| (p.0.clone(), EmptyObject {}))
-                    .collect()
-            }),
-            env: Some(env_list),
-            entrypoint: Some(entrypoint.clone()),
-            cmd: req.cmd.clone(),
-            volumes: None,
-            working_dir: req.workdir.as_ref().map(ToString::to_string),
-            labels: (!req.labels.is_empty()).then(|| req.labels.clone()),
-            stop_signal: req.stop_signal.clone(),
-            healthcheck: req.healthcheck.as_ref().map(|cmd| {
-                let mut test = vec!["CMD".to_owned()];
-                test.extend(cmd.iter().cloned());
-                husk_oci::spec::Healthcheck {
-                    test: Some(test),
-                    ..Default::default()
-                }
-            }),
-        }),
+        config: Some(runtime),
         rootfs: Default::default(),
         history: Vec::new(),
     };
-    let platform = config.platform();
-    let image = OwnedImage::assemble(config, layers, req.annotations.clone());
-    let digest = image.digest().map_err(|e| BuildError::Io {
-        path: work.path().to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
-    })?;
-    let compressed_size = summaries.iter().map(|l| l.size).sum();
-    Ok(BuildOutput {
-        image,
-        summary: Summary {
-            digest,
-            platform,
-            layers: summaries,
-            files,
-            compressed_size,
-            user,
-            entrypoint,
-            libraries: plans.library_paths.clone(),
-        },
-        _work: work,
-    })
+    (config, user, entrypoint)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 
 use serde::Deserialize;
 
-use crate::BuildError;
+use crate::{BuildError, Environment};
 
 /// What to build with Cargo. In `husk.toml` this is the `[cargo]` table.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -37,21 +37,28 @@ pub struct CargoOptions {
 }
 
 impl CargoOptions {
-    /// `self` with every option set in `over` replacing its own.
-    pub fn merged(mut self, over: CargoOptions) -> CargoOptions {
-        macro_rules! take {
-            ($($f:ident),*) => { $( if over.$f.is_some() { self.$f = over.$f; } )* };
-        }
-        take!(
+    /// `self` with every option set in `over` replacing its own. (Both the pattern and
+    /// the literal name every field, so a new Cargo option cannot be left unmerged.)
+    #[must_use]
+    pub fn merged(self, over: CargoOptions) -> CargoOptions {
+        let CargoOptions {
             manifest_path,
             package,
             bin,
             profile,
             target,
             static_link,
-            features
-        );
-        self
+            features,
+        } = over;
+        CargoOptions {
+            manifest_path: manifest_path.or(self.manifest_path),
+            package: package.or(self.package),
+            bin: bin.or(self.bin),
+            profile: profile.or(self.profile),
+            target: target.or(self.target),
+            static_link: static_link.or(self.static_link),
+            features: features.or(self.features),
+        }
     }
 }
 
@@ -87,13 +94,48 @@ fn host_triple() -> Result<String, BuildError> {
         })
 }
 
-/// Run `cargo build` and return the path of the built executable.
+/// Run `cargo build` and return the path of the built executable. The Cargo program and
+/// the RUSTFLAGS a static build extends come from `env` (the caller read them).
 ///
 /// # Errors
 /// [`BuildError::Cargo`] when cargo cannot run, the build fails, or the wanted binary is
 /// not (or not uniquely) among what it built.
-pub fn build_binary(opts: &CargoOptions, cwd: &Path) -> Result<PathBuf, BuildError> {
-    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+pub fn build_binary(
+    opts: &CargoOptions,
+    cwd: &Path,
+    env: &Environment,
+) -> Result<PathBuf, BuildError> {
+    let mut cmd = cargo_command(opts, cwd, env)?;
+    // Cargo's human output (progress, warnings, errors) goes to the user's stderr.
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|source| BuildError::Cargo {
+            message: format!("cannot run cargo: {source}"),
+        })?;
+    let executables = match child.stdout.take() {
+        Some(stdout) => built_executables(stdout),
+        None => Vec::new(),
+    };
+    let status = child.wait().map_err(|source| BuildError::Cargo {
+        message: format!("cannot wait for cargo: {source}"),
+    })?;
+    if !status.success() {
+        return Err(BuildError::Cargo {
+            message: format!("cargo build failed ({status}); see its output above"),
+        });
+    }
+    pick_binary(opts, executables)
+}
+
+/// The `cargo build` command for `opts`.
+fn cargo_command(
+    opts: &CargoOptions,
+    cwd: &Path,
+    env: &Environment,
+) -> Result<Command, BuildError> {
+    let mut cmd = Command::new(env.cargo.clone().unwrap_or_else(|| "cargo".into()));
     cmd.current_dir(cwd)
         .args([
             "build",
@@ -125,22 +167,21 @@ pub fn build_binary(opts: &CargoOptions, cwd: &Path) -> Result<PathBuf, BuildErr
         cmd.args(["--target", t]);
     }
     if static_link {
-        let mut flags = std::env::var("RUSTFLAGS").unwrap_or_default();
-        if !flags.is_empty() {
-            flags.push(' ');
-        }
-        flags.push_str("-C target-feature=+crt-static");
-        cmd.env("RUSTFLAGS", flags);
+        cmd.env("RUSTFLAGS", static_rustflags(env.rustflags.as_deref()));
     }
-    // Cargo's human output (progress, warnings, errors) goes to the user's stderr.
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|source| BuildError::Cargo {
-            message: format!("cannot run cargo: {source}"),
-        })?;
-    let stdout = child.stdout.take().expect("stdout was piped");
+    Ok(cmd)
+}
+
+/// The caller's RUSTFLAGS plus static linking.
+fn static_rustflags(flags: Option<&str>) -> String {
+    match flags.filter(|f| !f.is_empty()) {
+        Some(f) => format!("{f} -C target-feature=+crt-static"),
+        None => "-C target-feature=+crt-static".into(),
+    }
+}
+
+/// (bin target name, executable, package id) of every binary in Cargo's JSON messages.
+fn built_executables(stdout: impl std::io::Read) -> Vec<(String, PathBuf, String)> {
     let mut executables = Vec::new();
     for line in BufReader::new(stdout).lines() {
         let Ok(line) = line else { break };
@@ -156,14 +197,14 @@ pub fn build_binary(opts: &CargoOptions, cwd: &Path) -> Result<PathBuf, BuildErr
             executables.push((t.name, exe, msg.package_id.unwrap_or_default()));
         }
     }
-    let status = child.wait().map_err(|source| BuildError::Cargo {
-        message: format!("cannot wait for cargo: {source}"),
-    })?;
-    if !status.success() {
-        return Err(BuildError::Cargo {
-            message: format!("cargo build failed ({status}); see its output above"),
-        });
-    }
+    executables
+}
+
+/// The one executable that is the wanted binary.
+fn pick_binary(
+    opts: &CargoOptions,
+    executables: Vec<(String, PathBuf, String)>,
+) -> Result<PathBuf, BuildError> {
     let wanted: Vec<_> = executables
         .into_iter()
         .filter(|(name, _, _)| opts.bin.as_ref().is_none_or(|b| b == name))
@@ -184,5 +225,40 @@ pub fn build_binary(opts: &CargoOptions, cwd: &Path) -> Result<PathBuf, BuildErr
                     .join(", ")
             ),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn static_builds_extend_the_callers_rustflags() {
+        assert_eq!(static_rustflags(None), "-C target-feature=+crt-static");
+        assert_eq!(static_rustflags(Some("")), "-C target-feature=+crt-static");
+        assert_eq!(
+            static_rustflags(Some("-C opt-level=s")),
+            "-C opt-level=s -C target-feature=+crt-static"
+        );
+    }
+
+    #[test]
+    fn the_wanted_binary_is_picked_from_cargos_messages() {
+        let out = concat!(
+            "{\"reason\":\"compiler-artifact\",\"target\":{\"name\":\"a\",\"kind\":[\"bin\"]},\"executable\":\"/t/a\"}\n",
+            "not json\n",
+            "{\"reason\":\"compiler-artifact\",\"target\":{\"name\":\"lib\",\"kind\":[\"lib\"]},\"executable\":null}\n",
+            "{\"reason\":\"compiler-artifact\",\"target\":{\"name\":\"b\",\"kind\":[\"bin\"]},\"executable\":\"/t/b\"}\n",
+        );
+        let exes = built_executables(out.as_bytes());
+        assert_eq!(exes.len(), 2);
+        let any = CargoOptions::default();
+        assert!(pick_binary(&any, exes.clone()).is_err());
+        let b = CargoOptions {
+            bin: Some("b".into()),
+            ..Default::default()
+        };
+        assert_eq!(pick_binary(&b, exes).unwrap(), PathBuf::from("/t/b"));
+        assert!(pick_binary(&b, Vec::new()).is_err());
     }
 }

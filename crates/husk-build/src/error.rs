@@ -1,39 +1,64 @@
+//! The one error type of husk-build. Each variant names the option, file or path it is
+//! about and says how to fix it; an invalid option names where its value came from (the
+//! flag, or the key in a named `husk.toml`) through [`Setting`].
+
 use std::path::PathBuf;
+
+use husk_layer::ImagePath;
+
+use crate::values::Setting;
 
 /// Errors of `husk build`. Each names the option, file or path it is about and says how
 /// to fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error("invalid --user {value:?}: expected UID[:GID] with numeric ids (e.g. 65532:65532)")]
-    BadUser { value: String },
+    #[error("invalid {option} {value:?}: expected UID[:GID] with numeric ids (e.g. 65532:65532)")]
+    BadUser { option: Setting, value: String },
+    #[error(
+        "invalid {option} {value:?}: expected a user name of 1-32 letters, digits, '_', '-' or '.', not starting with '-'"
+    )]
+    BadUserName { option: Setting, value: String },
     #[error(
         "refusing to build an image that runs as root (user {value}); pass --allow-root if you really mean it"
     )]
     RootUser { value: String },
-    #[error("invalid port {value:?}: expected PORT[/tcp|/udp] with PORT in 1-65535")]
-    BadPort { value: String },
+    #[error("invalid {option} {value:?}: expected PORT[/tcp|/udp] with PORT in 1-65535")]
+    BadPort { option: Setting, value: String },
     #[error("invalid {option} {value:?}: expected KEY=VALUE with a non-empty KEY")]
-    BadKeyValue { option: &'static str, value: String },
-    #[error("invalid --env name {name:?}: names may not contain '=' or NUL")]
-    BadEnvName { name: String },
+    BadKeyValue { option: Setting, value: String },
     #[error(
-        "invalid --file {value:?}: expected SRC:DEST[:MODE[:UID:GID]] with an absolute DEST, octal MODE and numeric owner"
+        "invalid {option} {value:?}: expected SRC:DEST[:MODE[:UID:GID]] with an absolute DEST, octal MODE and numeric owner"
     )]
-    BadFileSpec { value: String },
-    #[error("invalid mode {value:?}: expected octal permission bits such as 0755")]
-    BadMode { value: String },
+    BadFileSpec { option: Setting, value: String },
+    #[error("invalid mode {value:?} in {option}: expected octal permission bits such as 0755")]
+    BadMode { option: Setting, value: String },
+    #[error("invalid {option} {value:?}: expected a signal name like SIGTERM or a number 1-64")]
+    BadSignal { option: Setting, value: String },
     #[error(
-        "invalid --stop-signal {value:?}: expected a signal name like SIGTERM or a number 1-64"
+        "invalid {option} {value:?}: expected gzip or zstd (optionally gzip:LEVEL / zstd:LEVEL)"
     )]
-    BadSignal { value: String },
+    BadCompression { option: Setting, value: String },
     #[error(
-        "invalid --compression {value:?}: expected gzip or zstd (optionally gzip:LEVEL / zstd:LEVEL)"
+        "invalid {option}: the healthcheck command is empty; give the program and its arguments, one per --healthcheck"
     )]
-    BadCompression { value: String },
+    EmptyHealthcheck { option: Setting },
     #[error("invalid {option} {value:?}")]
     BadPath {
-        option: &'static str,
+        option: Setting,
         value: String,
+        #[source]
+        source: husk_layer::PathError,
+    },
+    #[error("cannot place {src} inside {dest}: its name is not a valid image path component")]
+    FileDest {
+        src: PathBuf,
+        dest: ImagePath,
+        #[source]
+        source: husk_layer::PathError,
+    },
+    #[error("shared library {path} has no valid image path; move it or pass --no-libraries")]
+    LibraryPath {
+        path: PathBuf,
         #[source]
         source: husk_layer::PathError,
     },
@@ -89,8 +114,12 @@ pub enum BuildError {
     BadEpoch { value: String },
     #[error("{message}")]
     Cargo { message: String },
-    #[error("both an entrypoint path and a Cargo build were given; use one")]
+    #[error(
+        "both an entrypoint path and a Cargo build were given; use one (drop the ENTRYPOINT argument / entrypoint key, or the Cargo options)"
+    )]
     EntrypointAndCargo,
+    #[error("cannot read the built image's manifest to compute its digest")]
+    Assemble(#[source] husk_oci::OciError),
     #[error("{path}: {message}")]
     ConfigFile { path: PathBuf, message: String },
 }

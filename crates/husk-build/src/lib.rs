@@ -1,15 +1,17 @@
 //! husk-build: an executable plus options -> a finished, reproducible, non-root
 //! FROM-scratch OCI image.
 //!
-//! [`BuildOptions`] is what a user says (flags or `husk.toml`); [`BuildOptions::into_request`]
-//! validates it into a [`BuildRequest`]; [`plan`] turns that into three file plans
+//! [`BuildOptions`] is what a user says (flags or `husk.toml`), each option declared once
+//! in `options.rs`; [`BuildOptions::into_request`] validates it into [`CheckedOptions`], and
+//! [`CheckedOptions::with_entrypoint`] (once [`cargo::build_binary`] has built the program,
+//! when Cargo builds it) into a [`BuildRequest`]; [`plan`] turns that into three file plans
 //! (system files, shared libraries, application) using husk-elf for the loader-accurate
 //! library closure; [`build`] writes them as deterministic layers (husk-layer) and
 //! assembles an [`husk_oci::OwnedImage`]. Sinks (husk-formats) write it anywhere.
 //!
-//! Everything environmental (SOURCE_DATE_EPOCH, the cache directory) is passed in by the
-//! caller; this crate reads only the files the request names and the host's loader
-//! configuration through [`husk_elf::HostFs`].
+//! Everything environmental (SOURCE_DATE_EPOCH, the cache directory, CARGO, RUSTFLAGS) is
+//! passed in by the caller through [`Environment`]; this crate reads only the files the
+//! request names and the host's loader configuration through [`husk_elf::HostFs`].
 
 mod build;
 pub mod cargo;
@@ -17,9 +19,11 @@ mod error;
 pub mod options;
 mod sysfiles;
 mod time;
+pub mod values;
 
 pub use build::{BuildOutput, CA_BUNDLE_PATH, LayerSummary, Plans, Summary, build, plan};
 pub use cargo::CargoOptions;
 pub use error::BuildError;
-pub use options::{BuildOptions, BuildRequest, Environment};
+pub use options::{BuildOptions, BuildRequest, CheckedOptions, Environment, Origins, Program};
 pub use time::rfc3339;
+pub use values::{CaCerts, Setting};

@@ -1,165 +1,181 @@
-//! Build options as the user gives them (flags or `husk.toml`), and their validation into
-//! a [`BuildRequest`]. The same struct is filled from both sources; flags override the file.
+//! Build options as the user gives them (flags or `husk.toml`), declared once, and their
+//! validation into a [`BuildRequest`].
+//!
+//! `build_options!` below lists every option once: its type, its `husk.toml` key and its
+//! flag. From that one list come [`BuildOptions`] (which is also the `husk.toml` schema),
+//! [`Origins`] (where each value came from, so an error names the flag or the key in the
+//! file), [`BuildOptions::merged`] (flags over the file, field by field) and
+//! [`BuildOptions::KEYS`]. Adding an option is one line in that list plus its validation in
+//! [`BuildOptions::into_request`], which takes the options apart with a pattern naming every
+//! field, as the CLI does with its flags; so an option nobody handles does not compile:
+//!
+//! ```compile_fail,E0027
+//! // A pattern that does not name every option is an error, like this one.
+//! let husk_build::BuildOptions { entrypoint, origins } = husk_build::BuildOptions::default();
+//! ```
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use husk_layer::{Compression, ImagePath};
+use husk_layer::ImagePath;
 use serde::Deserialize;
 
-use crate::BuildError;
+use crate::values::{
+    CaCerts, FileSpec, Port, Setting, User, parse_compression, parse_epoch, parse_file_spec,
+    parse_key_value, parse_path, parse_port, parse_signal, parse_user, parse_user_name,
+};
+use crate::{BuildError, CargoOptions};
 
-/// Raw options. Every field is optional so a file and flags can be merged; `husk.toml`
-/// uses these names (kebab-case), and an unknown key is an error naming it.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct BuildOptions {
-    /// Host path of the executable to package.
-    pub entrypoint: Option<PathBuf>,
-    /// Where it lands in the image (default `/app/<name>`).
-    pub dest: Option<String>,
-    /// Arguments appended to the entrypoint.
-    pub args: Option<Vec<String>>,
-    /// The image's default Cmd.
-    pub cmd: Option<Vec<String>>,
-    /// Extra files: `SRC:DEST[:MODE[:UID:GID]]`.
-    pub files: Option<Vec<String>>,
-    pub user: Option<String>,
-    /// Name of the app user in /etc/passwd (default `nonroot` for 65532, else `app`).
-    pub user_name: Option<String>,
-    pub allow_root: Option<bool>,
-    pub workdir: Option<String>,
-    pub env: Option<Vec<String>>,
-    pub labels: Option<Vec<String>>,
-    pub annotations: Option<Vec<String>>,
-    pub expose: Option<Vec<String>>,
-    pub stop_signal: Option<String>,
-    /// Exec-form healthcheck command (Docker's HEALTHCHECK CMD), e.g. ["/app/x", "healthcheck"].
-    pub healthcheck: Option<Vec<String>>,
-    pub tags: Option<Vec<String>>,
-    /// `gzip`, `zstd`, `gzip:9`, `zstd:19`.
-    pub compression: Option<String>,
-    /// CA bundle: a host path; `none` for no bundle. Default: the host's.
-    pub ca_certs: Option<String>,
-    /// Resolve and add shared libraries (default true).
-    pub libraries: Option<bool>,
-    /// Add glibc NSS modules for files/dns (default true when libc is in the closure).
-    pub nss: Option<bool>,
-    /// Add /etc/passwd, /etc/group, /etc/nsswitch.conf and the home directory (default true).
-    pub passwd: Option<bool>,
-    /// Add /tmp with mode 1777 (default true).
-    pub tmp: Option<bool>,
-    /// Add /usr/share/zoneinfo from the host (default false).
-    pub tzdata: Option<bool>,
-    /// Outputs (`oci:DIR`, `oci-archive:FILE`, `docker-archive:FILE`, `podman:NAME`).
-    pub outputs: Option<Vec<String>>,
-    /// Load into podman or docker after building.
-    pub load: Option<bool>,
-    /// Build the entrypoint with Cargo first (the `[cargo]` table).
-    pub cargo: Option<crate::CargoOptions>,
-}
-
-macro_rules! merge_fields {
-    ($base:ident, $over:ident; $($f:ident),* $(,)?) => {
-        $( if $over.$f.is_some() { $base.$f = $over.$f; } )*
+/// Declares the options: `field: Type, key "toml-key", flag "--flag" [, merge path];`.
+/// `merge` names how a value from the flags combines with one from the file (default: it
+/// replaces it).
+macro_rules! build_options {
+    (@merge $base:expr, $over:expr) => { $over };
+    (@merge $base:expr, $over:expr, $merge:path) => {
+        match $base {
+            Some(base) => $merge(base, $over),
+            None => $over,
+        }
     };
-}
+    ($(
+        $(#[$doc:meta])*
+        $field:ident: $ty:ty, key $key:literal, flag $flag:literal $(, merge $merge:path)?;
+    )*) => {
+        /// Raw options from one source, or several merged. Every field is optional so a
+        /// file and flags can be merged; `husk.toml` uses the keys, and an unknown key is
+        /// an error naming it.
+        #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct BuildOptions {
+            $(
+                $(#[$doc])*
+                #[serde(rename = $key)]
+                pub $field: Option<$ty>,
+            )*
+            /// Where each value came from (the flags, unless read from a file); not a key.
+            #[serde(skip)]
+            pub origins: Origins,
+        }
 
-impl BuildOptions {
-    /// Read options from a `husk.toml`. Relative paths in it are taken from the file's
-    /// directory.
-    ///
-    /// # Errors
-    /// [`BuildError::ConfigFile`] naming the file, the key and the line.
-    pub fn from_toml_file(path: &Path) -> Result<BuildOptions, BuildError> {
-        let text = std::fs::read_to_string(path).map_err(|source| BuildError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let mut opts = Self::from_toml_str(&text).map_err(|message| BuildError::ConfigFile {
-            path: path.to_path_buf(),
-            message,
-        })?;
-        let base = path.parent().filter(|p| !p.as_os_str().is_empty());
-        if let Some(base) = base {
-            if let Some(e) = &opts.entrypoint
-                && e.is_relative()
-            {
-                opts.entrypoint = Some(base.join(e));
-            }
-            if let Some(c) = &mut opts.cargo
-                && let Some(m) = &c.manifest_path
-                && m.is_relative()
-            {
-                c.manifest_path = Some(base.join(m));
-            }
-            if let Some(files) = &mut opts.files {
-                for f in files.iter_mut() {
-                    if !f.starts_with('/') {
-                        *f = format!("{}/{f}", base.display());
-                    }
+        /// Where each option's value came from: one [`Setting`] per option.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Origins {
+            $( pub $field: Setting, )*
+        }
+
+        impl Default for Origins {
+            /// Every option given as its flag.
+            fn default() -> Origins {
+                Origins {
+                    $( $field: Setting::flag($flag, $key), )*
                 }
             }
         }
-        Ok(opts)
-    }
 
-    /// Parse options from TOML text.
-    ///
-    /// # Errors
-    /// The TOML error text (names unknown keys and the line).
-    pub fn from_toml_str(text: &str) -> Result<BuildOptions, String> {
-        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())
-    }
-
-    /// `self` with every option set in `over` replacing its own.
-    pub fn merged(mut self, over: BuildOptions) -> BuildOptions {
-        merge_fields!(self, over;
-            entrypoint, dest, args, cmd, files, user, user_name, allow_root, workdir, env,
-            labels, annotations, expose, stop_signal, healthcheck, tags, compression, ca_certs, libraries,
-            nss, passwd, tmp, tzdata, outputs, load);
-        if let Some(c) = over.cargo {
-            self.cargo = Some(self.cargo.unwrap_or_default().merged(c));
+        impl Origins {
+            /// Every option given as its key in the file at `path`.
+            #[must_use]
+            pub fn in_file(path: &Path) -> Origins {
+                let mut origins = Origins::default();
+                $( origins.$field.file = Some(path.to_path_buf()); )*
+                origins
+            }
         }
-        self
-    }
+
+        impl BuildOptions {
+            /// The `husk.toml` keys, in declaration order.
+            pub const KEYS: &[&str] = &[$($key),*];
+
+            /// `self` with every option set in `over` replacing its own (the `[cargo]`
+            /// table merged key by key); each keeps where its value came from.
+            #[must_use]
+            pub fn merged(mut self, over: BuildOptions) -> BuildOptions {
+                let BuildOptions { $($field,)* origins } = over;
+                $(
+                    if let Some(value) = $field {
+                        self.$field = Some(
+                            build_options!(@merge self.$field.take(), value $(, $merge)?),
+                        );
+                        self.origins.$field = origins.$field;
+                    }
+                )*
+                self
+            }
+        }
+    };
 }
 
-/// A numeric user and group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct User {
-    pub uid: u32,
-    pub gid: u32,
+build_options! {
+    /// Host path of the executable to package.
+    entrypoint: PathBuf, key "entrypoint", flag "ENTRYPOINT";
+    /// Where it lands in the image (default `/app/<name>`).
+    dest: String, key "dest", flag "--dest";
+    /// Arguments appended to the entrypoint.
+    args: Vec<String>, key "args", flag "-- ARGS";
+    /// The image's default Cmd.
+    cmd: Vec<String>, key "cmd", flag "--cmd";
+    /// Extra files: `SRC:DEST[:MODE[:UID:GID]]`.
+    files: Vec<String>, key "files", flag "--file";
+    /// Numeric `UID[:GID]` to run as (default `65532:65532`).
+    user: String, key "user", flag "--user";
+    /// Name of the app user in /etc/passwd (default `nonroot` for 65532, else `app`).
+    user_name: String, key "user-name", flag "--user-name";
+    /// Allow user 0.
+    allow_root: bool, key "allow-root", flag "--allow-root";
+    /// The container's working directory.
+    workdir: String, key "workdir", flag "--workdir";
+    /// `KEY=VALUE` environment variables.
+    env: Vec<String>, key "env", flag "--env";
+    /// `KEY=VALUE` image labels.
+    labels: Vec<String>, key "labels", flag "--label";
+    /// `KEY=VALUE` manifest annotations.
+    annotations: Vec<String>, key "annotations", flag "--annotation";
+    /// `PORT[/PROTO]` to expose.
+    expose: Vec<String>, key "expose", flag "--expose";
+    /// The signal that stops the container.
+    stop_signal: String, key "stop-signal", flag "--stop-signal";
+    /// Exec-form healthcheck command (Docker's HEALTHCHECK CMD), e.g. ["/app/x", "healthcheck"].
+    healthcheck: Vec<String>, key "healthcheck", flag "--healthcheck";
+    /// Image names (default `<name>:latest`).
+    tags: Vec<String>, key "tags", flag "--tag";
+    /// `gzip`, `zstd`, `gzip:9`, `zstd:19`.
+    compression: String, key "compression", flag "--compression";
+    /// The CA bundle: a host path, `"host"` (the default) or `"none"` (see [`CaCerts`]).
+    ca_certs: CaCerts, key "ca-certs", flag "--ca-certs";
+    /// Resolve and add shared libraries (default true).
+    libraries: bool, key "libraries", flag "--no-libraries";
+    /// Add glibc NSS modules for files/dns (default true when libc is in the closure).
+    nss: bool, key "nss", flag "--no-nss";
+    /// Add /etc/passwd, /etc/group, /etc/nsswitch.conf and the home directory (default true).
+    passwd: bool, key "passwd", flag "--no-passwd";
+    /// Add /tmp with mode 1777 (default true).
+    tmp: bool, key "tmp", flag "--no-tmp";
+    /// Add /usr/share/zoneinfo from the host (default false).
+    tzdata: bool, key "tzdata", flag "--tzdata";
+    /// Outputs (`oci:DIR`, `oci-archive:FILE`, `docker-archive:FILE`, `podman:NAME`); the
+    /// CLI writes them.
+    outputs: Vec<String>, key "outputs", flag "--output";
+    /// Load into podman or docker after building; the CLI does it.
+    load: bool, key "load", flag "--load";
+    /// Build the entrypoint with Cargo first (the `[cargo]` table).
+    cargo: CargoOptions, key "cargo", flag "--cargo", merge CargoOptions::merged;
 }
 
-/// Where the CA bundle comes from.
+/// The program to package: a host executable, or one Cargo builds first.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CaCerts {
-    Host,
+pub enum Program {
     Path(PathBuf),
-    None,
+    Cargo(CargoOptions),
 }
 
-/// An extra file or directory to add.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileSpec {
-    pub src: PathBuf,
-    pub dest: ImagePath,
-    /// True when DEST ended with `/`: SRC goes inside it under its own name.
-    pub into_dir: bool,
-    pub mode: Option<u32>,
-    pub owner: Option<User>,
-}
-
-/// A port to expose, as the config's ExposedPorts key (`443/tcp`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Port(pub String);
-
-/// Validated build inputs.
+/// Validated build inputs. `E` is the entrypoint and `D` where it lands: a host path and an
+/// image path in a request ready to build ([`BuildRequest`]), a [`Program`] and an optional
+/// path while Cargo may still have to build it ([`CheckedOptions`]).
 #[derive(Debug, Clone)]
-pub struct BuildRequest {
-    pub entrypoint: PathBuf,
-    pub dest: ImagePath,
+pub struct BuildRequest<E = PathBuf, D = ImagePath> {
+    pub entrypoint: E,
+    pub dest: D,
     pub args: Vec<String>,
     pub cmd: Option<Vec<String>>,
     pub files: Vec<FileSpec>,
@@ -172,8 +188,9 @@ pub struct BuildRequest {
     pub expose: Vec<Port>,
     pub stop_signal: Option<String>,
     pub healthcheck: Option<Vec<String>>,
+    /// Image names; `<name>:latest` when none was given.
     pub tags: Vec<String>,
-    pub compression: Compression,
+    pub compression: husk_layer::Compression,
     pub ca_certs: CaCerts,
     pub libraries: bool,
     pub nss: bool,
@@ -186,368 +203,94 @@ pub struct BuildRequest {
     pub cache_dir: Option<PathBuf>,
 }
 
-/// Parse `UID[:GID]` (numeric). GID defaults to UID.
-///
-/// # Errors
-/// [`BuildError::BadUser`].
-pub fn parse_user(s: &str) -> Result<User, BuildError> {
-    let bad = || BuildError::BadUser {
-        value: s.to_owned(),
-    };
-    let num = |p: &str| -> Result<u32, BuildError> {
-        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        let v: u32 = p.parse().map_err(|_| bad())?;
-        // 2^32-1 is (uid_t)-1, "no user"; Linux user namespaces map at most 2^32-2.
-        if v == u32::MAX { Err(bad()) } else { Ok(v) }
-    };
-    match s.split_once(':') {
-        Some((u, g)) => Ok(User {
-            uid: num(u)?,
-            gid: num(g)?,
-        }),
-        None => {
-            let uid = num(s)?;
-            Ok(User { uid, gid: uid })
-        }
-    }
-}
+/// Every option checked; the entrypoint may still have to be built by Cargo, so where it
+/// lands is known only when given.
+pub type CheckedOptions = BuildRequest<Program, Option<ImagePath>>;
 
-/// Parse `PORT[/tcp|/udp]`.
-///
-/// # Errors
-/// [`BuildError::BadPort`].
-pub fn parse_port(s: &str) -> Result<Port, BuildError> {
-    let bad = || BuildError::BadPort {
-        value: s.to_owned(),
-    };
-    let (num, proto) = match s.split_once('/') {
-        Some((n, p)) => (n, p.to_ascii_lowercase()),
-        None => (s, "tcp".to_owned()),
-    };
-    if !matches!(proto.as_str(), "tcp" | "udp" | "sctp") || num.is_empty() || num.len() > 5 {
-        return Err(bad());
-    }
-    if !num.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    match num.parse::<u32>() {
-        Ok(n) if (1..=65535).contains(&n) => Ok(Port(format!("{n}/{proto}"))),
-        _ => Err(bad()),
-    }
-}
-
-/// Parse `KEY=VALUE`.
-///
-/// # Errors
-/// [`BuildError::BadKeyValue`].
-pub fn parse_key_value(option: &'static str, s: &str) -> Result<(String, String), BuildError> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() && !k.contains('\0') && !v.contains('\0') => {
-            Ok((k.to_owned(), v.to_owned()))
-        }
-        _ => Err(BuildError::BadKeyValue {
-            option,
-            value: s.to_owned(),
-        }),
-    }
-}
-
-/// Parse an octal mode such as `0755` or `644`.
-///
-/// # Errors
-/// [`BuildError::BadMode`].
-pub fn parse_mode(s: &str) -> Result<u32, BuildError> {
-    let digits = s.strip_prefix("0o").unwrap_or(s);
-    match u32::from_str_radix(digits, 8) {
-        Ok(m) if !digits.is_empty() && m <= 0o7777 => Ok(m),
-        _ => Err(BuildError::BadMode {
-            value: s.to_owned(),
-        }),
-    }
-}
-
-/// Parse `SRC:DEST[:MODE[:UID:GID]]`.
-///
-/// # Errors
-/// [`BuildError::BadFileSpec`] or the mode/path error.
-pub fn parse_file_spec(s: &str) -> Result<FileSpec, BuildError> {
-    let bad = || BuildError::BadFileSpec {
-        value: s.to_owned(),
-    };
-    let parts: Vec<&str> = s.split(':').collect();
-    let (src, dest, mode, owner) = match parts.as_slice() {
-        [src, dest] => (*src, *dest, None, None),
-        [src, dest, mode] => (*src, *dest, Some(*mode), None),
-        [src, dest, mode, uid, gid] => (*src, *dest, Some(*mode), Some(format!("{uid}:{gid}"))),
-        _ => return Err(bad()),
-    };
-    if src.is_empty() || !dest.starts_with('/') {
-        return Err(bad());
-    }
-    let into_dir = dest.ends_with('/') && dest != "/";
-    let dest_path = ImagePath::parse(dest).map_err(|source| BuildError::BadPath {
-        option: "--file DEST",
-        value: dest.to_owned(),
-        source,
-    })?;
-    let mode = mode.filter(|m| !m.is_empty()).map(parse_mode).transpose()?;
-    let owner = owner
-        .map(|o| parse_user(&o).map_err(|_| bad()))
-        .transpose()?;
-    Ok(FileSpec {
-        src: PathBuf::from(src),
-        dest: dest_path,
-        into_dir: into_dir || dest == "/",
-        mode,
-        owner,
-    })
-}
-
-/// Parse `gzip`, `zstd`, `gzip:LEVEL`, `zstd:LEVEL`, `none`.
-///
-/// # Errors
-/// [`BuildError::BadCompression`].
-pub fn parse_compression(s: &str) -> Result<Compression, BuildError> {
-    let bad = || BuildError::BadCompression {
-        value: s.to_owned(),
-    };
-    let (name, level) = match s.split_once(':') {
-        Some((n, l)) => (n, Some(l)),
-        None => (s, None),
-    };
-    Ok(match name {
-        "gzip" => Compression::Gzip {
-            level: match level {
-                Some(l) => l
-                    .parse()
-                    .ok()
-                    .filter(|l| (1..=9).contains(l))
-                    .ok_or_else(bad)?,
-                None => 6,
-            },
-        },
-        "zstd" => Compression::Zstd {
-            level: match level {
-                Some(l) => l
-                    .parse()
-                    .ok()
-                    .filter(|l| (1..=22).contains(l))
-                    .ok_or_else(bad)?,
-                None => 3,
-            },
-        },
-        "none" if level.is_none() => Compression::None,
-        _ => return Err(bad()),
-    })
-}
-
-/// Signals a stop signal may name.
-const SIGNALS: &[&str] = &[
-    "SIGHUP",
-    "SIGINT",
-    "SIGQUIT",
-    "SIGILL",
-    "SIGTRAP",
-    "SIGABRT",
-    "SIGBUS",
-    "SIGFPE",
-    "SIGKILL",
-    "SIGUSR1",
-    "SIGSEGV",
-    "SIGUSR2",
-    "SIGPIPE",
-    "SIGALRM",
-    "SIGTERM",
-    "SIGSTKFLT",
-    "SIGCHLD",
-    "SIGCONT",
-    "SIGSTOP",
-    "SIGTSTP",
-    "SIGTTIN",
-    "SIGTTOU",
-    "SIGURG",
-    "SIGXCPU",
-    "SIGXFSZ",
-    "SIGVTALRM",
-    "SIGPROF",
-    "SIGWINCH",
-    "SIGIO",
-    "SIGPWR",
-    "SIGSYS",
-];
-
-/// Normalise a stop signal: `TERM`, `sigterm`, `SIGTERM` -> `SIGTERM`; `15` stays `15`;
-/// `SIGRTMIN+3` is accepted.
-///
-/// # Errors
-/// [`BuildError::BadSignal`].
-pub fn parse_signal(s: &str) -> Result<String, BuildError> {
-    let bad = || BuildError::BadSignal {
-        value: s.to_owned(),
-    };
-    if let Ok(n) = s.parse::<u32>() {
-        return if (1..=64).contains(&n) {
-            Ok(n.to_string())
-        } else {
-            Err(bad())
-        };
-    }
-    let up = s.to_ascii_uppercase();
-    let name = if up.starts_with("SIG") {
-        up
-    } else {
-        format!("SIG{up}")
-    };
-    if SIGNALS.contains(&name.as_str())
-        || name
-            .strip_prefix("SIGRTMIN+")
-            .or_else(|| name.strip_prefix("SIGRTMAX-"))
-            .is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n <= 30))
-    {
-        Ok(name)
-    } else {
-        Err(bad())
-    }
-}
-
-/// Parse SOURCE_DATE_EPOCH.
-///
-/// # Errors
-/// [`BuildError::BadEpoch`].
-pub fn parse_epoch(s: &str) -> Result<u64, BuildError> {
-    s.trim().parse().map_err(|_| BuildError::BadEpoch {
-        value: s.to_owned(),
-    })
-}
-
-fn parse_path(option: &'static str, s: &str) -> Result<ImagePath, BuildError> {
-    ImagePath::parse(s).map_err(|source| BuildError::BadPath {
-        option,
-        value: s.to_owned(),
-        source,
-    })
-}
-
-/// Settings that come from the environment, read by the CLI and passed down.
+/// Settings that come from the environment, read by the CLI and passed down: this crate
+/// reads no environment variable itself.
 #[derive(Debug, Clone, Default)]
 pub struct Environment {
+    /// SOURCE_DATE_EPOCH.
     pub source_date_epoch: Option<String>,
+    /// The layer cache directory (none: no cache).
     pub cache_dir: Option<PathBuf>,
+    /// The Cargo program to run (`$CARGO`; default `cargo`).
+    pub cargo: Option<OsString>,
+    /// `$RUSTFLAGS`, which a static Cargo build extends.
+    pub rustflags: Option<String>,
 }
 
 impl BuildOptions {
-    /// Validate every option into a [`BuildRequest`]. Nothing is read from disk here
-    /// beyond what the options name; nothing is written.
+    /// Read options from a `husk.toml`. Relative paths in it (`entrypoint`, `files`,
+    /// `ca-certs`, `[cargo] manifest-path`) are taken from the file's directory, and each
+    /// value remembers the file for error messages.
     ///
     /// # Errors
-    /// The first invalid option, named.
-    pub fn into_request(self, env: &Environment) -> Result<BuildRequest, BuildError> {
-        let entrypoint = self.entrypoint.ok_or(BuildError::NoEntrypoint)?;
-        let name = entrypoint
-            .file_name()
-            .and_then(|n| n.to_str())
-            .filter(|n| !n.is_empty())
-            .unwrap_or("app")
-            .to_owned();
-        let dest = match &self.dest {
-            Some(d) => parse_path("--dest", d)?,
-            None => parse_path("--dest", &format!("/app/{name}"))?,
-        };
-        let user = parse_user(self.user.as_deref().unwrap_or("65532:65532"))?;
-        if user.uid == 0 && !self.allow_root.unwrap_or(false) {
-            return Err(BuildError::RootUser {
-                value: self.user.unwrap_or_default(),
-            });
+    /// [`BuildError::Io`] when the file cannot be read, [`BuildError::ConfigFile`] naming
+    /// the file, the key and the line when it is not valid.
+    pub fn from_toml_file(path: &Path) -> Result<BuildOptions, BuildError> {
+        let text = std::fs::read_to_string(path).map_err(|source| BuildError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut opts = Self::from_toml_str(&text).map_err(|message| BuildError::ConfigFile {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        opts.origins = Origins::in_file(path);
+        if let Some(base) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            opts.resolve_relative_paths(base);
         }
-        let user_name = match self.user_name {
-            Some(n) => {
-                if n.is_empty()
-                    || n.len() > 32
-                    || !n
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
-                    || n.starts_with('-')
-                {
-                    return Err(BuildError::BadKeyValue {
-                        option: "--user-name",
-                        value: n,
-                    });
-                }
-                n
+        Ok(opts)
+    }
+
+    /// Parse options from TOML text.
+    ///
+    /// # Errors
+    /// The TOML error text (names unknown keys and the line).
+    pub fn from_toml_str(text: &str) -> Result<BuildOptions, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())
+    }
+
+    fn resolve_relative_paths(&mut self, base: &Path) {
+        let join = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
             }
-            None => match user.uid {
-                0 => "root".into(),
-                65532 => "nonroot".into(),
-                65534 => "nobody".into(),
-                _ => "app".into(),
-            },
         };
-        let workdir = self
-            .workdir
-            .as_deref()
-            .map(|w| parse_path("--workdir", w))
-            .transpose()?;
-        let mut env_vars = Vec::new();
-        for e in self.env.unwrap_or_default() {
-            let (k, v) = parse_key_value("--env", &e)?;
-            env_vars.push((k, v));
+        if let Some(e) = &mut self.entrypoint {
+            join(e);
         }
-        let kv_map = |opt: &'static str,
-                      v: Option<Vec<String>>|
-         -> Result<BTreeMap<String, String>, BuildError> {
-            v.unwrap_or_default()
-                .iter()
-                .map(|s| parse_key_value(opt, s))
-                .collect()
-        };
-        let labels = kv_map("--label", self.labels)?;
-        let annotations = kv_map("--annotation", self.annotations)?;
-        let mut expose: Vec<Port> = self
-            .expose
-            .unwrap_or_default()
-            .iter()
-            .map(|p| parse_port(p))
-            .collect::<Result<_, _>>()?;
-        expose.sort();
-        expose.dedup();
-        let files = self
-            .files
-            .unwrap_or_default()
-            .iter()
-            .map(|f| parse_file_spec(f))
-            .collect::<Result<Vec<_>, _>>()?;
-        let stop_signal = self.stop_signal.as_deref().map(parse_signal).transpose()?;
-        let healthcheck = match self.healthcheck {
-            Some(h) if h.is_empty() || h[0].is_empty() => {
-                return Err(BuildError::BadKeyValue {
-                    option: "--healthcheck",
-                    value: String::new(),
-                });
+        if let Some(CaCerts::File(p)) = &mut self.ca_certs {
+            join(p);
+        }
+        if let Some(m) = self.cargo.as_mut().and_then(|c| c.manifest_path.as_mut()) {
+            join(m);
+        }
+        for f in self.files.iter_mut().flatten() {
+            if !f.starts_with('/') {
+                *f = format!("{}/{f}", base.display());
             }
-            h => h,
-        };
-        let compression = parse_compression(self.compression.as_deref().unwrap_or("gzip"))?;
-        let ca_certs = match self.ca_certs.as_deref() {
-            None | Some("host") => CaCerts::Host,
-            Some("none") => CaCerts::None,
-            Some(p) => CaCerts::Path(PathBuf::from(p)),
-        };
-        let epoch = env
-            .source_date_epoch
-            .as_deref()
-            .map(parse_epoch)
-            .transpose()?
-            .unwrap_or(0);
-        Ok(BuildRequest {
+        }
+    }
+
+    /// Validate every option. The result names the program to package (a path, or a
+    /// Cargo build still to run); [`CheckedOptions::with_entrypoint`] completes it once the
+    /// executable exists. Nothing is read from disk here; nothing is written.
+    ///
+    /// # Errors
+    /// The first invalid option, naming the flag or the key and file it came from.
+    pub fn into_request(self, env: &Environment) -> Result<CheckedOptions, BuildError> {
+        let BuildOptions {
             entrypoint,
             dest,
-            args: self.args.unwrap_or_default(),
-            cmd: self.cmd,
+            args,
+            cmd,
             files,
             user,
             user_name,
+            allow_root,
             workdir,
             env: env_vars,
             labels,
@@ -555,156 +298,217 @@ impl BuildOptions {
             expose,
             stop_signal,
             healthcheck,
-            tags: self.tags.unwrap_or_default(),
+            tags,
             compression,
             ca_certs,
-            libraries: self.libraries.unwrap_or(true),
-            nss: self.nss.unwrap_or(true),
-            passwd: self.passwd.unwrap_or(true),
-            tmp: self.tmp.unwrap_or(true),
-            tzdata: self.tzdata.unwrap_or(false),
-            epoch,
+            libraries,
+            nss,
+            passwd,
+            tmp,
+            tzdata,
+            outputs: _,
+            load: _,
+            cargo,
+            origins: at,
+        } = self;
+        let entrypoint = program(entrypoint, cargo)?;
+        let dest = dest.map(|d| parse_path(&at.dest, &d)).transpose()?;
+        let (user, user_name) = check_user(&at, user, user_name, allow_root)?;
+        Ok(BuildRequest {
+            entrypoint,
+            dest,
+            args: args.unwrap_or_default(),
+            cmd,
+            files: each(&at.files, files, parse_file_spec)?,
+            user,
+            user_name,
+            workdir: workdir.map(|w| parse_path(&at.workdir, &w)).transpose()?,
+            env: each(&at.env, env_vars, parse_key_value)?,
+            labels: each(&at.labels, labels, parse_key_value)?
+                .into_iter()
+                .collect(),
+            annotations: each(&at.annotations, annotations, parse_key_value)?
+                .into_iter()
+                .collect(),
+            expose: ports(&at.expose, expose)?,
+            stop_signal: stop_signal
+                .map(|s| parse_signal(&at.stop_signal, &s))
+                .transpose()?,
+            healthcheck: check_healthcheck(&at.healthcheck, healthcheck)?,
+            tags: tags.unwrap_or_default(),
+            compression: parse_compression(
+                &at.compression,
+                compression.as_deref().unwrap_or("gzip"),
+            )?,
+            ca_certs: ca_certs.unwrap_or(CaCerts::Host),
+            libraries: libraries.unwrap_or(true),
+            nss: nss.unwrap_or(true),
+            passwd: passwd.unwrap_or(true),
+            tmp: tmp.unwrap_or(true),
+            tzdata: tzdata.unwrap_or(false),
+            epoch: env
+                .source_date_epoch
+                .as_deref()
+                .map(parse_epoch)
+                .transpose()?
+                .unwrap_or(0),
             cache_dir: env.cache_dir.clone(),
         })
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn users() {
-        assert_eq!(
-            parse_user("1000").unwrap(),
-            User {
-                uid: 1000,
-                gid: 1000
-            }
-        );
-        assert_eq!(
-            parse_user("1000:2000").unwrap(),
-            User {
-                uid: 1000,
-                gid: 2000
-            }
-        );
-        for bad in [
-            "",
-            "root",
-            "1000:",
-            ":1",
-            "-1",
-            "1000:1000:1",
-            "4294967295",
-            "99999999999",
-            " 1",
-        ] {
-            assert!(parse_user(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn ports() {
-        assert_eq!(parse_port("443").unwrap().0, "443/tcp");
-        assert_eq!(parse_port("53/UDP").unwrap().0, "53/udp");
-        for bad in ["", "0", "65536", "80/icmp", "http", "-1", "80/", "0080000"] {
-            assert!(parse_port(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn file_specs() {
-        let f = parse_file_spec("a.crt:/srv/a.crt:0444:1000:1000").unwrap();
-        assert_eq!(f.dest.as_str(), "/srv/a.crt");
-        assert_eq!(f.mode, Some(0o444));
-        assert_eq!(
-            f.owner,
-            Some(User {
-                uid: 1000,
-                gid: 1000
-            })
-        );
-        assert!(parse_file_spec("dir:/srv/").unwrap().into_dir);
-        for bad in [
-            "a",
-            "a:rel",
-            ":/x",
-            "a:/x:9",
-            "a:/x:0644:1",
-            "a:/../x",
-            "a:/x:0644:u:g",
-        ] {
-            assert!(parse_file_spec(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn signals_and_compression() {
-        assert_eq!(parse_signal("term").unwrap(), "SIGTERM");
-        assert_eq!(parse_signal("SIGRTMIN+3").unwrap(), "SIGRTMIN+3");
-        assert!(parse_signal("SIGNOPE").is_err());
-        assert!(parse_signal("0").is_err());
-        assert!(matches!(
-            parse_compression("zstd:19").unwrap(),
-            Compression::Zstd { level: 19 }
-        ));
-        assert!(parse_compression("brotli").is_err());
-        assert!(parse_compression("gzip:0").is_err());
-    }
-
-    #[test]
-    fn toml_unknown_key_is_named() {
-        let err = BuildOptions::from_toml_str("entrypoint = \"x\"\nusr = \"1\"\n").unwrap_err();
-        assert!(err.contains("usr"), "{err}");
-        let ok =
-            BuildOptions::from_toml_str("user = \"1000:1000\"\nexpose = [\"443/tcp\"]\n").unwrap();
-        assert_eq!(ok.user.as_deref(), Some("1000:1000"));
-    }
-
-    #[test]
-    fn root_needs_allow_root() {
-        let o = BuildOptions {
-            entrypoint: Some("x".into()),
-            user: Some("0".into()),
-            ..Default::default()
+impl CheckedOptions {
+    /// The request for the executable at `entrypoint` (the given path, or what Cargo
+    /// built): it lands at the given dest or `/app/<name>`, and is tagged `<name>:latest`
+    /// when no tag was given.
+    ///
+    /// # Errors
+    /// [`BuildError::BadPath`] when the default destination made from the file's name is
+    /// not a valid image path.
+    pub fn with_entrypoint(self, entrypoint: PathBuf) -> Result<BuildRequest, BuildError> {
+        let BuildRequest {
+            entrypoint: _,
+            dest,
+            args,
+            cmd,
+            files,
+            user,
+            user_name,
+            workdir,
+            env,
+            labels,
+            annotations,
+            expose,
+            stop_signal,
+            healthcheck,
+            mut tags,
+            compression,
+            ca_certs,
+            libraries,
+            nss,
+            passwd,
+            tmp,
+            tzdata,
+            epoch,
+            cache_dir,
+        } = self;
+        let dest = match dest {
+            Some(d) => d,
+            None => default_dest(&entrypoint)?,
         };
-        assert!(matches!(
-            o.clone().into_request(&Environment::default()),
-            Err(BuildError::RootUser { .. })
-        ));
-        let o = BuildOptions {
-            allow_root: Some(true),
-            ..o
-        };
-        assert_eq!(o.into_request(&Environment::default()).unwrap().user.uid, 0);
-    }
-
-    #[test]
-    fn flags_override_file() {
-        let file = BuildOptions {
-            user: Some("1000".into()),
-            tags: Some(vec!["a".into()]),
-            ..Default::default()
-        };
-        let flags = BuildOptions {
-            user: Some("2000".into()),
-            ..Default::default()
-        };
-        let m = file.merged(flags);
-        assert_eq!(m.user.as_deref(), Some("2000"));
-        assert_eq!(m.tags, Some(vec!["a".into()]));
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn parsers_never_panic(s in ".*") {
-            let _ = parse_user(&s);
-            let _ = parse_port(&s);
-            let _ = parse_file_spec(&s);
-            let _ = parse_signal(&s);
-            let _ = parse_compression(&s);
-            let _ = parse_mode(&s);
+        if tags.is_empty() {
+            tags.push(format!("{}:latest", dest.file_name().unwrap_or("app")));
         }
+        Ok(BuildRequest {
+            entrypoint,
+            dest,
+            args,
+            cmd,
+            files,
+            user,
+            user_name,
+            workdir,
+            env,
+            labels,
+            annotations,
+            expose,
+            stop_signal,
+            healthcheck,
+            tags,
+            compression,
+            ca_certs,
+            libraries,
+            nss,
+            passwd,
+            tmp,
+            tzdata,
+            epoch,
+            cache_dir,
+        })
     }
 }
+
+/// The program: exactly one of an entrypoint path and a Cargo build.
+fn program(
+    entrypoint: Option<PathBuf>,
+    cargo: Option<CargoOptions>,
+) -> Result<Program, BuildError> {
+    match (entrypoint, cargo) {
+        (Some(_), Some(_)) => Err(BuildError::EntrypointAndCargo),
+        (Some(path), None) => Ok(Program::Path(path)),
+        (None, Some(cargo)) => Ok(Program::Cargo(cargo)),
+        (None, None) => Err(BuildError::NoEntrypoint),
+    }
+}
+
+/// `/app/<file name of the entrypoint>`.
+fn default_dest(entrypoint: &Path) -> Result<ImagePath, BuildError> {
+    let name = entrypoint
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| !n.is_empty())
+        .unwrap_or("app");
+    parse_path(&Setting::flag("--dest", "dest"), &format!("/app/{name}"))
+}
+
+/// The user (refused when root without `allow-root`) and its passwd name.
+fn check_user(
+    at: &Origins,
+    user: Option<String>,
+    user_name: Option<String>,
+    allow_root: Option<bool>,
+) -> Result<(User, String), BuildError> {
+    let parsed = parse_user(&at.user, user.as_deref().unwrap_or("65532:65532"))?;
+    if parsed.uid == 0 && !allow_root.unwrap_or(false) {
+        return Err(BuildError::RootUser {
+            value: user.unwrap_or_default(),
+        });
+    }
+    let name = match user_name {
+        Some(n) => parse_user_name(&at.user_name, &n)?,
+        None => match parsed.uid {
+            0 => "root".into(),
+            65532 => "nonroot".into(),
+            65534 => "nobody".into(),
+            _ => "app".into(),
+        },
+    };
+    Ok((parsed, name))
+}
+
+/// Each value of a list option parsed with `parse`.
+fn each<T>(
+    at: &Setting,
+    values: Option<Vec<String>>,
+    parse: fn(&Setting, &str) -> Result<T, BuildError>,
+) -> Result<Vec<T>, BuildError> {
+    values
+        .unwrap_or_default()
+        .iter()
+        .map(|v| parse(at, v))
+        .collect()
+}
+
+/// The exposed ports, sorted, each once.
+fn ports(at: &Setting, values: Option<Vec<String>>) -> Result<Vec<Port>, BuildError> {
+    let mut ports = each(at, values, parse_port)?;
+    ports.sort();
+    ports.dedup();
+    Ok(ports)
+}
+
+/// A healthcheck command must name a program.
+fn check_healthcheck(
+    at: &Setting,
+    cmd: Option<Vec<String>>,
+) -> Result<Option<Vec<String>>, BuildError> {
+    match cmd {
+        Some(c) if c.first().is_none_or(String::is_empty) => {
+            Err(BuildError::EmptyHealthcheck { option: at.clone() })
+        }
+        c => Ok(c),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -2,7 +2,7 @@
 //! /etc/passwd, /etc/group (root, the app user, nobody), /etc/nsswitch.conf.
 //! Formats per passwd(5), group(5) and nsswitch.conf(5).
 
-use crate::options::User;
+use crate::values::User;
 
 const NOLOGIN: &str = "/sbin/nologin";
 

@@ -364,6 +364,9 @@ fn arg_pairs(raw: &str, escape: char) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
+/// An instruction's start and end byte offsets and what it says.
+type Parts = (usize, usize, Kind);
+
 struct Cx<'a> {
     lines: &'a Lines<'a>,
     escape: char,
@@ -421,8 +424,9 @@ impl Cx<'_> {
         (v, end)
     }
 
-    fn instruction(&self, i: &pd::Instruction<'_>) -> Option<Instruction> {
-        let (start, end, kind) = match i {
+    /// ADD and COPY.
+    fn file_instruction(&self, i: &pd::Instruction<'_>) -> Option<Parts> {
+        let parts = match i {
             pd::Instruction::Add(a) => {
                 let (sources, _) = self.sources(&a.src);
                 (
@@ -452,27 +456,14 @@ impl Cx<'_> {
                     },
                 )
             }
-            pd::Instruction::Arg(a) => (
-                a.arg.span.start,
-                a.arguments.span.end,
-                Kind::Arg {
-                    args: arg_pairs(&a.arguments.value, self.escape),
-                },
-            ),
-            pd::Instruction::Env(e) => (
-                e.env.span.start,
-                e.arguments.span.end,
-                Kind::Env {
-                    pairs: pairs(&e.arguments.value, self.escape),
-                },
-            ),
-            pd::Instruction::Label(l) => (
-                l.label.span.start,
-                l.arguments.span.end,
-                Kind::Label {
-                    pairs: pairs(&l.arguments.value, self.escape),
-                },
-            ),
+            _ => return None,
+        };
+        Some(parts)
+    }
+
+    /// RUN, CMD, ENTRYPOINT and HEALTHCHECK: a command and its flags.
+    fn command_instruction(&self, i: &pd::Instruction<'_>) -> Option<Parts> {
+        let parts = match i {
             pd::Instruction::Run(r) => {
                 let (command, end) = self.command(&r.arguments, &r.here_docs);
                 (
@@ -510,6 +501,35 @@ impl Cx<'_> {
                     },
                 )
             }
+            _ => return None,
+        };
+        Some(parts)
+    }
+
+    /// ARG, ENV, LABEL, USER, WORKDIR, STOPSIGNAL and MAINTAINER: one setting or a list of pairs.
+    fn setting_instruction(&self, i: &pd::Instruction<'_>) -> Option<Parts> {
+        let parts = match i {
+            pd::Instruction::Arg(a) => (
+                a.arg.span.start,
+                a.arguments.span.end,
+                Kind::Arg {
+                    args: arg_pairs(&a.arguments.value, self.escape),
+                },
+            ),
+            pd::Instruction::Env(e) => (
+                e.env.span.start,
+                e.arguments.span.end,
+                Kind::Env {
+                    pairs: pairs(&e.arguments.value, self.escape),
+                },
+            ),
+            pd::Instruction::Label(l) => (
+                l.label.span.start,
+                l.arguments.span.end,
+                Kind::Label {
+                    pairs: pairs(&l.arguments.value, self.escape),
+                },
+            ),
             pd::Instruction::User(u) => {
                 let raw = u.arguments.value.trim();
                 let (user, group) = match raw.split_once(':') {
@@ -529,6 +549,28 @@ impl Cx<'_> {
                     path: w.arguments.value.to_string(),
                 },
             ),
+            pd::Instruction::Stopsignal(s) => (
+                s.stopsignal.span.start,
+                s.arguments.span.end,
+                Kind::Stopsignal {
+                    signal: s.arguments.value.to_string(),
+                },
+            ),
+            pd::Instruction::Maintainer(m) => (
+                m.maintainer.span.start,
+                m.name.span.end,
+                Kind::Maintainer {
+                    name: m.name.value.to_string(),
+                },
+            ),
+            _ => return None,
+        };
+        Some(parts)
+    }
+
+    /// EXPOSE, SHELL and VOLUME: a list of words.
+    fn list_instruction(&self, i: &pd::Instruction<'_>) -> Option<Parts> {
+        let parts = match i {
             pd::Instruction::Expose(e) => (
                 e.expose.span.start,
                 e.arguments.last().map_or(e.expose.span.end, |a| a.span.end),
@@ -547,13 +589,6 @@ impl Cx<'_> {
                     shell: s.arguments.iter().map(|a| a.value.to_string()).collect(),
                 },
             ),
-            pd::Instruction::Stopsignal(s) => (
-                s.stopsignal.span.start,
-                s.arguments.span.end,
-                Kind::Stopsignal {
-                    signal: s.arguments.value.to_string(),
-                },
-            ),
             pd::Instruction::Volume(v) => {
                 let (paths, end) = match &v.arguments {
                     pd::JsonOrStringArray::Json(j) => (
@@ -567,13 +602,15 @@ impl Cx<'_> {
                 };
                 (v.volume.span.start, end, Kind::Volume { paths })
             }
-            pd::Instruction::Maintainer(m) => (
-                m.maintainer.span.start,
-                m.name.span.end,
-                Kind::Maintainer {
-                    name: m.name.value.to_string(),
-                },
-            ),
+            _ => return None,
+        };
+        Some(parts)
+    }
+
+    /// One instruction of a stage, with its span; `None` for FROM (never in a stage's
+    /// list) and for any instruction the parser adds that this model does not know.
+    fn instruction(&self, i: &pd::Instruction<'_>) -> Option<Instruction> {
+        let (start, end, kind) = match i {
             pd::Instruction::Onbuild(o) => {
                 let inner = self.instruction(&o.instruction)?;
                 (
@@ -584,8 +621,11 @@ impl Cx<'_> {
                     },
                 )
             }
-            // FROM never appears inside a stage's instruction list.
-            _ => return None,
+            _ => self
+                .file_instruction(i)
+                .or_else(|| self.command_instruction(i))
+                .or_else(|| self.setting_instruction(i))
+                .or_else(|| self.list_instruction(i))?,
         };
         let mut span = self.lines.span(start..end.max(start));
         if let Kind::Onbuild { instruction } = &kind {

@@ -27,6 +27,9 @@ mod error;
 mod fs;
 mod materialize;
 mod resolve;
+// Synthetic ELF files for tests: compiled only for this crate's tests and for crates
+// that enable the `testing` feature (from their dev-dependencies), never in a release build.
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 #[cfg(test)]
 mod tests;

@@ -155,6 +155,20 @@ pub struct BuildArgs {
     /// Load the image into a local engine after building.
     #[arg(long, value_name = "ENGINE", num_args = 0..=1, default_missing_value = "auto")]
     pub load: Option<LoadEngine>,
+    /// Build the entrypoint with Cargo first.
+    #[command(flatten)]
+    pub cargo_args: CargoArgs,
+    /// Do not use or fill the layer cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Summary format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+/// The Cargo options of `husk build` (the `[cargo]` table of husk.toml).
+#[derive(Args, Debug)]
+pub struct CargoArgs {
     /// Build the entrypoint from a Cargo package first (like ko for Go); implied by the options below.
     #[arg(long, help_heading = "Cargo")]
     pub cargo: bool,
@@ -184,12 +198,6 @@ pub struct BuildArgs {
         help_heading = "Cargo"
     )]
     pub features: Vec<String>,
-    /// Do not use or fill the layer cache.
-    #[arg(long)]
-    pub no_cache: bool,
-    /// Summary format.
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
 }
 
 #[derive(Args, Debug)]

@@ -307,3 +307,97 @@ fn killed_build_leaves_no_output() {
         );
     }
 }
+
+/// An invalid option names where its value came from: the flag, or the key in the named
+/// husk.toml; a bad user name has its own message.
+#[test]
+fn option_errors_name_the_flag_or_the_file_key() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::write(
+        d.join("husk.toml"),
+        "entrypoint = \"/usr/bin/ls\"\nuser = \"www-data\"\noutputs = [\"oci:out\"]\n",
+    )
+    .unwrap();
+    let from_file = husk_in(d, &["build"]);
+    assert_eq!(from_file.code, 2, "{}", from_file.stderr);
+    assert!(
+        from_file
+            .stderr
+            .contains("\nerror: invalid key user in husk.toml \"www-data\": expected UID[:GID]"),
+        "{}",
+        from_file.stderr
+    );
+    assert!(!from_file.stderr.contains("--user"), "{}", from_file.stderr);
+    // The flag replaces the file's value, and its error names the flag.
+    let from_flag = husk_in(d, &["build", "--user", "nobody"]);
+    assert_eq!(from_flag.code, 2, "{}", from_flag.stderr);
+    assert!(
+        from_flag
+            .stderr
+            .contains("\nerror: invalid --user \"nobody\": expected UID[:GID]"),
+        "{}",
+        from_flag.stderr
+    );
+    let bad_name = husk_in(d, &["build", "--user", "1000", "--user-name=-x y"]);
+    assert_eq!(bad_name.code, 2, "{}", bad_name.stderr);
+    assert!(
+        bad_name
+            .stderr
+            .contains("\nerror: invalid --user-name \"-x y\": expected a user name"),
+        "{}",
+        bad_name.stderr
+    );
+    assert!(
+        !bad_name.stderr.contains("KEY=VALUE"),
+        "{}",
+        bad_name.stderr
+    );
+    // --config names the file as given.
+    std::fs::write(d.join("other.toml"), "user-name = \"a:b\"\n").unwrap();
+    let r = husk_in(
+        d,
+        &["build", "-c", "other.toml", "/usr/bin/ls", "-o", "oci:out"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .starts_with("error: invalid key user-name in other.toml \"a:b\""),
+        "{}",
+        r.stderr
+    );
+    assert!(!d.join("out").exists());
+}
+
+/// `--ca-certs PATH` is always a path (a file named `none` included); `--no-ca-certs` and
+/// `ca-certs = "none"` in husk.toml mean no bundle.
+#[test]
+fn ca_certs_is_a_path_or_none() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let r = husk_in(
+        d,
+        &[
+            "build",
+            "/usr/bin/ls",
+            "--ca-certs",
+            "none",
+            "-o",
+            "oci:out",
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("cannot read none"), "{}", r.stderr);
+    std::fs::write(
+        d.join("husk.toml"),
+        "entrypoint = \"/usr/bin/ls\"\nca-certs = \"none\"\noutputs = [\"oci:out\"]\n",
+    )
+    .unwrap();
+    let r = husk_in(d, &["build"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let env = config(&d.join("out")).config.unwrap().env.unwrap();
+    assert!(
+        !env.iter().any(|e| e.starts_with("SSL_CERT_FILE=")),
+        "{env:?}"
+    );
+}

@@ -3,12 +3,15 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use husk_build::{BuildError, BuildOptions, CargoOptions, Environment};
+use husk_build::{
+    BuildOptions, BuildRequest, CaCerts, CargoOptions, CheckedOptions, Environment, Origins,
+    Program, Summary,
+};
 use husk_formats::Engine;
 use husk_transport::{CopyOptions, ImageRef, LocalRef, Source};
 use serde::Serialize;
 
-use crate::cli::{BuildArgs, Format, LoadEngine};
+use crate::cli::{BuildArgs, CargoArgs, Format, LoadEngine};
 use crate::exit::Exit;
 use crate::output::{Printer, bytes};
 
@@ -28,60 +31,144 @@ pub fn environment(no_cache: bool) -> Environment {
             .ok()
             .filter(|s| !s.is_empty()),
         cache_dir,
+        cargo: std::env::var_os("CARGO").filter(|c| !c.is_empty()),
+        rustflags: std::env::var("RUSTFLAGS").ok(),
     }
 }
 
-fn non_empty<T>(v: Vec<T>) -> Option<Vec<T>> {
-    (!v.is_empty()).then_some(v)
+fn non_empty<T: Clone>(v: &[T]) -> Option<Vec<T>> {
+    (!v.is_empty()).then(|| v.to_vec())
 }
 
-/// The options the flags set (only those given, so they override the file).
+/// The options the flags set (only those given, so they override the file). The pattern
+/// names every flag, so a new flag that is not turned into an option does not compile.
 fn flag_options(a: &BuildArgs) -> BuildOptions {
+    let BuildArgs {
+        entrypoint,
+        args,
+        config: _,
+        dest,
+        cmd,
+        files,
+        user,
+        user_name,
+        allow_root,
+        workdir,
+        env,
+        labels,
+        annotations,
+        expose,
+        stop_signal,
+        healthcheck,
+        tags,
+        compression,
+        ca_certs,
+        no_ca_certs,
+        no_libraries,
+        no_nss,
+        no_passwd,
+        no_tmp,
+        tzdata,
+        outputs,
+        push: _,
+        load,
+        cargo_args,
+        no_cache: _,
+        format: _,
+    } = a;
     BuildOptions {
-        entrypoint: a.entrypoint.clone(),
-        dest: a.dest.clone(),
-        args: non_empty(a.args.clone()),
-        cmd: non_empty(a.cmd.clone()),
-        files: non_empty(a.files.clone()),
-        user: a.user.clone(),
-        user_name: a.user_name.clone(),
-        allow_root: a.allow_root.then_some(true),
-        workdir: a.workdir.clone(),
-        env: non_empty(a.env.clone()),
-        labels: non_empty(a.labels.clone()),
-        annotations: non_empty(a.annotations.clone()),
-        expose: non_empty(a.expose.clone()),
-        stop_signal: a.stop_signal.clone(),
-        healthcheck: non_empty(a.healthcheck.clone()),
-        tags: non_empty(a.tags.clone()),
-        compression: a.compression.clone(),
-        ca_certs: if a.no_ca_certs {
-            Some("none".into())
-        } else {
-            a.ca_certs.as_ref().map(|p| p.display().to_string())
+        entrypoint: entrypoint.clone(),
+        dest: dest.clone(),
+        args: non_empty(args),
+        cmd: non_empty(cmd),
+        files: non_empty(files),
+        user: user.clone(),
+        user_name: user_name.clone(),
+        allow_root: allow_root.then_some(true),
+        workdir: workdir.clone(),
+        env: non_empty(env),
+        labels: non_empty(labels),
+        annotations: non_empty(annotations),
+        expose: non_empty(expose),
+        stop_signal: stop_signal.clone(),
+        healthcheck: non_empty(healthcheck),
+        tags: non_empty(tags),
+        compression: compression.clone(),
+        ca_certs: match (no_ca_certs, ca_certs) {
+            (true, _) => Some(CaCerts::None),
+            (false, Some(path)) => Some(CaCerts::File(path.clone())),
+            (false, None) => None,
         },
-        libraries: a.no_libraries.then_some(false),
-        nss: a.no_nss.then_some(false),
-        passwd: a.no_passwd.then_some(false),
-        tmp: a.no_tmp.then_some(false),
-        tzdata: a.tzdata.then_some(true),
-        outputs: non_empty(a.outputs.clone()),
-        load: a.load.map(|_| true),
-        cargo: cargo_flags(a),
+        libraries: no_libraries.then_some(false),
+        nss: no_nss.then_some(false),
+        passwd: no_passwd.then_some(false),
+        tmp: no_tmp.then_some(false),
+        tzdata: tzdata.then_some(true),
+        outputs: non_empty(outputs),
+        load: load.map(|_| true),
+        cargo: cargo_flags(cargo_args),
+        origins: Origins::default(),
     }
 }
 
-fn cargo_flags(a: &BuildArgs) -> Option<CargoOptions> {
+/// The Cargo build the flags ask for: `--cargo`, or any Cargo option.
+fn cargo_flags(a: &CargoArgs) -> Option<CargoOptions> {
+    let CargoArgs {
+        cargo,
+        package,
+        bin,
+        manifest_path,
+        cargo_profile,
+        target,
+        static_link,
+        features,
+    } = a;
     let c = CargoOptions {
-        manifest_path: a.manifest_path.clone(),
-        package: a.package.clone(),
-        bin: a.bin.clone(),
-        profile: a.cargo_profile.clone(),
-        target: a.target.clone(),
-        static_link: a.static_link.then_some(true),
-        features: non_empty(a.features.clone()),
+        manifest_path: manifest_path.clone(),
+        package: package.clone(),
+        bin: bin.clone(),
+        profile: cargo_profile.clone(),
+        target: target.clone(),
+        static_link: static_link.then_some(true),
+        features: non_empty(features),
     };
-    (a.cargo || c != CargoOptions::default()).then_some(c)
+    (*cargo || c != CargoOptions::default()).then_some(c)
+}
+
+/// The options of `./husk.toml` or `--config FILE` (when there is one), with the flags
+/// over them.
+fn read_options(args: &BuildArgs, printer: &Printer) -> Result<BuildOptions> {
+    let file_opts = match &args.config {
+        Some(path) => Some(BuildOptions::from_toml_file(path)?),
+        None if Path::new("husk.toml").is_file() => {
+            printer.info("using options from ./husk.toml");
+            Some(BuildOptions::from_toml_file(Path::new("husk.toml"))?)
+        }
+        None => None,
+    };
+    Ok(match file_opts {
+        Some(f) => f.merged(flag_options(args)),
+        None => flag_options(args),
+    })
+}
+
+/// The request for the program: the given path, or the executable Cargo builds (run
+/// only after every option and destination was checked).
+fn with_program(
+    checked: CheckedOptions,
+    env: &Environment,
+    printer: &Printer,
+) -> Result<BuildRequest> {
+    let exe = match &checked.entrypoint {
+        Program::Path(path) => path.clone(),
+        Program::Cargo(cargo) => {
+            printer.info("building the entrypoint with cargo");
+            let exe = husk_build::cargo::build_binary(cargo, Path::new("."), env)?;
+            printer.info(format!("cargo built {}", exe.display()));
+            exe
+        }
+    };
+    Ok(checked.with_entrypoint(exe)?)
 }
 
 fn pick_engine(choice: LoadEngine) -> Result<Engine> {
@@ -160,18 +247,7 @@ fn write_outputs(
 }
 
 pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
-    let file_opts = match &args.config {
-        Some(path) => Some(BuildOptions::from_toml_file(path)?),
-        None if Path::new("husk.toml").is_file() => {
-            printer.info("using options from ./husk.toml");
-            Some(BuildOptions::from_toml_file(Path::new("husk.toml"))?)
-        }
-        None => None,
-    };
-    let opts = match file_opts {
-        Some(f) => f.merged(flag_options(args)),
-        None => flag_options(args),
-    };
+    let opts = read_options(args, printer)?;
     let outputs: Vec<ImageRef> = opts
         .outputs
         .clone()
@@ -191,40 +267,32 @@ pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -
         );
     }
     let env = environment(args.no_cache);
-    let mut opts = opts;
-    if let Some(cargo) = opts.cargo.take() {
-        if opts.entrypoint.is_some() {
-            return Err(BuildError::EntrypointAndCargo.into());
-        }
-        // Check every other option before a possibly long cargo build.
-        let mut probe = opts.clone();
-        probe.entrypoint = Some("cargo-binary".into());
-        probe.into_request(&env)?;
-        for dest in &outputs {
-            ctx.check_destination(dest)?;
-        }
-        printer.info("building the entrypoint with cargo");
-        let exe = husk_build::cargo::build_binary(&cargo, Path::new("."))?;
-        printer.info(format!("cargo built {}", exe.display()));
-        opts.entrypoint = Some(exe);
-    }
-    let mut req = opts.into_request(&env)?;
-    if req.tags.is_empty() {
-        let name = req.dest.file_name().unwrap_or("app").to_owned();
-        req.tags.push(format!("{name}:latest"));
-    }
-    // Refuse bad destinations before doing any work, so a bad one writes nothing anywhere.
+    let checked = opts.into_request(&env)?;
+    // Refuse bad destinations before doing any work (a Cargo build included), so a bad one
+    // writes nothing anywhere.
     for dest in &outputs {
         ctx.check_destination(dest)?;
     }
+    let req = with_program(checked, &env, printer)?;
 
     let fs = husk_elf::RealFs;
     let built = husk_build::build(&req, &fs)
         .with_context(|| format!("cannot build an image from {}", req.entrypoint.display()))?;
     let written = write_outputs(ctx, &built.image, &outputs, load, &req.tags, printer)?;
 
-    let s = &built.summary;
-    match args.format {
+    print_summary(args.format, &built.summary, &req, written, printer)?;
+    Ok(Exit::Success)
+}
+
+/// The summary of a build: JSON, or text lines on stderr and the digest on stdout.
+fn print_summary(
+    format: Format,
+    s: &Summary,
+    req: &BuildRequest,
+    written: Vec<String>,
+    printer: &Printer,
+) -> Result<()> {
+    match format {
         Format::Json => {
             let j = JsonSummary {
                 digest: s.digest.to_string(),
@@ -281,5 +349,5 @@ pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -
             printer.data(s.digest.to_string())?;
         }
     }
-    Ok(Exit::Success)
+    Ok(())
 }
