@@ -396,9 +396,15 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
         ..test_options()
     })
     .await;
-    let first = tls_connect(server.addr, server.client_config(&[b"http/1.1"]))
+    // The only slot is busy (a request in flight), so it cannot be shed.
+    let mut first = tls_connect(server.addr, server.client_config(&[b"http/1.1"]))
         .await
         .unwrap();
+    first
+        .write_all(b"GET /__test/slow/1500 HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
     // The second TCP connect succeeds (kernel backlog) but TLS cannot complete while the
     // only slot is taken.
     let cfg = server.client_config(&[b"http/1.1"]);
@@ -415,6 +421,31 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
         .unwrap()
         .expect("second handshake after the slot freed");
     drop(second);
+}
+
+#[tokio::test]
+async fn at_the_cap_an_idle_connection_is_shed_for_a_newcomer() {
+    let server = TestServer::start(ServeOptions {
+        max_connections: 2,
+        ..test_options()
+    })
+    .await;
+    // A connection that handshook and then said nothing, and one still handshaking.
+    let mut idle = tls_connect(server.addr, server.client_config(&[b"http/1.1"]))
+        .await
+        .unwrap();
+    let mut silent = within(BOUND, "connect", TcpStream::connect(server.addr))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A real client still gets served, twice (each time someone idle gives way).
+    for target in ["/a", "/b"] {
+        let got = get_h1(&server, target).await;
+        assert_eq!(got.status, StatusCode::OK, "{target}");
+    }
+    // The two idle connections were closed to make room.
+    time_until_closed(&mut idle).await;
+    time_until_closed(&mut silent).await;
 }
 
 #[tokio::test]
