@@ -89,13 +89,11 @@ struct ServeArgs {
     /// keep-alive connection.
     #[arg(long, env = "SCRATCH_DEMO_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     header_read_timeout: Duration,
-    /// Close a connection with no request in flight for this long (HTTP/2: GOAWAY); also
-    /// the HTTP/2 keep-alive PING interval.
+    /// Close a connection with no request in flight for this long (HTTP/2: GOAWAY).
     #[arg(long, env = "SCRATCH_DEMO_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
     idle_timeout: Duration,
     /// Drop a connection told to close that has not closed after this long (an HTTP/2
-    /// client that never answers the GOAWAY's PING); also the time allowed to answer an
-    /// HTTP/2 keep-alive PING.
+    /// client that never answers the GOAWAY's PING).
     #[arg(long, env = "SCRATCH_DEMO_CLOSE_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     close_timeout: Duration,
     /// On SIGTERM/SIGINT, how long to let in-flight requests finish.

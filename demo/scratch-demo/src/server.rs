@@ -76,8 +76,8 @@ pub struct ServeOptions {
     pub header_read_timeout: Duration,
     /// Close a connection that has had no request in flight for this long.
     pub idle_timeout: Duration,
-    /// A connection told to close (idle) that has not closed after this long is dropped;
-    /// also the time an HTTP/2 peer has to answer a keep-alive PING.
+    /// A connection told to close (idle) that has not closed after this long is dropped
+    /// (an HTTP/2 client that never answers the GOAWAY's PING).
     pub close_timeout: Duration,
     /// On shutdown, how long to wait for connections to finish.
     pub drain_timeout: Duration,
@@ -181,9 +181,9 @@ impl Server {
         let mut h2 = http2::Builder::new(TokioExecutor::new());
         h2.timer(TokioTimer::new())
             .max_concurrent_streams(opts.h2_max_concurrent_streams)
-            .max_header_list_size(opts.h2_max_header_list_size)
-            .keep_alive_interval(opts.idle_timeout)
-            .keep_alive_timeout(opts.close_timeout);
+            .max_header_list_size(opts.h2_max_header_list_size);
+        // No hyper keep-alive PINGs: its timer would race the idle GOAWAY, and the idle
+        // watchdog with `close_timeout` already bounds a peer that stops answering.
         Self {
             listener,
             acceptor: TlsAcceptor::from(tls),

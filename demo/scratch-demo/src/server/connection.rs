@@ -7,7 +7,6 @@
 //! | HTTP/1.1 request head, trickled or absent (also between keep-alive requests) | `header_read_timeout` (hyper's, a total deadline for the head) |
 //! | no request in flight, either protocol | `idle_timeout`, then a graceful close |
 //! | graceful close not finishing (an HTTP/2 client never answering the GOAWAY's PING) | `close_timeout`, then the connection is dropped |
-//! | HTTP/2 peer that stops answering PINGs while busy | hyper's keep-alive: a PING every `idle_timeout`, `close_timeout` for the answer |
 //!
 //! In every state the connection table may shed the connection when it has no request in
 //! flight (see `table.rs`); shutdown closes handshakes at once and drains the rest.
