@@ -4,7 +4,7 @@
 //!
 //! The provider is passed explicitly to every rustls builder, so the configuration never
 //! depends on a process-wide default; the binary and the test helpers still install ring
-//! as the default (STACK.md P3) so that nothing else in the process can panic for lack
+//! as the default so that nothing else in the process can panic for lack
 //! of one.
 
 use std::fs;
