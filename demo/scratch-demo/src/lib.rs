@@ -14,8 +14,10 @@
 //!   the key created 0600), and the rustls config: ring provider passed explicitly,
 //!   TLS 1.2 + 1.3 only, ALPN `h2`, `http/1.1`.
 //! - [`server`]: the accept loop on hyper's HTTP/1.1 and HTTP/2 connection builders with
-//!   every limit in [`server::ServeOptions`], and graceful shutdown driven by a future the
-//!   caller passes in, so tests shut it down with a channel and the binary with signals.
+//!   every limit in [`server::ServeOptions`]: a deadline in every connection state, a
+//!   connection cap that sheds the least active idle connection of the heaviest address,
+//!   rate-limited event logs, and graceful shutdown driven by a future the caller passes
+//!   in, so tests shut it down with a channel and the binary with signals.
 //! - [`healthcheck`]: a minimal HTTPS probe for images without curl.
 //! - [`log`]: text or JSON lines on stderr.
 //! - [`error`]: the crate's one error type.

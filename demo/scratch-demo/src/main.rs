@@ -9,7 +9,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use scratch_demo::log::{LogFormat, Logger};
-use scratch_demo::server::{MAX_CONNECTIONS_LIMIT, ServeOptions, Server};
+use scratch_demo::server::{
+    DEFAULT_LISTEN_BACKLOG, DEFAULT_MAX_CONNECTIONS, MAX_CONNECTIONS_LIMIT, RESERVED_FDS,
+    ServeOptions, Server,
+};
 use scratch_demo::{healthcheck, tls};
 
 /// HTTPS demo service: answers every path with `Hello, "<path>" from Scratch Demo!`.
@@ -60,7 +63,8 @@ struct ServeArgs {
     key: PathBuf,
     /// Make an in-memory self-signed certificate for these names at start, instead of
     /// reading --cert/--key; nothing is written to disk. Without names:
-    /// localhost,127.0.0.1.
+    /// localhost,127.0.0.1. The --listen IP is added when it is a specific address
+    /// (::1 for [::]). Valid for 365 days from an hour ago.
     #[arg(
         long,
         env = "SCRATCH_DEMO_SELF_SIGNED",
@@ -80,20 +84,36 @@ struct ServeArgs {
     /// Time allowed for the TLS handshake (e.g. 10s, 500ms).
     #[arg(long, env = "SCRATCH_DEMO_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     handshake_timeout: Duration,
-    /// HTTP/1.1: time allowed for a complete request head; also bounds a silent
+    /// Time allowed for a complete HTTP/1.1 request head (in total: trickling bytes does
+    /// not extend it) or the HTTP/2 connection preface; also bounds a silent HTTP/1.1
     /// keep-alive connection.
     #[arg(long, env = "SCRATCH_DEMO_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     header_read_timeout: Duration,
-    /// Close a connection with no request in flight for this long.
+    /// Close a connection with no request in flight for this long (HTTP/2: GOAWAY).
     #[arg(long, env = "SCRATCH_DEMO_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
     idle_timeout: Duration,
+    /// Drop a connection told to close that has not closed after this long (an HTTP/2
+    /// client that never answers the GOAWAY's PING).
+    #[arg(long, env = "SCRATCH_DEMO_CLOSE_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    close_timeout: Duration,
     /// On SIGTERM/SIGINT, how long to let in-flight requests finish.
     #[arg(long, env = "SCRATCH_DEMO_DRAIN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     drain_timeout: Duration,
-    /// Connections served at once; more wait in the kernel's listen backlog.
-    #[arg(long, env = "SCRATCH_DEMO_MAX_CONNECTIONS", default_value_t = 1024,
+    /// Connections open at once. When full, the least recently active connection with no
+    /// request in flight is closed to make room, taken first from the address with the
+    /// most connections; requests in flight are never cut. Lowered to fit the open-files
+    /// limit (raised to its hard limit at start) when that is smaller.
+    #[arg(long, env = "SCRATCH_DEMO_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS as u32,
           value_parser = clap::value_parser!(u32).range(1..=MAX_CONNECTIONS_LIMIT as i64))]
     max_connections: u32,
+    /// Listen backlog: connections the kernel queues before they are accepted (Linux
+    /// clamps it to net.core.somaxconn).
+    #[arg(long, env = "SCRATCH_DEMO_LISTEN_BACKLOG", default_value_t = DEFAULT_LISTEN_BACKLOG,
+          value_parser = clap::value_parser!(u32).range(1..=65535))]
+    listen_backlog: u32,
+    /// At most one summary line each of sheds, timeouts and refusals per this interval.
+    #[arg(long, env = "SCRATCH_DEMO_EVENT_LOG_INTERVAL", default_value = "10s", value_parser = parse_duration)]
+    event_log_interval: Duration,
     /// HTTP/1.1: largest request head in bytes (431 beyond it).
     #[arg(long, env = "SCRATCH_DEMO_MAX_HEADER_BYTES", default_value_t = 16384,
           value_parser = clap::value_parser!(u32).range(1024..=1_048_576))]
@@ -173,13 +193,16 @@ fn main() -> ExitCode {
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let logger = Logger::new(args.log_format, !args.no_access_log);
     let (pair, origin) = match &args.self_signed {
-        Some(names) => (
-            tls::generate_self_signed(names)?.pair,
-            format!(
-                "generated in-memory self-signed certificate for {}",
-                names.join(",")
-            ),
-        ),
+        Some(names) => {
+            let names = tls::names_for_listen(names, args.listen.ip());
+            (
+                tls::generate_self_signed(&names)?.pair,
+                format!(
+                    "generated in-memory self-signed certificate for {}",
+                    names.join(",")
+                ),
+            )
+        }
         None => (
             tls::load_pair(&args.cert, &args.key)?,
             format!("loaded certificate {}", args.cert.display()),
@@ -192,8 +215,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         handshake_timeout: args.handshake_timeout,
         header_read_timeout: args.header_read_timeout,
         idle_timeout: args.idle_timeout,
+        close_timeout: args.close_timeout,
         drain_timeout: args.drain_timeout,
-        max_connections: args.max_connections as usize,
+        max_connections: fit_open_files(args.max_connections, logger),
+        listen_backlog: args.listen_backlog,
+        event_log_interval: args.event_log_interval,
         max_header_bytes: args.max_header_bytes as usize,
         h2_max_concurrent_streams: args.h2_max_concurrent_streams,
         h2_max_header_list_size: args.h2_max_header_list_size,
@@ -229,6 +255,30 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Connections abandoned after the drain timeout are dropped with the runtime.
     runtime.shutdown_timeout(Duration::from_millis(100));
     Ok(())
+}
+
+/// `max_connections`, lowered (with a warning) when the open-files limit, once raised to
+/// its hard limit, leaves room for fewer connections.
+fn fit_open_files(max_connections: u32, logger: Logger) -> usize {
+    let wanted = max_connections as usize;
+    match scratch_demo::server::raise_open_files_limit() {
+        Ok(limit) => {
+            let usable = usize::try_from(limit.saturating_sub(RESERVED_FDS)).unwrap_or(usize::MAX);
+            if wanted > usable {
+                logger.warn(&format!(
+                    "the open-files limit ({limit}) leaves room for {usable} connections: \
+                     serving at most {usable} instead of --max-connections {wanted} \
+                     (raise it with ulimit -n, LimitNOFILE= or --ulimit nofile=N:N)"
+                ));
+                return usable.max(1);
+            }
+            wanted
+        }
+        Err(e) => {
+            logger.warn(&format!("cannot raise the open-files limit: {e}"));
+            wanted
+        }
+    }
 }
 
 /// Two futures: the first SIGTERM/SIGINT, and a second one (forced exit).

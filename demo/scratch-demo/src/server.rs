@@ -1,28 +1,31 @@
-//! The HTTPS server: accept loop, per-connection limits and graceful shutdown.
+//! The HTTPS server: listener, accept loop, connection cap and graceful shutdown.
 //!
 //! # Connection life cycle
-//! 1. **Cap.** A connection slot (a semaphore permit, `max_connections` in all) is taken
-//!    *before* `accept`. When all slots are busy the server simply stops accepting: excess
-//!    connections wait in the kernel's listen backlog (and are refused by the kernel once
-//!    that is full) until a slot frees up. Their handshake timer starts only when accepted.
-//! 2. **TLS handshake**, bounded by `handshake_timeout`; a peer that never completes it
-//!    (silent TCP, partial ClientHello) is dropped.
-//! 3. **HTTP.** The protocol is chosen by ALPN: `h2` gets hyper's HTTP/2 server, anything
-//!    else (including no ALPN) HTTP/1.1. No preface sniffing, so a silent client cannot
-//!    park a connection in an unbounded read.
-//!    - HTTP/1.1: hyper's `header_read_timeout` (its timer starts whenever the connection
-//!      waits for a request head, so it also bounds a silent client and the wait between
-//!      keep-alive requests), `max_header_size` (431 beyond it) and `max_buf_size`.
-//!    - HTTP/2: `max_concurrent_streams` and `max_header_list_size`; hyper's defaults guard
-//!      against rapid-reset floods.
-//!    - Both: an **idle timeout** watchdog. When no request has been in flight on the
-//!      connection for `idle_timeout`, the connection is shut down gracefully (HTTP/2 gets a
-//!      GOAWAY).
-//! 4. **Shutdown.** When the `shutdown` future passed to [`Server::run`] completes, the
+//! 1. **Listen.** The socket is bound with an explicit listen backlog (`listen_backlog`,
+//!    4096 by default; the kernel clamps it to `net.core.somaxconn`).
+//! 2. **Cap.** Every connection has a place in the connection table ([`table`]), at most
+//!    `max_connections`. When the table is full and a connection arrives, the least
+//!    recently active connection with no request in flight (still handshaking, waiting
+//!    for a request, or idle) is shed to make room, taken first from the address holding
+//!    the most connections; only when every connection is busy does the newcomer wait
+//!    (and accepting pause) until one ends. There is no hard per-address cap (see
+//!    `table.rs` for why).
+//! 3. **Every protocol state has a deadline** ([`connection`]): the TLS handshake
+//!    (`handshake_timeout`), the HTTP/2 preface and the HTTP/1.1 request head
+//!    (`header_read_timeout`, a total deadline: trickling bytes does not extend it), no
+//!    request in flight (`idle_timeout`, then a graceful close: HTTP/2 gets a GOAWAY),
+//!    and a graceful close that does not finish (`close_timeout`, e.g. a GOAWAY's PING
+//!    never answered). The protocol is chosen by ALPN (`h2`, else HTTP/1.1).
+//!    HTTP/1.1 also has `max_header_size` (431 beyond it); HTTP/2 has
+//!    `max_concurrent_streams`, `max_header_list_size` and hyper's rapid-reset guard.
+//! 4. **Logs.** Sheds, timeouts and refusals are counted and summarised at most once per
+//!    `event_log_interval` ([`events`]), never one line per connection.
+//! 5. **Shutdown.** When the `shutdown` future passed to [`Server::run`] completes, the
 //!    listener is closed (new connections are refused), handshakes in progress are dropped,
-//!    every connection is told to shut down gracefully (idle HTTP/1.1 connections close at
-//!    once, requests in flight finish, HTTP/2 gets a GOAWAY), and `run` waits until all
-//!    connections are gone or `drain_timeout` has passed.
+//!    HTTP/1.1 responses from then on carry `connection: close`, every connection is told
+//!    to shut down gracefully (idle HTTP/1.1 connections close at once, requests in flight
+//!    finish, HTTP/2 gets a GOAWAY), and `run` waits until all connections are gone or
+//!    `drain_timeout` has passed.
 //!
 //! # Routes
 //! `/healthz` answers `ok` (the original has no such route: it would greet "/healthz").
@@ -30,55 +33,66 @@
 //! percent-escape gets Go's `400 Bad Request`. With `test_endpoints`, `/__test/slow/<ms>`
 //! sleeps (at most 30 s) before answering, so tests can hold a request in flight.
 
-use std::convert::Infallible;
+mod connection;
+mod events;
+mod routes;
+mod table;
+
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::header::{CONNECTION, CONTENT_TYPE, HeaderValue, USER_AGENT};
 use hyper::server::conn::{http1, http2};
-use hyper::service::service_fn;
-use hyper::{Request, Response, StatusCode, Version};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use crate::error::{Error, Result};
-use crate::greeting;
-use crate::log::{AccessEntry, Logger};
+use crate::log::Logger;
+use events::{Event, Events};
+use table::Table;
 
 /// hyper's smallest accepted `max_buf_size`.
 const MIN_BUF_SIZE: usize = 8192;
-/// Upper bound for `max_connections` (keeps the drain wait's permit count in a `u32`).
+/// Upper bound for `max_connections`.
 pub const MAX_CONNECTIONS_LIMIT: usize = 1_000_000;
-/// Longest delay the test endpoint honours.
-const MAX_TEST_DELAY: Duration = Duration::from_secs(30);
+/// The default listen backlog (Linux clamps it to `net.core.somaxconn`, 4096 since 5.4).
+pub const DEFAULT_LISTEN_BACKLOG: u32 = 4096;
+/// The default connection cap.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// File descriptors kept free beside the connections (listener, stdio, runtime).
+pub const RESERVED_FDS: u64 = 64;
 
 /// Limits and timeouts of the server. [`Default`] gives the production values.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     /// Time allowed for the TLS handshake after `accept`.
     pub handshake_timeout: Duration,
-    /// HTTP/1.1: time allowed to receive a complete request head.
+    /// Time allowed to receive a complete HTTP/1.1 request head, or the HTTP/2
+    /// connection preface; also bounds a silent HTTP/1.1 keep-alive connection.
     pub header_read_timeout: Duration,
     /// Close a connection that has had no request in flight for this long.
     pub idle_timeout: Duration,
+    /// A connection told to close (idle) that has not closed after this long is dropped
+    /// (an HTTP/2 client that never answers the GOAWAY's PING).
+    pub close_timeout: Duration,
     /// On shutdown, how long to wait for connections to finish.
     pub drain_timeout: Duration,
-    /// Connections served at once; more wait in the listen backlog.
+    /// Connections open at once; beyond it the least active idle one is shed.
     pub max_connections: usize,
+    /// The listen backlog asked of the kernel.
+    pub listen_backlog: u32,
     /// HTTP/1.1: largest request head (request line plus headers), in bytes.
     pub max_header_bytes: usize,
     /// HTTP/2: streams a client may have open at once.
     pub h2_max_concurrent_streams: u32,
     /// HTTP/2: largest decoded header list, in bytes.
     pub h2_max_header_list_size: u32,
+    /// At most one summary of sheds, timeouts and refusals per this interval.
+    pub event_log_interval: Duration,
     /// Serve `/__test/slow/<ms>` (tests only; off in production).
     pub test_endpoints: bool,
 }
@@ -89,11 +103,14 @@ impl Default for ServeOptions {
             handshake_timeout: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
+            close_timeout: Duration::from_secs(5),
             drain_timeout: Duration::from_secs(10),
-            max_connections: 1024,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            listen_backlog: DEFAULT_LISTEN_BACKLOG,
             max_header_bytes: 16 * 1024,
             h2_max_concurrent_streams: 100,
             h2_max_header_list_size: 16 * 1024,
+            event_log_interval: Duration::from_secs(10),
             test_endpoints: false,
         }
     }
@@ -111,6 +128,9 @@ struct Shared {
     logger: Logger,
     h1: http1::Builder,
     h2: http2::Builder<TokioExecutor>,
+    events: Events,
+    /// Set when shutdown begins (HTTP/1.1 responses then carry `connection: close`).
+    stopping: AtomicBool,
 }
 
 /// A bound, not yet running, server.
@@ -121,7 +141,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds `addr` (port 0 picks a free port, see [`Server::local_addr`]).
+    /// Binds `addr` (port 0 picks a free port, see [`Server::local_addr`]) with
+    /// `opts.listen_backlog`.
     ///
     /// # Errors
     /// [`Error::Bind`] when the address cannot be bound (in use, privileged port, ...).
@@ -131,7 +152,7 @@ impl Server {
         opts: ServeOptions,
         logger: Logger,
     ) -> Result<Self> {
-        let listener = TcpListener::bind(addr).await.map_err(|source| {
+        let listener = listen(addr, opts.listen_backlog).map_err(|source| {
             let hint = if source.kind() == std::io::ErrorKind::PermissionDenied {
                 " (ports below 1024 need root, CAP_NET_BIND_SERVICE or the \
                  net.ipv4.ip_unprivileged_port_start sysctl; or pick a port >= 1024)"
@@ -143,7 +164,7 @@ impl Server {
         Ok(Self::from_listener(listener, tls, opts, logger))
     }
 
-    /// Wraps an already bound listener.
+    /// Wraps an already bound listener (its backlog is whatever it was bound with).
     pub fn from_listener(
         listener: TcpListener,
         tls: Arc<rustls::ServerConfig>,
@@ -161,6 +182,8 @@ impl Server {
         h2.timer(TokioTimer::new())
             .max_concurrent_streams(opts.h2_max_concurrent_streams)
             .max_header_list_size(opts.h2_max_header_list_size);
+        // No hyper keep-alive PINGs: its timer would race the idle GOAWAY, and the idle
+        // watchdog with `close_timeout` already bounds a peer that stops answering.
         Self {
             listener,
             acceptor: TlsAcceptor::from(tls),
@@ -169,6 +192,8 @@ impl Server {
                 logger,
                 h1,
                 h2,
+                events: Events::default(),
+                stopping: AtomicBool::new(false),
             }),
         }
     }
@@ -188,54 +213,27 @@ impl Server {
             acceptor,
             shared,
         } = self;
-        let limit = shared.opts.max_connections;
-        let slots = Arc::new(Semaphore::new(limit));
+        let table = Arc::new(Table::new(shared.opts.max_connections));
+        let reporter = tokio::spawn(report_events(Arc::clone(&shared), Arc::clone(&table)));
         let (stop_tx, stop_rx) = watch::channel(false);
-        tokio::pin!(shutdown);
-        loop {
-            let permit = tokio::select! {
-                () = &mut shutdown => break,
-                p = Arc::clone(&slots).acquire_owned() => match p {
-                    Ok(p) => p,
-                    Err(_) => break,
-                },
-            };
-            let (tcp, peer) = tokio::select! {
-                () = &mut shutdown => break,
-                r = listener.accept() => match r {
-                    Ok(x) => x,
-                    Err(e) => {
-                        // EMFILE and friends: back off instead of spinning.
-                        shared.logger.warn(&format!("accept failed: {e}"));
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-            };
-            let _ = tcp.set_nodelay(true);
-            tokio::spawn(connection(
-                tcp,
-                peer,
-                acceptor.clone(),
-                Arc::clone(&shared),
-                stop_rx.clone(),
-                permit,
-            ));
-        }
+        accept_loop(&listener, &acceptor, &shared, &table, stop_rx, shutdown).await;
         drop(listener);
+        shared.stopping.store(true, Ordering::Release);
         let _ = stop_tx.send(true);
-        let open = limit - slots.available_permits();
+        let open = table.len();
         let drain = shared.opts.drain_timeout;
         shared.logger.info(&format!(
             "shutting down: listener closed, draining {open} connection(s) for up to {drain:?}"
         ));
-        // Every connection task holds one permit until it ends: holding all of them means
-        // all connections are gone.
-        let all = u32::try_from(limit).unwrap_or(u32::MAX);
-        let abandoned = match tokio::time::timeout(drain, slots.acquire_many(all)).await {
-            Ok(_) => 0,
-            Err(_) => limit - slots.available_permits(),
+        let abandoned = match tokio::time::timeout(drain, table.drained()).await {
+            Ok(()) => 0,
+            Err(_) => table.len(),
         };
+        reporter.abort();
+        let every = shared.opts.event_log_interval;
+        shared
+            .events
+            .report(&shared.logger, every, table.cap(), table.heaviest());
         if abandoned == 0 {
             shared.logger.info("shutdown complete");
         } else {
@@ -249,195 +247,97 @@ impl Server {
     }
 }
 
-/// Per-connection bookkeeping for the idle timeout.
-struct Activity {
-    in_flight: AtomicUsize,
-    last: Mutex<Instant>,
-}
-
-impl Activity {
-    fn new() -> Self {
-        Self {
-            in_flight: AtomicUsize::new(0),
-            last: Mutex::new(Instant::now()),
-        }
-    }
-
-    fn touch(&self) {
-        if let Ok(mut last) = self.last.lock() {
-            *last = Instant::now();
-        }
-    }
-
-    /// How long the connection has had no request in flight (zero while one is).
-    fn idle_for(&self) -> Duration {
-        if self.in_flight.load(Ordering::Acquire) > 0 {
-            return Duration::ZERO;
-        }
-        self.last.lock().map(|l| l.elapsed()).unwrap_or_default()
-    }
-}
-
-/// Marks a request in flight for as long as it lives, even if the handler is cancelled.
-struct InFlight(Arc<Activity>);
-
-impl InFlight {
-    fn begin(activity: &Arc<Activity>) -> Self {
-        activity.in_flight.fetch_add(1, Ordering::AcqRel);
-        Self(Arc::clone(activity))
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.touch();
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// Polls a hyper connection to completion while watching for shutdown and idleness.
-macro_rules! drive {
-    ($conn:expr, $stop:expr, $activity:expr, $idle:expr) => {{
-        let conn = $conn;
-        tokio::pin!(conn);
-        let idle: Duration = $idle;
-        let period = (idle / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
-        let mut tick = tokio::time::interval(period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut closing = false;
-        loop {
-            tokio::select! {
-                _ = conn.as_mut() => break,
-                _ = $stop.wait_for(|stop| *stop), if !closing => {
-                    conn.as_mut().graceful_shutdown();
-                    closing = true;
-                }
-                _ = tick.tick(), if !closing => {
-                    if $activity.idle_for() >= idle {
-                        conn.as_mut().graceful_shutdown();
-                        closing = true;
-                    }
-                }
-            }
-        }
-    }};
-}
-
-async fn connection(
-    tcp: TcpStream,
-    peer: SocketAddr,
-    acceptor: TlsAcceptor,
-    shared: Arc<Shared>,
-    mut stop: watch::Receiver<bool>,
-    _slot: OwnedSemaphorePermit,
-) {
-    let handshake = tokio::time::timeout(shared.opts.handshake_timeout, acceptor.accept(tcp));
-    let tls = tokio::select! {
-        _ = stop.wait_for(|stop| *stop) => return,
-        r = handshake => match r {
-            Ok(Ok(tls)) => tls,
-            // Handshake failed or timed out: dropping the stream closes the socket.
-            Ok(Err(_)) | Err(_) => return,
-        },
-    };
-    let is_h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
-    let activity = Arc::new(Activity::new());
-    let service = {
-        let shared = Arc::clone(&shared);
-        let activity = Arc::clone(&activity);
-        service_fn(move |req| handle(req, peer, Arc::clone(&shared), Arc::clone(&activity)))
-    };
-    let io = TokioIo::new(tls);
-    let idle = shared.opts.idle_timeout;
-    if is_h2 {
-        drive!(
-            shared.h2.serve_connection(io, service),
-            stop,
-            activity,
-            idle
-        );
+/// A TCP listener on `addr` with SO_REUSEADDR (as std and mio set it) and `backlog`.
+fn listen(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
     } else {
-        drive!(
-            shared.h1.serve_connection(io, service),
-            stop,
-            activity,
-            idle
-        );
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog.max(1))
+}
+
+/// Accepts until `shutdown` completes, making room in the table for each newcomer.
+async fn accept_loop<F: Future<Output = ()>>(
+    listener: &TcpListener,
+    acceptor: &TlsAcceptor,
+    shared: &Arc<Shared>,
+    table: &Arc<Table>,
+    stop: watch::Receiver<bool>,
+    shutdown: F,
+) {
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            () = &mut shutdown => return,
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    shared.events.accept_failed(&e);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        // Room is made only for a connection that has arrived: a full table sheds one
+        // idle connection per newcomer, and nothing while nobody is waiting.
+        let made = tokio::select! {
+            () = &mut shutdown => return,
+            made = table.room() => made,
+        };
+        shared.events.add(Event::Shed, made.shed);
+        shared.events.add(Event::CapWait, u64::from(made.waited));
+        let _ = tcp.set_nodelay(true);
+        let slot = table.admit(peer.ip());
+        tokio::spawn(connection::serve(
+            tcp,
+            peer,
+            acceptor.clone(),
+            Arc::clone(shared),
+            stop.clone(),
+            slot,
+        ));
     }
 }
 
-async fn handle(
-    req: Request<Incoming>,
-    peer: SocketAddr,
-    shared: Arc<Shared>,
-    activity: Arc<Activity>,
-) -> std::result::Result<Response<Full<Bytes>>, Infallible> {
-    let _in_flight = InFlight::begin(&activity);
-    let start = Instant::now();
-    let (status, body) = respond(&req, &shared.opts).await;
-    let body_len = body.len();
-    let mut resp = Response::new(Full::new(Bytes::from(body)));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    if status == StatusCode::BAD_REQUEST && req.version() < Version::HTTP_2 {
-        // As Go's server does after a request it cannot parse.
-        resp.headers_mut()
-            .insert(CONNECTION, HeaderValue::from_static("close"));
-    }
-    if !shared.logger.access_enabled() {
-        return Ok(resp);
-    }
-    let target = req
-        .uri()
-        .path_and_query()
-        .map_or_else(|| req.uri().path(), |pq| pq.as_str());
-    let user_agent = req
-        .headers()
-        .get(USER_AGENT)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    shared.logger.access(&AccessEntry {
-        peer,
-        method: req.method().as_str(),
-        target,
-        version: version_str(req.version()),
-        status: status.as_u16(),
-        bytes: body_len,
-        duration: start.elapsed(),
-        user_agent: user_agent.as_deref(),
-    });
-    Ok(resp)
-}
-
-/// Status and body for a request.
-async fn respond(req: &Request<Incoming>, opts: &ServeOptions) -> (StatusCode, String) {
-    let path = req.uri().path();
-    if path == "/healthz" {
-        return (StatusCode::OK, "ok".into());
-    }
-    if let Some(ms) = path
-        .strip_prefix("/__test/slow/")
-        .filter(|_| opts.test_endpoints)
-    {
-        let ms = ms.parse::<u64>().unwrap_or(0);
-        tokio::time::sleep(Duration::from_millis(ms).min(MAX_TEST_DELAY)).await;
-        return (StatusCode::OK, format!("slept {ms} ms"));
-    }
-    match greeting::greeting(path) {
-        Ok(text) => (StatusCode::OK, text),
-        Err(_) => (StatusCode::BAD_REQUEST, greeting::bad_request_body().into()),
+/// Writes the event summary once per `event_log_interval` (nothing when quiet).
+async fn report_events(shared: Arc<Shared>, table: Arc<Table>) {
+    let every = shared.opts.event_log_interval;
+    loop {
+        tokio::time::sleep(every).await;
+        shared
+            .events
+            .report(&shared.logger, every, table.cap(), table.heaviest());
     }
 }
 
-fn version_str(v: Version) -> &'static str {
-    match v {
-        Version::HTTP_09 => "HTTP/0.9",
-        Version::HTTP_10 => "HTTP/1.0",
-        Version::HTTP_11 => "HTTP/1.1",
-        Version::HTTP_2 => "HTTP/2.0",
-        Version::HTTP_3 => "HTTP/3.0",
-        _ => "HTTP/?",
+/// Raises this process's soft limit on open files to its hard limit (as Go's runtime
+/// does), so that `max_connections` can be reached; returns the soft limit now in force.
+///
+/// # Errors
+/// The OS error when the limit cannot be read or changed.
+pub fn raise_open_files_limit() -> std::io::Result<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one `rlimit` into the valid, exclusively borrowed `lim`.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return Err(std::io::Error::last_os_error());
     }
+    if lim.rlim_cur < lim.rlim_max {
+        let raised = libc::rlimit {
+            rlim_cur: lim.rlim_max,
+            rlim_max: lim.rlim_max,
+        };
+        // SAFETY: setrlimit only reads the valid `raised`.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        lim = raised;
+    }
+    Ok(lim.rlim_cur)
 }

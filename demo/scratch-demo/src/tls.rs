@@ -4,7 +4,7 @@
 //!
 //! The provider is passed explicitly to every rustls builder, so the configuration never
 //! depends on a process-wide default; the binary and the test helpers still install ring
-//! as the default (STACK.md P3) so that nothing else in the process can panic for lack
+//! as the default so that nothing else in the process can panic for lack
 //! of one.
 
 use std::fs;
@@ -28,6 +28,34 @@ pub const ALPN_PROTOCOLS: [&[u8]; 2] = [b"h2", b"http/1.1"];
 
 /// Names a self-signed certificate is made for when none are given.
 pub const DEFAULT_NAMES: [&str; 2] = ["localhost", "127.0.0.1"];
+
+/// How long a generated certificate is valid: one year, under the 398 days browsers
+/// accept and far under the ten years scanners such as testssl.sh flag.
+pub const VALIDITY_DAYS: i64 = 365;
+
+/// How far before "now" a generated certificate's validity starts, for clients whose
+/// clocks are a little behind.
+pub const BACKDATE_HOURS: i64 = 1;
+
+/// `names` plus the address the server listens on, when a client could reach it by that
+/// address and it is missing: a specific IP as is, `::` as `::1`, `0.0.0.0` as
+/// `127.0.0.1` (those are what `healthcheck` probes by default).
+pub fn names_for_listen(names: &[String], listen: std::net::IpAddr) -> Vec<String> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let ip = match listen {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    let mut out = names.to_vec();
+    let present = names
+        .iter()
+        .any(|n| n.parse::<std::net::IpAddr>().is_ok_and(|have| have == ip));
+    if !present {
+        out.push(ip.to_string());
+    }
+    out
+}
 
 /// The ring crypto provider, the only one this crate is built with.
 pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -129,7 +157,8 @@ pub fn load_pair(cert_path: &Path, key_path: &Path) -> Result<CertPair> {
 }
 
 /// Generates a self-signed ECDSA P-256 certificate for `names` (DNS names or IP
-/// addresses; the first one is also the subject's common name).
+/// addresses; the first one is also the subject's common name), valid for
+/// [`VALIDITY_DAYS`] from [`BACKDATE_HOURS`] ago.
 ///
 /// # Errors
 /// [`Error::CertGenerate`] when a name is neither a DNS name nor an IP address.
@@ -146,6 +175,9 @@ pub fn generate_self_signed(names: &[String]) -> Result<Generated> {
     );
     params.distinguished_name = dn;
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::hours(BACKDATE_HOURS);
+    params.not_after = params.not_before + time::Duration::days(VALIDITY_DAYS);
     let key = rcgen::KeyPair::generate().map_err(err)?;
     let cert = params.self_signed(&key).map_err(err)?;
     let pair = CertPair {

@@ -508,3 +508,11 @@ fn sigterm_as_pid_1_in_a_pid_namespace_exits_0() {
             .any(|l| l.contains("shutdown complete"))
     );
 }
+
+#[test]
+fn self_signed_on_ipv6_loopback_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Running::spawn(&["--listen", "[::1]:0", "--self-signed"], dir.path());
+    let line = server.wait_line("self-signed certificate for");
+    assert!(line.contains("for localhost,127.0.0.1,::1 "), "{line}");
+}

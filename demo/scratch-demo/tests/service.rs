@@ -396,9 +396,15 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
         ..test_options()
     })
     .await;
-    let first = tls_connect(server.addr, server.client_config(&[b"http/1.1"]))
+    // The only slot is busy (a request in flight), so it cannot be shed.
+    let mut first = tls_connect(server.addr, server.client_config(&[b"http/1.1"]))
         .await
         .unwrap();
+    first
+        .write_all(b"GET /__test/slow/1500 HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
     // The second TCP connect succeeds (kernel backlog) but TLS cannot complete while the
     // only slot is taken.
     let cfg = server.client_config(&[b"http/1.1"]);
@@ -415,6 +421,31 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
         .unwrap()
         .expect("second handshake after the slot freed");
     drop(second);
+}
+
+#[tokio::test]
+async fn at_the_cap_an_idle_connection_is_shed_for_a_newcomer() {
+    let server = TestServer::start(ServeOptions {
+        max_connections: 2,
+        ..test_options()
+    })
+    .await;
+    // A connection that handshook and then said nothing, and one still handshaking.
+    let mut idle = tls_connect(server.addr, server.client_config(&[b"http/1.1"]))
+        .await
+        .unwrap();
+    let mut silent = within(BOUND, "connect", TcpStream::connect(server.addr))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A real client still gets served, twice (each time someone idle gives way).
+    for target in ["/a", "/b"] {
+        let got = get_h1(&server, target).await;
+        assert_eq!(got.status, StatusCode::OK, "{target}");
+    }
+    // The two idle connections were closed to make room.
+    time_until_closed(&mut idle).await;
+    time_until_closed(&mut silent).await;
 }
 
 #[tokio::test]
@@ -502,4 +533,128 @@ async fn healthcheck_probe_verifies_with_ca_file_or_skips_on_loopback() {
         scratch_demo::healthcheck::probe(&url404, None, t).await,
         Err(scratch_demo::Error::Unhealthy { .. })
     ));
+}
+
+/// Options with 1 s deadlines everywhere, so that a test sees each one fire quickly.
+fn short_deadlines() -> ServeOptions {
+    ServeOptions {
+        handshake_timeout: Duration::from_secs(1),
+        header_read_timeout: Duration::from_secs(1),
+        idle_timeout: Duration::from_secs(1),
+        close_timeout: Duration::from_secs(1),
+        ..test_options()
+    }
+}
+
+#[tokio::test]
+async fn http2_connection_that_never_sends_its_preface_is_closed() {
+    let server = TestServer::start(short_deadlines()).await;
+    // ALPN h2, then silence; and ALPN h2, then half a preface.
+    for sent in [&b""[..], &b"PRI * HTTP/2.0\r\n"[..]] {
+        let mut stream = tls_connect(server.addr, server.client_config(&[b"h2"]))
+            .await
+            .unwrap();
+        assert_eq!(stream.get_ref().1.alpn_protocol(), Some(b"h2".as_slice()));
+        stream.write_all(sent).await.unwrap();
+        stream.flush().await.unwrap();
+        // Bounded by BOUND: the server must close it (EOF), the client never will.
+        time_until_closed(&mut stream).await;
+    }
+}
+
+#[tokio::test]
+async fn idle_http2_connection_that_never_answers_the_goaway_ping_is_closed() {
+    let server = TestServer::start(short_deadlines()).await;
+    let mut stream = tls_connect(server.addr, server.client_config(&[b"h2"]))
+        .await
+        .unwrap();
+    // The preface and an empty SETTINGS frame, then nothing: no SETTINGS ack, no PING ack.
+    stream
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    stream.flush().await.unwrap();
+    let mut seen = Vec::new();
+    within(BOUND, "server to close the connection", async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    let types = frame_types(&seen);
+    assert!(types.contains(&7), "no GOAWAY among frames {types:?}");
+    assert!(types.contains(&6), "no PING among frames {types:?}");
+}
+
+/// The types of the HTTP/2 frames in `bytes` (a server's output, in order).
+fn frame_types(bytes: &[u8]) -> Vec<u8> {
+    let mut types = Vec::new();
+    let mut at = 0;
+    while at + 9 <= bytes.len() {
+        let len = usize::from(bytes[at]) << 16
+            | usize::from(bytes[at + 1]) << 8
+            | usize::from(bytes[at + 2]);
+        types.push(bytes[at + 3]);
+        at += 9 + len;
+    }
+    types
+}
+
+#[tokio::test]
+async fn http1_header_trickled_a_line_at_a_time_is_cut() {
+    let server = TestServer::start(short_deadlines()).await;
+    let stream = tls_connect(server.addr, server.client_config(&[b"http/1.1"]))
+        .await
+        .unwrap();
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    let writer = tokio::spawn(async move {
+        let _ = wr.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n").await;
+        // A complete header line every 200 ms, for far longer than BOUND.
+        for i in 0..300 {
+            let line = format!("X-Line-{i}: {i}\r\n");
+            if wr.write_all(line.as_bytes()).await.is_err() || wr.flush().await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    time_until_closed(&mut rd).await;
+    writer.abort();
+}
+
+#[tokio::test]
+async fn partial_client_hello_is_cut() {
+    let server = TestServer::start(short_deadlines()).await;
+    let hello = client_hello([3, 3], &[sig_algs(), supported_versions(&[[3, 4], [3, 3]])]);
+    let mut tcp = within(BOUND, "connect", TcpStream::connect(server.addr))
+        .await
+        .unwrap();
+    tcp.write_all(&hello[..hello.len() / 2]).await.unwrap();
+    time_until_closed(&mut tcp).await;
+}
+
+#[tokio::test]
+async fn http1_responses_after_shutdown_began_carry_connection_close() {
+    let mut server = TestServer::start(test_options()).await;
+    let mut stream = tls_connect(server.addr, server.client_config(&[b"http/1.1"]))
+        .await
+        .unwrap();
+    // Keep-alive request in flight while shutdown begins.
+    stream
+        .write_all(b"GET /__test/slow/700 HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let run = server.begin_shutdown();
+    let mut buf = Vec::new();
+    let _ = within(BOUND, "response", stream.read_to_end(&mut buf)).await;
+    let text = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+    assert!(text.starts_with("http/1.1 200"), "{text}");
+    assert!(text.contains("\r\nconnection: close\r\n"), "{text}");
+    let report = within(BOUND, "run to return", run).await.unwrap();
+    assert_eq!(report.abandoned_connections, 0);
 }
