@@ -6,8 +6,12 @@
 //! path index of the whole system: every `.list` file of an installed package is read
 //! and searched with one Aho-Corasick automaton for `/<basename>` of the wanted paths;
 //! only matching lines are decoded and compared (merged-`/usr` canonical form on both
-//! sides). Measured on a Debian 12 host with 741 packages (8 MB of lists), that is a
-//! few milliseconds against ~4x more for a `HashMap` of all 133k listed paths.
+//! sides), so nothing is allocated per listed path. Measured (release build) on a Debian
+//! 12 host with 741 packages (8 MB of lists) for curl's 66 closure paths: `open` 4-9 ms,
+//! `owners` 45-70 ms on a loaded 2-core machine, of which reading the lists is most; the
+//! automaton scan is 7-20 ms. The automaton is leftmost-longest: needles all start with
+//! `/` and hold no other `/`, so matches cannot overlap except at the same start, where
+//! the longest is the only one that can end at a line end.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -253,10 +257,14 @@ impl DpkgDb {
                 .map(|p| format!("/{}", p.rsplit('/').next().unwrap_or("")))
                 .collect();
             let basenames: Vec<String> = basenames.into_iter().collect();
-            let ac = AhoCorasick::new(&basenames).map_err(|e| SbomError::BadFile {
-                path: basenames.first().cloned().unwrap_or_default(),
-                reason: format!("cannot build the path matcher: {e}"),
-            })?;
+            let ac = AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .build(&basenames)
+                .map_err(|e| SbomError::BadFile {
+                    path: basenames.first().cloned().unwrap_or_default(),
+                    reason: format!("cannot build the path matcher: {e}"),
+                })?;
             for package in &self.packages {
                 let Some(list) = self.read_info(package, "list")? else {
                     continue;
@@ -313,7 +321,7 @@ impl DpkgDb {
         found: &mut BTreeMap<String, BTreeSet<DebKey>>,
     ) {
         let mut last_line = usize::MAX;
-        for hit in ac.find_overlapping_iter(list) {
+        for hit in ac.find_iter(list) {
             if list.get(hit.end()).is_some_and(|b| *b != b'\n') {
                 continue;
             }
