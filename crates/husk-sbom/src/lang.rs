@@ -138,17 +138,21 @@ pub fn parse_go_build_info(data: &[u8]) -> Result<Option<GoBuildInfo>, String> {
         return Ok(None);
     }
     let mut rest = &data[32..];
-    let version = read_string(&mut rest)?;
-    let modinfo = read_string(&mut rest)?;
+    let version = utf8(read_bytes(&mut rest)?)?;
+    let modinfo = utf8(strip_sentinels(read_bytes(&mut rest)?))?;
     let mut info = GoBuildInfo {
         go_version: version.to_owned(),
         ..GoBuildInfo::default()
     };
-    parse_modinfo(strip_sentinels(modinfo), &mut info)?;
+    parse_modinfo(modinfo, &mut info)?;
     Ok(Some(info))
 }
 
-fn read_string<'a>(rest: &mut &'a [u8]) -> Result<&'a str, String> {
+fn utf8(bytes: &[u8]) -> Result<&str, String> {
+    std::str::from_utf8(bytes).map_err(|_| "string is not UTF-8".to_owned())
+}
+
+fn read_bytes<'a>(rest: &mut &'a [u8]) -> Result<&'a [u8], String> {
     let mut len: u64 = 0;
     let mut shift = 0u32;
     loop {
@@ -169,14 +173,13 @@ fn read_string<'a>(rest: &mut &'a [u8]) -> Result<&'a str, String> {
     }
     let (s, tail) = rest.split_at(len);
     *rest = tail;
-    std::str::from_utf8(s).map_err(|_| "string is not UTF-8".to_owned())
+    Ok(s)
 }
 
-/// Module info is framed by two 16-byte sentinels when non-empty.
-fn strip_sentinels(modinfo: &str) -> &str {
-    let bytes = modinfo.as_bytes();
-    if bytes.len() >= 33 && bytes[bytes.len() - 17] == b'\n' {
-        modinfo.get(16..modinfo.len() - 16).unwrap_or(modinfo)
+/// Module info is framed by two 16-byte binary sentinels when non-empty.
+fn strip_sentinels(modinfo: &[u8]) -> &[u8] {
+    if modinfo.len() >= 33 && modinfo[modinfo.len() - 17] == b'\n' {
+        &modinfo[16..modinfo.len() - 16]
     } else {
         modinfo
     }
@@ -249,7 +252,7 @@ mod tests {
 
     #[test]
     fn parses_inline_build_info_with_replacements() {
-        let sentinel = "0123456789abcdef";
+        let sentinel = "0123456789abcdef"; // real ones are binary; see the host test
         let modinfo = format!(
             "{sentinel}path\texample.com/app\nmod\texample.com/app\t(devel)\t\n\
 dep\tgolang.org/x/text\tv0.3.0\th1:abc=\n=>\tgolang.org/x/text\tv0.3.8\th1:def=\n\

@@ -90,7 +90,9 @@ const DEBIAN_TO_SPDX: &[(&str, &str)] = &[
 
 /// One licence name as an SPDX id: `Ok(id)` for a known one, `Err(licence-ref)` for a
 /// `LicenseRef-` that the document must declare.
-#[must_use]
+///
+/// # Errors
+/// The name has no SPDX id; the error is the `LicenseRef-` to use instead.
 pub fn spdx_id(name: &str) -> Result<&'static str, String> {
     let lower = name.trim().to_ascii_lowercase();
     DEBIAN_TO_SPDX

@@ -206,14 +206,14 @@ fn licences_from_dep5_only() {
 fn placed(root: &Path) -> Vec<PlacedFile> {
     let mut libc = PlacedFile::from_bytes("/usr/lib/x86_64-linux-gnu/libc.so.6", b"libc");
     libc.host_path = Some("/lib/x86_64-linux-gnu/libc.so.6".into());
-    let mut foo = PlacedFile::from_bytes("/usr/lib/x86_64-linux-gnu/libfoo.so.1.0", b"foo");
-    foo.host_path = Some("/usr/lib/x86_64-linux-gnu/libfoo.so.1.0".into());
+    let mut libfoo = PlacedFile::from_bytes("/usr/lib/x86_64-linux-gnu/libfoo.so.1.0", b"foo");
+    libfoo.host_path = Some("/usr/lib/x86_64-linux-gnu/libfoo.so.1.0".into());
     let mut mine = PlacedFile::from_bytes("/app/mine", b"mine");
     mine.host_path = Some("/opt/mine".into());
     let _ = root;
     vec![
         libc,
-        foo,
+        libfoo,
         mine,
         PlacedFile::from_bytes("/etc/passwd", b"root:x:0:0::/:\n"),
     ]

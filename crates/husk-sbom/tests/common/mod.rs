@@ -36,8 +36,8 @@ pub fn curl_closure() -> Option<Vec<(String, PathBuf)>> {
     let mut paths = vec!["/usr/bin/curl".to_string()];
     for line in ldd.lines() {
         let path = match line.split_once("=>") {
-            Some((_, rest)) => rest.trim().split_whitespace().next(),
-            None => line.trim().split_whitespace().next(),
+            Some((_, rest)) => rest.split_whitespace().next(),
+            None => line.split_whitespace().next(),
         };
         if let Some(path) = path.filter(|p| p.starts_with('/')) {
             paths.push(path.to_string());
