@@ -29,6 +29,7 @@ mod progress;
 mod push;
 pub mod retry;
 mod source;
+pub mod tls;
 pub mod transport;
 
 pub use auth::{Credentials, Secret};
