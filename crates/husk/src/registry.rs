@@ -91,6 +91,12 @@ pub fn options() -> RegistryOptions {
         auth_files: auth_files(f.authfile.as_ref()),
         credentials: None,
         ca_certs: f.ca_cert.clone(),
+        cert_dir: f.cert_dir.clone(),
+        certs_d: husk_registry::tls::certs_d_roots(
+            env_path("XDG_CONFIG_HOME")
+                .or_else(|| env_path("HOME").map(|h| h.join(".config")))
+                .as_deref(),
+        ),
         plain_http,
         retry: husk_registry::RetryPolicy {
             max_attempts: f.retries.max(1),
