@@ -485,3 +485,13 @@ fn bad_certificate_files_and_directories_say_which_and_why() {
         )
     );
 }
+
+#[test]
+fn a_plain_self_signed_server_certificate_given_by_the_user_still_works() {
+    // What rcgen::generate_simple_self_signed makes (no basicConstraints), as before.
+    let tmp = tempfile::tempdir().unwrap();
+    let m = self_signed(&params(&["localhost", "127.0.0.1"]));
+    let opts = opts_trusting(tmp.path(), &[&m.pem]);
+    handshake(&opts, "127.0.0.1", server(vec![m.der.clone()], &m.key)).unwrap();
+    handshake(&opts, "localhost", server(vec![m.der.clone()], &m.key)).unwrap();
+}
