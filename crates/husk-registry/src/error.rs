@@ -117,6 +117,50 @@ pub enum RegistryError {
     Oci(#[from] OciError),
     #[error(transparent)]
     Platform(#[from] PlatformError),
+    #[error(
+        "the TLS certificate of {host} is not signed by an authority husk trusts{}: pass the registry's CA certificate with --ca-cert FILE, or put it in /etc/containers/certs.d/{host}/ca.crt (or ~/.config/containers/certs.d/{host}/)",
+        if *.self_signed { " (it is self-signed)" } else { "" }
+    )]
+    TlsUnknownIssuer { host: String, self_signed: bool },
+    #[error(
+        "the TLS certificate of {host} is not valid for {expected}: it names {}; reach the registry by one of those names, or give it a certificate whose subjectAltName includes {expected}",
+        crate::tls::names(.names)
+    )]
+    TlsNameMismatch {
+        host: String,
+        expected: String,
+        names: Vec<String>,
+    },
+    #[error(
+        "the TLS certificate of {host} expired: it is valid from {not_before} (notBefore) to {not_after} (notAfter) and it is now {now}; renew the registry's certificate, or fix this machine's clock if it is wrong"
+    )]
+    TlsExpired {
+        host: String,
+        not_before: String,
+        not_after: String,
+        now: String,
+    },
+    #[error(
+        "the TLS certificate of {host} is not valid yet: it is valid from {not_before} (notBefore) to {not_after} (notAfter) and it is now {now}; fix this machine's clock if it is wrong, or give the registry a certificate valid from an earlier date"
+    )]
+    TlsNotYetValid {
+        host: String,
+        not_before: String,
+        not_after: String,
+        now: String,
+    },
+    #[error(
+        "the TLS certificate of {host} is refused ({reason}); check the certificate the registry serves"
+    )]
+    TlsCertificate { host: String, reason: String },
+    #[error("the TLS handshake with {host} failed: {reason}")]
+    TlsHandshake { host: String, reason: String },
+    #[error("cannot set up TLS for registries: {reason}")]
+    TlsSetup { reason: String },
+    #[error("cannot use certificate directory {path}: {reason}")]
+    CertDir { path: PathBuf, reason: String },
+    #[error("cannot use client certificate file {path}: {reason}")]
+    ClientCert { path: PathBuf, reason: String },
 }
 
 impl RegistryError {

@@ -36,6 +36,7 @@ mod push;
 pub mod reference;
 pub mod retry;
 mod source;
+pub mod tls;
 pub mod transport;
 
 pub use auth::{Credentials, Secret};

@@ -34,6 +34,14 @@ pub struct RegistryOptions {
     pub credentials: Option<Credentials>,
     /// PEM files of extra CA certificates trusted besides the system roots.
     pub ca_certs: Vec<PathBuf>,
+    /// One certificate directory for every registry instead of the certs.d lookup, as
+    /// skopeo's and podman's `--cert-dir`: `*.crt` trusted certificates, `NAME.cert` +
+    /// `NAME.key` a client certificate.
+    pub cert_dir: Option<PathBuf>,
+    /// certs.d roots searched for the registry's `HOST[:PORT]` directory (same layout as
+    /// `cert_dir`); the first root that has one is used (`tls::certs_d_roots` gives the
+    /// ones podman, skopeo and docker read). Empty: none.
+    pub certs_d: Vec<PathBuf>,
     pub plain_http: PlainHttp,
     pub retry: RetryPolicy,
     pub log: Option<Logger>,
@@ -47,6 +55,8 @@ impl fmt::Debug for RegistryOptions {
             .field("auth_files", &self.auth_files)
             .field("credentials", &self.credentials)
             .field("ca_certs", &self.ca_certs)
+            .field("cert_dir", &self.cert_dir)
+            .field("certs_d", &self.certs_d)
             .field("plain_http", &self.plain_http)
             .field("retry", &self.retry)
             .field("verbosity", &self.verbosity)

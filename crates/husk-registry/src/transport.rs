@@ -52,33 +52,29 @@ fn endpoint_authority(domain: &str) -> &str {
 /// # Errors
 /// An unreadable CA file or a client that cannot be built.
 pub fn build_client(opts: &RegistryOptions) -> Result<Client, RegistryError> {
+    build_client_for(opts, None)
+}
+
+/// [`build_client`] for connections to `registry` (`HOST[:PORT]`), whose certs.d
+/// directory is trusted too; TLS is configured by [`crate::tls::client_config`].
+///
+/// # Errors
+/// An unreadable CA file or certificate directory, or a client that cannot be built.
+pub fn build_client_for(
+    opts: &RegistryOptions,
+    registry: Option<&str>,
+) -> Result<Client, RegistryError> {
     // STACK.md P3: the ring provider must be the process default before any client.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut b = Client::builder()
+    Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(std::time::Duration::from_secs(15))
         .timeout(None)
         .pool_max_idle_per_host(8)
-        .user_agent(concat!("husk/", env!("CARGO_PKG_VERSION")));
-    for path in &opts.ca_certs {
-        let pem = std::fs::read(path).map_err(|e| RegistryError::CaCert {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        let certs =
-            reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| RegistryError::CaCert {
-                path: path.clone(),
-                reason: format!("not a PEM certificate bundle ({e})"),
-            })?;
-        if certs.is_empty() {
-            return Err(RegistryError::CaCert {
-                path: path.clone(),
-                reason: "no certificate in it".into(),
-            });
-        }
-        b = b.tls_certs_merge(certs);
-    }
-    b.build().map_err(RegistryError::Client)
+        .user_agent(concat!("husk/", env!("CARGO_PKG_VERSION")))
+        .tls_backend_preconfigured(crate::tls::client_config(opts, registry)?)
+        .build()
+        .map_err(RegistryError::Client)
 }
 
 /// The body of a request, rebuilt for every attempt.
@@ -160,7 +156,7 @@ impl Transport {
             }
         };
         Ok(Transport {
-            client: build_client(opts)?,
+            client: build_client_for(opts, Some(&reference.domain))?,
             base,
             registry: reference.domain.clone(),
             creds,
@@ -221,15 +217,18 @@ impl Transport {
             let attempt = retries + 1;
             let resp = match self.attempt(req, &leg)? {
                 Ok(resp) => resp,
-                Err(e) if self.retry_after_error(req, &e, attempt) => {
-                    retries += 1;
-                    continue;
-                }
-                Err(source) => {
+                Err(e) => {
+                    if let Some(tls) = crate::tls::connection_error(&e, &leg.url) {
+                        return Err(tls);
+                    }
+                    if self.retry_after_error(req, &e, attempt) {
+                        retries += 1;
+                        continue;
+                    }
                     return Err(RegistryError::Http {
                         method: leg.method.to_string(),
                         url: leg.url.to_string(),
-                        source,
+                        source: e,
                     });
                 }
             };
@@ -528,8 +527,14 @@ impl Transport {
                 Ok(r)
                     if retryable_status(r.status().as_u16()) && policy.allows_another(attempt) => {}
                 Ok(r) => return Ok(r),
-                Err(e) if retryable_error(&e) && policy.allows_another(attempt) => {}
-                Err(e) => return Err(token_err(format!("request failed: {e}"))),
+                Err(e) => {
+                    if let Some(tls) = crate::tls::connection_error(&e, url) {
+                        return Err(tls);
+                    }
+                    if !(retryable_error(&e) && policy.allows_another(attempt)) {
+                        return Err(token_err(format!("request failed: {e}")));
+                    }
+                }
             }
             std::thread::sleep(policy.backoff(attempt));
         }

@@ -39,6 +39,8 @@ pub struct Settings {
     pub env: AuthEnv,
     /// Extra PEM CA certificates trusted besides the system roots.
     pub ca_certs: Vec<PathBuf>,
+    /// `--cert-dir`: one certificate directory for every registry, instead of certs.d.
+    pub cert_dir: Option<PathBuf>,
     pub plain_http: PlainHttp,
     /// Attempts per request (at least 1).
     pub retries: u32,
@@ -124,6 +126,14 @@ impl Context {
                 auth_files: auth_files(s.authfile.as_ref(), &s.env),
                 credentials: None,
                 ca_certs: s.ca_certs,
+                cert_dir: s.cert_dir,
+                certs_d: husk_registry::tls::certs_d_roots(
+                    s.env
+                        .xdg_config_home
+                        .clone()
+                        .or_else(|| s.env.home.as_ref().map(|h| h.join(".config")))
+                        .as_deref(),
+                ),
                 plain_http: s.plain_http,
                 retry: RetryPolicy {
                     max_attempts: s.retries.max(1),

@@ -384,9 +384,12 @@ pub struct DebugArgs {
 /// registry, docker://HOST[:PORT]/REPO[:TAG|@DIGEST]; docker:NAME is the local engine).
 #[derive(Args, Debug, Clone, Default)]
 pub struct RegistryFlags {
-    /// Trust this PEM CA certificate (bundle) for registries, besides the system roots (repeatable).
+    /// Trust this PEM CA certificate (bundle) for registries, besides the system roots and certs.d (repeatable); a self-signed server certificate given here is trusted as is.
     #[arg(long, value_name = "FILE", global = true, help_heading = "Registry")]
     pub ca_cert: Vec<PathBuf>,
+    /// Use the certificates in DIR (*.crt trusted, NAME.cert + NAME.key a client certificate) for every registry, instead of certs.d/HOST:PORT/ (as skopeo's --cert-dir).
+    #[arg(long, value_name = "DIR", global = true, help_heading = "Registry")]
+    pub cert_dir: Option<PathBuf>,
     /// Talk plain HTTP to loopback registries (localhost, 127.0.0.0/8, ::1); other hosts are refused.
     #[arg(long, global = true, help_heading = "Registry")]
     pub insecure_http: bool,

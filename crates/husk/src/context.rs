@@ -45,6 +45,7 @@ pub fn build(flags: &RegistryFlags, quiet: bool) -> Context {
         authfile: flags.authfile.clone(),
         env: auth_env(),
         ca_certs: flags.ca_cert.clone(),
+        cert_dir: flags.cert_dir.clone(),
         plain_http,
         retries: flags.retries,
         verbosity: flags.verbose,
