@@ -41,6 +41,23 @@ echo "fresh-check: $(dpkg-query --admindir="$root/var/lib/dpkg" -W | wc -l) pack
 git clone -q "$repo" "$root/src/husk"
 echo "fresh-check: testing $(git -C "$root/src/husk" log -1 --format='%h %s')"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# The host's own additions to its trust store (a CA of a TLS-inspecting egress proxy, say),
+# so that the root's ca-certificates, once the test command installs it, trusts what the
+# host trusts and pip reaches PyPI as it does on the host.
+mkdir -p "$root/usr/local/share/ca-certificates"
+for c in /usr/local/share/ca-certificates/*.crt /etc/ssl/certs/*.pem; do
+  [ -f "$c" ] && [ ! -L "$c" ] || continue
+  case ${c##*/} in ssl-cert-snakeoil.pem) continue ;; esac
+  if grep -q 'BEGIN CERTIFICATE' "$c"; then
+    cp "$c" "$root/usr/local/share/ca-certificates/host-$(basename "${c%.*}").crt"
+  fi
+done
+# The host's network settings for the registries' clients, when set.
+passenv=()
+for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY PIP_CERT PIP_INDEX_URL \
+  SSL_CERT_FILE REQUESTS_CA_BUNDLE CARGO_HTTP_CAINFO; do
+  if [ -n "${!v:-}" ]; then passenv+=("$v=${!v}"); fi
+done
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 chmod +x "$root/usr/sbin/policy-rc.d"
 mkdir -p "$root$cargo_home" "$root$rustup_home"
@@ -48,6 +65,7 @@ mkdir -p "$root$cargo_home" "$root$rustup_home"
 status=0
 unshare --mount --pid --fork --propagation private -- bash -euo pipefail -c '
   root=$1 cargo_home=$2 rustup_home=$3
+  shift 3
   mount -t proc proc "$root/proc"
   mount --rbind /sys "$root/sys"
   mount --rbind /dev "$root/dev"
@@ -56,9 +74,9 @@ unshare --mount --pid --fork --propagation private -- bash -euo pipefail -c '
   mount --bind "$rustup_home" "$root$rustup_home"
   exec chroot "$root" /usr/bin/env -i HOME=/root CI=true TERM=dumb LANG=C.UTF-8 \
     CARGO_HOME="$cargo_home" RUSTUP_HOME="$rustup_home" \
-    PATH="$cargo_home/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+    PATH="$cargo_home/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "$@" \
     /bin/bash -c "cd /src/husk && ./scripts/test.sh"
-' fresh-check "$root" "$cargo_home" "$rustup_home" || status=$?
+' fresh-check "$root" "$cargo_home" "$rustup_home" "${passenv[@]}" || status=$?
 echo "fresh-check: $(date -u +%FT%TZ) test command exited $status"
 
 if [ "${KEEP:-0}" = 1 ]; then
