@@ -234,7 +234,10 @@ for kind in push pull build; do
         partial[$kind]=$((partial[$kind] + 1)); note "pull #$i: $dest is present but not valid"
       fi
       others=$(find "$work/out" -mindepth 1 -maxdepth 1 ! -name "p$i" ! -name "p$i.tar" | wc -l)
-      [ "$others" -eq 0 ] || { stray[$kind]=$((stray[$kind] + others)); echo "  pull #$i: stray: $(ls -A "$work/out" | tr '\n' ' ')"; }
+      if [ "$others" -gt 0 ]; then
+        stray[$kind]=$((stray[$kind] + others))
+        echo "  pull #$i ($p): left beside $dest: $(cd "$work/out" && du -sh .[!.]* * 2>/dev/null | tr '\t\n' ': ')"
+      fi
     fi
 
     # shellcheck disable=SC2046
@@ -271,4 +274,5 @@ for kind in push pull build; do
   echo "| husk $kind | $trials | ${killed[$kind]} / ${finished[$kind]} | $where | ${dangling[$kind]} | ${rerun_failed[$kind]} | $pulls | ${stray[$kind]} |"
 done
 echo "final sweep: $repos repositories, $( [ -z "$sweep" ] && echo "no" || echo "SOME") dangling manifests"
+echo "left in the registry: $(find "$work/data" -path '*/_uploads/*' -name startedat | wc -l) abandoned upload sessions (the registry purges them itself)"
 [ "$problems" -eq 0 ]
