@@ -66,6 +66,9 @@ status=0
 unshare --mount --pid --fork --propagation private -- bash -euo pipefail -c '
   root=$1 cargo_home=$2 rustup_home=$3
   shift 3
+  # The root must be a mount point: containers/storage remounts "/" private (MS_REC |
+  # MS_PRIVATE) when it unpacks a layer, and that is EINVAL on a plain directory.
+  mount --bind "$root" "$root"
   mount -t proc proc "$root/proc"
   mount --rbind /sys "$root/sys"
   mount --rbind /dev "$root/dev"
