@@ -41,6 +41,9 @@ pub(crate) struct Engine<'r, 'fs> {
     pub(crate) dst: DstValues,
     pub(crate) objs: Vec<Obj>,
     pub(crate) by_path: HashMap<PathBuf, usize>,
+    /// Every name an object is known by (`Obj::names`) -> the first object with it, so
+    /// `name_loaded` is one lookup, not a scan (100k DT_NEEDED names stay linear).
+    pub(crate) by_name: HashMap<String, usize>,
     pub(crate) root_paths: HashSet<PathBuf>,
     /// The main executable (first root): its DT_RPATH applies to every lookup.
     pub(crate) main: Option<usize>,
@@ -88,6 +91,7 @@ impl<'r, 'fs> Engine<'r, 'fs> {
             },
             objs: Vec::new(),
             by_path: HashMap::new(),
+            by_name: HashMap::new(),
             root_paths: HashSet::new(),
             main: None,
             interpreter: None,
@@ -128,7 +132,7 @@ impl<'r, 'fs> Engine<'r, 'fs> {
         let mut names = vec![path.to_string_lossy().into_owned()];
         names.extend(info.soname.clone());
         let idx = self.objs.len();
-        self.objs.push(Obj {
+        self.push_obj(Obj {
             path: path.to_path_buf(),
             info,
             origin,
@@ -153,6 +157,12 @@ impl<'r, 'fs> Engine<'r, 'fs> {
         }
         let info = match self.r.candidate(&ipath) {
             Candidate::Elf(info) if self.target.accepts(&info) => info,
+            Candidate::Refused(reason) => {
+                return Err(ElfError::InputRefused {
+                    path: ipath,
+                    reason,
+                });
+            }
             _ => return Err(not_found()),
         };
         if self.by_path.contains_key(&ipath) {
@@ -172,7 +182,7 @@ impl<'r, 'fs> Engine<'r, 'fs> {
         let mut names = vec![interp.to_owned()];
         names.extend(info.soname.clone());
         let idx = self.objs.len();
-        self.objs.push(Obj {
+        self.push_obj(Obj {
             origin: ipath.parent().map(Path::to_path_buf),
             path: ipath.clone(),
             info,
@@ -207,6 +217,7 @@ impl<'r, 'fs> Engine<'r, 'fs> {
         if let Some(&i) = self.by_path.get(&path) {
             // Same file opened under another name: ld.so reuses it and remembers the name.
             self.objs[i].names.push(name.to_owned());
+            self.by_name.entry(name.to_owned()).or_insert(i);
             return Ok(());
         }
         let idx = self.insert_obj(loader, name, path.clone())?;
@@ -235,6 +246,7 @@ impl<'r, 'fs> Engine<'r, 'fs> {
             Candidate::Elf(info) => info,
             Candidate::NotElf => return Err(ElfError::NotElf { path }),
             Candidate::Malformed(reason) => return Err(ElfError::Malformed { path, reason }),
+            Candidate::Refused(reason) => return Err(ElfError::InputRefused { path, reason }),
             Candidate::Missing => {
                 return Err(ElfError::LibraryNotFound {
                     name: name.to_owned(),
@@ -247,7 +259,7 @@ impl<'r, 'fs> Engine<'r, 'fs> {
         let mut names = vec![name.to_owned(), path.to_string_lossy().into_owned()];
         names.extend(info.soname.clone());
         let idx = self.objs.len();
-        self.objs.push(Obj {
+        self.push_obj(Obj {
             origin: path.parent().map(Path::to_path_buf),
             path: path.clone(),
             info,
@@ -277,9 +289,16 @@ impl<'r, 'fs> Engine<'r, 'fs> {
 
     /// ld.so's `_dl_name_match_p` over every loaded object.
     pub(crate) fn name_loaded(&self, name: &str) -> Option<usize> {
-        self.objs
-            .iter()
-            .position(|o| o.names.iter().any(|n| n == name))
+        self.by_name.get(name).copied()
+    }
+
+    /// Appends an object and indexes its names.
+    fn push_obj(&mut self, obj: Obj) {
+        let idx = self.objs.len();
+        for n in &obj.names {
+            self.by_name.entry(n.clone()).or_insert(idx);
+        }
+        self.objs.push(obj);
     }
 
     pub(crate) fn finish(mut self) -> Vec<ResolvedLib> {
@@ -426,7 +445,7 @@ impl<'r, 'fs> Engine<'r, 'fs> {
 
     /// Tries one candidate path; wrong-class/machine files are skipped and remembered.
     fn try_path(&mut self, search: &mut Search, path: PathBuf) -> Result<bool, ElfError> {
-        if search.tried.contains(&path) {
+        if !search.tried_set.insert(path.clone()) {
             return Ok(false);
         }
         search.tried.push(path.clone());
@@ -434,6 +453,7 @@ impl<'r, 'fs> Engine<'r, 'fs> {
             Candidate::Missing => Ok(false),
             Candidate::NotElf => Err(ElfError::NotElf { path }),
             Candidate::Malformed(reason) => Err(ElfError::Malformed { path, reason }),
+            Candidate::Refused(reason) => Err(ElfError::InputRefused { path, reason }),
             Candidate::Elf(info) => {
                 if self.target.accepts(&info) {
                     search.found = Some(path);
@@ -471,6 +491,8 @@ impl<'r, 'fs> Engine<'r, 'fs> {
 #[derive(Default)]
 struct Search {
     tried: Vec<PathBuf>,
+    /// `tried` as a set: a 100k-entry RUNPATH is checked in linear time.
+    tried_set: HashSet<PathBuf>,
     wrong_arch: Vec<PathBuf>,
     found: Option<PathBuf>,
     via: Option<FoundVia>,
