@@ -189,6 +189,58 @@ mod tests {
         assert_eq!(dirs, want);
     }
 
+    /// Counts reads, to show each file is parsed once.
+    struct Counting(FakeFs, std::sync::atomic::AtomicUsize);
+
+    impl HostFs for Counting {
+        fn read_limited(&self, path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.0.read_limited(path, limit)
+        }
+        fn read_link(&self, path: &Path) -> std::io::Result<PathBuf> {
+            self.0.read_link(path)
+        }
+        fn file_type(&self, path: &Path) -> std::io::Result<FileKind> {
+            self.0.file_type(path)
+        }
+        fn read_dir(&self, path: &Path) -> std::io::Result<Vec<std::ffi::OsString>> {
+            self.0.read_dir(path)
+        }
+    }
+
+    #[test]
+    fn a_diamond_of_includes_reads_each_file_once() {
+        // 6 files that each include all 6: without the parsed set, every ordering of
+        // them along an include chain is walked (6! chains, thousands of reads).
+        let mut fs = FakeFs::new();
+        fs.add_file("/etc/ld.so.conf", "include /etc/d/*.conf\n");
+        for i in 0..6 {
+            fs.add_file(
+                format!("/etc/d/{i}.conf"),
+                format!("/lib{i}\ninclude /etc/d/*.conf\n"),
+            );
+        }
+        let counting = Counting(fs, std::sync::atomic::AtomicUsize::new(0));
+        let dirs = read_ld_so_conf(&counting, Path::new("/etc/ld.so.conf"));
+        assert_eq!(dirs.len(), 6);
+        assert_eq!(counting.1.load(std::sync::atomic::Ordering::Relaxed), 7);
+    }
+
+    #[test]
+    fn an_oversized_include_is_refused_by_name() {
+        let mut fs = FakeFs::new();
+        fs.add_file("/etc/ld.so.conf", "/a\ninclude /etc/big.conf\n")
+            .add_file("/etc/big.conf", vec![b'/'; 2 << 20]);
+        let err = try_read_ld_so_conf(&fs, Path::new("/etc/ld.so.conf")).unwrap_err();
+        assert!(err.to_string().contains("/etc/big.conf"), "{err}");
+        assert!(err.to_string().contains("larger than"), "{err}");
+        // the lenient reader keeps what it could read
+        assert_eq!(
+            read_ld_so_conf(&fs, Path::new("/etc/ld.so.conf")),
+            [PathBuf::from("/a")]
+        );
+    }
+
     #[test]
     fn missing_conf_is_empty() {
         assert!(read_ld_so_conf(&FakeFs::new(), Path::new("/etc/ld.so.conf")).is_empty());
