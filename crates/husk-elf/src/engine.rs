@@ -324,75 +324,91 @@ impl<'r, 'fs> Engine<'r, 'fs> {
             }
             return Err(self.not_found(req, name, search));
         }
-        let req_info = Arc::clone(&self.objs[req].info);
-        match self.flavour {
-            Flavour::Glibc => {
-                if req_info.runpath.is_empty() {
-                    let mut did_main = false;
-                    let mut cur = Some(req);
-                    let mut hops = 0;
-                    while let Some(i) = cur {
-                        if self.search_list(&mut search, i, ListKind::Rpath, name)? {
-                            return Ok(search.take());
-                        }
-                        did_main |= Some(i) == self.main;
-                        cur = self.objs[i].loader;
-                        hops += 1;
-                        if hops > self.objs.len() {
-                            break;
-                        }
-                    }
-                    if !did_main
-                        && let Some(main) = self.main
-                        && self.search_list(&mut search, main, ListKind::Rpath, name)?
-                    {
-                        return Ok(search.take());
-                    }
-                } else if self.search_list(&mut search, req, ListKind::Runpath, name)? {
-                    return Ok(search.take());
-                }
-                if !req_info.nodeflib {
-                    let cached: Vec<PathBuf> = match &self.r.cache {
-                        Some(c) => c.lookup(name, self.target.arch).cloned().collect(),
-                        None => self.r.conf_dirs.iter().map(|d| d.join(name)).collect(),
-                    };
-                    for p in cached {
-                        if self.try_path(&mut search, p)? {
-                            search.via = Some(FoundVia::Cache);
-                            return Ok(search.take());
-                        }
-                    }
-                    for d in self.default_dirs() {
-                        if self.try_path(&mut search, d.join(name))? {
-                            search.via = Some(FoundVia::Default);
-                            return Ok(search.take());
-                        }
-                    }
-                }
-            }
-            Flavour::Musl => {
-                // musl: DT_RPATH/DT_RUNPATH of the requester and then of its loaders.
-                let mut cur = Some(req);
-                let mut hops = 0;
-                while let Some(i) = cur {
-                    if self.search_list(&mut search, i, ListKind::Both, name)? {
-                        return Ok(search.take());
-                    }
-                    cur = self.objs[i].loader;
-                    hops += 1;
-                    if hops > self.objs.len() {
-                        break;
-                    }
-                }
-                for d in self.default_dirs() {
-                    if self.try_path(&mut search, d.join(name))? {
-                        search.via = Some(FoundVia::Default);
-                        return Ok(search.take());
-                    }
-                }
-            }
+        let found = match self.flavour {
+            Flavour::Glibc => self.find_glibc(&mut search, req, name)?,
+            Flavour::Musl => self.find_musl(&mut search, req, name)?,
+        };
+        if found {
+            return Ok(search.take());
         }
         Err(self.not_found(req, name, search))
+    }
+
+    /// glibc's order after a `/`-free name: DT_RPATH chain (when R has no DT_RUNPATH),
+    /// DT_RUNPATH, then unless `DF_1_NODEFLIB` the cache and the default directories.
+    fn find_glibc(
+        &mut self,
+        search: &mut Search,
+        req: usize,
+        name: &str,
+    ) -> Result<bool, ElfError> {
+        let req_info = Arc::clone(&self.objs[req].info);
+        if req_info.runpath.is_empty() {
+            let mut did_main = false;
+            let mut cur = Some(req);
+            let mut hops = 0;
+            while let Some(i) = cur {
+                if self.search_list(search, i, ListKind::Rpath, name)? {
+                    return Ok(true);
+                }
+                did_main |= Some(i) == self.main;
+                cur = self.objs[i].loader;
+                hops += 1;
+                if hops > self.objs.len() {
+                    break;
+                }
+            }
+            if !did_main
+                && let Some(main) = self.main
+                && self.search_list(search, main, ListKind::Rpath, name)?
+            {
+                return Ok(true);
+            }
+        } else if self.search_list(search, req, ListKind::Runpath, name)? {
+            return Ok(true);
+        }
+        if req_info.nodeflib {
+            return Ok(false);
+        }
+        let cached: Vec<PathBuf> = match &self.r.cache {
+            Some(c) => c.lookup(name, self.target.arch).cloned().collect(),
+            None => self.r.conf_dirs.iter().map(|d| d.join(name)).collect(),
+        };
+        for p in cached {
+            if self.try_path(search, p)? {
+                search.via = Some(FoundVia::Cache);
+                return Ok(true);
+            }
+        }
+        self.find_in_default_dirs(search, name)
+    }
+
+    /// musl: DT_RPATH/DT_RUNPATH of the requester and then of its loaders, then the
+    /// default directories.
+    fn find_musl(&mut self, search: &mut Search, req: usize, name: &str) -> Result<bool, ElfError> {
+        let mut cur = Some(req);
+        let mut hops = 0;
+        while let Some(i) = cur {
+            if self.search_list(search, i, ListKind::Both, name)? {
+                return Ok(true);
+            }
+            cur = self.objs[i].loader;
+            hops += 1;
+            if hops > self.objs.len() {
+                break;
+            }
+        }
+        self.find_in_default_dirs(search, name)
+    }
+
+    fn find_in_default_dirs(&mut self, search: &mut Search, name: &str) -> Result<bool, ElfError> {
+        for d in self.default_dirs() {
+            if self.try_path(search, d.join(name))? {
+                search.via = Some(FoundVia::Default);
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     fn not_found(&self, req: usize, name: &str, search: Search) -> ElfError {
