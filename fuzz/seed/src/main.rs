@@ -80,16 +80,19 @@ fn sample_tar() -> Vec<u8> {
     dir.set_entry_type(tar::EntryType::Directory);
     dir.set_mode(0o755);
     dir.set_size(0);
-    b.append_data(&mut dir, "etc/", &[][..]).expect("tar in memory");
+    b.append_data(&mut dir, "etc/", &[][..])
+        .expect("tar in memory");
     let body = b"root:x:0:0::/:/sbin/nologin\n";
     let mut f = tar::Header::new_ustar();
     f.set_mode(0o644);
     f.set_size(body.len() as u64);
-    b.append_data(&mut f, "etc/passwd", &body[..]).expect("tar in memory");
+    b.append_data(&mut f, "etc/passwd", &body[..])
+        .expect("tar in memory");
     let mut l = tar::Header::new_ustar();
     l.set_entry_type(tar::EntryType::Symlink);
     l.set_size(0);
-    b.append_link(&mut l, "etc/pw", "passwd").expect("tar in memory");
+    b.append_link(&mut l, "etc/pw", "passwd")
+        .expect("tar in memory");
     b.into_inner().expect("tar in memory")
 }
 
@@ -169,7 +172,8 @@ fn tar_layers(dir: &Path) {
     let mut hl = tar::Header::new_ustar();
     hl.set_entry_type(tar::EntryType::Link);
     hl.set_size(0);
-    b.append_link(&mut hl, "bin/pw", "etc/pw").expect("tar in memory");
+    b.append_link(&mut hl, "bin/pw", "etc/pw")
+        .expect("tar in memory");
     let upper = b.into_inner().expect("tar in memory");
     // input[0] is where the second layer starts, in 512-byte blocks
     let blocks = u8::try_from(lower.len() / 512).unwrap_or(u8::MAX);
