@@ -12,14 +12,21 @@
 //! [`Dockerfile::unknown`] with its position and the parse goes on without that line, so a
 //! linter can report it as a finding next to everything else. Every other syntax error is a
 //! [`ParseError`] with its line.
+//!
+//! [`read_dockerfile`] reads one from the host: regular files only, opened without
+//! blocking, at most [`MAX_DOCKERFILE_BYTES`]. Stage names are indexed once (lower-cased
+//! once), so a file with thousands of stages resolves `FROM` and `COPY --from` in linear
+//! time.
 
 mod model;
+mod read;
 mod text;
 
 pub use model::{
     BaseImage, Command, CopySource, Dockerfile, ImageName, Instruction, Kind, Stage,
     UnknownInstruction,
 };
+pub use read::{MAX_DOCKERFILE_BYTES, ReadError, read_dockerfile};
 pub use text::{Pos, Span, clean_shell, substitute};
 
 /// A Dockerfile that does not parse.

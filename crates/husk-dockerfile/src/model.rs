@@ -1,6 +1,6 @@
 //! The owned model and its conversion from parse-dockerfile's tree.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use parse_dockerfile as pd;
 use serde::Serialize;
@@ -22,6 +22,10 @@ pub struct Dockerfile {
     pub stages: Vec<Stage>,
     /// Instructions BuildKit does not know, skipped by the parse.
     pub unknown: Vec<UnknownInstruction>,
+    /// Lower-cased stage name -> index of the first stage with it, built once by the
+    /// parse so name lookups are one hash probe (thousands of stages stay linear).
+    #[serde(skip)]
+    stage_names: HashMap<String, usize>,
 }
 
 /// An unknown instruction keyword and where it is.
@@ -218,9 +222,14 @@ impl Dockerfile {
     #[must_use]
     pub fn stage_named(&self, name: &str) -> Option<&Stage> {
         let lower = name.to_ascii_lowercase();
-        self.stages
-            .iter()
-            .find(|s| s.name.as_deref() == Some(lower.as_str()))
+        let named = |s: &&Stage| s.name.as_deref() == Some(lower.as_str());
+        // The index is checked against the (public, mutable) stages; a stale hit falls
+        // back to a scan.
+        self.stage_names
+            .get(&lower)
+            .and_then(|&i| self.stages.get(i))
+            .filter(named)
+            .or_else(|| self.stages.iter().find(named))
             .or_else(|| name.parse::<usize>().ok().and_then(|i| self.stages.get(i)))
     }
 }
@@ -297,19 +306,11 @@ fn convert(text: &str, df: &pd::Dockerfile<'_>, unknown: Vec<UnknownInstruction>
         .map(|(k, v)| (k.clone(), v.clone().unwrap_or_default()))
         .collect();
     let mut stages: Vec<Stage> = Vec::new();
+    let mut stage_names: HashMap<String, usize> = HashMap::new();
     for (index, st) in df.stages().enumerate() {
         let base_text = st.from.image.value.to_string();
         let resolved = substitute(&base_text, &vars);
-        let base = if resolved.eq_ignore_ascii_case("scratch") {
-            BaseImage::Scratch
-        } else if let Some(prev) = stages
-            .iter()
-            .find(|s| s.name.as_deref() == Some(resolved.to_ascii_lowercase().as_str()))
-        {
-            BaseImage::Stage { index: prev.index }
-        } else {
-            BaseImage::Image(ImageName::parse(&resolved))
-        };
+        let base = stage_base(&resolved, &stage_names);
         let platform = st
             .from
             .options
@@ -322,13 +323,17 @@ fn convert(text: &str, df: &pd::Dockerfile<'_>, unknown: Vec<UnknownInstruction>
             .as_
             .as_ref()
             .map_or(st.from.image.span.end, |(_, n)| n.span.end);
+        let name = st
+            .from
+            .as_
+            .as_ref()
+            .map(|(_, n)| n.value.to_ascii_lowercase());
+        if let Some(n) = &name {
+            stage_names.entry(n.clone()).or_insert(index);
+        }
         stages.push(Stage {
             index,
-            name: st
-                .from
-                .as_
-                .as_ref()
-                .map(|(_, n)| n.value.to_ascii_lowercase()),
+            name,
             base_text,
             base,
             platform,
@@ -351,6 +356,19 @@ fn convert(text: &str, df: &pd::Dockerfile<'_>, unknown: Vec<UnknownInstruction>
         global_arg_spans,
         stages,
         unknown,
+        stage_names,
+    }
+}
+
+/// What a `FROM` value (after `ARG` substitution) builds on: `scratch`, an earlier stage
+/// by its lower-cased name, or an image.
+fn stage_base(resolved: &str, stage_names: &HashMap<String, usize>) -> BaseImage {
+    if resolved.eq_ignore_ascii_case("scratch") {
+        BaseImage::Scratch
+    } else if let Some(&prev) = stage_names.get(&resolved.to_ascii_lowercase()) {
+        BaseImage::Stage { index: prev }
+    } else {
+        BaseImage::Image(ImageName::parse(resolved))
     }
 }
 

@@ -145,3 +145,32 @@ fn stage_inheritance() {
     let chain: Vec<usize> = df.ancestry(2).iter().map(|s| s.index).collect();
     assert_eq!(chain, vec![2, 1, 0]);
 }
+
+/// Thousands of stages, each built on the previous one by a mixed-case name and copying
+/// from a stage named far back: every lookup is a hash probe, so this stays linear (the
+/// old per-comparison lower-casing scan did ~n²/2 = 200 million allocations here).
+#[test]
+fn twenty_thousand_stages_resolve_by_name() {
+    let n = 20_000;
+    let mut text = String::from("FROM scratch AS S0\n");
+    for i in 1..n {
+        text.push_str(&format!(
+            "FROM s{} AS S{i}\nCOPY --from=S{} /a /a\n",
+            i - 1,
+            i / 2
+        ));
+    }
+    let df = husk_dockerfile::parse(&text).unwrap();
+    assert_eq!(df.stages.len(), n);
+    for (i, st) in df.stages.iter().enumerate().skip(1) {
+        assert!(
+            matches!(st.base, husk_dockerfile::BaseImage::Stage { index } if index == i - 1),
+            "stage {i}: {:?}",
+            st.base
+        );
+    }
+    for i in (0..n).step_by(997) {
+        assert_eq!(df.stage_named(&format!("S{i}")).map(|s| s.index), Some(i));
+    }
+    assert!(df.stage_named("nope").is_none());
+}

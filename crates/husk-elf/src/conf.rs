@@ -6,69 +6,95 @@
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 
-use crate::fs::{FileKind, HostFs};
+use crate::error::ElfError;
+use crate::fs::{FileKind, HostFs, MAX_CONFIG_BYTES, Refusal};
 
 /// Include nesting deeper than this is ignored (guards include cycles).
 const MAX_INCLUDE_DEPTH: usize = 16;
 
 /// The directories listed by the ld.so.conf at `path` and its includes, in order, without
-/// duplicates. A missing or unreadable file contributes nothing.
+/// duplicates. A missing, unreadable or refused file (see [`try_read_ld_so_conf`])
+/// contributes nothing.
 #[must_use]
 pub fn read_ld_so_conf(fs: &dyn HostFs, path: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut seen = HashSet::new();
-    let mut visiting = Vec::new();
-    parse_file(fs, path, 0, &mut visiting, &mut out, &mut seen);
-    out
+    let mut conf = Conf::default();
+    conf.parse_file(fs, path, 0);
+    conf.out
 }
 
-fn parse_file(
-    fs: &dyn HostFs,
-    path: &Path,
-    depth: usize,
-    visiting: &mut Vec<PathBuf>,
-    out: &mut Vec<PathBuf>,
-    seen: &mut HashSet<PathBuf>,
-) {
-    let key = lexical(path);
-    if depth > MAX_INCLUDE_DEPTH || visiting.contains(&key) {
-        return;
+/// As [`read_ld_so_conf`], but a file that is refused (a FIFO, a device, a symlink to
+/// one, a `/proc` file, or a file over [`MAX_CONFIG_BYTES`]) is an error naming it. A
+/// missing file still contributes nothing, as for ldconfig.
+///
+/// # Errors
+/// [`ElfError::InputRefused`] for the first refused file, the top one or an include.
+pub fn try_read_ld_so_conf(fs: &dyn HostFs, path: &Path) -> Result<Vec<PathBuf>, ElfError> {
+    let mut conf = Conf::default();
+    conf.parse_file(fs, path, 0);
+    match conf.refused {
+        Some((path, reason)) => Err(ElfError::InputRefused { path, reason }),
+        None => Ok(conf.out),
     }
-    let Ok(bytes) = fs.read(path) else {
-        return;
-    };
-    visiting.push(key);
-    let text = String::from_utf8_lossy(&bytes);
-    for line in text.lines() {
-        let line = line.split('#').next().unwrap_or_default().trim();
-        if line.is_empty() {
-            continue;
+}
+
+#[derive(Default)]
+struct Conf {
+    out: Vec<PathBuf>,
+    seen: HashSet<PathBuf>,
+    /// Files already parsed (lexical keys): each is parsed once, which stops include
+    /// cycles and keeps a diamond of includes linear instead of exponential.
+    parsed: HashSet<PathBuf>,
+    refused: Option<(PathBuf, Refusal)>,
+}
+
+impl Conf {
+    fn parse_file(&mut self, fs: &dyn HostFs, path: &Path, depth: usize) {
+        if depth > MAX_INCLUDE_DEPTH || !self.parsed.insert(lexical(path)) {
+            return;
         }
-        if let Some(rest) = keyword(line, "include") {
-            for pattern in rest.split_whitespace() {
-                let pattern = if Path::new(pattern).is_absolute() {
-                    PathBuf::from(pattern)
-                } else {
-                    path.parent().unwrap_or(Path::new("/")).join(pattern)
-                };
-                for file in expand_glob(fs, &pattern) {
-                    parse_file(fs, &file, depth + 1, visiting, out, seen);
+        let bytes = match fs.read_limited(path, MAX_CONFIG_BYTES) {
+            Ok(b) => b,
+            Err(e) => {
+                if let Some(r) = Refusal::of(&e) {
+                    self.refused
+                        .get_or_insert_with(|| (path.to_path_buf(), r.clone()));
                 }
+                return;
             }
-        } else if keyword(line, "hwcap").is_some() {
-            continue;
-        } else {
-            // Old configs may separate several directories by spaces, tabs, ':' or ','.
-            for dir in line.split([' ', '\t', ':', ',']).filter(|d| !d.is_empty()) {
-                let trimmed = dir.trim_end_matches('/');
-                let dir = PathBuf::from(if trimmed.is_empty() { "/" } else { trimmed });
-                if dir.is_absolute() && seen.insert(dir.clone()) {
-                    out.push(dir);
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or_default().trim();
+            if line.is_empty() || keyword(line, "hwcap").is_some() {
+                continue;
+            }
+            if let Some(rest) = keyword(line, "include") {
+                for pattern in rest.split_whitespace() {
+                    let pattern = if Path::new(pattern).is_absolute() {
+                        PathBuf::from(pattern)
+                    } else {
+                        path.parent().unwrap_or(Path::new("/")).join(pattern)
+                    };
+                    for file in expand_glob(fs, &pattern) {
+                        self.parse_file(fs, &file, depth + 1);
+                    }
                 }
+            } else {
+                self.add_dirs(line);
             }
         }
     }
-    visiting.pop();
+
+    /// Old configs may separate several directories by spaces, tabs, ':' or ','.
+    fn add_dirs(&mut self, line: &str) {
+        for dir in line.split([' ', '\t', ':', ',']).filter(|d| !d.is_empty()) {
+            let trimmed = dir.trim_end_matches('/');
+            let dir = PathBuf::from(if trimmed.is_empty() { "/" } else { trimmed });
+            if dir.is_absolute() && self.seen.insert(dir.clone()) {
+                self.out.push(dir);
+            }
+        }
+    }
 }
 
 /// `path` with `.` dropped and `..` applied lexically; only a key for cycle detection.
@@ -161,6 +187,58 @@ mod tests {
             .map(PathBuf::from)
             .collect();
         assert_eq!(dirs, want);
+    }
+
+    /// Counts reads, to show each file is parsed once.
+    struct Counting(FakeFs, std::sync::atomic::AtomicUsize);
+
+    impl HostFs for Counting {
+        fn read_limited(&self, path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.0.read_limited(path, limit)
+        }
+        fn read_link(&self, path: &Path) -> std::io::Result<PathBuf> {
+            self.0.read_link(path)
+        }
+        fn file_type(&self, path: &Path) -> std::io::Result<FileKind> {
+            self.0.file_type(path)
+        }
+        fn read_dir(&self, path: &Path) -> std::io::Result<Vec<std::ffi::OsString>> {
+            self.0.read_dir(path)
+        }
+    }
+
+    #[test]
+    fn a_diamond_of_includes_reads_each_file_once() {
+        // 6 files that each include all 6: without the parsed set, every ordering of
+        // them along an include chain is walked (6! chains, thousands of reads).
+        let mut fs = FakeFs::new();
+        fs.add_file("/etc/ld.so.conf", "include /etc/d/*.conf\n");
+        for i in 0..6 {
+            fs.add_file(
+                format!("/etc/d/{i}.conf"),
+                format!("/lib{i}\ninclude /etc/d/*.conf\n"),
+            );
+        }
+        let counting = Counting(fs, std::sync::atomic::AtomicUsize::new(0));
+        let dirs = read_ld_so_conf(&counting, Path::new("/etc/ld.so.conf"));
+        assert_eq!(dirs.len(), 6);
+        assert_eq!(counting.1.load(std::sync::atomic::Ordering::Relaxed), 7);
+    }
+
+    #[test]
+    fn an_oversized_include_is_refused_by_name() {
+        let mut fs = FakeFs::new();
+        fs.add_file("/etc/ld.so.conf", "/a\ninclude /etc/big.conf\n")
+            .add_file("/etc/big.conf", vec![b'/'; 2 << 20]);
+        let err = try_read_ld_so_conf(&fs, Path::new("/etc/ld.so.conf")).unwrap_err();
+        assert!(err.to_string().contains("/etc/big.conf"), "{err}");
+        assert!(err.to_string().contains("larger than"), "{err}");
+        // the lenient reader keeps what it could read
+        assert_eq!(
+            read_ld_so_conf(&fs, Path::new("/etc/ld.so.conf")),
+            [PathBuf::from("/a")]
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::elf::Arch;
-use crate::fs::HostFs;
+use crate::fs::{HostFs, MAX_CONFIG_BYTES};
 
 /// Values for the DSTs other than `$ORIGIN`; `None` means "not supported here".
 #[derive(Debug, Clone, Default)]
@@ -72,7 +72,10 @@ pub(crate) fn musl_default_dirs(fs: &dyn HostFs, arch: Arch) -> Vec<PathBuf> {
         Arch::Other(_) => "",
     };
     if !name.is_empty()
-        && let Ok(bytes) = fs.read(&PathBuf::from(format!("/etc/ld-musl-{name}.path")))
+        && let Ok(bytes) = fs.read_limited(
+            &PathBuf::from(format!("/etc/ld-musl-{name}.path")),
+            MAX_CONFIG_BYTES,
+        )
     {
         let text = String::from_utf8_lossy(&bytes);
         return text

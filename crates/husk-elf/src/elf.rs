@@ -2,12 +2,13 @@
 //! (PT_INTERP, PT_DYNAMIC, PT_LOAD), never from section headers, which the loader ignores
 //! and which stripped or packed files may not have (STACK.md P10).
 
+use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
 
+use object::Endianness;
 use object::elf;
 use object::read::elf::{Dyn, FileHeader, ProgramHeader};
-use object::{Endianness, StringTable};
 
 use crate::error::ElfError;
 
@@ -197,12 +198,12 @@ fn aligned(bytes: &[u8]) -> Aligned<'_> {
     if bytes.as_ptr().align_offset(8) == 0 {
         return Aligned::Borrowed(bytes);
     }
-    let mut buf = vec![0u8; bytes.len() + 8];
+    let mut buf = vec![0u8; bytes.len().saturating_add(8)];
     let off = buf.as_ptr().align_offset(8).min(8);
-    if let Some(dst) = buf.get_mut(off..off + bytes.len()) {
+    if let Some(dst) = buf.get_mut(off..off.saturating_add(bytes.len())) {
         dst.copy_from_slice(bytes);
     }
-    buf.truncate(off + bytes.len());
+    buf.truncate(off.saturating_add(bytes.len()));
     Aligned::Owned { buf, off }
 }
 
@@ -294,42 +295,115 @@ fn parse_as<E: FileHeader<Endian = Endianness>>(
         Some(size) => start.saturating_add(size).min(seg_end),
         None => seg_end,
     };
-    let strings = StringTable::new(data, start, end);
-    for d in &dyns {
-        let tag = d.tag(endian);
-        let what = if tag == elf::DT_NEEDED {
-            "DT_NEEDED"
-        } else if tag == elf::DT_RUNPATH {
-            "DT_RUNPATH"
-        } else if tag == elf::DT_RPATH {
-            "DT_RPATH"
-        } else if tag == elf::DT_SONAME {
-            "DT_SONAME"
-        } else {
-            continue;
-        };
-        let raw = d.string(endian, strings).map_err(|_| {
-            bad(&format!(
-                "{what} string is outside the dynamic string table"
-            ))
-        })?;
-        let s = utf8(raw, what, path)?;
-        if tag == elf::DT_NEEDED {
-            info.needed.push(s);
-        } else if tag == elf::DT_SONAME {
-            info.soname.get_or_insert(s);
-        } else {
-            let list = if tag == elf::DT_RUNPATH {
-                &mut info.runpath
-            } else {
-                &mut info.rpath
-            };
-            list.extend(s.split(':').filter(|p| !p.is_empty()).map(str::to_owned));
-        }
-    }
+    let table = usize::try_from(start)
+        .ok()
+        .zip(usize::try_from(end.min(data.len() as u64)).ok())
+        .and_then(|(s, e)| data.get(s..e))
+        .unwrap_or_default();
+    read_dynamic_strings(&dyns, endian, table, &mut info, path)?;
     // The loader ignores DT_RPATH when DT_RUNPATH is present; keep both here as the file
     // says, the resolver applies the rule.
     Ok(info)
+}
+
+/// The longest DT_NEEDED or DT_SONAME string: `PATH_MAX`, beyond which the loader's
+/// `open` fails with `ENAMETOOLONG` anyway.
+const MAX_NAME_BYTES: usize = 4096;
+
+/// The most bytes of distinct dynamic strings read from one file: 16 MiB. Strings may
+/// overlap in the table (linkers merge tails), so without a budget a few MiB of table
+/// named by many entries at consecutive offsets would cost gigabytes.
+pub(crate) const MAX_DYNAMIC_STRING_BYTES: usize = 16 << 20;
+
+/// Reads DT_NEEDED, DT_SONAME, DT_RUNPATH and DT_RPATH from the dynamic string table, in
+/// linear time and memory: each string offset is read once per tag, repeated names and
+/// search-path entries are kept once (in first-seen order, which is what the loader's
+/// search sees), and the distinct strings read stay within [`MAX_DYNAMIC_STRING_BYTES`].
+fn read_dynamic_strings<D: Dyn<Endian = Endianness>>(
+    dyns: &[&D],
+    endian: Endianness,
+    table: &[u8],
+    info: &mut ElfInfo,
+    path: &Path,
+) -> Result<(), ElfError>
+where
+    D::Word: Into<u64>,
+{
+    let mut read_offsets: HashSet<(&str, u64)> = HashSet::new();
+    let mut needed_seen: HashSet<String> = HashSet::new();
+    let mut runpath_seen: HashSet<String> = HashSet::new();
+    let mut rpath_seen: HashSet<String> = HashSet::new();
+    let mut budget = MAX_DYNAMIC_STRING_BYTES;
+    for d in dyns {
+        let tag = d.tag(endian);
+        let (what, max) = match tag {
+            elf::DT_NEEDED => ("DT_NEEDED", MAX_NAME_BYTES),
+            elf::DT_SONAME => ("DT_SONAME", MAX_NAME_BYTES),
+            elf::DT_RUNPATH => ("DT_RUNPATH", budget),
+            elf::DT_RPATH => ("DT_RPATH", budget),
+            _ => continue,
+        };
+        let offset: u64 = d.d_val(endian).into();
+        if !read_offsets.insert((what, offset)) {
+            continue;
+        }
+        let raw = dyn_string(table, offset, max.min(budget)).map_err(|e| {
+            let reason = match e {
+                StrError::Outside => format!("{what} string is outside the dynamic string table"),
+                StrError::TooLong if max <= budget => {
+                    format!("{what} string is longer than {max} bytes")
+                }
+                StrError::TooLong => {
+                    format!("its dynamic strings total more than {MAX_DYNAMIC_STRING_BYTES} bytes")
+                }
+            };
+            ElfError::malformed(path, reason)
+        })?;
+        budget = budget.saturating_sub(raw.len().saturating_add(1));
+        let s = utf8(raw, what, path)?;
+        match tag {
+            elf::DT_NEEDED => {
+                if needed_seen.insert(s.clone()) {
+                    info.needed.push(s);
+                }
+            }
+            elf::DT_SONAME => {
+                info.soname.get_or_insert(s);
+            }
+            _ => {
+                let (list, seen) = if tag == elf::DT_RUNPATH {
+                    (&mut info.runpath, &mut runpath_seen)
+                } else {
+                    (&mut info.rpath, &mut rpath_seen)
+                };
+                for p in s.split(':').filter(|p| !p.is_empty()) {
+                    if seen.insert(p.to_owned()) {
+                        list.push(p.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+enum StrError {
+    Outside,
+    TooLong,
+}
+
+/// The NUL-terminated string at `offset` in `table`, scanning at most `max + 1` bytes.
+fn dyn_string(table: &[u8], offset: u64, max: usize) -> Result<&[u8], StrError> {
+    let rest = usize::try_from(offset)
+        .ok()
+        .and_then(|o| table.get(o..))
+        .ok_or(StrError::Outside)?;
+    let window = rest.get(..max.saturating_add(1)).unwrap_or(rest);
+    match window.iter().position(|&b| b == 0) {
+        Some(len) => Ok(window.get(..len).unwrap_or_default()),
+        None if window.len() > max => Err(StrError::TooLong),
+        None => Err(StrError::Outside),
+    }
 }
 
 fn utf8(raw: &[u8], what: &str, path: &Path) -> Result<String, ElfError> {

@@ -41,6 +41,9 @@ pub(crate) struct Engine<'r, 'fs> {
     pub(crate) dst: DstValues,
     pub(crate) objs: Vec<Obj>,
     pub(crate) by_path: HashMap<PathBuf, usize>,
+    /// Every name an object is known by (`Obj::names`) -> the first object with it, so
+    /// `name_loaded` is one lookup, not a scan (100k DT_NEEDED names stay linear).
+    pub(crate) by_name: HashMap<String, usize>,
     pub(crate) root_paths: HashSet<PathBuf>,
     /// The main executable (first root): its DT_RPATH applies to every lookup.
     pub(crate) main: Option<usize>,
@@ -88,6 +91,7 @@ impl<'r, 'fs> Engine<'r, 'fs> {
             },
             objs: Vec::new(),
             by_path: HashMap::new(),
+            by_name: HashMap::new(),
             root_paths: HashSet::new(),
             main: None,
             interpreter: None,
@@ -128,7 +132,7 @@ impl<'r, 'fs> Engine<'r, 'fs> {
         let mut names = vec![path.to_string_lossy().into_owned()];
         names.extend(info.soname.clone());
         let idx = self.objs.len();
-        self.objs.push(Obj {
+        self.push_obj(Obj {
             path: path.to_path_buf(),
             info,
             origin,
@@ -153,6 +157,12 @@ impl<'r, 'fs> Engine<'r, 'fs> {
         }
         let info = match self.r.candidate(&ipath) {
             Candidate::Elf(info) if self.target.accepts(&info) => info,
+            Candidate::Refused(reason) => {
+                return Err(ElfError::InputRefused {
+                    path: ipath,
+                    reason,
+                });
+            }
             _ => return Err(not_found()),
         };
         if self.by_path.contains_key(&ipath) {
@@ -172,7 +182,7 @@ impl<'r, 'fs> Engine<'r, 'fs> {
         let mut names = vec![interp.to_owned()];
         names.extend(info.soname.clone());
         let idx = self.objs.len();
-        self.objs.push(Obj {
+        self.push_obj(Obj {
             origin: ipath.parent().map(Path::to_path_buf),
             path: ipath.clone(),
             info,
@@ -207,6 +217,7 @@ impl<'r, 'fs> Engine<'r, 'fs> {
         if let Some(&i) = self.by_path.get(&path) {
             // Same file opened under another name: ld.so reuses it and remembers the name.
             self.objs[i].names.push(name.to_owned());
+            self.by_name.entry(name.to_owned()).or_insert(i);
             return Ok(());
         }
         let idx = self.insert_obj(loader, name, path.clone())?;
@@ -235,6 +246,7 @@ impl<'r, 'fs> Engine<'r, 'fs> {
             Candidate::Elf(info) => info,
             Candidate::NotElf => return Err(ElfError::NotElf { path }),
             Candidate::Malformed(reason) => return Err(ElfError::Malformed { path, reason }),
+            Candidate::Refused(reason) => return Err(ElfError::InputRefused { path, reason }),
             Candidate::Missing => {
                 return Err(ElfError::LibraryNotFound {
                     name: name.to_owned(),
@@ -247,7 +259,7 @@ impl<'r, 'fs> Engine<'r, 'fs> {
         let mut names = vec![name.to_owned(), path.to_string_lossy().into_owned()];
         names.extend(info.soname.clone());
         let idx = self.objs.len();
-        self.objs.push(Obj {
+        self.push_obj(Obj {
             origin: path.parent().map(Path::to_path_buf),
             path: path.clone(),
             info,
@@ -277,9 +289,16 @@ impl<'r, 'fs> Engine<'r, 'fs> {
 
     /// ld.so's `_dl_name_match_p` over every loaded object.
     pub(crate) fn name_loaded(&self, name: &str) -> Option<usize> {
-        self.objs
-            .iter()
-            .position(|o| o.names.iter().any(|n| n == name))
+        self.by_name.get(name).copied()
+    }
+
+    /// Appends an object and indexes its names.
+    fn push_obj(&mut self, obj: Obj) {
+        let idx = self.objs.len();
+        for n in &obj.names {
+            self.by_name.entry(n.clone()).or_insert(idx);
+        }
+        self.objs.push(obj);
     }
 
     pub(crate) fn finish(mut self) -> Vec<ResolvedLib> {
@@ -305,75 +324,91 @@ impl<'r, 'fs> Engine<'r, 'fs> {
             }
             return Err(self.not_found(req, name, search));
         }
-        let req_info = Arc::clone(&self.objs[req].info);
-        match self.flavour {
-            Flavour::Glibc => {
-                if req_info.runpath.is_empty() {
-                    let mut did_main = false;
-                    let mut cur = Some(req);
-                    let mut hops = 0;
-                    while let Some(i) = cur {
-                        if self.search_list(&mut search, i, ListKind::Rpath, name)? {
-                            return Ok(search.take());
-                        }
-                        did_main |= Some(i) == self.main;
-                        cur = self.objs[i].loader;
-                        hops += 1;
-                        if hops > self.objs.len() {
-                            break;
-                        }
-                    }
-                    if !did_main
-                        && let Some(main) = self.main
-                        && self.search_list(&mut search, main, ListKind::Rpath, name)?
-                    {
-                        return Ok(search.take());
-                    }
-                } else if self.search_list(&mut search, req, ListKind::Runpath, name)? {
-                    return Ok(search.take());
-                }
-                if !req_info.nodeflib {
-                    let cached: Vec<PathBuf> = match &self.r.cache {
-                        Some(c) => c.lookup(name, self.target.arch).cloned().collect(),
-                        None => self.r.conf_dirs.iter().map(|d| d.join(name)).collect(),
-                    };
-                    for p in cached {
-                        if self.try_path(&mut search, p)? {
-                            search.via = Some(FoundVia::Cache);
-                            return Ok(search.take());
-                        }
-                    }
-                    for d in self.default_dirs() {
-                        if self.try_path(&mut search, d.join(name))? {
-                            search.via = Some(FoundVia::Default);
-                            return Ok(search.take());
-                        }
-                    }
-                }
-            }
-            Flavour::Musl => {
-                // musl: DT_RPATH/DT_RUNPATH of the requester and then of its loaders.
-                let mut cur = Some(req);
-                let mut hops = 0;
-                while let Some(i) = cur {
-                    if self.search_list(&mut search, i, ListKind::Both, name)? {
-                        return Ok(search.take());
-                    }
-                    cur = self.objs[i].loader;
-                    hops += 1;
-                    if hops > self.objs.len() {
-                        break;
-                    }
-                }
-                for d in self.default_dirs() {
-                    if self.try_path(&mut search, d.join(name))? {
-                        search.via = Some(FoundVia::Default);
-                        return Ok(search.take());
-                    }
-                }
-            }
+        let found = match self.flavour {
+            Flavour::Glibc => self.find_glibc(&mut search, req, name)?,
+            Flavour::Musl => self.find_musl(&mut search, req, name)?,
+        };
+        if found {
+            return Ok(search.take());
         }
         Err(self.not_found(req, name, search))
+    }
+
+    /// glibc's order after a `/`-free name: DT_RPATH chain (when R has no DT_RUNPATH),
+    /// DT_RUNPATH, then unless `DF_1_NODEFLIB` the cache and the default directories.
+    fn find_glibc(
+        &mut self,
+        search: &mut Search,
+        req: usize,
+        name: &str,
+    ) -> Result<bool, ElfError> {
+        let req_info = Arc::clone(&self.objs[req].info);
+        if req_info.runpath.is_empty() {
+            let mut did_main = false;
+            let mut cur = Some(req);
+            let mut hops = 0;
+            while let Some(i) = cur {
+                if self.search_list(search, i, ListKind::Rpath, name)? {
+                    return Ok(true);
+                }
+                did_main |= Some(i) == self.main;
+                cur = self.objs[i].loader;
+                hops += 1;
+                if hops > self.objs.len() {
+                    break;
+                }
+            }
+            if !did_main
+                && let Some(main) = self.main
+                && self.search_list(search, main, ListKind::Rpath, name)?
+            {
+                return Ok(true);
+            }
+        } else if self.search_list(search, req, ListKind::Runpath, name)? {
+            return Ok(true);
+        }
+        if req_info.nodeflib {
+            return Ok(false);
+        }
+        let cached: Vec<PathBuf> = match &self.r.cache {
+            Some(c) => c.lookup(name, self.target.arch).cloned().collect(),
+            None => self.r.conf_dirs.iter().map(|d| d.join(name)).collect(),
+        };
+        for p in cached {
+            if self.try_path(search, p)? {
+                search.via = Some(FoundVia::Cache);
+                return Ok(true);
+            }
+        }
+        self.find_in_default_dirs(search, name)
+    }
+
+    /// musl: DT_RPATH/DT_RUNPATH of the requester and then of its loaders, then the
+    /// default directories.
+    fn find_musl(&mut self, search: &mut Search, req: usize, name: &str) -> Result<bool, ElfError> {
+        let mut cur = Some(req);
+        let mut hops = 0;
+        while let Some(i) = cur {
+            if self.search_list(search, i, ListKind::Both, name)? {
+                return Ok(true);
+            }
+            cur = self.objs[i].loader;
+            hops += 1;
+            if hops > self.objs.len() {
+                break;
+            }
+        }
+        self.find_in_default_dirs(search, name)
+    }
+
+    fn find_in_default_dirs(&mut self, search: &mut Search, name: &str) -> Result<bool, ElfError> {
+        for d in self.default_dirs() {
+            if self.try_path(search, d.join(name))? {
+                search.via = Some(FoundVia::Default);
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     fn not_found(&self, req: usize, name: &str, search: Search) -> ElfError {
@@ -426,7 +461,7 @@ impl<'r, 'fs> Engine<'r, 'fs> {
 
     /// Tries one candidate path; wrong-class/machine files are skipped and remembered.
     fn try_path(&mut self, search: &mut Search, path: PathBuf) -> Result<bool, ElfError> {
-        if search.tried.contains(&path) {
+        if !search.tried_set.insert(path.clone()) {
             return Ok(false);
         }
         search.tried.push(path.clone());
@@ -434,6 +469,7 @@ impl<'r, 'fs> Engine<'r, 'fs> {
             Candidate::Missing => Ok(false),
             Candidate::NotElf => Err(ElfError::NotElf { path }),
             Candidate::Malformed(reason) => Err(ElfError::Malformed { path, reason }),
+            Candidate::Refused(reason) => Err(ElfError::InputRefused { path, reason }),
             Candidate::Elf(info) => {
                 if self.target.accepts(&info) {
                     search.found = Some(path);
@@ -471,6 +507,8 @@ impl<'r, 'fs> Engine<'r, 'fs> {
 #[derive(Default)]
 struct Search {
     tried: Vec<PathBuf>,
+    /// `tried` as a set: a 100k-entry RUNPATH is checked in linear time.
+    tried_set: HashSet<PathBuf>,
     wrong_arch: Vec<PathBuf>,
     found: Option<PathBuf>,
     via: Option<FoundVia>,

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::elf::Arch;
+use crate::fs::Refusal;
 
 /// Everything that can go wrong while reading ELF files or resolving their closure.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +33,15 @@ pub enum ElfError {
         /// The underlying error.
         #[source]
         source: std::io::Error,
+    },
+    /// A host file was refused before being read: not a regular file (a FIFO, a device,
+    /// a symlink to one), on a kernel-generated filesystem, or over its size cap.
+    #[error("refusing to read {}: {reason}", path.display())]
+    InputRefused {
+        /// The path as given (before symlinks were followed).
+        path: PathBuf,
+        /// Why.
+        reason: Refusal,
     },
     /// A DT_NEEDED entry could not be found where the dynamic loader would look.
     #[error("{}", library_not_found(name, needed_by, searched, wrong_arch))]
@@ -93,10 +103,18 @@ pub enum ElfError {
 }
 
 impl ElfError {
+    /// An I/O error on `path`; one carrying a [`Refusal`] becomes
+    /// [`ElfError::InputRefused`].
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        ElfError::Io {
-            path: path.to_path_buf(),
-            source,
+        match Refusal::of(&source) {
+            Some(reason) => ElfError::InputRefused {
+                path: path.to_path_buf(),
+                reason: reason.clone(),
+            },
+            None => ElfError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
         }
     }
 
@@ -107,6 +125,9 @@ impl ElfError {
         }
     }
 }
+
+/// Paths listed in a "not found" message; a hostile RUNPATH may name 100k directories.
+const MAX_LISTED: usize = 64;
 
 fn library_not_found(
     name: &str,
@@ -126,7 +147,10 @@ fn library_not_found(
         msg.push_str("; nothing could be searched");
     } else {
         let _ = write!(msg, "; searched {} paths: ", searched.len());
-        push_paths(&mut msg, searched);
+        push_paths(&mut msg, searched.get(..MAX_LISTED).unwrap_or(searched));
+        if let Some(more) = searched.len().checked_sub(MAX_LISTED).filter(|&n| n > 0) {
+            let _ = write!(msg, " and {more} more");
+        }
     }
     msg.push_str(
         "; install the library for this architecture, or add its directory to the RUNPATH",

@@ -1,23 +1,165 @@
 //! The host filesystem as the resolver sees it: a four-method trait with the real
 //! filesystem behind one implementation and an in-memory tree behind the other, so the
 //! resolver's tests need no particular `/lib` on the machine running them.
+//!
+//! It also owns the input discipline for every host file husk-elf reads whole
+//! ([`read_regular`]): the file is opened with `O_NONBLOCK` (so a FIFO never blocks the
+//! open), checked with `fstat` to be a regular file (a FIFO, a device such as `/dev/zero`,
+//! a socket, or a symlink to one of them is refused), checked with `fstatfs` not to live
+//! on a kernel-generated filesystem (`/proc`, `/sys`...: their sizes lie and some never
+//! end), and read through a size cap, so no host file can hang husk or exhaust memory.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
+
+use rustix::fs::{FileType, Mode, OFlags};
 
 /// The kernel's limit on symbolic links followed during one path lookup (ELOOP).
 pub const MAX_SYMLINKS: usize = 40;
 
+/// The cap on an ELF file read whole through [`HostFs::read`]: 4 GiB, above any shared
+/// library shipped in practice (the largest, CUDA and deep-learning libraries, stay under
+/// 2 GiB) and far below what a sparse or endless file would make husk allocate.
+pub const MAX_FILE_BYTES: u64 = 4 << 30;
+
+/// The cap on a small configuration file (`ld.so.conf` and its includes, musl's
+/// `/etc/ld-musl-ARCH.path`): 1 MiB, a thousand times what a real one holds.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// The cap on `/etc/ld.so.cache`: 64 MiB (a distribution's cache is a few hundred KiB).
+pub const MAX_LD_CACHE_BYTES: u64 = 64 << 20;
+
+/// Why a host file was refused before being read whole. Carried inside the
+/// [`io::Error`] that [`HostFs::read_limited`] returns (kind `InvalidInput`), so callers
+/// can tell a refusal from a missing file; husk-elf turns it into
+/// [`crate::ElfError::InputRefused`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The file (after following symlinks) is not a regular file.
+    #[error("it is a {kind}, not a regular file; point it at a regular file (or a symlink to one)")]
+    NotRegular {
+        /// `FIFO`, `character device`, `block device`, `socket` or `directory`.
+        kind: &'static str,
+    },
+    /// The file lives on a filesystem the kernel generates (its size and content are not
+    /// stored data).
+    #[error(
+        "it lives on {fs}, whose files the kernel generates; copy the file to a real filesystem first"
+    )]
+    PseudoFs {
+        /// The filesystem's name (`procfs`, `sysfs`...).
+        fs: &'static str,
+    },
+    /// The file is larger than the cap for its kind.
+    #[error(
+        "it is larger than {limit} bytes, the limit for this kind of file; check that the path names the file you meant"
+    )]
+    TooLarge {
+        /// The cap in bytes.
+        limit: u64,
+    },
+}
+
+impl Refusal {
+    /// The refusal carried by an error from [`HostFs::read_limited`], if it is one.
+    #[must_use]
+    pub fn of(err: &io::Error) -> Option<&Refusal> {
+        err.get_ref().and_then(|e| e.downcast_ref::<Refusal>())
+    }
+
+    fn into_io(self) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidInput, self)
+    }
+}
+
+/// Reads the whole regular file at `path` (symlinks followed), at most `limit` bytes.
+///
+/// The open uses `O_NONBLOCK | O_NOCTTY` so a FIFO or a terminal cannot block it; the
+/// opened file is then checked with `fstat` (must be a regular file) and `fstatfs` (must
+/// not be procfs, sysfs or another kernel-generated filesystem), and read through a
+/// `limit + 1` byte window, so a file that grows while being read is refused too.
+///
+/// # Errors
+/// Any I/O error (`NotFound` when the path does not exist); an `InvalidInput` error
+/// carrying a [`Refusal`] (see [`Refusal::of`]) when the file is not regular, lives on a
+/// pseudo filesystem, or is larger than `limit`.
+pub fn read_regular(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+    let fd = rustix::fs::open(path, flags, Mode::empty())?;
+    let stat = rustix::fs::fstat(&fd)?;
+    let kind = FileType::from_raw_mode(stat.st_mode);
+    if kind != FileType::RegularFile {
+        return Err(Refusal::NotRegular {
+            kind: kind_name(kind),
+        }
+        .into_io());
+    }
+    if let Some(fs) = pseudo_fs(i128::from(rustix::fs::fstatfs(&fd)?.f_type)) {
+        return Err(Refusal::PseudoFs { fs }.into_io());
+    }
+    let size = u64::try_from(stat.st_size).unwrap_or(0);
+    if size > limit {
+        return Err(Refusal::TooLarge { limit }.into_io());
+    }
+    let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    std::fs::File::from(fd)
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut buf)?;
+    if u64::try_from(buf.len()).unwrap_or(u64::MAX) > limit {
+        return Err(Refusal::TooLarge { limit }.into_io());
+    }
+    Ok(buf)
+}
+
+fn kind_name(kind: FileType) -> &'static str {
+    match kind {
+        FileType::Fifo => "FIFO",
+        FileType::CharacterDevice => "character device",
+        FileType::BlockDevice => "block device",
+        FileType::Socket => "socket",
+        FileType::Directory => "directory",
+        FileType::Symlink => "symbolic link",
+        _ => "special file",
+    }
+}
+
+/// The name of a kernel-generated filesystem by its `statfs` magic.
+fn pseudo_fs(magic: i128) -> Option<&'static str> {
+    Some(match magic {
+        0x9fa0 => "procfs",
+        0x6265_6572 => "sysfs",
+        0x6462_6720 => "debugfs",
+        0x7472_6163 => "tracefs",
+        0x7363_6673 => "securityfs",
+        0x6265_6570 => "configfs",
+        0x0027_e0eb => "cgroupfs",
+        0x6367_7270 => "cgroup2fs",
+        0xde5e_81e4 => "efivarfs",
+        0xcafe_4a11 => "bpffs",
+        _ => return None,
+    })
+}
+
 /// The host filesystem, read-only. `file_type` and `read_link` have lstat semantics: they
 /// never follow a final symlink (intermediate ones are followed, as by the kernel).
 pub trait HostFs: Sync {
-    /// The whole content of a file, following symlinks like `std::fs::read`.
+    /// The whole content of a regular file, following symlinks, at most
+    /// [`MAX_FILE_BYTES`] (the cap for ELF files).
     ///
     /// # Errors
-    /// Any I/O error, `NotFound` when the path does not exist.
-    fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// As [`HostFs::read_limited`].
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.read_limited(path, MAX_FILE_BYTES)
+    }
+    /// The whole content of a regular file, following symlinks, at most `limit` bytes.
+    ///
+    /// # Errors
+    /// Any I/O error, `NotFound` when the path does not exist; an `InvalidInput` error
+    /// carrying a [`Refusal`] when the file is not a regular file or is over `limit`.
+    fn read_limited(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>>;
     /// The target of a symlink, exactly as stored (relative or absolute).
     ///
     /// # Errors
@@ -53,8 +195,8 @@ pub enum FileKind {
 pub struct RealFs;
 
 impl HostFs for RealFs {
-    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        std::fs::read(path)
+    fn read_limited(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+        read_regular(path, limit)
     }
 
     fn read_link(&self, path: &Path) -> io::Result<PathBuf> {
@@ -266,13 +408,13 @@ fn lexical(path: &Path) -> PathBuf {
 }
 
 impl HostFs for FakeFs {
-    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+    fn read_limited(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
         match self.node(path, true)? {
+            (_, Node::File(bytes)) if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > limit => {
+                Err(Refusal::TooLarge { limit }.into_io())
+            }
             (_, Node::File(bytes)) => Ok(bytes.clone()),
-            (_, Node::Dir) => Err(io::Error::new(
-                io::ErrorKind::IsADirectory,
-                format!("{}: is a directory", path.display()),
-            )),
+            (_, Node::Dir) => Err(Refusal::NotRegular { kind: "directory" }.into_io()),
             (_, Node::Symlink(_)) => Err(not_found(path)),
         }
     }

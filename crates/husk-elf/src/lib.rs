@@ -38,6 +38,9 @@ pub use cache::{CacheEntry, LdCache, build_new_cache, flags_match};
 pub use conf::read_ld_so_conf;
 pub use elf::{Arch, ElfInfo, ObjectType, is_elf, parse_elf};
 pub use error::ElfError;
-pub use fs::{FakeFs, FileKind, HostFs, MAX_SYMLINKS, RealFs};
+pub use fs::{
+    FakeFs, FileKind, HostFs, MAX_CONFIG_BYTES, MAX_FILE_BYTES, MAX_LD_CACHE_BYTES, MAX_SYMLINKS,
+    RealFs, Refusal, read_regular,
+};
 pub use materialize::{HostEntry, canonicalize, materialize};
 pub use resolve::{Closure, FoundVia, ResolvedLib, Resolver};

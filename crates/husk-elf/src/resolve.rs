@@ -19,11 +19,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::cache::LdCache;
-use crate::conf::read_ld_so_conf;
+use crate::conf::try_read_ld_so_conf;
 use crate::elf::{Arch, ElfInfo, parse_elf};
 use crate::engine::Engine;
 use crate::error::ElfError;
-use crate::fs::{FileKind, HostFs};
+use crate::fs::{FileKind, HostFs, MAX_LD_CACHE_BYTES, Refusal};
 
 const LD_SO_CACHE: &str = "/etc/ld.so.cache";
 const LD_SO_CONF: &str = "/etc/ld.so.conf";
@@ -34,6 +34,9 @@ pub struct Resolver<'fs> {
     pub(crate) fs: &'fs dyn HostFs,
     pub(crate) cache: Option<LdCache>,
     pub(crate) conf_dirs: Vec<PathBuf>,
+    /// ld.so.cache, ld.so.conf or an include that was refused (not a regular file, or
+    /// too large): every closure fails with it, naming the file.
+    refused: Option<(PathBuf, Refusal)>,
     memo: Mutex<HashMap<PathBuf, Candidate>>,
 }
 
@@ -111,6 +114,7 @@ pub(crate) enum Candidate {
     Missing,
     NotElf,
     Malformed(String),
+    Refused(Refusal),
     Elf(Arc<ElfInfo>),
 }
 
@@ -132,17 +136,31 @@ impl<'fs> Resolver<'fs> {
     /// Reads `/etc/ld.so.cache` and `/etc/ld.so.conf` (with includes) through `fs`. A
     /// missing or corrupt file is ignored, as ld.so ignores it. The conf directories are
     /// searched only when there is no usable cache, standing in for the cache ldconfig
-    /// would build from them.
+    /// would build from them. A file that is refused (a FIFO, a device, a `/proc` file, a
+    /// symlink to one, or one over its size cap) is remembered, and
+    /// [`Resolver::closure`] fails with it.
     pub fn new(fs: &'fs dyn HostFs) -> Self {
-        let cache = fs
-            .read(Path::new(LD_SO_CACHE))
-            .ok()
-            .and_then(|b| LdCache::parse(&b));
-        let conf_dirs = read_ld_so_conf(fs, Path::new(LD_SO_CONF));
+        let mut refused = None;
+        let cache = match fs.read_limited(Path::new(LD_SO_CACHE), MAX_LD_CACHE_BYTES) {
+            Ok(b) => LdCache::parse(&b),
+            Err(e) => {
+                refused = Refusal::of(&e).map(|r| (PathBuf::from(LD_SO_CACHE), r.clone()));
+                None
+            }
+        };
+        let conf_dirs = match try_read_ld_so_conf(fs, Path::new(LD_SO_CONF)) {
+            Ok(dirs) => dirs,
+            Err(ElfError::InputRefused { path, reason }) => {
+                refused.get_or_insert((path, reason));
+                Vec::new()
+            }
+            Err(_) => Vec::new(),
+        };
         Resolver {
             fs,
             cache,
             conf_dirs,
+            refused,
             memo: Mutex::new(HashMap::new()),
         }
     }
@@ -166,8 +184,17 @@ impl<'fs> Resolver<'fs> {
     /// [`ElfError::NoRoots`]; [`ElfError::Io`] when a root cannot be read;
     /// [`ElfError::NotElf`] / [`ElfError::Malformed`] for a bad root or a bad file found
     /// where a library was expected; [`ElfError::WrongArch`] for a root of another
-    /// architecture; [`ElfError::InterpreterNotFound`]; [`ElfError::LibraryNotFound`].
+    /// architecture; [`ElfError::InterpreterNotFound`]; [`ElfError::LibraryNotFound`];
+    /// [`ElfError::InputRefused`] when ld.so.cache, ld.so.conf or an include was refused
+    /// at construction, or a root or a library candidate is not a regular file (a FIFO,
+    /// a device, a symlink to one, a `/proc` file) or is over [`crate::MAX_FILE_BYTES`].
     pub fn closure(&self, roots: &[PathBuf]) -> Result<Closure, ElfError> {
+        if let Some((path, reason)) = &self.refused {
+            return Err(ElfError::InputRefused {
+                path: path.clone(),
+                reason: reason.clone(),
+            });
+        }
         let (first, rest) = roots.split_first().ok_or(ElfError::NoRoots)?;
         let first_info = self.load_root(first)?;
         let mut eng = Engine::new(self, &first_info);
@@ -303,10 +330,17 @@ impl<'fs> Resolver<'fs> {
             return c.clone();
         }
         let c = match self.fs.file_type(path) {
-            // A directory or device where a library is expected is skipped like ENOENT.
-            Ok(FileKind::Dir | FileKind::Other) | Err(_) => Candidate::Missing,
+            // A directory where a library is expected is skipped like ENOENT.
+            Ok(FileKind::Dir) | Err(_) => Candidate::Missing,
+            // A FIFO or device would hang or flood the reader: refused, by name.
+            Ok(FileKind::Other) => Candidate::Refused(Refusal::NotRegular {
+                kind: "FIFO, device or socket",
+            }),
             Ok(FileKind::File | FileKind::Symlink) => match self.fs.read(path) {
-                Err(_) => Candidate::Missing,
+                Err(e) => match Refusal::of(&e) {
+                    Some(Refusal::NotRegular { kind: "directory" }) | None => Candidate::Missing,
+                    Some(r) => Candidate::Refused(r.clone()),
+                },
                 Ok(bytes) => match parse_elf(&bytes, path) {
                     Ok(info) => Candidate::Elf(Arc::new(info)),
                     Err(ElfError::NotElf { .. }) => Candidate::NotElf,

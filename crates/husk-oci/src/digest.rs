@@ -188,8 +188,11 @@ impl<W: Write> HashingWriter<W> {
 impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.count += n as u64;
+        // A writer claiming more than it was given is clamped, never sliced past the end.
+        self.hasher.update(buf.get(..n).unwrap_or(buf));
+        self.count = self
+            .count
+            .saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -221,8 +224,11 @@ impl<R: Read> HashingReader<R> {
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.count += n as u64;
+        // A reader claiming more than the buffer is clamped, never sliced past the end.
+        self.hasher.update(buf.get(..n).unwrap_or(buf));
+        self.count = self
+            .count
+            .saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
         Ok(n)
     }
 }
@@ -348,5 +354,22 @@ mod tests {
             let d = Digest::sha256(&bytes);
             proptest::prop_assert_eq!(d.to_string().parse::<Digest>().unwrap(), d);
         }
+    }
+
+    /// A reader that claims to have read more than the buffer it was given.
+    struct Liar;
+    impl Read for Liar {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            Ok(buf.len() + 10)
+        }
+    }
+
+    #[test]
+    fn a_reader_lying_about_its_count_does_not_panic() {
+        let mut r = HashingReader::new(Liar, Algorithm::Sha256);
+        let mut buf = [0u8; 4];
+        assert_eq!(r.read(&mut buf).unwrap(), 14);
+        let (_, count) = r.finish();
+        assert_eq!(count, 14);
     }
 }

@@ -72,11 +72,10 @@ pub trait Image: Send + Sync {
 
     /// The parsed image config.
     fn config(&self) -> Result<ImageConfig, OciError> {
-        let raw = self.raw_config()?;
-        serde_json::from_slice(&raw).map_err(|source| OciError::Json {
-            what: format!("config of {}", self.location()),
-            source,
-        })
+        parse_config(
+            &self.raw_config()?,
+            &format!("config of {}", self.location()),
+        )
     }
 
     /// The layers, bottom first, each paired with its diff_id from the config.
@@ -101,19 +100,67 @@ pub trait Image: Send + Sync {
 }
 
 /// Read a small JSON document blob fully, verified and size-limited.
+///
+/// # Errors
+/// [`OciError::TooLarge`] when the descriptor declares more than
+/// [`MAX_DOCUMENT_BYTES`]; the blob's read or verification error otherwise.
 pub fn read_document<I: Image + ?Sized>(image: &I, desc: &Descriptor) -> Result<Vec<u8>, OciError> {
-    if desc.size > MAX_DOCUMENT_BYTES {
+    let what = || format!("blob {}", desc.digest);
+    check_document_size(desc.size, &what)?;
+    let reader = image.open_verified(desc)?;
+    read_capped(reader, MAX_DOCUMENT_BYTES, &what).map_err(|e| match e {
+        CappedReadError::TooLarge(err) => err,
+        CappedReadError::Io(e) => blob_error(&desc.digest, e),
+    })
+}
+
+/// Why [`read_capped`] failed.
+#[derive(Debug)]
+pub enum CappedReadError {
+    /// The stream held more than the limit ([`OciError::TooLarge`]).
+    TooLarge(OciError),
+    /// Reading failed.
+    Io(std::io::Error),
+}
+
+/// Reads `reader` to its end into memory, refusing to hold more than `limit` bytes: at
+/// most `limit + 1` bytes are ever read, whatever the stream claims. `what` names the
+/// document in the error.
+///
+/// # Errors
+/// [`CappedReadError::TooLarge`] past `limit`; [`CappedReadError::Io`] when reading fails.
+pub fn read_capped(
+    reader: impl Read,
+    limit: u64,
+    what: &dyn Fn() -> String,
+) -> Result<Vec<u8>, CappedReadError> {
+    let mut out = Vec::new();
+    reader
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(CappedReadError::Io)?;
+    if u64::try_from(out.len()).unwrap_or(u64::MAX) > limit {
+        return Err(CappedReadError::TooLarge(OciError::TooLarge {
+            what: what(),
+            limit,
+        }));
+    }
+    Ok(out)
+}
+
+/// Refuses a document of `len` bytes over [`MAX_DOCUMENT_BYTES`].
+fn check_document_size(len: u64, what: &dyn Fn() -> String) -> Result<(), OciError> {
+    if len > MAX_DOCUMENT_BYTES {
         return Err(OciError::TooLarge {
-            what: format!("blob {}", desc.digest),
+            what: what(),
             limit: MAX_DOCUMENT_BYTES,
         });
     }
-    let mut out = Vec::with_capacity(desc.size as usize);
-    image
-        .open_verified(desc)?
-        .read_to_end(&mut out)
-        .map_err(|e| blob_error(&desc.digest, e))?;
-    Ok(out)
+    Ok(())
+}
+
+fn len_u64(raw: &[u8]) -> u64 {
+    u64::try_from(raw.len()).unwrap_or(u64::MAX)
 }
 
 /// Turn an I/O error from a verified blob stream into the most specific [`OciError`].
@@ -131,7 +178,12 @@ pub fn blob_error(digest: &Digest, e: std::io::Error) -> OciError {
 }
 
 /// Parse an image manifest, refusing a document that is also an index.
+///
+/// # Errors
+/// [`OciError::TooLarge`] over [`MAX_DOCUMENT_BYTES`]; [`OciError::AmbiguousDocument`];
+/// [`OciError::Json`]; [`OciError::UnsupportedMediaType`] for another `mediaType`.
 pub fn parse_manifest(raw: &[u8], what: &str) -> Result<Manifest, OciError> {
+    check_document_size(len_u64(raw), &|| what.to_owned())?;
     check_unambiguous(raw, what)?;
     let m: Manifest = serde_json::from_slice(raw).map_err(|source| OciError::Json {
         what: what.to_owned(),
@@ -146,8 +198,25 @@ pub fn parse_manifest(raw: &[u8], what: &str) -> Result<Manifest, OciError> {
     }
 }
 
+/// Parse an image config.
+///
+/// # Errors
+/// [`OciError::TooLarge`] over [`MAX_DOCUMENT_BYTES`]; [`OciError::Json`].
+pub fn parse_config(raw: &[u8], what: &str) -> Result<ImageConfig, OciError> {
+    check_document_size(len_u64(raw), &|| what.to_owned())?;
+    serde_json::from_slice(raw).map_err(|source| OciError::Json {
+        what: what.to_owned(),
+        source,
+    })
+}
+
 /// Parse an image index, refusing a document that is also a manifest.
+///
+/// # Errors
+/// [`OciError::TooLarge`] over [`MAX_DOCUMENT_BYTES`]; [`OciError::AmbiguousDocument`];
+/// [`OciError::Json`].
 pub fn parse_index(raw: &[u8], what: &str) -> Result<Index, OciError> {
+    check_document_size(len_u64(raw), &|| what.to_owned())?;
     check_unambiguous(raw, what)?;
     serde_json::from_slice(raw).map_err(|source| OciError::Json {
         what: what.to_owned(),
@@ -355,5 +424,36 @@ impl Image for OwnedImage {
             Some(BlobData::File(p)) => Some(p),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod capped_tests {
+    use super::*;
+
+    #[test]
+    fn documents_over_the_cap_are_refused_before_parsing() {
+        let big = vec![b' '; usize::try_from(MAX_DOCUMENT_BYTES).unwrap() + 1];
+        for err in [
+            parse_manifest(&big, "m").map(|_| ()).unwrap_err(),
+            parse_index(&big, "i").map(|_| ()).unwrap_err(),
+            parse_config(&big, "c").map(|_| ()).unwrap_err(),
+        ] {
+            assert!(matches!(err, OciError::TooLarge { .. }), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_endless_stream_is_cut_at_the_cap() {
+        let endless = std::io::repeat(b'x');
+        let err = read_capped(endless, 1024, &|| "endless".to_owned()).unwrap_err();
+        match err {
+            CappedReadError::TooLarge(e) => {
+                assert!(e.to_string().contains("endless"), "{e}");
+            }
+            CappedReadError::Io(e) => panic!("{e}"),
+        }
+        let ok = read_capped(&b"{}"[..], 2, &|| "doc".to_owned()).unwrap();
+        assert_eq!(ok, b"{}");
     }
 }

@@ -91,7 +91,7 @@ impl OwnedIndex {
                     reason: format!("it lists manifest {}, which is not among them", desc.digest),
                 });
             };
-            if bytes.len() as u64 != desc.size {
+            if u64::try_from(bytes.len()).ok() != Some(desc.size) {
                 return Err(OciError::IndexMismatch {
                     what,
                     reason: format!(

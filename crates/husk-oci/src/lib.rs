@@ -10,6 +10,11 @@
 //! Shaped after go-containerregistry's `v1` package: small fallible accessors, defaults
 //! for everything derivable, images as values. Follows OCI image-spec v1.1.
 //! This crate does no networking and knows no container engine.
+//!
+//! Documents held in memory (manifests, indexes, configs) are capped at
+//! [`MAX_DOCUMENT_BYTES`] wherever they are read ([`read_capped`], [`read_document`]) or
+//! parsed ([`parse_manifest`], [`parse_index`], [`parse_config`]); `validate` reads each
+//! distinct layer blob once, however often a manifest lists it.
 
 mod digest;
 mod error;
@@ -23,8 +28,9 @@ mod validate;
 pub use digest::{Algorithm, Digest, Hasher, HashingReader, HashingWriter, VerifyingReader};
 pub use error::OciError;
 pub use image::{
-    BlobData, BlobReader, Image, ImageIndex, ImageLayer, Layer, MAX_DOCUMENT_BYTES, NewLayer,
-    OwnedImage, blob_error, layers_of, parse_index, parse_manifest, read_document,
+    BlobData, BlobReader, CappedReadError, Image, ImageIndex, ImageLayer, Layer,
+    MAX_DOCUMENT_BYTES, NewLayer, OwnedImage, blob_error, layers_of, parse_config, parse_index,
+    parse_manifest, read_capped, read_document,
 };
 pub use index::{OwnedIndex, is_index_media_type};
 pub use platform::{PlatformError, parse_platform, platforms_of, select_platform};

@@ -45,7 +45,11 @@ impl Descriptor {
 
     /// A descriptor for `bytes` with the given media type.
     pub fn for_bytes(media_type: impl Into<String>, bytes: &[u8]) -> Descriptor {
-        Descriptor::new(media_type, Digest::sha256(bytes), bytes.len() as u64)
+        Descriptor::new(
+            media_type,
+            Digest::sha256(bytes),
+            u64::try_from(bytes.len()).unwrap_or(u64::MAX),
+        )
     }
 }
 

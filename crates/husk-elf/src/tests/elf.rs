@@ -104,6 +104,34 @@ fn not_elf_and_truncated() {
 }
 
 #[test]
+fn repeated_needed_names_and_search_path_entries_are_kept_once() {
+    let bytes = ElfBuilder::x86_64()
+        .needed("liba.so")
+        .needed("libb.so")
+        .needed("liba.so")
+        .runpath("/r:/s:/r::/s:/t")
+        .build();
+    let info = parse_elf(&bytes, p()).unwrap();
+    assert_eq!(info.needed, ["liba.so", "libb.so"]);
+    assert_eq!(info.runpath, ["/r", "/s", "/t"]);
+}
+
+#[test]
+fn a_needed_name_longer_than_path_max_is_malformed() {
+    let long = "x".repeat(5000);
+    let bytes = ElfBuilder::x86_64().needed(&long).build();
+    let err = parse_elf(&bytes, p()).unwrap_err();
+    assert!(
+        matches!(&err, ElfError::Malformed { reason, .. } if reason.contains("longer than 4096")),
+        "{err}"
+    );
+    // a long RUNPATH is fine (many directories), up to the whole-file string budget
+    let dirs: Vec<String> = (0..20_000).map(|i| format!("/d{i}")).collect();
+    let bytes = ElfBuilder::x86_64().runpath(&dirs.join(":")).build();
+    assert_eq!(parse_elf(&bytes, p()).unwrap().runpath.len(), 20_000);
+}
+
+#[test]
 fn strtab_outside_load_is_malformed() {
     let bytes = ElfBuilder::x86_64()
         .needed("liba.so")

@@ -34,8 +34,7 @@ impl CheckArgs {
 
 /// Read and parse a Dockerfile; the path as given is its name in reports.
 pub fn read_dockerfile(path: &Path) -> Result<DockerfileFacts> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = husk_dockerfile::read_dockerfile(path)?;
     let file = husk_dockerfile::parse(&text)
         .with_context(|| format!("cannot parse {}", path.display()))?;
     Ok(DockerfileFacts {
