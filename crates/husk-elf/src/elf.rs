@@ -1,6 +1,6 @@
 //! Reading one ELF file the way the dynamic loader does: from the program headers
 //! (PT_INTERP, PT_DYNAMIC, PT_LOAD), never from section headers, which the loader ignores
-//! and which stripped or packed files may not have (STACK.md P10).
+//! and which stripped or packed files may not have.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -211,36 +211,11 @@ fn parse_as<E: FileHeader<Endian = Endianness>>(
     data: &[u8],
     path: &Path,
 ) -> Result<ElfInfo, ElfError> {
-    let bad = |reason: &str| ElfError::malformed(path, reason);
     let obj_err = |e: object::Error| ElfError::malformed(path, e.to_string());
     let header = E::parse(data).map_err(obj_err)?;
     let endian = header.endian().map_err(obj_err)?;
-    let machine = header.e_machine(endian).0;
-    let class64 = header.is_class_64();
-    let little_endian = header.is_little_endian();
-    let object_type = match header.e_type(endian) {
-        elf::ET_EXEC => ObjectType::Executable,
-        elf::ET_DYN => ObjectType::SharedObject,
-        elf::ET_REL => ObjectType::Relocatable,
-        elf::ET_CORE => ObjectType::Core,
-        other => ObjectType::Other(other.0),
-    };
     let phdrs = header.program_headers(endian, data).map_err(obj_err)?;
-
-    let mut info = ElfInfo {
-        arch: Arch::from_elf(machine, class64, little_endian),
-        class64,
-        little_endian,
-        machine,
-        object_type,
-        interpreter: None,
-        needed: Vec::new(),
-        runpath: Vec::new(),
-        rpath: Vec::new(),
-        soname: None,
-        nodeflib: false,
-    };
-
+    let mut info = header_info(header, endian);
     let mut dynamic: Option<&[E::Dyn]> = None;
     for ph in phdrs {
         if let Some(interp) = ph.interpreter(endian, data).map_err(obj_err)? {
@@ -275,8 +250,53 @@ fn parse_as<E: FileHeader<Endian = Endianness>>(
     if !has_strings {
         return Ok(info);
     }
-    let strtab = find(elf::DT_STRTAB).ok_or_else(|| bad("DT_NEEDED without DT_STRTAB"))?;
-    // DT_STRTAB is a virtual address: map it through the PT_LOAD that contains it.
+    let strtab = find(elf::DT_STRTAB)
+        .ok_or_else(|| ElfError::malformed(path, "DT_NEEDED without DT_STRTAB"))?;
+    let table = string_table::<E>(phdrs, endian, data, strtab, find(elf::DT_STRSZ), path)?;
+    read_dynamic_strings(&dyns, endian, table, &mut info, path)?;
+    // The loader ignores DT_RPATH when DT_RUNPATH is present; keep both here as the file
+    // says, the resolver applies the rule.
+    Ok(info)
+}
+
+/// What the ELF header alone says: machine, class, byte order and object type; the
+/// dynamic fields start empty.
+fn header_info<E: FileHeader<Endian = Endianness>>(header: &E, endian: Endianness) -> ElfInfo {
+    let machine = header.e_machine(endian).0;
+    let class64 = header.is_class_64();
+    let little_endian = header.is_little_endian();
+    let object_type = match header.e_type(endian) {
+        elf::ET_EXEC => ObjectType::Executable,
+        elf::ET_DYN => ObjectType::SharedObject,
+        elf::ET_REL => ObjectType::Relocatable,
+        elf::ET_CORE => ObjectType::Core,
+        other => ObjectType::Other(other.0),
+    };
+    ElfInfo {
+        arch: Arch::from_elf(machine, class64, little_endian),
+        class64,
+        little_endian,
+        machine,
+        object_type,
+        interpreter: None,
+        needed: Vec::new(),
+        runpath: Vec::new(),
+        rpath: Vec::new(),
+        soname: None,
+        nodeflib: false,
+    }
+}
+
+/// The dynamic string table's bytes: DT_STRTAB is a virtual address, mapped through the
+/// PT_LOAD segment that contains it and cut at DT_STRSZ, the segment's end or the file's.
+fn string_table<'d, E: FileHeader<Endian = Endianness>>(
+    phdrs: &[E::ProgramHeader],
+    endian: Endianness,
+    data: &'d [u8],
+    strtab: u64,
+    strsz: Option<u64>,
+    path: &Path,
+) -> Result<&'d [u8], ElfError> {
     let (start, seg_end) = phdrs
         .iter()
         .filter(|p| p.p_type(endian) == elf::PT_LOAD)
@@ -290,20 +310,16 @@ fn parse_as<E: FileHeader<Endian = Endianness>>(
             }
             Some((offset.checked_add(delta)?, offset.checked_add(filesz)?))
         })
-        .ok_or_else(|| bad("DT_STRTAB is outside every PT_LOAD segment"))?;
-    let end = match find(elf::DT_STRSZ) {
+        .ok_or_else(|| ElfError::malformed(path, "DT_STRTAB is outside every PT_LOAD segment"))?;
+    let end = match strsz {
         Some(size) => start.saturating_add(size).min(seg_end),
         None => seg_end,
     };
-    let table = usize::try_from(start)
+    Ok(usize::try_from(start)
         .ok()
         .zip(usize::try_from(end.min(data.len() as u64)).ok())
         .and_then(|(s, e)| data.get(s..e))
-        .unwrap_or_default();
-    read_dynamic_strings(&dyns, endian, table, &mut info, path)?;
-    // The loader ignores DT_RPATH when DT_RUNPATH is present; keep both here as the file
-    // says, the resolver applies the rule.
-    Ok(info)
+        .unwrap_or_default())
 }
 
 /// The longest DT_NEEDED or DT_SONAME string: `PATH_MAX`, beyond which the loader's

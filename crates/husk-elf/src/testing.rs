@@ -152,33 +152,7 @@ impl ElfBuilder {
             .map(|i| [i.as_bytes(), b"\0"].concat())
             .unwrap_or_default();
         let strtab_off = interp_off + interp_bytes.len();
-        let mut strtab = vec![0u8];
-        let mut dyns: Vec<(u64, u64)> = Vec::new();
-        let add_str = |strtab: &mut Vec<u8>, s: &str| {
-            let at = strtab.len() as u64;
-            strtab.extend_from_slice(s.as_bytes());
-            strtab.push(0);
-            at
-        };
-        for n in &self.needed {
-            let at = add_str(&mut strtab, n);
-            dyns.push((1, at));
-        }
-        if let Some(s) = &self.soname {
-            let at = add_str(&mut strtab, s);
-            dyns.push((14, at));
-        }
-        if let Some(r) = &self.rpath {
-            let at = add_str(&mut strtab, r);
-            dyns.push((15, at));
-        }
-        if let Some(r) = &self.runpath {
-            let at = add_str(&mut strtab, r);
-            dyns.push((29, at));
-        }
-        if let Some(f) = self.flags_1 {
-            dyns.push((0x6fff_fffb, f));
-        }
+        let (strtab, mut dyns) = self.dynamic_strings();
         let strtab_addr = if self.strtab_outside_load {
             0x7777_0000
         } else {
@@ -199,25 +173,7 @@ impl ElfBuilder {
             le: self.little_endian,
             c64: self.class64,
         };
-        // e_ident
-        w.bytes(0, b"\x7fELF");
-        w.buf[4] = if self.class64 { 2 } else { 1 };
-        w.buf[5] = if self.little_endian { 1 } else { 2 };
-        w.buf[6] = 1;
-        w.u16(16, self.e_type);
-        w.u16(18, self.machine);
-        w.u32(20, 1);
-        if self.class64 {
-            w.u64(32, ehsize as u64); // e_phoff
-            w.u16(52, ehsize as u16);
-            w.u16(54, phentsize as u16);
-            w.u16(56, phnum as u16);
-        } else {
-            w.u32(28, ehsize as u32);
-            w.u16(40, ehsize as u16);
-            w.u16(42, phentsize as u16);
-            w.u16(44, phnum as u16);
-        }
+        self.write_header(&mut w, ehsize, phentsize, phnum);
         let mut ph = ehsize;
         if self.interp.is_some() {
             w.phdr(ph, 3, interp_off as u64, interp_bytes.len() as u64);
@@ -238,6 +194,56 @@ impl ElfBuilder {
             }
         }
         w.buf
+    }
+    /// The dynamic string table and the DT_NEEDED/SONAME/RPATH/RUNPATH/FLAGS_1 entries
+    /// that point into it (DT_STRTAB, DT_STRSZ and DT_NULL are added by the caller).
+    fn dynamic_strings(&self) -> (Vec<u8>, Vec<(u64, u64)>) {
+        let mut strtab = vec![0u8];
+        let mut dyns: Vec<(u64, u64)> = Vec::new();
+        let mut add = |tag: u64, s: &str| {
+            dyns.push((tag, strtab.len() as u64));
+            strtab.extend_from_slice(s.as_bytes());
+            strtab.push(0);
+        };
+        for n in &self.needed {
+            add(1, n);
+        }
+        if let Some(s) = &self.soname {
+            add(14, s);
+        }
+        if let Some(r) = &self.rpath {
+            add(15, r);
+        }
+        if let Some(r) = &self.runpath {
+            add(29, r);
+        }
+        if let Some(f) = self.flags_1 {
+            dyns.push((0x6fff_fffb, f));
+        }
+        (strtab, dyns)
+    }
+
+    /// e_ident and the header fields that locate the program headers.
+    fn write_header(&self, w: &mut W, ehsize: usize, phentsize: usize, phnum: usize) {
+        // e_ident
+        w.bytes(0, b"\x7fELF");
+        w.buf[4] = if self.class64 { 2 } else { 1 };
+        w.buf[5] = if self.little_endian { 1 } else { 2 };
+        w.buf[6] = 1;
+        w.u16(16, self.e_type);
+        w.u16(18, self.machine);
+        w.u32(20, 1);
+        if self.class64 {
+            w.u64(32, ehsize as u64); // e_phoff
+            w.u16(52, ehsize as u16);
+            w.u16(54, phentsize as u16);
+            w.u16(56, phnum as u16);
+        } else {
+            w.u32(28, ehsize as u32);
+            w.u16(40, ehsize as u16);
+            w.u16(42, phentsize as u16);
+            w.u16(44, phnum as u16);
+        }
     }
 }
 

@@ -35,6 +35,65 @@ pub fn is_index_media_type(media_type: &str) -> bool {
     matches!(media_type, media::OCI_INDEX | media::DOCKER_MANIFEST_LIST)
 }
 
+/// The media type an index was stored under: the one given (which must agree with the
+/// document's own `mediaType`), else the document's, else OCI's; it must be an index type.
+fn stored_media_type(
+    given: Option<&str>,
+    own: Option<&str>,
+    what: &str,
+) -> Result<String, OciError> {
+    let media_type = match (given, own) {
+        (Some(given), Some(own)) if given != own => {
+            return Err(OciError::IndexMismatch {
+                what: what.to_owned(),
+                reason: format!("it was stored as {given:?} but its mediaType is {own:?}"),
+            });
+        }
+        (Some(mt), _) | (None, Some(mt)) => mt.to_owned(),
+        (None, None) => media::OCI_INDEX.to_owned(),
+    };
+    if !is_index_media_type(&media_type) {
+        return Err(OciError::UnsupportedMediaType {
+            what: what.to_owned(),
+            media_type,
+        });
+    }
+    Ok(media_type)
+}
+
+/// A listed manifest's bytes match its descriptor: size, and media type when the manifest
+/// names its own.
+fn check_listed(
+    desc: &Descriptor,
+    bytes: &[u8],
+    image: &dyn Image,
+    what: &str,
+) -> Result<(), OciError> {
+    if u64::try_from(bytes.len()).ok() != Some(desc.size) {
+        return Err(OciError::IndexMismatch {
+            what: what.to_owned(),
+            reason: format!(
+                "it says manifest {} has {} bytes, but it has {}",
+                desc.digest,
+                desc.size,
+                bytes.len()
+            ),
+        });
+    }
+    if let Some(own) = image.manifest()?.media_type
+        && own != desc.media_type
+    {
+        return Err(OciError::IndexMismatch {
+            what: what.to_owned(),
+            reason: format!(
+                "it lists manifest {} as {:?}, but that manifest's mediaType is {own:?}",
+                desc.digest, desc.media_type
+            ),
+        });
+    }
+    Ok(())
+}
+
 impl OwnedIndex {
     /// An index from its exact bytes and the images it lists, in any order. `media_type`
     /// is the type it was stored under (a registry's Content-Type, a layout descriptor's
@@ -55,19 +114,7 @@ impl OwnedIndex {
         let location = location.into();
         let what = format!("index {} of {location}", Digest::sha256(&raw));
         let index = parse_index(&raw, &what)?;
-        let media_type = match (media_type, index.media_type.as_deref()) {
-            (Some(given), Some(own)) if given != own => {
-                return Err(OciError::IndexMismatch {
-                    what,
-                    reason: format!("it was stored as {given:?} but its mediaType is {own:?}"),
-                });
-            }
-            (Some(mt), _) | (None, Some(mt)) => mt.to_owned(),
-            (None, None) => media::OCI_INDEX.to_owned(),
-        };
-        if !is_index_media_type(&media_type) {
-            return Err(OciError::UnsupportedMediaType { what, media_type });
-        }
+        let media_type = stored_media_type(media_type, index.media_type.as_deref(), &what)?;
         let mut by_digest: BTreeMap<Digest, (Box<dyn Image>, Vec<u8>)> = BTreeMap::new();
         for image in images {
             let bytes = image.raw_manifest()?;
@@ -91,29 +138,7 @@ impl OwnedIndex {
                     reason: format!("it lists manifest {}, which is not among them", desc.digest),
                 });
             };
-            if u64::try_from(bytes.len()).ok() != Some(desc.size) {
-                return Err(OciError::IndexMismatch {
-                    what,
-                    reason: format!(
-                        "it says manifest {} has {} bytes, but it has {}",
-                        desc.digest,
-                        desc.size,
-                        bytes.len()
-                    ),
-                });
-            }
-            let own = image.manifest()?.media_type;
-            if let Some(own) = own
-                && own != desc.media_type
-            {
-                return Err(OciError::IndexMismatch {
-                    what,
-                    reason: format!(
-                        "it lists manifest {} as {:?}, but that manifest's mediaType is {own:?}",
-                        desc.digest, desc.media_type
-                    ),
-                });
-            }
+            check_listed(desc, &bytes, image.as_ref(), &what)?;
             ordered.push(image);
         }
         if let Some(extra) = by_digest.keys().next() {

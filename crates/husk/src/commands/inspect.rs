@@ -66,23 +66,33 @@ pub fn run(args: &InspectArgs, ctx: &husk_transport::Context, printer: &Printer)
             format!("{}={}", escape(k), escape(v)),
         )?;
     }
-    match &s.healthcheck {
-        None => w("healthcheck:", "-".into())?,
-        Some(h) => {
-            let secs = |n: Option<i64>| n.map_or("-".into(), |n| format!("{}s", n / 1_000_000_000));
-            w(
-                "healthcheck:",
-                format!(
-                    "{} interval {} timeout {} start period {} retries {}",
-                    list(&Some(h.test.clone())),
-                    secs(h.interval),
-                    secs(h.timeout),
-                    secs(h.start_period),
-                    h.retries.map_or("-".into(), |r| r.to_string())
-                ),
-            )?;
-        }
-    }
+    w("healthcheck:", healthcheck(s.healthcheck.as_ref()))?;
+    layers_and_history(&mut out, &s)?;
+    out.flush()?;
+    Ok(Exit::Success)
+}
+
+/// The healthcheck line: command, interval, timeout, start period, retries.
+fn healthcheck(h: Option<&husk_explore::inspect::HealthcheckInfo>) -> String {
+    let Some(h) = h else {
+        return "-".into();
+    };
+    let secs = |n: Option<i64>| n.map_or("-".into(), |n| format!("{}s", n / 1_000_000_000));
+    format!(
+        "{} interval {} timeout {} start period {} retries {}",
+        list(&Some(h.test.clone())),
+        secs(h.interval),
+        secs(h.timeout),
+        secs(h.start_period),
+        h.retries.map_or("-".into(), |r| r.to_string())
+    )
+}
+
+/// The layers (index, digest, size, what created them) and the history.
+fn layers_and_history(
+    out: &mut impl Write,
+    s: &husk_explore::inspect::Summary,
+) -> std::io::Result<()> {
     writeln!(out, "layers:")?;
     for l in &s.layers {
         writeln!(
@@ -104,6 +114,5 @@ pub fn run(args: &InspectArgs, ctx: &husk_transport::Context, printer: &Printer)
             if h.empty_layer { "  (no layer)" } else { "" }
         )?;
     }
-    out.flush()?;
-    Ok(Exit::Success)
+    Ok(())
 }
