@@ -1,7 +1,7 @@
 //! husk-audit: rules that find insecure or broken images and Dockerfiles, and the reports
 //! that show them.
 //!
-//! Shaped as "rules as data" (STYLE.md §3): each rule is a unit struct in its own file
+//! Shaped as "rules as data" (like ripgrep's flags): each rule is a unit struct in its own file
 //! under `rules/image/` or `rules/dockerfile/` with a static [`RuleInfo`] (stable id,
 //! severity, summary, explanation with the fix, references to CIS Docker 4.x, dockle,
 //! hadolint and trivy) and its tests right below it. [`RULES`] is the one registry: it

@@ -118,7 +118,7 @@ fn sarif_of_corpus() -> serde_json::Value {
     serde_json::from_str(&husk_audit::report::sarif::render(&report, None)).unwrap()
 }
 
-/// The structure GitHub code scanning needs (STACK.md §6), checked without any tool.
+/// The structure GitHub code scanning needs, checked without any tool.
 #[test]
 fn sarif_has_the_code_scanning_shape() {
     let s = sarif_of_corpus();

@@ -1,4 +1,4 @@
-//! Text helpers the raw parse leaves to us (STACK.md P9): byte offsets to line:column,
+//! Text helpers the raw parse leaves to us (parse-dockerfile keeps raw text and byte spans): byte offsets to line:column,
 //! `KEY=VALUE` splitting for ENV/LABEL/ARG, shell-form text without line continuations and
 //! comment lines, and `$VAR` substitution for FROM.
 

@@ -1,4 +1,4 @@
-//! The parse on the constructs STACK.md lists as tricky.
+//! The parse on tricky constructs: heredocs, continuations, escapes, ARG in FROM, JSON vs shell form.
 
 use husk_dockerfile::{BaseImage, Command, CopySource, ImageName, Kind, parse};
 

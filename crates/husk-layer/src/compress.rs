@@ -1,7 +1,6 @@
 //! Layer compression: which algorithm, its media type and cache key, and the encoders.
 //!
-//! Both encoders are pinned to settings that make output a function of the input only (STACK.md
-//! pitfalls P4, P5): gzip through flate2 on the zlib-rs backend with header mtime 0 and OS
+//! Both encoders are pinned to settings that make output a function of the input only: gzip through flate2 on the zlib-rs backend with header mtime 0 and OS
 //! byte 255, in fixed 1 MiB members compressed in parallel (see `pgzip`); zstd through libzstd in multithreaded mode (`nbWorkers >= 1`), whose bytes do
 //! not depend on the worker count but differ from single-threaded mode, so it is always on.
 

@@ -23,8 +23,7 @@
 //! Own client rather than oci-client: the upload path must resume chunked uploads from
 //! the registry's `Range`, stream from a borrowed `Image` reader, PUT exact manifest bytes
 //! and media types, follow redirects under our own header policy and verify every
-//! document; oci-client covers parts of that with behaviour we would have to work around
-//! (STACK.md P2).
+//! document; oci-client covers parts of that with behaviour we would have to work around.
 
 pub mod auth;
 pub mod challenge;

@@ -64,7 +64,8 @@ pub fn build_client_for(
     opts: &RegistryOptions,
     registry: Option<&str>,
 ) -> Result<Client, RegistryError> {
-    // STACK.md P3: the ring provider must be the process default before any client.
+    // The ring provider must be the process default before any client is built: with two
+    // providers compiled in, rustls refuses to pick one and reqwest panics.
     let _ = rustls::crypto::ring::default_provider().install_default();
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())

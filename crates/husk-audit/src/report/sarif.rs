@@ -1,4 +1,4 @@
-//! SARIF 2.1.0 (the shape GitHub code scanning accepts, STACK.md §6): one run, every rule
+//! SARIF 2.1.0 (the shape GitHub code scanning accepts): one run, every rule
 //! of the registry in `tool.driver.rules` (so `ruleIndex` is the registry position), one
 //! result per finding. Dockerfile findings carry their region; image findings point at the
 //! Dockerfile's final FROM line when one was given (code scanning needs a location), else
