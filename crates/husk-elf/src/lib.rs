@@ -30,6 +30,7 @@ mod resolve;
 pub mod testing;
 #[cfg(test)]
 mod tests;
+mod versions;
 
 pub use cache::{CacheEntry, LdCache, build_new_cache, flags_match};
 pub use conf::read_ld_so_conf;
@@ -38,3 +39,4 @@ pub use error::ElfError;
 pub use fs::{FakeFs, FileKind, HostFs, MAX_SYMLINKS, RealFs};
 pub use materialize::{HostEntry, canonicalize, materialize};
 pub use resolve::{Closure, FoundVia, ResolvedLib, Resolver};
+pub use versions::{SymbolVersions, VersionNeed, symbol_versions};
