@@ -16,6 +16,7 @@
 
 pub mod content;
 pub mod docs;
+pub mod doctor;
 pub mod facts;
 pub mod registry;
 pub mod report;
