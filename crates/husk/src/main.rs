@@ -39,6 +39,7 @@ fn main() -> ExitCode {
         Command::Layers(args) => commands::layers::run(args, &printer),
         Command::Debug(args) => commands::debug::run(args, &printer),
         Command::Audit(args) => commands::audit::run(args, &printer),
+        Command::Doctor(args) => commands::doctor::run(args, &printer),
         Command::Lint(args) => commands::lint::run(args, &printer),
     };
     match result {
