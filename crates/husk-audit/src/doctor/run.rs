@@ -41,7 +41,7 @@ pub enum RunFailure {
     MissingLibrary,
     /// `version 'GLIBC_2.38' not found`.
     SymbolVersion,
-    /// `chdir to cwd ... failed`.
+    /// `chdir to cwd ... failed`, podman's `workdir "/srv" exists ..., but is not a directory`.
     Workdir,
     /// An interpreter without its library: `Could not find platform independent libraries`.
     RuntimeStdlib,
@@ -67,6 +67,7 @@ impl RunFailure {
 /// Message fragments, most specific first, and what they mean.
 const PATTERNS: &[(&str, RunFailure)] = &[
     ("chdir to cwd", RunFailure::Workdir),
+    ("but is not a directory", RunFailure::Workdir),
     ("unable to find user", RunFailure::UnknownUser),
     ("unable to find group", RunFailure::UnknownUser),
     (

@@ -182,6 +182,10 @@ fn runtime_messages_map_to_static_causes() {
             RunFailure::Workdir,
         ),
         ("exec /app: permission denied", RunFailure::PermissionDenied),
+        (
+            "Error: workdir \"/srv\" exists on container 0a1b, but is not a directory",
+            RunFailure::Workdir,
+        ),
     ];
     for (m, want) in msgs {
         assert_eq!(classify(m).map(|c| c.0), Some(want), "{m}");

@@ -16,6 +16,7 @@ use clap::Args;
 use husk_audit::doctor::{self, Diagnosis, Explanation, RunOutcome};
 use husk_audit::{ScanOptions, scan_image};
 use husk_formats::{Engine, ImageRef};
+use husk_oci::Image;
 use serde::Serialize;
 
 use crate::cli::{Format, LimitArgs};
@@ -66,7 +67,6 @@ struct RunReport<'a> {
 
 pub fn run(args: &DoctorArgs, printer: &Printer) -> Result<Exit> {
     let (parsed, image) = open_image(&args.image, args.platform.as_deref())?;
-    let engine_ref = args.run.then(|| engine_reference(&parsed)).transpose()?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
@@ -80,17 +80,16 @@ pub fn run(args: &DoctorArgs, printer: &Printer) -> Result<Exit> {
     facts.name = parsed.to_string();
     doctor::with_args(&mut facts, &args.args);
     let diagnosis = doctor::diagnose(&facts);
-    let ran = match &engine_ref {
-        Some(r) => {
-            printer.info(format!(
-                "running {r} with podman ({} s at most)",
-                args.timeout
-            ));
-            let outcome = run_podman(r, &args.args, Duration::from_secs(args.timeout))?;
-            let explanation = doctor::explain(&diagnosis, &outcome);
-            Some((outcome, explanation))
-        }
-        None => None,
+    let ran = if args.run {
+        Some(run_and_explain(
+            args,
+            &parsed,
+            image.as_ref(),
+            &diagnosis,
+            printer,
+        )?)
+    } else {
+        None
     };
     print(args.format, &diagnosis, ran.as_ref(), printer)?;
     let failed = ran.as_ref().is_some_and(|(o, _)| o.failed());
@@ -99,6 +98,32 @@ pub fn run(args: &DoctorArgs, printer: &Printer) -> Result<Exit> {
     } else {
         Exit::Success
     })
+}
+
+/// `--run`: run the image with podman and tie what it said to the diagnosis.
+fn run_and_explain(
+    args: &DoctorArgs,
+    parsed: &ImageRef,
+    image: &dyn Image,
+    diagnosis: &Diagnosis,
+    printer: &Printer,
+) -> Result<(RunOutcome, Explanation)> {
+    let (r, loaded) = engine_reference(parsed, image)?;
+    printer.info(format!(
+        "running {r} with podman ({} s at most)",
+        args.timeout
+    ));
+    let outcome = run_podman(&r, &args.args, Duration::from_secs(args.timeout));
+    if let Some(tag) = loaded {
+        let _ = Command::new("podman")
+            .args(["rmi", "-f", &tag])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+    let outcome = outcome?;
+    let explanation = doctor::explain(diagnosis, &outcome);
+    Ok((outcome, explanation))
 }
 
 fn print(
@@ -153,39 +178,31 @@ fn run_text(o: &RunOutcome, e: &Explanation) -> String {
     s
 }
 
-/// The reference podman runs: an engine image by name, a local medium through podman's
-/// own transports.
-fn engine_reference(r: &ImageRef) -> Result<String> {
-    let abs = |p: &std::path::Path| -> Result<String> {
-        Ok(std::path::absolute(p)
-            .with_context(|| format!("cannot resolve {}", p.display()))?
-            .display()
-            .to_string())
-    };
-    let with = |s: String, reference: &Option<String>| match reference {
-        Some(tag) => format!("{s}:{tag}"),
-        None => s,
-    };
+/// The reference podman runs: an engine image by name, a registry image by its
+/// reference; any other medium is loaded into podman first under a private tag (the
+/// second value, removed after the run).
+fn engine_reference(r: &ImageRef, image: &dyn Image) -> Result<(String, Option<String>)> {
     Ok(match r {
         ImageRef::Engine {
             engine: Engine::Podman,
             name,
-        } => name.clone(),
-        ImageRef::Oci { dir, reference } => with(format!("oci:{}", abs(dir)?), reference),
-        ImageRef::OciArchive { path, reference } => {
-            with(format!("oci-archive:{}", abs(path)?), reference)
-        }
-        ImageRef::DockerArchive { path, reference } => {
-            with(format!("docker-archive:{}", abs(path)?), reference)
-        }
-        ImageRef::Registry(reg) => format!(
-            "docker://{}",
-            reg.to_string().trim_start_matches("docker://")
-        ),
+        } => (name.clone(), None),
+        ImageRef::Registry(reg) => (reg.to_string(), None),
         ImageRef::Engine { .. } => {
             bail!(
-                "--run runs images with podman; save a docker: image first (husk pull docker:NAME -o oci:DIR) and run that"
+                "--run runs images with podman; copy the docker: image first (husk pull docker:NAME -o podman:NAME) and run that"
             )
+        }
+        _ => {
+            let tag = format!("localhost/husk-doctor:{}", std::process::id());
+            let dest = ImageRef::Engine {
+                engine: Engine::Podman,
+                name: tag.clone(),
+            };
+            husk_formats::write(image, &dest, &[]).with_context(|| {
+                format!("cannot load {r} into podman for --run (is podman installed and working?)")
+            })?;
+            (tag.clone(), Some(tag))
         }
     })
 }
