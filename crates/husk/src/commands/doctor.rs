@@ -1,6 +1,6 @@
 //! `husk doctor IMAGE [--run] [-- ARGS...]`: why an image will not start.
 //!
-//! Statically, with no engine: the image is scanned once (`husk_audit::scan_image`) and
+//! Statically, with no engine: the image is scanned once (`husk_audit::scan_for_start`) and
 //! `husk_audit::doctor` runs the start rules as the image's user on Entrypoint + Cmd (or
 //! Entrypoint + ARGS, as `docker run IMAGE ARGS` would). With `--run` the image is also
 //! run with podman under a timeout, and podman's message is tied back to the static
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use husk_audit::doctor::{self, Diagnosis, Explanation, RunOutcome};
-use husk_audit::{ScanOptions, scan_image};
+use husk_audit::{ScanOptions, scan_for_start};
 use husk_formats::{Engine, ImageRef};
 use husk_oci::Image;
 use serde::Serialize;
@@ -75,8 +75,8 @@ pub fn run(args: &DoctorArgs, printer: &Printer) -> Result<Exit> {
         now,
     };
     printer.info(format!("examining {parsed}"));
-    let mut facts =
-        scan_image(image.as_ref(), &opts).with_context(|| format!("cannot examine {parsed}"))?;
+    let mut facts = scan_for_start(image.as_ref(), &opts)
+        .with_context(|| format!("cannot examine {parsed}"))?;
     facts.name = parsed.to_string();
     doctor::with_args(&mut facts, &args.args);
     let diagnosis = doctor::diagnose(&facts);
