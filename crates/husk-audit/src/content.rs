@@ -66,6 +66,9 @@ pub fn inspect(path: &str, bytes: &[u8]) -> Content {
                     .find(bytes)
                     .map(|m| TLS_MARKERS[m.pattern().as_usize()].1.to_owned())
             });
+        c.versions = husk_elf::symbol_versions(bytes, Path::new(path))
+            .ok()
+            .filter(|v| !v.is_empty());
         c.elf = Some(info);
     } else if let Some(rest) = bytes.strip_prefix(b"#!") {
         let line = rest.split(|&b| b == b'\n').next().unwrap_or_default();
@@ -78,15 +81,15 @@ pub fn inspect(path: &str, bytes: &[u8]) -> Content {
     c
 }
 
-/// Whether rules may need this file's bytes: passwd/group by name or by shape, and
-/// certificate files.
+/// Whether rules may need this file's bytes: passwd/group by name or by shape, the
+/// loader's ld.so.cache, and certificate files.
 #[must_use]
 pub fn keep(path: &str, size: u64, head: &[u8]) -> bool {
     if size > MAX_KEEP {
         return false;
     }
     let base = path.rsplit('/').next().unwrap_or_default();
-    if matches!(base, "passwd" | "group") {
+    if matches!(base, "passwd" | "group" | "ld.so.cache") {
         return true;
     }
     let head = &head[..head.len().min(4096)];

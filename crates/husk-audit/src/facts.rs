@@ -24,6 +24,8 @@ pub struct Content {
     pub elf: Option<Result<ElfInfo, String>>,
     /// A TLS implementation the file links or embeds (`libssl.so.3`, `rustls`, `crypto/tls`).
     pub tls: Option<String>,
+    /// The symbol versions the file needs and defines (ELF files whose tables parse).
+    pub versions: Option<husk_elf::SymbolVersions>,
     /// The `#!` line without `#!`, trimmed.
     pub shebang: Option<String>,
     /// The whole content of small files the rules read (passwd, group, CA bundles).

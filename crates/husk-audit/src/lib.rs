@@ -16,6 +16,7 @@
 
 pub mod content;
 pub mod docs;
+pub mod doctor;
 pub mod facts;
 pub mod registry;
 pub mod report;
@@ -31,7 +32,7 @@ pub use report::Report;
 pub use rule::{
     DockerfileFacts, Emit, Finding, Location, Reference, Rule, RuleInfo, Severity, Target,
 };
-pub use scan::{ScanError, ScanOptions, scan_image};
+pub use scan::{ScanError, ScanOptions, scan_for_start, scan_image};
 
 /// Which rules run.
 #[derive(Debug, Clone, Default)]

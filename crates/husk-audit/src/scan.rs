@@ -106,6 +106,29 @@ impl Read for Tee<'_> {
 /// Config and manifest errors, and every layer read, verification and limit error of
 /// husk-explore (naming the layer).
 pub fn scan_image(image: &dyn Image, opts: &ScanOptions) -> Result<ImageFacts, ScanError> {
+    scan(image, opts, Depth::Full)
+}
+
+/// As [`scan_image`], for the start checks only (`husk doctor`): no secret search, and a
+/// file that is neither ELF, nor a `#!` script, nor one the rules keep (passwd, CA
+/// bundles, ld.so.cache) is only read for its first bytes, then skipped.
+///
+/// # Errors
+/// As [`scan_image`].
+pub fn scan_for_start(image: &dyn Image, opts: &ScanOptions) -> Result<ImageFacts, ScanError> {
+    scan(image, opts, Depth::Start)
+}
+
+/// How much of each file's content the scan judges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Depth {
+    /// Everything the audit rules read, secrets included.
+    Full,
+    /// What the start checks read.
+    Start,
+}
+
+fn scan(image: &dyn Image, opts: &ScanOptions, depth: Depth) -> Result<ImageFacts, ScanError> {
     let config = image.config()?;
     let layers = husk_oci::layers_of(image)?;
     let (tx, rx) = channel();
@@ -121,7 +144,7 @@ pub fn scan_image(image: &dyn Image, opts: &ScanOptions) -> Result<ImageFacts, S
     drop(tx);
     let limits = opts.limits;
     let (fs, scanned) = std::thread::scope(|s| {
-        let scanner = s.spawn(move || scan_streams(&rx, limits));
+        let scanner = s.spawn(move || scan_streams(&rx, limits, depth));
         let fs = Filesystem::build(
             &tees,
             ViewOptions {
@@ -138,13 +161,13 @@ pub fn scan_image(image: &dyn Image, opts: &ScanOptions) -> Result<ImageFacts, S
     Ok(assemble(image, config, fs, scanned, opts.now))
 }
 
-fn scan_streams(rx: &Receiver<(usize, PipeReader)>, limits: Limits) -> Scanned {
+fn scan_streams(rx: &Receiver<(usize, PipeReader)>, limits: Limits, depth: Depth) -> Scanned {
     let mut out = Scanned::default();
     let mut buf = Vec::new();
     while let Ok((layer, mut pipe)) = rx.recv() {
         // A failure here (the merge will report the same broken stream) only ends this
         // layer's scan; the pipe is drained so the writer never blocks.
-        let _ = scan_layer(&mut pipe, layer, limits, &mut out, &mut buf);
+        let _ = scan_layer(&mut pipe, (layer, depth), limits, &mut out, &mut buf);
         let _ = io::copy(&mut pipe, &mut io::sink());
     }
     out
@@ -152,7 +175,7 @@ fn scan_streams(rx: &Receiver<(usize, PipeReader)>, limits: Limits) -> Scanned {
 
 fn scan_layer(
     pipe: &mut PipeReader,
-    layer: usize,
+    (layer, depth): (usize, Depth),
     limits: Limits,
     out: &mut Scanned,
     buf: &mut Vec<u8>,
@@ -165,10 +188,23 @@ fn scan_layer(
         let path = entry.path.as_str().to_owned();
         buf.clear();
         let mut data = reader.data();
-        let whole = entry.size <= content::MAX_INSPECT;
-        let want = if whole { entry.size } else { 64 << 10 };
+        let mut whole = entry.size <= content::MAX_INSPECT;
+        let mut want = if whole { entry.size } else { 64 << 10 };
+        if depth == Depth::Start {
+            // The head tells ELF, `#!` and the kept files apart; only those are read whole.
+            (&mut data)
+                .take(want.min(4096))
+                .read_to_end(buf)
+                .map_err(|e| data.error(e))?;
+            let needed = husk_elf::is_elf(buf) || content::keep(&path, entry.size, buf);
+            if !needed {
+                whole = entry.size <= buf.len() as u64;
+                want = buf.len() as u64;
+            }
+        }
+        let rest = want.saturating_sub(buf.len() as u64);
         (&mut data)
-            .take(want)
+            .take(rest)
             .read_to_end(buf)
             .map_err(|e| data.error(e))?;
         io::copy(&mut data, &mut io::sink()).map_err(|e| data.error(e))?;
@@ -189,6 +225,9 @@ fn scan_layer(
                 ordinal: entry.ordinal,
             };
             out.content.insert(loc, c);
+        }
+        if depth == Depth::Start {
+            continue;
         }
         let bytes = scan_text.then_some(buf.as_slice());
         // What the content shows is more precise than the name; the name alone counts only

@@ -117,6 +117,32 @@ impl Fake {
         self
     }
 
+    /// Declare that the ELF file at `path` needs `versions` from `file` (DT_VERNEED).
+    #[must_use]
+    pub fn needs(mut self, path: &str, file: &str, versions: &[&str]) -> Fake {
+        let v = self.versions(path);
+        v.needs.push(husk_elf::VersionNeed {
+            file: file.into(),
+            versions: versions.iter().map(|s| (*s).to_owned()).collect(),
+        });
+        self
+    }
+
+    /// Declare the versions the ELF file at `path` defines (DT_VERDEF).
+    #[must_use]
+    pub fn defines(mut self, path: &str, versions: &[&str]) -> Fake {
+        let v = self.versions(path);
+        v.defines = versions.iter().map(|s| (*s).to_owned()).collect();
+        self
+    }
+
+    fn versions(&mut self, path: &str) -> &mut husk_elf::SymbolVersions {
+        let (_, c) = self.entries.get_mut(path).expect("entry exists");
+        c.get_or_insert_with(Content::default)
+            .versions
+            .get_or_insert_with(Default::default)
+    }
+
     #[must_use]
     pub fn symlink(self, path: &str, target: &str) -> Fake {
         self.entry(path, EntryKind::Symlink(target.into()), 0o777, None)

@@ -33,6 +33,7 @@ mod resolve;
 pub mod testing;
 #[cfg(test)]
 mod tests;
+mod versions;
 
 pub use cache::{CacheEntry, LdCache, build_new_cache, flags_match};
 pub use conf::read_ld_so_conf;
@@ -44,3 +45,4 @@ pub use fs::{
 };
 pub use materialize::{HostEntry, canonicalize, materialize};
 pub use resolve::{Closure, FoundVia, ResolvedLib, Resolver};
+pub use versions::{SymbolVersions, VersionNeed, symbol_versions};

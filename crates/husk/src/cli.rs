@@ -47,6 +47,8 @@ pub enum Command {
     Debug(DebugArgs),
     /// Find insecure or broken settings and files in an image (and its Dockerfile).
     Audit(AuditArgs),
+    /// Say why an image will not start (and, with --run, why it failed), before it ever runs.
+    Doctor(crate::commands::doctor::DoctorArgs),
     /// Check a Dockerfile with the audit's Dockerfile rules.
     Lint(LintArgs),
     /// Upload an image to a registry: husk push IMAGE docker://HOST[:PORT]/REPO[:TAG].
@@ -535,6 +537,7 @@ impl Command {
             Command::Diff(a) => a.format == Format::Json,
             Command::Layers(a) => a.format == Format::Json,
             Command::Audit(a) => machine(a.check.format),
+            Command::Doctor(a) => a.format == Format::Json,
             Command::Lint(a) => machine(a.check.format),
             _ => false,
         }

@@ -5,6 +5,7 @@ pub mod check;
 pub mod cp;
 pub mod debug;
 pub mod diff;
+pub mod doctor;
 pub mod export;
 pub mod inspect;
 pub mod layers;

@@ -68,6 +68,17 @@ impl Rule for EntrypointMissing {
                             e.gid
                         ),
                     );
+                } else if image
+                    .content_of(e)
+                    .is_none_or(|c| c.elf.is_none() && c.shebang.is_none())
+                {
+                    out.path(
+                        &path,
+                        Some(e.layer),
+                        format!(
+                            "the entrypoint {argv0:?} ({path}) is neither an ELF program nor a #! script: the kernel refuses it with \"exec format error\""
+                        ),
+                    );
                 }
             }
         }
@@ -84,7 +95,7 @@ fn noun(k: &EntryKind) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{Fake, messages, run_image};
+    use crate::testing::{Fake, elf, messages, run_image};
 
     #[test]
     fn fires_when_missing_or_not_executable() {
@@ -105,8 +116,20 @@ mod tests {
     }
 
     #[test]
+    fn fires_for_a_file_the_kernel_cannot_execute() {
+        let f = Fake::new()
+            .exe("/app", b"plain text, no shebang")
+            .entrypoint(&["/app"])
+            .facts();
+        assert!(messages(&run_image(&EntrypointMissing, &f))[0].contains("exec format error"));
+    }
+
+    #[test]
     fn quiet_when_present() {
-        let f = Fake::new().exe("/usr/bin/app", b"x").cmd(&["app"]).facts();
+        let f = Fake::new()
+            .exe("/usr/bin/app", &elf(62, None, &[], b""))
+            .cmd(&["app"])
+            .facts();
         assert!(run_image(&EntrypointMissing, &f).is_empty());
     }
 }

@@ -1,8 +1,8 @@
 //! HUSK-I006: the entrypoint's program interpreter or a shared library it needs is missing.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 
-use super::{find_library, start_elf};
+use super::{closure, start_elf};
 use crate::facts::ImageFacts;
 use crate::rule::{Emit, Rule, RuleInfo, Severity, Target};
 
@@ -28,51 +28,86 @@ impl Rule for MissingLibrary {
         let Some((path, e, elf)) = start_elf(image) else {
             return;
         };
-        if let Some(interp) = &elf.interpreter {
-            let ok = image.is_file(interp);
-            if !ok {
-                out.path(
-                    &path,
-                    Some(e.layer),
-                    format!(
-                        "the program interpreter {interp} (PT_INTERP of {path}) is not in the image"
-                    ),
-                );
-            }
+        if let Some(interp) = &elf.interpreter
+            && !image.is_file(interp)
+        {
+            out.path(
+                &path,
+                Some(e.layer),
+                format!(
+                    "the program interpreter {interp} (PT_INTERP of {path}) is not in the image{}",
+                    libc_mismatch(image, interp)
+                ),
+            );
         }
-        // Breadth-first over the DT_NEEDED closure, reporting each missing name once.
-        let mut queue = VecDeque::from([(path.to_string(), elf.clone())]);
-        let mut seen = BTreeSet::new();
-        let mut missing = BTreeSet::new();
-        while let Some((obj, info)) = queue.pop_front() {
-            for needed in &info.needed {
-                if !seen.insert(needed.clone()) {
-                    continue;
-                }
-                match find_library(image, needed, &obj, &info.rpath, &info.runpath) {
-                    Some(lib) => {
-                        if let Some(Ok(li)) = image.content(&lib).and_then(|c| c.elf.as_ref()) {
-                            queue.push_back((lib, li.clone()));
-                        }
-                    }
-                    None => {
-                        if missing.insert(needed.clone()) {
-                            let by = if obj == path.as_str() {
-                                String::new()
-                            } else {
-                                format!(", needed by {obj}")
-                            };
-                            out.path(
-                                &path,
-                                Some(e.layer),
-                                format!("shared library {needed} is not in the image{by}"),
-                            );
-                        }
-                    }
-                }
+        let mut reported = BTreeSet::new();
+        for edge in closure(image, path.as_str(), elf) {
+            if edge.lookup.found.is_some() || !reported.insert(edge.needed.clone()) {
+                continue;
             }
+            let by = if edge.from == path.as_str() {
+                String::new()
+            } else {
+                format!(", needed by {}", edge.from)
+            };
+            let wrong = if edge.lookup.wrong_arch.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (the loader skips {}: built for another architecture than {})",
+                    edge.lookup.wrong_arch.join(", "),
+                    elf.arch
+                )
+            };
+            out.path(
+                &path,
+                Some(e.layer),
+                format!(
+                    "shared library {} is not in the image{by}{wrong}",
+                    edge.needed
+                ),
+            );
         }
     }
+}
+
+/// Known program interpreters of the two Linux C libraries.
+const GLIBC_LOADERS: &[&str] = &[
+    "/lib64/ld-linux-x86-64.so.2",
+    "/lib/ld-linux-aarch64.so.1",
+    "/lib/ld-linux-armhf.so.3",
+    "/lib/ld-linux.so.2",
+    "/lib64/ld64.so.2",
+    "/lib/ld64.so.1",
+    "/lib/ld-linux-riscv64-lp64d.so.1",
+];
+
+/// When a missing interpreter belongs to one C library and the image has the other's:
+/// a musl program in a glibc image, or the reverse, as a clause to append.
+pub(crate) fn libc_mismatch(image: &ImageFacts, interp: &str) -> String {
+    let musl_loader = || {
+        husk_layer::ImagePath::parse("/lib").ok().and_then(|lib| {
+            image
+                .files
+                .children(&lib)
+                .map(|(p, _)| p.to_string())
+                .find(|p| p.contains("/ld-musl-"))
+        })
+    };
+    if interp.contains("ld-musl-") {
+        if let Some(g) = GLIBC_LOADERS.iter().find(|l| image.is_file(l)) {
+            return format!(
+                "; the program is linked against musl but the image has glibc's loader {g}: build it against glibc (or statically), or add musl"
+            );
+        }
+    } else if GLIBC_LOADERS.contains(&interp)
+        && let Some(m) = musl_loader()
+    {
+        return format!(
+            "; the program is linked against glibc but the image has musl's loader {m}: build it against musl (or statically), or use a glibc base"
+        );
+    }
+    String::new()
 }
 
 #[cfg(test)]

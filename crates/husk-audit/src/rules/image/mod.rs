@@ -13,14 +13,18 @@ mod no_healthcheck;
 mod no_tmp;
 mod privileged_port;
 mod root_user;
+mod runtime_stdlib;
 mod secret_env;
 mod secrets;
 mod setuid;
+mod symbol_version;
 mod tls_without_trust;
+mod tz_without_zoneinfo;
 mod unknown_user;
 mod unusable_home;
 mod user_not_numeric;
 mod wasted_space;
+mod workdir_unusable;
 mod world_writable;
 
 pub use attack_tools::AttackTools;
@@ -35,15 +39,21 @@ pub use no_healthcheck::NoHealthcheck;
 pub use no_tmp::NoTmp;
 pub use privileged_port::PrivilegedPort;
 pub use root_user::RootUser;
+pub use runtime_stdlib::RuntimeStdlib;
 pub use secret_env::SecretEnv;
 pub use secrets::Secrets;
 pub use setuid::Setuid;
+pub use symbol_version::SymbolVersion;
 pub use tls_without_trust::TlsWithoutTrust;
+pub use tz_without_zoneinfo::TzWithoutZoneinfo;
 pub use unknown_user::UnknownUser;
 pub use unusable_home::UnusableHome;
 pub use user_not_numeric::UserNotNumeric;
 pub use wasted_space::WastedSpace;
+pub use workdir_unusable::WorkdirUnusable;
 pub use world_writable::WorldWritable;
+
+use std::collections::{BTreeSet, VecDeque};
 
 use husk_explore::Node;
 use husk_layer::ImagePath;
@@ -74,10 +84,40 @@ pub(crate) fn start(image: &ImageFacts) -> Option<Start<'_>> {
     })
 }
 
-/// The program a container starts, when it exists in the image and is an ELF file that
-/// parses: its path, its entry and the loader's view of it.
+/// How many `#!` interpreters deep the start chain is followed (Linux allows 4).
+pub(crate) const MAX_SHEBANG_DEPTH: usize = 4;
+
+/// The program the kernel runs in the end: argv[0], or for a script its `#!` interpreter
+/// (and `#!/usr/bin/env NAME`'s NAME through PATH), followed up to
+/// [`MAX_SHEBANG_DEPTH`] deep. `None` when a link of the chain is missing (HUSK-I004 and
+/// HUSK-I007 report that).
+pub(crate) fn start_program(image: &ImageFacts) -> Option<(ImagePath, &Node)> {
+    let (mut path, mut node) = start(image)?.found?;
+    for _ in 0..MAX_SHEBANG_DEPTH {
+        let Some(line) = image.content_of(node).and_then(|c| c.shebang.as_deref()) else {
+            return Some((path, node));
+        };
+        let mut words = line.split_whitespace();
+        let interp = words.next()?;
+        let next = if interp.ends_with("/env") {
+            match words.find(|w| !w.starts_with('-')) {
+                Some(prog) => image.find_program(prog, &image.path_var(), &image.workdir())?,
+                None => image.resolve(interp)?,
+            }
+        } else {
+            image.resolve(interp)?
+        };
+        node = image.files.get(&next)?;
+        path = next;
+    }
+    Some((path, node))
+}
+
+/// The program a container starts (a script's interpreter, see [`start_program`]), when
+/// it exists in the image and is an ELF file that parses: its path, its entry and the
+/// loader's view of it.
 pub(crate) fn start_elf(image: &ImageFacts) -> Option<(ImagePath, &Node, &husk_elf::ElfInfo)> {
-    let (path, e) = start(image)?.found?;
+    let (path, e) = start_program(image)?;
     let Some(Ok(elf)) = image.content_of(e).and_then(|c| c.elf.as_ref()) else {
         return None;
     };
@@ -126,8 +166,7 @@ fn ld_so_conf_dirs(image: &ImageFacts) -> Vec<String> {
 }
 
 /// Where the loader finds `needed` for an object at `object_path` with these search
-/// paths, or `None`. Follows glibc's order: DT_RPATH (only without DT_RUNPATH),
-/// DT_RUNPATH, ld.so.conf directories, then the default and multiarch directories.
+/// paths, or `None`. See [`search_library`].
 pub(crate) fn find_library(
     image: &ImageFacts,
     needed: &str,
@@ -135,25 +174,52 @@ pub(crate) fn find_library(
     rpath: &[String],
     runpath: &[String],
 ) -> Option<String> {
-    let is_file = |p: &str| image.is_file(p);
-    if needed.contains('/') {
-        return is_file(needed).then(|| needed.to_owned());
-    }
+    search_library(image, needed, object_path, rpath, runpath, None).found
+}
+
+/// What one library search found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Lookup {
+    /// The first candidate that is a regular file the loader accepts.
+    pub found: Option<String>,
+    /// Candidates that exist but are ELF files for another architecture (the loader
+    /// skips them and goes on searching).
+    pub wrong_arch: Vec<String>,
+}
+
+/// The directories the loader searches for the dependencies of an object, in glibc's
+/// order: DT_RPATH (only without DT_RUNPATH), `LD_LIBRARY_PATH` from the config's Env,
+/// DT_RUNPATH, then (the image's ld.so.cache is consulted by [`search_library`] here)
+/// ld.so.conf directories and the default and multiarch directories.
+fn search_dirs(
+    image: &ImageFacts,
+    object_path: &str,
+    rpath: &[String],
+    runpath: &[String],
+) -> (Vec<String>, Vec<String>) {
     let origin = object_path.rsplit_once('/').map_or("/", |(d, _)| d);
+    let origin = if origin.is_empty() { "/" } else { origin };
     let expand = |d: &String| {
         d.replace("${ORIGIN}", origin)
             .replace("$ORIGIN", origin)
             .replace("${LIB}", "lib64")
             .replace("$LIB", "lib64")
     };
-    let t = triplet(&image.config.architecture);
-    let mut dirs: Vec<String> = Vec::new();
+    let mut before: Vec<String> = Vec::new();
     if runpath.is_empty() {
-        dirs.extend(rpath.iter().map(expand));
+        before.extend(rpath.iter().map(expand));
     }
-    dirs.extend(runpath.iter().map(expand));
-    dirs.extend(ld_so_conf_dirs(image));
-    dirs.extend([
+    if let Some(lp) = image.env("LD_LIBRARY_PATH") {
+        before.extend(
+            lp.split([':', ';'])
+                .filter(|d| d.starts_with('/'))
+                .map(str::to_owned),
+        );
+    }
+    before.extend(runpath.iter().map(expand));
+    let t = triplet(&image.config.architecture);
+    let mut after = ld_so_conf_dirs(image);
+    after.extend([
         format!("/lib/{t}"),
         format!("/usr/lib/{t}"),
         "/lib64".into(),
@@ -162,7 +228,110 @@ pub(crate) fn find_library(
         "/usr/lib".into(),
         "/usr/local/lib".into(),
     ]);
-    dirs.iter()
-        .map(|d| format!("{}/{needed}", d.trim_end_matches('/')))
-        .find(|p| is_file(p))
+    (before, after)
+}
+
+/// Search `needed` the way the loader does for an object at `object_path` (see
+/// [`search_dirs`]; a name with a `/` is taken as is). With `want`, a candidate that is an
+/// ELF file of another class or machine is skipped and remembered, as glibc does.
+pub(crate) fn search_library(
+    image: &ImageFacts,
+    needed: &str,
+    object_path: &str,
+    rpath: &[String],
+    runpath: &[String],
+    want: Option<&husk_elf::ElfInfo>,
+) -> Lookup {
+    let mut out = Lookup::default();
+    let mut accept = |p: &str| -> bool {
+        if !image.is_file(p) {
+            return false;
+        }
+        let other = image.content(p).and_then(|c| c.elf.as_ref());
+        match (want, other) {
+            (Some(w), Some(Ok(o))) if !w.same_target(o) => {
+                out.wrong_arch.push(format!("{p} ({})", o.arch));
+                false
+            }
+            _ => true,
+        }
+    };
+    if needed.contains('/') {
+        if accept(needed) {
+            out.found = Some(needed.to_owned());
+        }
+        return out;
+    }
+    let (before, after) = search_dirs(image, object_path, rpath, runpath);
+    let joined = |d: &String| format!("{}/{needed}", d.trim_end_matches('/'));
+    let cached = image_ld_cache(image, needed);
+    let found = before
+        .iter()
+        .map(joined)
+        .chain(cached)
+        .chain(after.iter().map(joined))
+        .find(|p| accept(p));
+    out.found = found;
+    out
+}
+
+/// The paths the image's own /etc/ld.so.cache gives for `needed` (for the image's
+/// architecture), best first.
+fn image_ld_cache(image: &ImageFacts, needed: &str) -> Vec<String> {
+    let Some(cache) = image
+        .bytes("/etc/ld.so.cache")
+        .and_then(husk_elf::LdCache::parse)
+    else {
+        return Vec::new();
+    };
+    let arch = match image.config.architecture.as_str() {
+        "amd64" => husk_elf::Arch::Amd64,
+        "arm64" => husk_elf::Arch::Arm64,
+        "386" => husk_elf::Arch::I386,
+        "arm" => husk_elf::Arch::Arm,
+        "ppc64le" => husk_elf::Arch::Ppc64le,
+        "s390x" => husk_elf::Arch::S390x,
+        "riscv64" => husk_elf::Arch::Riscv64,
+        _ => return Vec::new(),
+    };
+    cache
+        .lookup(needed, arch)
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// One DT_NEEDED edge of a program's library closure.
+#[derive(Debug, Clone)]
+pub(crate) struct Edge {
+    /// The object whose DT_NEEDED names the library.
+    pub from: String,
+    pub needed: String,
+    pub lookup: Lookup,
+}
+
+/// The DT_NEEDED closure of the ELF object at `path`, breadth first, each library name
+/// searched once (from the first object that needs it), as the loader loads it.
+pub(crate) fn closure(image: &ImageFacts, path: &str, elf: &husk_elf::ElfInfo) -> Vec<Edge> {
+    let mut queue = VecDeque::from([(path.to_owned(), elf.clone())]);
+    let mut seen = BTreeSet::new();
+    let mut edges = Vec::new();
+    while let Some((obj, info)) = queue.pop_front() {
+        for needed in &info.needed {
+            if !seen.insert(needed.clone()) {
+                continue;
+            }
+            let lookup = search_library(image, needed, &obj, &info.rpath, &info.runpath, Some(elf));
+            if let Some(lib) = &lookup.found
+                && let Some(Ok(li)) = image.content(lib).and_then(|c| c.elf.as_ref())
+            {
+                queue.push_back((lib.clone(), li.clone()));
+            }
+            edges.push(Edge {
+                from: obj.clone(),
+                needed: needed.clone(),
+                lookup,
+            });
+        }
+    }
+    edges
 }

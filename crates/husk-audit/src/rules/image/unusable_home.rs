@@ -28,18 +28,11 @@ impl Rule for UnusableHome {
         }
         let who = format!("user {:?}", id.raw);
         let workdir = image.workdir();
-        if workdir != "/" {
-            match image.lookup(&workdir) {
-                None => out.image(format!(
-                    "the working directory {workdir} does not exist (the runtime creates it owned by root)"
-                )),
-                Some((p, e)) if !e.is_dir() || !id.may(e, 1) => out.path(
-                    &p,
-                    Some(e.layer),
-                    format!("{who} cannot enter the working directory {workdir} (mode {:04o}, owner {}:{})", e.mode, e.uid, e.gid),
-                ),
-                Some(_) => {}
-            }
+        // A file or a directory the user cannot enter is HUSK-I024's (it blocks start).
+        if workdir != "/" && image.lookup(&workdir).is_none() {
+            out.image(format!(
+                "the working directory {workdir} does not exist (the runtime creates it owned by root)"
+            ));
         }
         let Some(home) = id.passwd.as_ref().map(|p| p.home.clone()) else {
             return;

@@ -1,0 +1,269 @@
+//! `husk doctor IMAGE [--run] [-- ARGS...]`: why an image will not start.
+//!
+//! Statically, with no engine: the image is scanned once (`husk_audit::scan_for_start`) and
+//! `husk_audit::doctor` runs the start rules as the image's user on Entrypoint + Cmd (or
+//! Entrypoint + ARGS, as `docker run IMAGE ARGS` would). With `--run` the image is also
+//! run with podman under a timeout, and podman's message is tied back to the static
+//! causes. Exit 0 when nothing blocks start, 1 when something does (or the run failed),
+//! 2 on errors.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use husk_audit::doctor::{self, Diagnosis, Explanation, RunOutcome};
+use husk_audit::{ScanOptions, scan_for_start};
+use husk_formats::{Engine, LocalRef};
+use husk_oci::Image;
+use husk_transport::{CopyOptions, ImageRef, Source};
+use serde::Serialize;
+
+use crate::cli::{Format, LimitArgs};
+use crate::exit::Exit;
+use crate::open::open_image;
+use crate::output::Printer;
+
+/// Most bytes of the container's stderr kept for the explanation.
+const MAX_STDERR: u64 = 64 << 10;
+
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    /// The image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker:NAME, docker://...
+    pub image: String,
+    /// Arguments that replace the image's Cmd, as `docker run IMAGE ARGS...` does (after `--`).
+    #[arg(last = true)]
+    pub args: Vec<String>,
+    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Also run the image with podman and explain how it failed.
+    #[arg(long)]
+    pub run: bool,
+    /// Seconds the container may run with --run before it counts as started.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub timeout: u64,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// The JSON document.
+#[derive(Serialize)]
+struct Output<'a> {
+    #[serde(flatten)]
+    diagnosis: &'a Diagnosis,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run: Option<RunReport<'a>>,
+}
+
+#[derive(Serialize)]
+struct RunReport<'a> {
+    outcome: &'a RunOutcome,
+    explanation: &'a Explanation,
+}
+
+pub fn run(args: &DoctorArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
+    let (parsed, image) = open_image(ctx, &args.image, args.platform.as_deref())?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let opts = ScanOptions {
+        limits: args.limits.limits(),
+        now,
+    };
+    printer.info(format!("examining {parsed}"));
+    let mut facts = scan_for_start(image.as_ref(), &opts)
+        .with_context(|| format!("cannot examine {parsed}"))?;
+    facts.name = parsed.to_string();
+    doctor::with_args(&mut facts, &args.args);
+    let diagnosis = doctor::diagnose(&facts);
+    let ran = if args.run {
+        Some(run_and_explain(
+            args,
+            ctx,
+            &parsed,
+            image.as_ref(),
+            &diagnosis,
+            printer,
+        )?)
+    } else {
+        None
+    };
+    print(args.format, &diagnosis, ran.as_ref(), printer)?;
+    let failed = ran.as_ref().is_some_and(|(o, _)| o.failed());
+    Ok(if diagnosis.blocks() || failed {
+        Exit::Findings
+    } else {
+        Exit::Success
+    })
+}
+
+/// `--run`: run the image with podman and tie what it said to the diagnosis.
+fn run_and_explain(
+    args: &DoctorArgs,
+    ctx: &husk_transport::Context,
+    parsed: &ImageRef,
+    image: &dyn Image,
+    diagnosis: &Diagnosis,
+    printer: &Printer,
+) -> Result<(RunOutcome, Explanation)> {
+    let (r, loaded) = engine_reference(ctx, parsed, image)?;
+    printer.info(format!(
+        "running {r} with podman ({} s at most)",
+        args.timeout
+    ));
+    let outcome = run_podman(&r, &args.args, Duration::from_secs(args.timeout));
+    if let Some(tag) = loaded {
+        let _ = Command::new("podman")
+            .args(["rmi", "-f", &tag])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+    let outcome = outcome?;
+    let explanation = doctor::explain(diagnosis, &outcome);
+    Ok((outcome, explanation))
+}
+
+fn print(
+    format: Format,
+    d: &Diagnosis,
+    ran: Option<&(RunOutcome, Explanation)>,
+    printer: &Printer,
+) -> Result<()> {
+    match format {
+        Format::Json => {
+            let out = Output {
+                diagnosis: d,
+                run: ran.map(|(outcome, explanation)| RunReport {
+                    outcome,
+                    explanation,
+                }),
+            };
+            printer.data(serde_json::to_string_pretty(&out)?)?;
+        }
+        Format::Text => {
+            printer.data(doctor::text(d).trim_end())?;
+            if let Some((o, e)) = ran {
+                printer.data(run_text(o, e).trim_end())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run_text(o: &RunOutcome, e: &Explanation) -> String {
+    let mut s = String::from("\nrun (podman):\n");
+    if o.timed_out {
+        s.push_str("  still running at the timeout: it started (stopped by husk)\n");
+    } else {
+        let code = o.exit_code.map_or("killed".to_owned(), |c| c.to_string());
+        s.push_str(&format!("  exit code: {code}\n"));
+    }
+    if let Some(m) = &e.message {
+        s.push_str(&format!("  podman said: {m}\n"));
+    }
+    if e.causes.is_empty() && !e.started {
+        s.push_str(
+            "  husk found no static cause for this failure: the program itself may have failed (see its output above)\n",
+        );
+    }
+    for c in &e.causes {
+        s.push_str(&format!(
+            "  because: {} [{}]\n    fix: {}\n",
+            c.cause, c.rule, c.fix
+        ));
+    }
+    s
+}
+
+/// The reference podman runs: an engine image by name, a registry image by its
+/// reference; any other medium is loaded into podman first under a private tag (the
+/// second value, removed after the run).
+fn engine_reference(
+    ctx: &husk_transport::Context,
+    r: &ImageRef,
+    image: &dyn Image,
+) -> Result<(String, Option<String>)> {
+    Ok(match r {
+        ImageRef::Local(LocalRef::Engine {
+            engine: Engine::Podman,
+            name,
+        }) => (name.clone(), None),
+        ImageRef::Registry(reg) => (reg.to_string(), None),
+        ImageRef::Local(LocalRef::Engine { .. }) => {
+            bail!(
+                "--run runs images with podman; copy the docker: image first (husk pull docker:NAME -o podman:NAME) and run that"
+            )
+        }
+        ImageRef::Local(_) => {
+            let tag = format!("localhost/husk-doctor:{}", std::process::id());
+            let dest = ImageRef::Local(LocalRef::Engine {
+                engine: Engine::Podman,
+                name: tag.clone(),
+            });
+            ctx.copy(Source::Image(image), &dest, &CopyOptions::default())
+                .with_context(|| {
+                    format!(
+                        "cannot load {r} into podman for --run (is podman installed and working?)"
+                    )
+                })?;
+            (tag.clone(), Some(tag))
+        }
+    })
+}
+
+/// `podman run --rm` with a timeout: exit code, whether it was still running, stderr.
+fn run_podman(reference: &str, args: &[String], timeout: Duration) -> Result<RunOutcome> {
+    let name = format!("husk-doctor-{}", std::process::id());
+    let mut child = Command::new("podman")
+        .args(["run", "--rm", "--name", &name, "--network", "none", reference])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => anyhow::anyhow!(
+                "--run needs podman, which is not installed (or not in PATH); install podman, or run husk doctor without --run"
+            ),
+            _ => anyhow::Error::new(e).context("cannot start podman"),
+        })?;
+    let mut stderr = child
+        .stderr
+        .take()
+        .context("podman's stderr is not captured")?;
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = (&mut stderr).take(MAX_STDERR).read_to_end(&mut buf);
+        let _ = std::io::copy(&mut stderr, &mut std::io::sink());
+        buf
+    });
+    let deadline = Instant::now() + timeout;
+    let (status, timed_out) = loop {
+        if let Some(s) = child.try_wait().context("waiting for podman")? {
+            break (Some(s), false);
+        }
+        if Instant::now() >= deadline {
+            let _ = Command::new("podman")
+                .args(["rm", "-f", "-t", "0", &name])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            let _ = child.kill();
+            let _ = child.wait();
+            break (None, true);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stderr = reader.join().unwrap_or_default();
+    Ok(RunOutcome {
+        exit_code: status.and_then(|s| s.code()),
+        timed_out,
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    })
+}
