@@ -30,7 +30,7 @@ const MAX_STDERR: u64 = 64 << 10;
 
 #[derive(Args, Debug)]
 pub struct DoctorArgs {
-    /// The image: oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, podman:NAME, docker:NAME, docker://...
+    /// The image: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
     pub image: String,
     /// Arguments that replace the image's Cmd, as `docker run IMAGE ARGS...` does (after `--`).
     #[arg(last = true)]
