@@ -8,7 +8,7 @@
 //! pax, plus the GNU `L`/`K` long name records that Docker-era layers contain.
 //!
 //! Limits ([`Limits`]): entries (headers) per layer, bytes of one PAX/long-name record,
-//! decompressed bytes per layer; path length comes from [`ImagePath`] (4096 bytes, 255 a
+//! decompressed bytes per layer (and per image, paths per view: applied by `fs`); path length comes from [`ImagePath`] (4096 bytes, 255 a
 //! component). Each has a typed error ([`ExploreError::Limit`]) naming the layer.
 //! [`TarReader::finish`] reads the stream to its end, so the blob digest check of
 //! `husk_oci::VerifyingReader` always runs.
@@ -32,15 +32,27 @@ pub struct Limits {
     pub max_header_bytes: u64,
     /// Decompressed bytes of one layer.
     pub max_layer_bytes: u64,
+    /// Decompressed bytes of all the layers of one image together (an identical layer
+    /// listed again counts once: it is read once).
+    pub max_image_bytes: u64,
+    /// Paths in a merged view (every implicit ancestor directory counts).
+    pub max_nodes: u64,
+    /// Bytes of all the paths in a merged view together (a path of depth `d` costs its
+    /// `d` ancestors' lengths too).
+    pub max_path_bytes: u64,
 }
 
 impl Default for Limits {
-    /// 2 million headers, 1 MiB per extended header, 64 GiB per layer.
+    /// 2 million headers, 1 MiB per extended header, 64 GiB per layer, 128 GiB per image,
+    /// 4 million paths and 256 MiB of path names per view.
     fn default() -> Self {
         Limits {
             max_entries: 2_000_000,
             max_header_bytes: 1 << 20,
             max_layer_bytes: 64 << 30,
+            max_image_bytes: 128 << 30,
+            max_nodes: 4_000_000,
+            max_path_bytes: 256 << 20,
         }
     }
 }
