@@ -15,6 +15,9 @@ pub const MAX_INSPECT: u64 = 64 << 20;
 pub const MAX_SECRET_SCAN: u64 = 1 << 20;
 /// Largest file kept in memory for rules (passwd, group, CA bundles).
 pub const MAX_KEEP: u64 = 4 << 20;
+/// Most bytes of all kept files together: an image full of passwd- or certificate-shaped
+/// files must not hold the scan's memory hostage.
+pub const MAX_KEEP_TOTAL: u64 = 64 << 20;
 
 /// Strings that show a program carries a TLS implementation, and what to call it.
 const TLS_MARKERS: &[(&[u8], &str)] = &[

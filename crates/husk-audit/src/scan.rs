@@ -5,7 +5,9 @@
 //! walks the same tar stream with explore's [`TarReader`] and judges the content
 //! ([`content::inspect`], secrets). Decompression happens once, the two halves run on two
 //! cores, and memory stays flat: one file of at most [`content::MAX_INSPECT`] bytes is held
-//! at a time, plus the small facts kept per file.
+//! at a time, plus the small facts kept per file and the bytes of passwd/group/certificate
+//! files rules read ([`content::MAX_KEEP`] each, [`content::MAX_KEEP_TOTAL`] together; past
+//! that the scan fails with [`ScanError::TooMuchContent`] rather than grow).
 //!
 //! Content facts are keyed by explore's [`Locator`] (layer, entry ordinal), which is what a
 //! node of the merged view points at, so hard links share their target's facts.
@@ -40,12 +42,24 @@ pub enum ScanError {
     Explore(#[from] ExploreError),
     #[error("the content scanner stopped unexpectedly")]
     ScannerPanicked,
+    #[error(
+        "layer {layer}: keeping {path} would hold more than {limit} bytes of passwd, group and certificate files in memory; the image has far more of them than any image needs"
+    )]
+    TooMuchContent {
+        layer: usize,
+        path: String,
+        limit: u64,
+    },
 }
 
 /// What the content thread learnt.
 #[derive(Default)]
 struct Scanned {
     content: HashMap<Locator, Content>,
+    /// Bytes of every kept file ([`Content::bytes`]) together.
+    kept: u64,
+    /// The first file over [`content::MAX_KEEP_TOTAL`]: (layer, path).
+    over: Option<(usize, String)>,
     /// (layer, path, what)
     secrets: Vec<(usize, String, &'static str)>,
 }
@@ -158,6 +172,13 @@ fn scan(image: &dyn Image, opts: &ScanOptions, depth: Depth) -> Result<ImageFact
     });
     let fs = fs?;
     let scanned = scanned?;
+    if let Some((layer, path)) = scanned.over {
+        return Err(ScanError::TooMuchContent {
+            layer,
+            path,
+            limit: content::MAX_KEEP_TOTAL,
+        });
+    }
     Ok(assemble(image, config, fs, scanned, opts.now))
 }
 
@@ -217,6 +238,13 @@ fn scan_layer(
                 )));
             }
             c.bytes = None;
+        }
+        if let Some(b) = &c.bytes {
+            out.kept += b.len() as u64;
+            if out.kept > content::MAX_KEEP_TOTAL {
+                out.over.get_or_insert((layer, path.clone()));
+                c.bytes = None;
+            }
         }
         let scan_text = c.elf.is_none() && entry.size <= content::MAX_SECRET_SCAN;
         if c.elf.is_some() || c.shebang.is_some() || c.bytes.is_some() || c.tls.is_some() {

@@ -9,10 +9,16 @@
 //! when they apply a layer; a parent that is anything else is replaced by a directory.
 //!
 //! Memory is one [`Node`] per visible path: content is never held, only a [`Locator`]
-//! (layer, entry ordinal), so `cat`/`extract` stream the layer again to fetch it.
+//! (layer, entry ordinal), so `cat`/`extract` stream the layer again to fetch it. Paths are
+//! untrusted, so the view has a budget ([`Limits::max_nodes`], [`Limits::max_path_bytes`]:
+//! a deep path costs one node per ancestor) and the work per entry is linear in its path's
+//! length: the deepest existing ancestor is found by a binary search over the path's
+//! prefixes (every node's ancestors exist, so presence is monotone), never by re-walking
+//! them. Identical layers (same digest) listed more than once are read once, and the sum of
+//! what all layers decompress to is bounded ([`Limits::max_image_bytes`]).
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::ops::Bound;
 
@@ -141,7 +147,13 @@ struct Key(ImagePath);
 impl Ord for Key {
     fn cmp(&self, other: &Self) -> Ordering {
         let (a, b) = (self.0.as_str().as_bytes(), other.0.as_str().as_bytes());
-        for (x, y) in a.iter().zip(b) {
+        // Deep paths share long prefixes: skip equal chunks with slice equality (memcmp).
+        let n = a.len().min(b.len());
+        let mut i = 0;
+        while i + 64 <= n && a[i..i + 64] == b[i..i + 64] {
+            i += 64;
+        }
+        for (x, y) in a[i..].iter().zip(&b[i..]) {
             if x != y {
                 return match (*x == b'/', *y == b'/') {
                     (true, _) => Ordering::Less,
@@ -166,6 +178,25 @@ pub struct Filesystem {
     nodes: BTreeMap<Key, Node>,
     layers: Vec<LayerStats>,
     single_layer: Option<usize>,
+    /// The budget of the view (node count and path bytes).
+    limits: Limits,
+    /// Sum of the lengths of every path in `nodes`.
+    path_bytes: u64,
+}
+
+/// Byte offsets where each proper ancestor of `path` (the root excluded) ends:
+/// `/a/bc/d` gives `[2, 5]`.
+fn ancestor_ends(path: &ImagePath) -> Vec<usize> {
+    path.as_str()
+        .match_indices('/')
+        .map(|(i, _)| i)
+        .filter(|&i| i > 0)
+        .collect()
+}
+
+/// The prefix of `path` ending at `end` (a component boundary).
+fn prefix(path: &ImagePath, end: usize) -> Option<ImagePath> {
+    ImagePath::parse(path.as_str().get(..end)?).ok()
 }
 
 impl Filesystem {
@@ -177,11 +208,58 @@ impl Filesystem {
     /// [`ExploreError::HardlinkTarget`].
     pub fn build<L: Layer>(layers: &[L], opts: ViewOptions) -> Result<Filesystem, ExploreError> {
         let mut fs = Filesystem::empty();
+        fs.limits = opts.limits;
+        let mut seen = HashSet::new();
+        let repeated: HashSet<&Digest> = layers
+            .iter()
+            .map(Layer::digest)
+            .filter(|d| !seen.insert(*d))
+            .collect();
+        let mut again: HashMap<&Digest, Staged> = HashMap::new();
+        let mut used: u64 = 0;
         for (index, layer) in layers.iter().enumerate() {
-            let reader = open_layer(layer, index, opts.limits)?;
-            fs.apply_layer(reader, opts.hash)?;
+            let digest = layer.digest();
+            if let Some(first) = again.get(digest) {
+                // The same blob again: its entries are applied again, not decompressed again.
+                fs.apply_staged(first.again(index))?;
+                continue;
+            }
+            let staged = fs.read_layer(layer, index, used, opts.hash)?;
+            used = used.saturating_add(staged.stats.tar_bytes);
+            if repeated.contains(digest) {
+                again.insert(digest, staged.clone());
+            }
+            fs.apply_staged(staged)?;
         }
         Ok(fs)
+    }
+
+    /// Read and classify layer `index` within what is left of the image's decompression
+    /// budget (`used` bytes spent by the layers before it).
+    fn read_layer<L: Layer>(
+        &self,
+        layer: &L,
+        index: usize,
+        used: u64,
+        hash: bool,
+    ) -> Result<Staged, ExploreError> {
+        let image_left = self.limits.max_image_bytes.saturating_sub(used);
+        let mut limits = self.limits;
+        limits.max_layer_bytes = limits.max_layer_bytes.min(image_left);
+        let by_image = image_left < self.limits.max_layer_bytes;
+        let reader = open_layer(layer, index, limits)?;
+        Self::stage(reader, hash).map_err(|e| match e {
+            ExploreError::Limit {
+                layer,
+                what: "decompressed size",
+                ..
+            } if by_image => ExploreError::Limit {
+                layer,
+                what: "decompressed size of all layers together",
+                limit: self.limits.max_image_bytes,
+            },
+            e => e,
+        })
     }
 
     /// The view of layer `index` alone: its own entries, whiteouts and opaque markers
@@ -199,6 +277,7 @@ impl Filesystem {
             count: layers.len(),
         })?;
         let mut fs = Filesystem::empty();
+        fs.limits = opts.limits;
         fs.single_layer = Some(index);
         let mut reader = open_layer(layer, index, opts.limits)?;
         let mut stats = LayerStats {
@@ -209,7 +288,7 @@ impl Filesystem {
             let marker = classify(&entry, index)?;
             let digest = digest_of(&mut reader, &entry, opts.hash)?;
             count(&mut stats, &entry, marker.as_ref());
-            let mut node = fs.node_for(&entry, index, digest);
+            let mut node = fs.node_for(&entry, (index, index), digest);
             if let Some(target) = &entry.hardlink {
                 node.hardlink = Some(target.clone());
                 node.content = fs.get(target).and_then(|n| n.content);
@@ -221,12 +300,8 @@ impl Filesystem {
                     path: entry.path,
                 });
             }
-            for a in entry.path.ancestors() {
-                fs.nodes
-                    .entry(Key(a))
-                    .or_insert_with(|| Node::implicit_dir(index));
-            }
-            fs.nodes.insert(Key(entry.path), node);
+            fs.add_missing_ancestors(&entry.path, index)?;
+            fs.put(entry.path, node, index)?;
         }
         stats.tar_bytes = reader.finish()?;
         fs.layers.push(stats);
@@ -240,15 +315,71 @@ impl Filesystem {
             nodes,
             layers: Vec::new(),
             single_layer: None,
+            limits: Limits::default(),
+            path_bytes: 1,
         }
     }
 
-    /// Apply one more layer on top (the next index).
-    fn apply_layer<R: Read>(
+    /// Add (or replace) the node at `path`, within the view's budget.
+    fn put(&mut self, path: ImagePath, node: Node, layer: usize) -> Result<(), ExploreError> {
+        let len = path.as_str().len() as u64;
+        let key = Key(path);
+        if let Some(existing) = self.nodes.get_mut(&key) {
+            *existing = node;
+            return Ok(());
+        }
+        let over = |what, limit| ExploreError::Limit { layer, what, limit };
+        if self.nodes.len() as u64 >= self.limits.max_nodes {
+            return Err(over("number of paths in the view", self.limits.max_nodes));
+        }
+        let bytes = self.path_bytes.saturating_add(len);
+        if bytes > self.limits.max_path_bytes {
+            return Err(over(
+                "bytes of path names in the view",
+                self.limits.max_path_bytes,
+            ));
+        }
+        self.path_bytes = bytes;
+        self.nodes.insert(key, node);
+        Ok(())
+    }
+
+    /// Remove the node at exactly `key`.
+    fn take(&mut self, key: &Key) {
+        if self.nodes.remove(key).is_some() {
+            self.path_bytes -= key.0.as_str().len() as u64;
+        }
+    }
+
+    /// How many of `ends` (ancestor prefixes of `path`, shallowest first) are in the view.
+    /// Every node's ancestors are in the view, so presence is monotone: a binary search.
+    fn present(&self, path: &ImagePath, ends: &[usize]) -> usize {
+        ends.partition_point(|&e| prefix(path, e).is_some_and(|p| self.nodes.contains_key(&Key(p))))
+    }
+
+    /// Create the ancestors of `path` that are missing, as implicit directories.
+    fn add_missing_ancestors(
         &mut self,
-        mut reader: TarReader<R>,
-        hash: bool,
+        path: &ImagePath,
+        layer: usize,
     ) -> Result<(), ExploreError> {
+        if path
+            .parent()
+            .is_some_and(|parent| self.get(&parent).is_some())
+        {
+            return Ok(());
+        }
+        let ends = ancestor_ends(path);
+        for &e in &ends[self.present(path, &ends)..] {
+            if let Some(a) = prefix(path, e) {
+                self.put(a, Node::implicit_dir(layer), layer)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Read one layer's entries and classify them, not yet applied.
+    fn stage<R: Read>(mut reader: TarReader<R>, hash: bool) -> Result<Staged, ExploreError> {
         let mut staged = Staged::new(reader.layer());
         while let Some(entry) = reader.next_entry()? {
             let marker = classify(&entry, staged.stats.index)?;
@@ -259,7 +390,7 @@ impl Filesystem {
             staged.push(entry, marker, digest);
         }
         staged.stats.tar_bytes = reader.finish()?;
-        self.apply_staged(staged)
+        Ok(staged)
     }
 
     /// The merged view of synthetic layers (bottom first), each a list of tar entries in
@@ -277,6 +408,7 @@ impl Filesystem {
         J: IntoIterator<Item = TarEntry>,
     {
         let mut fs = Filesystem::empty();
+        fs.limits = Limits::default();
         for (index, entries) in layers.into_iter().enumerate() {
             let mut staged = Staged::new(index);
             for entry in entries {
@@ -302,19 +434,27 @@ impl Filesystem {
                 Marker::Whiteout(path) => {
                     if !path.is_root() {
                         self.remove_below(&path);
-                        self.nodes.remove(&Key(path));
+                        self.take(&Key(path));
                     }
                 }
             }
         }
+        let content_layer = staged.content_layer;
         for (entry, digest) in staged.entries {
-            self.insert(entry, index, digest)?;
+            self.insert(entry, (index, content_layer), digest)?;
         }
         self.layers.push(staged.stats);
         Ok(())
     }
 
-    fn node_for(&self, entry: &TarEntry, layer: usize, digest: Option<Digest>) -> Node {
+    /// The node an entry makes; its content is the entry of `content_layer` (the first
+    /// copy of an identical layer listed again).
+    fn node_for(
+        &self,
+        entry: &TarEntry,
+        (layer, content_layer): (usize, usize),
+        digest: Option<Digest>,
+    ) -> Node {
         let file = entry.kind == EntryKind::File;
         let kind = match entry.kind {
             // A hard link is the file it names; `insert` fills in that file's content.
@@ -332,7 +472,7 @@ impl Filesystem {
             mtime: entry.mtime,
             layer,
             content: file.then_some(Locator {
-                layer,
+                layer: content_layer,
                 ordinal: entry.ordinal,
             }),
             hardlink: None,
@@ -344,11 +484,11 @@ impl Filesystem {
     fn insert(
         &mut self,
         entry: TarEntry,
-        layer: usize,
+        (layer, content_layer): (usize, usize),
         digest: Option<Digest>,
     ) -> Result<(), ExploreError> {
         let path = self.place(&entry.path, layer)?;
-        let mut node = self.node_for(&entry, layer, digest);
+        let mut node = self.node_for(&entry, (layer, content_layer), digest);
         if let Some(target) = &entry.hardlink {
             let missing = || ExploreError::HardlinkTarget {
                 layer,
@@ -371,60 +511,60 @@ impl Filesystem {
                 path: entry.path,
             });
         }
-        let key = Key(path);
-        match self.nodes.get_mut(&key) {
-            Some(existing) if existing.is_dir() && node.is_dir() => *existing = node,
-            Some(_) => {
-                self.remove_below(&key.0);
-                self.nodes.insert(key, node);
-            }
-            None => {
-                self.nodes.insert(key, node);
-            }
+        match self.get(&path) {
+            Some(existing) if existing.is_dir() && node.is_dir() => {}
+            Some(_) => self.remove_below(&path),
+            None => {}
         }
-        Ok(())
+        self.put(path, node, layer)
     }
 
     /// Where an entry for `path` lands: missing parents are created, a parent symlink to a
     /// directory is followed inside the image, any other non-directory parent is replaced.
+    /// Only the deepest existing ancestor can be a non-directory (everything above a node
+    /// is a directory), so it is the only one looked at.
     fn place(&mut self, path: &ImagePath, layer: usize) -> Result<ImagePath, ExploreError> {
         let mut cur = path.clone();
         let mut hops = 0;
-        'restart: loop {
-            let ancestors: Vec<ImagePath> = cur.ancestors().collect();
-            for a in ancestors {
-                let key = Key(a);
-                match self.nodes.get(&key).map(|n| &n.kind) {
-                    None => {
-                        self.nodes.insert(key, Node::implicit_dir(layer));
-                    }
-                    Some(EntryKind::Dir) => {}
+        loop {
+            // The common case: the parent is a directory already (so is all above it).
+            if cur
+                .parent()
+                .and_then(|parent| self.get(&parent))
+                .is_some_and(Node::is_dir)
+            {
+                return Ok(cur);
+            }
+            let ends = ancestor_ends(&cur);
+            let present = self.present(&cur, &ends);
+            let deepest = present.checked_sub(1).and_then(|i| prefix(&cur, ends[i]));
+            if let Some(at) = deepest {
+                match self.get(&at).map(|n| &n.kind) {
+                    None | Some(EntryKind::Dir) => {}
                     Some(EntryKind::Symlink(_)) => {
                         hops += 1;
                         // Follow it to a directory, or to nothing (created below, as
                         // runtimes do); a link to a non-directory is replaced.
                         let target = self
-                            .resolve(&key.0, true)
+                            .resolve(&at, true)
                             .ok()
                             .filter(|t| self.get(t).is_none_or(Node::is_dir))
                             .filter(|_| hops <= MAX_SYMLINK_HOPS);
                         if let Some(t) = target {
-                            let rest = &cur.as_str()[key.0.as_str().len()..];
-                            let rest = rest.trim_start_matches('/');
+                            let rest = cur.as_str()[at.as_str().len()..].trim_start_matches('/');
                             cur = t.join(rest).map_err(|source| ExploreError::BadName {
                                 layer,
                                 name: path.to_string(),
                                 source,
                             })?;
-                            continue 'restart;
+                            continue;
                         }
-                        self.nodes.insert(key, Node::implicit_dir(layer));
+                        self.put(at, Node::implicit_dir(layer), layer)?;
                     }
-                    Some(_) => {
-                        self.nodes.insert(key, Node::implicit_dir(layer));
-                    }
+                    Some(_) => self.put(at, Node::implicit_dir(layer), layer)?,
                 }
             }
+            self.add_missing_ancestors(&cur, layer)?;
             return Ok(cur);
         }
     }
@@ -438,7 +578,7 @@ impl Filesystem {
             .cloned()
             .collect();
         for k in doomed {
-            self.nodes.remove(&k);
+            self.take(&k);
         }
     }
 
@@ -451,10 +591,54 @@ impl Filesystem {
     /// (and the last one too with `follow_last`), `..` in targets is clamped at the root;
     /// nothing on the host is consulted. The result may not exist.
     ///
+    /// In a merged view only the deepest existing prefix of a path can be a symlink, so
+    /// each hop costs a binary search over the path's prefixes, not a walk of them.
+    ///
     /// # Errors
     /// [`ExploreError::SymlinkLoop`] after [`MAX_SYMLINK_HOPS`] links,
     /// [`ExploreError::BadLinkTarget`] for a target that is not a valid path.
     pub fn resolve(&self, path: &ImagePath, follow_last: bool) -> Result<ImagePath, ExploreError> {
+        if self.single_layer.is_some() {
+            // A single layer's view may hold entries below its own symlinks.
+            return self.resolve_walk(path, follow_last);
+        }
+        let mut cur = path.clone();
+        let mut hops = 0;
+        loop {
+            let mut ends = ancestor_ends(&cur);
+            if !cur.is_root() {
+                ends.push(cur.as_str().len());
+            }
+            let present = self.present(&cur, &ends);
+            let Some(at) = present.checked_sub(1).and_then(|i| prefix(&cur, ends[i])) else {
+                return Ok(cur);
+            };
+            let last = present == ends.len();
+            let Some(EntryKind::Symlink(target)) = self.get(&at).map(|n| &n.kind) else {
+                return Ok(cur);
+            };
+            if last && !follow_last {
+                return Ok(cur);
+            }
+            hops += 1;
+            if hops > MAX_SYMLINK_HOPS {
+                return Err(ExploreError::SymlinkLoop {
+                    path: path.clone(),
+                    limit: MAX_SYMLINK_HOPS,
+                });
+            }
+            let bad = |p: &ImagePath| {
+                let p = p.clone();
+                move |source| ExploreError::BadLinkTarget { path: p, source }
+            };
+            let t = resolve_link_target(&at, target).map_err(bad(&at))?;
+            let rest = cur.as_str()[at.as_str().len()..].trim_start_matches('/');
+            cur = t.join(rest).map_err(bad(path))?;
+        }
+    }
+
+    /// [`Filesystem::resolve`] component by component, for single-layer views.
+    fn resolve_walk(&self, path: &ImagePath, follow_last: bool) -> Result<ImagePath, ExploreError> {
         let mut done = ImagePath::root();
         let mut rest: Vec<String> = path.components().map(str::to_owned).collect();
         rest.reverse();
@@ -559,8 +743,11 @@ impl Filesystem {
 }
 
 /// One layer read and classified, not yet applied.
+#[derive(Clone)]
 struct Staged {
     stats: LayerStats,
+    /// The layer whose stream holds the entries' content (itself, or the first copy).
+    content_layer: usize,
     markers: Vec<Marker>,
     entries: Vec<(TarEntry, Option<Digest>)>,
 }
@@ -572,9 +759,17 @@ impl Staged {
                 index,
                 ..LayerStats::default()
             },
+            content_layer: index,
             markers: Vec::new(),
             entries: Vec::new(),
         }
+    }
+
+    /// The same layer listed again at `index`: same entries, content read from the first.
+    fn again(&self, index: usize) -> Staged {
+        let mut s = self.clone();
+        s.stats.index = index;
+        s
     }
 
     fn push(&mut self, entry: TarEntry, marker: Option<Marker>, digest: Option<Digest>) {
@@ -706,5 +901,244 @@ mod tests {
         );
         let err = Filesystem::from_entries([vec![e(0, "/a/.wh..", EntryKind::File)]]).unwrap_err();
         assert!(matches!(err, ExploreError::BadWhiteout { .. }), "{err:?}");
+    }
+
+    /// A tar layer that counts how often it is opened.
+    struct Counted {
+        desc: husk_oci::Descriptor,
+        tar: Vec<u8>,
+        opens: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Counted {
+        fn new(files: &[(&str, usize)]) -> Counted {
+            let mut b = tar::Builder::new(Vec::new());
+            for (name, size) in files {
+                let mut h = tar::Header::new_ustar();
+                h.set_size(*size as u64);
+                h.set_mode(0o644);
+                h.set_cksum();
+                b.append_data(&mut h, name, std::io::repeat(0).take(*size as u64))
+                    .unwrap();
+            }
+            let tar = b.into_inner().unwrap();
+            let desc = husk_oci::Descriptor::for_bytes(husk_oci::media::OCI_LAYER_TAR, &tar);
+            Counted {
+                desc,
+                tar,
+                opens: 0.into(),
+            }
+        }
+        fn opens(&self) -> usize {
+            self.opens.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    impl Layer for &Counted {
+        fn descriptor(&self) -> &husk_oci::Descriptor {
+            &self.desc
+        }
+        fn diff_id(&self) -> Option<&Digest> {
+            None
+        }
+        fn open_compressed(&self) -> Result<husk_oci::BlobReader<'_>, husk_oci::OciError> {
+            self.opens.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(Box::new(self.tar.as_slice()))
+        }
+    }
+
+    fn limits(set: impl FnOnce(&mut Limits)) -> ViewOptions {
+        let mut limits = Limits::default();
+        set(&mut limits);
+        ViewOptions { limits, hash: true }
+    }
+
+    #[test]
+    fn an_identical_layer_listed_again_is_read_once_and_merged_the_same() {
+        let bomb = Counted::new(&[("zeros", 100_000), ("etc/passwd", 3)]);
+        let other = Counted::new(&[("zeros", 5)]);
+        let layers = [&bomb, &other, &bomb, &bomb, &other];
+        let fs = Filesystem::build(&layers, ViewOptions::default()).unwrap();
+        assert_eq!((bomb.opens(), other.opens()), (1, 1));
+        let z = fs.get(&p("/zeros")).unwrap();
+        // The last `other` wrote it; its content is read from the first copy of `other`.
+        assert_eq!((z.size, z.layer), (5, 4));
+        assert_eq!(
+            z.content,
+            Some(Locator {
+                layer: 1,
+                ordinal: 0
+            })
+        );
+        assert_eq!(fs.layer_stats().len(), 5);
+        assert_eq!(fs.layer_stats()[3].index, 3);
+        assert_eq!(fs.layer_stats()[3].added_bytes, 100_003);
+    }
+
+    #[test]
+    fn the_whole_image_has_a_decompression_budget_beside_the_per_layer_one() {
+        let a = Counted::new(&[("a", 40_000)]);
+        let b = Counted::new(&[("b", 40_000)]);
+        let c = Counted::new(&[("c", 40_000)]);
+        let budget = |l: &mut Limits| l.max_image_bytes = 100_000;
+        Filesystem::build(&[&a, &b], limits(budget)).unwrap();
+        // Repeats of one layer count once: they are not decompressed again.
+        Filesystem::build(&[&a, &b, &a, &b, &a], limits(budget)).unwrap();
+        let err = Filesystem::build(&[&a, &b, &c], limits(budget)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ExploreError::Limit {
+                    layer: 2,
+                    what: "decompressed size of all layers together",
+                    limit: 100_000
+                }
+            ),
+            "{err:?}"
+        );
+        // Below the image budget the per-layer limit still speaks for itself.
+        let err = Filesystem::build(&[&a], limits(|l| l.max_layer_bytes = 1000)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ExploreError::Limit {
+                    what: "decompressed size",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    /// Entries of one layer: `n` files at the end of a chain of `depth` directories.
+    fn deep(prefix: &str, depth: usize, n: usize) -> Vec<TarEntry> {
+        let dir = format!("/{prefix}{}", "/d".repeat(depth));
+        (0..n)
+            .map(|i| e(i as u64, &format!("{dir}/f{i}"), EntryKind::File))
+            .collect()
+    }
+
+    #[test]
+    fn the_view_has_a_budget_of_paths_and_path_bytes() {
+        // 50 files at depth 400: 20 000 ancestors of up to 800 bytes each if not shared.
+        let layers = (0..50).map(|i| deep(&format!("top{i}"), 400, 1));
+        let mut fs = Filesystem::empty();
+        fs.limits.max_path_bytes = 1 << 20;
+        let mut err = None;
+        for (index, entries) in layers.enumerate() {
+            let mut staged = Staged::new(index);
+            for entry in entries {
+                staged.push(entry, None, None);
+            }
+            if let Err(e) = fs.apply_staged(staged) {
+                err = Some(e);
+                break;
+            }
+        }
+        let err = err.expect("the path budget was hit");
+        assert!(
+            matches!(
+                err,
+                ExploreError::Limit {
+                    what: "bytes of path names in the view",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(fs.path_bytes <= 1 << 20);
+        let sum: u64 = fs.nodes.keys().map(|k| k.0.as_str().len() as u64).sum();
+        assert_eq!(sum, fs.path_bytes, "the running total is exact");
+
+        let mut fs = Filesystem::empty();
+        fs.limits.max_nodes = 100;
+        let mut staged = Staged::new(0);
+        for entry in deep("x", 200, 1) {
+            staged.push(entry, None, None);
+        }
+        let err = fs.apply_staged(staged).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ExploreError::Limit {
+                    what: "number of paths in the view",
+                    limit: 100,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn whiteouts_give_back_their_path_budget() {
+        let mut wh = e(0, "/a/.wh.b", EntryKind::File);
+        wh.size = 0;
+        let fs = Filesystem::from_entries([deep("a/b", 50, 3), vec![wh]]).unwrap();
+        let sum: u64 = fs.nodes.keys().map(|k| k.0.as_str().len() as u64).sum();
+        assert_eq!(sum, fs.path_bytes);
+        assert_eq!(fs.len(), 2);
+    }
+
+    #[test]
+    fn resolve_by_prefix_search_agrees_with_the_component_walk() {
+        let mut l0 = deep("usr", 3, 2);
+        l0.extend([
+            e(10, "/bin", EntryKind::Symlink("usr/d/d".into())),
+            e(11, "/up", EntryKind::Symlink("../../usr/d/../d".into())),
+            e(12, "/loop1", EntryKind::Symlink("loop2/x".into())),
+            e(13, "/loop2", EntryKind::Symlink("/loop1".into())),
+            e(
+                14,
+                "/usr/d/d/d/rel",
+                EntryKind::Symlink("../../d/d/f0".into()),
+            ),
+            e(15, "/file", EntryKind::File),
+            e(16, "/usr/d/self", EntryKind::Symlink(".".into())),
+        ]);
+        let l1 = vec![
+            e(0, "/bin/d/new", EntryKind::File),
+            e(1, "/usr/d/self/self/self/d/x", EntryKind::File),
+        ];
+        let fs = Filesystem::from_entries([l0, l1]).unwrap();
+        assert!(fs.get(&p("/usr/d/d/d/new")).is_some());
+        assert!(fs.get(&p("/usr/d/d/x")).is_some());
+        for path in [
+            "/",
+            "/bin",
+            "/bin/d",
+            "/bin/d/rel",
+            "/bin/d/f0",
+            "/bin/missing/x",
+            "/up/d/d",
+            "/loop1",
+            "/loop1/y",
+            "/file/below",
+            "/usr/d/self/self/d",
+            "/usr/d/d/d/rel/z",
+            "/nothing/at/all",
+        ] {
+            for follow in [false, true] {
+                let fast = fs.resolve(&p(path), follow);
+                let walk = fs.resolve_walk(&p(path), follow);
+                match (&fast, &walk) {
+                    (Ok(a), Ok(b)) => assert_eq!(a, b, "{path} follow={follow}"),
+                    (Err(a), Err(b)) => {
+                        assert_eq!(a.to_string(), b.to_string(), "{path} follow={follow}")
+                    }
+                    _ => panic!("{path} follow={follow}: {fast:?} vs {walk:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn thousands_of_files_deep_down_merge_without_re_walking_their_ancestors() {
+        // 3000 files at depth 1000 (a watchdog-free check: the work is bounded by the
+        // number of path lookups, counted through the budget: ancestors are created once).
+        let fs = Filesystem::from_entries([deep("x", 1000, 3000)]).unwrap();
+        assert_eq!(fs.len(), 1 + 1 + 1000 + 3000);
+        let f = p(&format!("/x{}/f2999", "/d".repeat(1000)));
+        assert_eq!(fs.resolve(&f, true).unwrap(), f);
     }
 }

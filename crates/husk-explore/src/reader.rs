@@ -8,7 +8,7 @@
 //! pax, plus the GNU `L`/`K` long name records that Docker-era layers contain.
 //!
 //! Limits ([`Limits`]): entries (headers) per layer, bytes of one PAX/long-name record,
-//! decompressed bytes per layer; path length comes from [`ImagePath`] (4096 bytes, 255 a
+//! decompressed bytes per layer (and per image, paths per view: applied by `fs`); path length comes from [`ImagePath`] (4096 bytes, 255 a
 //! component). Each has a typed error ([`ExploreError::Limit`]) naming the layer.
 //! [`TarReader::finish`] reads the stream to its end, so the blob digest check of
 //! `husk_oci::VerifyingReader` always runs.
@@ -32,15 +32,27 @@ pub struct Limits {
     pub max_header_bytes: u64,
     /// Decompressed bytes of one layer.
     pub max_layer_bytes: u64,
+    /// Decompressed bytes of all the layers of one image together (an identical layer
+    /// listed again counts once: it is read once).
+    pub max_image_bytes: u64,
+    /// Paths in a merged view (every implicit ancestor directory counts).
+    pub max_nodes: u64,
+    /// Bytes of all the paths in a merged view together (a path of depth `d` costs its
+    /// `d` ancestors' lengths too).
+    pub max_path_bytes: u64,
 }
 
 impl Default for Limits {
-    /// 2 million headers, 1 MiB per extended header, 64 GiB per layer.
+    /// 2 million headers, 1 MiB per extended header, 64 GiB per layer, 128 GiB per image,
+    /// 4 million paths and 256 MiB of path names per view.
     fn default() -> Self {
         Limits {
             max_entries: 2_000_000,
             max_header_bytes: 1 << 20,
             max_layer_bytes: 64 << 30,
+            max_image_bytes: 128 << 30,
+            max_nodes: 4_000_000,
+            max_path_bytes: 256 << 20,
         }
     }
 }
@@ -214,6 +226,14 @@ impl<R: Read> TarReader<R> {
         }
     }
 
+    /// Bytes left of the current entry, padding included (checked: sizes are capped at
+    /// `i64::MAX`, so this cannot overflow, but a wrap would re-frame the stream).
+    fn rest(&self) -> Result<u64, ExploreError> {
+        self.remaining
+            .checked_add(self.padding)
+            .ok_or_else(|| self.bad("size field"))
+    }
+
     /// The next entry, skipping whatever data of the previous one was not read.
     ///
     /// # Errors
@@ -223,7 +243,7 @@ impl<R: Read> TarReader<R> {
         if self.ended {
             return Ok(None);
         }
-        let rest = self.remaining + self.padding;
+        let rest = self.rest()?;
         self.remaining = 0;
         self.padding = 0;
         self.skip(rest)?;
@@ -236,11 +256,16 @@ impl<R: Read> TarReader<R> {
             }
             let header_size = ustar::SIZE
                 .number(&block)
+                .filter(|&n| n <= MAX_ENTRY_SIZE)
                 .ok_or_else(|| self.bad("size field"))?;
             if self.read_extension(&block, header_size, &mut pax)? {
                 continue;
             }
-            let entry = self.entry_from(&block, header_size, pax)?;
+            let mut entry = self.entry_from(&block, header_size, pax)?;
+            if header_only(block[ustar::TYPEFLAG.offset]) {
+                // Go's archive/tar reads no data after these, whatever the size says.
+                entry.size = 0;
+            }
             self.ordinal += 1;
             self.remaining = entry.size;
             self.padding = pad(entry.size);
@@ -341,7 +366,11 @@ impl<R: Read> TarReader<R> {
             gid: pax
                 .gid
                 .map_or_else(|| number(ustar::GID, "gid field"), Ok)?,
-            size: pax.size.unwrap_or(header_size),
+            size: match pax.size {
+                Some(n) if n > MAX_ENTRY_SIZE => return Err(self.bad("PAX size")),
+                Some(n) => n,
+                None => header_size,
+            },
             mtime: pax
                 .mtime
                 .unwrap_or_else(|| ustar::MTIME.number(block).unwrap_or(0)),
@@ -376,7 +405,7 @@ impl<R: Read> TarReader<R> {
     /// # Errors
     /// A truncated stream, the size limit, or a blob verification error.
     pub fn finish(mut self) -> Result<u64, ExploreError> {
-        let rest = self.remaining + self.padding;
+        let rest = self.rest()?;
         self.remaining = 0;
         self.skip(rest)?;
         if self.scratch.is_empty() {
@@ -426,6 +455,20 @@ impl<R: Read> EntryData<'_, R> {
         }
         io_error(self.r.layer, e)
     }
+}
+
+/// Types Go's archive/tar gives no data (`isHeaderOnlyType`), so neither does husk: what
+/// husk shows must be what a runtime unpacks.
+fn header_only(flag: u8) -> bool {
+    matches!(
+        flag,
+        typeflag::HARDLINK
+            | typeflag::SYMLINK
+            | typeflag::CHAR
+            | typeflag::BLOCK
+            | typeflag::DIR
+            | typeflag::FIFO
+    )
 }
 
 fn pad(size: u64) -> u64 {
@@ -521,15 +564,41 @@ fn trim_nul(mut v: Vec<u8>) -> Vec<u8> {
     v
 }
 
-/// Parse PAX records (`LEN KEY=VALUE\n`) into `pax`.
+/// Largest entry size Go's archive/tar (what container runtimes use) accepts: an `int64`.
+const MAX_ENTRY_SIZE: u64 = i64::MAX as u64;
+
+/// A PAX integer as Go's `strconv.ParseInt(v, 10, 64)` reads it: an optional sign and
+/// decimal digits, nothing else, within `i64`.
+fn pax_int(v: &[u8]) -> Option<i64> {
+    let s = std::str::from_utf8(v).ok()?;
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// A non-negative PAX integer (size, uid, gid).
+fn pax_unsigned(v: &[u8], what: &'static str) -> Result<u64, &'static str> {
+    pax_int(v).and_then(|n| u64::try_from(n).ok()).ok_or(what)
+}
+
+/// A PAX time as Go's `parsePAXTime` reads it (`[-]SECONDS[.FRACTION]`); a time before
+/// the epoch reads as 0.
+fn pax_time(v: &[u8]) -> Result<u64, &'static str> {
+    let mut parts = v.splitn(2, |&c| c == b'.');
+    let secs = pax_int(parts.next().unwrap_or_default()).ok_or("PAX mtime")?;
+    if let Some(frac) = parts.next()
+        && !frac.iter().all(u8::is_ascii_digit)
+    {
+        return Err("PAX mtime");
+    }
+    Ok(u64::try_from(secs).unwrap_or(0))
+}
+
+/// Parse PAX records (`LEN KEY=VALUE\n`) into `pax`, refusing what Go's archive/tar
+/// refuses (a parser differential would show files a runtime never unpacks).
 fn parse_pax(mut data: &[u8], pax: &mut Pax) -> Result<(), &'static str> {
-    let decimal = |v: &[u8]| -> Result<u64, &'static str> {
-        let int = v.split(|&c| c == b'.').next().unwrap_or_default();
-        std::str::from_utf8(int)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .ok_or("PAX number")
-    };
     while !data.is_empty() {
         let space = data
             .iter()
@@ -537,6 +606,7 @@ fn parse_pax(mut data: &[u8], pax: &mut Pax) -> Result<(), &'static str> {
             .ok_or("PAX record without length")?;
         let len: usize = std::str::from_utf8(&data[..space])
             .ok()
+            .filter(|s| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()))
             .and_then(|s| s.parse().ok())
             .ok_or("PAX record length")?;
         if len <= space + 1 || len > data.len() || data[len - 1] != b'\n' {
@@ -549,13 +619,19 @@ fn parse_pax(mut data: &[u8], pax: &mut Pax) -> Result<(), &'static str> {
             .position(|&c| c == b'=')
             .ok_or("PAX record without =")?;
         let (key, value) = (&record[..eq], &record[eq + 1..]);
+        if key.is_empty() {
+            return Err("PAX record key");
+        }
+        if matches!(key, b"path" | b"linkpath") && value.contains(&0) {
+            return Err("PAX path with a NUL byte");
+        }
         match key {
             b"path" => pax.path = Some(value.to_vec()),
             b"linkpath" => pax.linkpath = Some(value.to_vec()),
-            b"size" => pax.size = Some(decimal(value)?),
-            b"uid" => pax.uid = Some(decimal(value)?),
-            b"gid" => pax.gid = Some(decimal(value)?),
-            b"mtime" => pax.mtime = decimal(value).ok(),
+            b"size" => pax.size = Some(pax_unsigned(value, "PAX size")?),
+            b"uid" => pax.uid = Some(pax_unsigned(value, "PAX uid")?),
+            b"gid" => pax.gid = Some(pax_unsigned(value, "PAX gid")?),
+            b"mtime" => pax.mtime = Some(pax_time(value)?),
             k if k.starts_with(b"GNU.sparse.") => return Err("sparse files are not supported"),
             _ => {}
         }
@@ -662,5 +738,117 @@ mod tests {
         let mut field = [0u8; 8];
         assert!(ustar::encode_octal(&mut field, ustar::max_octal(8) + 1).is_err());
         assert!(ustar::encode_base256(&mut field, 1 << 62).is_err());
+    }
+
+    /// A PAX header carrying `records`, then `entry` with `data`, then the end blocks.
+    fn with_pax(records: &[(&str, &str)], entry: &Block, data: &[u8]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for (k, v) in records {
+            let rest = format!(" {k}={v}\n");
+            let mut len = rest.len() + 1;
+            while format!("{len}").len() + rest.len() != len {
+                len += 1;
+            }
+            body.extend_from_slice(format!("{len}{rest}").as_bytes());
+        }
+        let h = header("PaxHeaders/x", typeflag::PAX, |h| {
+            ustar::encode_octal(ustar::SIZE.get_mut(h), body.len() as u64).unwrap();
+        });
+        let mut tar = h.to_vec();
+        tar.extend_from_slice(&body);
+        tar.resize(tar.len() + ustar::padding(body.len() as u64), 0);
+        tar.extend_from_slice(entry);
+        tar.extend_from_slice(data);
+        tar.resize(tar.len() + ustar::padding(data.len() as u64) + 2 * BLOCK, 0);
+        tar
+    }
+
+    fn entries(tar: &[u8]) -> Result<Vec<TarEntry>, ExploreError> {
+        let mut r = TarReader::new(tar, 0, Limits::default());
+        let mut out = Vec::new();
+        while let Some(e) = r.next_entry()? {
+            out.push(e);
+        }
+        r.finish()?;
+        Ok(out)
+    }
+
+    #[test]
+    fn pax_numbers_go_refuses_are_refused_and_sizes_never_wrap() {
+        let file = header("f", typeflag::REGULAR, |_| {});
+        for (key, value) in [
+            ("size", "18446744073709551615"), // 2^64-1: wrapped to 0 with the padding
+            ("size", "9223372036854775808"),  // i64::MAX + 1
+            ("size", "-1"),
+            ("size", "5.0"),
+            ("size", "0x10"),
+            ("size", ""),
+            ("size", " 5"),
+            ("uid", "-1"),
+            ("gid", "1e3"),
+            ("mtime", "12abc"),
+            ("mtime", "1.2.3"),
+            ("path", "a\0b"),
+        ] {
+            let tar = with_pax(&[(key, value)], &file, b"");
+            let err = entries(&tar).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ExploreError::BadHeader { .. } | ExploreError::Truncated { .. }
+                ),
+                "{key}={value:?}: {err:?}"
+            );
+        }
+        let tar = with_pax(&[("mtime", "-5.25"), ("size", "+3")], &file, b"abc");
+        let e = entries(&tar).unwrap();
+        assert_eq!((e[0].mtime, e[0].size), (0, 3));
+    }
+
+    #[test]
+    fn header_sizes_beyond_int64_are_refused() {
+        let h = header("f", typeflag::REGULAR, |h| {
+            ustar::encode_base256(ustar::SIZE.get_mut(h), 1 << 63).unwrap();
+        });
+        let err = read_one(&h, b"").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ExploreError::BadHeader {
+                    what: "size field",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn header_only_types_carry_no_data_whatever_their_size_says() {
+        // Go's archive/tar reads the next header right after a symlink header; a reader that
+        // skipped `size` bytes would show the hidden entry instead of the real next one.
+        let hidden = header("hidden", typeflag::REGULAR, |_| {});
+        for flag in [
+            typeflag::SYMLINK,
+            typeflag::DIR,
+            typeflag::FIFO,
+            typeflag::CHAR,
+        ] {
+            let link = header("l", flag, |h| {
+                ustar::put_text(ustar::LINKNAME.get_mut(h), "t");
+                ustar::encode_octal(ustar::SIZE.get_mut(h), BLOCK as u64).unwrap();
+            });
+            let next = header("next", typeflag::REGULAR, |_| {});
+            let mut tar = link.to_vec();
+            tar.extend_from_slice(&next);
+            tar.extend_from_slice(&hidden);
+            tar.resize(tar.len() + 2 * BLOCK, 0);
+            let names: Vec<String> = entries(&tar)
+                .unwrap()
+                .iter()
+                .map(|e| e.path.to_string())
+                .collect();
+            assert_eq!(names, ["/l", "/next", "/hidden"], "flag {flag}");
+        }
     }
 }

@@ -74,6 +74,24 @@ pub enum FormatError {
         "{destination} cannot hold a multi-platform index; write it to oci: or oci-archive:, or pick one image with --platform"
     )]
     IndexUnsupported { destination: String },
+    #[error(
+        "{path} is {kind}, not a regular file: husk reads images only from regular files (save the stream to a file first)"
+    )]
+    NotRegularFile { path: PathBuf, kind: &'static str },
+    #[error(
+        "refusing {name} in the OCI layout {layout}: it is or passes through {kind}; a layout's files must be regular files in real directories (copy the layout with `cp -rL` if the links are yours)"
+    )]
+    LayoutLink {
+        layout: PathBuf,
+        name: String,
+        kind: &'static str,
+    },
+    #[error("archive {archive}: {reason} in the tar header at byte {offset}")]
+    ArchiveHeader {
+        archive: PathBuf,
+        offset: u64,
+        reason: String,
+    },
 }
 
 impl FormatError {

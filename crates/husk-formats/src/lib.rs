@@ -34,6 +34,7 @@ pub use oci_layout::{
     write_oci_dir_index, write_oci_dir_with,
 };
 pub use reference::{Engine, LocalRef, TRANSPORTS};
+pub use store::open_regular;
 
 /// Open the image `reference` names.
 ///

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::FormatError;
 use crate::archive_tar::ArchiveTar;
-use crate::atomic::{self, TMP_PREFIX};
+use crate::atomic;
 use crate::select::{by_reference, is_index};
 use crate::store::{DirStore, Store, TarStore};
 use crate::tar_index::TarIndex;
@@ -493,8 +493,9 @@ fn write_dir_content(
     }
     let parent = atomic::parent_of(dir);
     fs::create_dir_all(&parent).map_err(|e| FormatError::io(&parent, e))?;
+    atomic::sweep_stale(&parent);
     let tmp = tempfile::Builder::new()
-        .prefix(TMP_PREFIX)
+        .prefix(&atomic::tmp_prefix())
         .tempdir_in(&parent)
         .map_err(|e| FormatError::io(&parent, e))?;
     atomic::set_mode(tmp.path(), atomic::PUBLIC_DIR)?;
@@ -519,8 +520,10 @@ fn write_dir_content(
 }
 
 fn open_index_of_dir(dir: &Path) -> Result<Index, FormatError> {
-    let p = dir.join("index.json");
-    let raw = fs::read(&p).map_err(|e| FormatError::io(&p, e))?;
+    let store = DirStore {
+        root: dir.to_path_buf(),
+    };
+    let raw = store.read_small("index.json")?;
     Ok(parse_index(
         &raw,
         &format!("index.json of oci:{}", dir.display()),
@@ -537,6 +540,12 @@ fn write_blobs_into(content: &Content<'_>, root: &Path, jobs: usize) -> Result<(
     let failed = std::sync::atomic::AtomicBool::new(false);
     let first_error: std::sync::Mutex<Option<FormatError>> = std::sync::Mutex::new(None);
     let jobs = jobs.clamp(1, 32).min(todo.len().max(1));
+    // Blobs of killed writers: swept once per directory, not once per blob.
+    let dirs: std::collections::BTreeSet<PathBuf> = todo
+        .iter()
+        .map(|(d, _)| atomic::parent_of(&root.join(d.digest.blob_path())))
+        .collect();
+    dirs.iter().for_each(|d| atomic::sweep_stale(d));
     std::thread::scope(|s| {
         for _ in 0..jobs {
             s.spawn(|| {
@@ -574,8 +583,8 @@ fn write_blob(root: &Path, desc: &Descriptor, src: &BlobSource<'_>) -> Result<()
         && fs::metadata(file).is_ok_and(|m| m.is_file() && m.len() == desc.size)
     {
         let link = dir.join(format!(
-            "{TMP_PREFIX}link-{}-{}",
-            std::process::id(),
+            "{}link-{}",
+            atomic::tmp_prefix(),
             desc.digest.hex()
         ));
         let _ = fs::remove_file(&link);
@@ -587,7 +596,7 @@ fn write_blob(root: &Path, desc: &Descriptor, src: &BlobSource<'_>) -> Result<()
             });
         }
     }
-    let mut tmp = atomic::temp_file_for(&dest)?;
+    let mut tmp = atomic::temp_file_unswept(&dest)?;
     let mut src = open_source(src, desc)?;
     io::copy(&mut src, tmp.as_file_mut()).map_err(|e| match e.get_ref() {
         Some(i) if i.is::<OciError>() => blob_error(&desc.digest, e).into(),

@@ -226,6 +226,15 @@ pub struct LimitArgs {
     /// Most decompressed bytes of one layer [default: 68719476736].
     #[arg(long, value_name = "BYTES", help_heading = "Limits")]
     pub max_layer_bytes: Option<u64>,
+    /// Most decompressed bytes of all layers together [default: 137438953472].
+    #[arg(long, value_name = "BYTES", help_heading = "Limits")]
+    pub max_image_bytes: Option<u64>,
+    /// Most paths in the merged view, implicit directories included [default: 4000000].
+    #[arg(long, value_name = "N", help_heading = "Limits")]
+    pub max_paths: Option<u64>,
+    /// Most bytes of all path names in the merged view [default: 268435456].
+    #[arg(long, value_name = "BYTES", help_heading = "Limits")]
+    pub max_path_bytes: Option<u64>,
 }
 
 #[derive(Args, Debug)]

@@ -23,14 +23,13 @@ pub fn run(args: &TreeArgs, ctx: &husk_transport::Context, printer: &Printer) ->
     let mut last_at: Vec<bool> = Vec::new();
     let (mut dirs, mut files) = (0u64, 0u64);
     let all: Vec<_> = fs.walk(&root).skip(1).collect();
+    let depths: Vec<usize> = all
+        .iter()
+        .map(|(p, _)| p.components().count() - depth0)
+        .collect();
+    let last = last_of_siblings(&depths);
     for (i, (p, n)) in all.iter().enumerate() {
-        let depth = p.components().count() - depth0;
-        // In tree order, the next path at this depth or above is a sibling or nothing.
-        let next = all[i + 1..]
-            .iter()
-            .map(|(q, _)| q.components().count() - depth0)
-            .find(|&d| d <= depth);
-        let is_last = next != Some(depth);
+        let (depth, is_last) = (depths[i], last[i]);
         last_at.truncate(depth - 1);
         let mut line = String::new();
         for &l in &last_at {
@@ -49,4 +48,38 @@ pub fn run(args: &TreeArgs, ctx: &husk_transport::Context, printer: &Printer) ->
     writeln!(out, "\n{dirs} directories, {files} files")?;
     out.flush()?;
     Ok(Exit::Success)
+}
+
+/// For paths in tree order at `depths` (1 = a child of the root shown), whether each is the
+/// last of its siblings: one backward pass (deep trees must not cost a scan per path).
+fn last_of_siblings(depths: &[usize]) -> Vec<bool> {
+    let mut later_sibling: Vec<bool> = Vec::new();
+    let mut last = vec![false; depths.len()];
+    for (i, &d) in depths.iter().enumerate().rev() {
+        // Anything deeper seen so far belongs below a later sibling or below this path.
+        later_sibling.resize(d + 1, false);
+        last[i] = !later_sibling[d];
+        later_sibling[d] = true;
+    }
+    last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_of_siblings;
+
+    #[test]
+    fn last_siblings_in_one_pass() {
+        // a, a/x, a/y, b, b/z, c
+        let d = [1, 2, 2, 1, 2, 1];
+        assert_eq!(
+            last_of_siblings(&d),
+            [false, false, true, false, true, true]
+        );
+        assert_eq!(
+            last_of_siblings(&[1, 2, 3, 3, 1]),
+            [false, true, false, true, true]
+        );
+        assert!(last_of_siblings(&[]).is_empty());
+    }
 }

@@ -17,6 +17,9 @@ impl LimitArgs {
             max_entries: self.max_entries.unwrap_or(d.max_entries),
             max_header_bytes: self.max_header_bytes.unwrap_or(d.max_header_bytes),
             max_layer_bytes: self.max_layer_bytes.unwrap_or(d.max_layer_bytes),
+            max_image_bytes: self.max_image_bytes.unwrap_or(d.max_image_bytes),
+            max_nodes: self.max_paths.unwrap_or(d.max_nodes),
+            max_path_bytes: self.max_path_bytes.unwrap_or(d.max_path_bytes),
         }
     }
 }
