@@ -15,6 +15,7 @@
 
 mod build;
 pub mod cargo;
+pub mod check;
 mod error;
 pub mod options;
 mod sysfiles;
