@@ -157,9 +157,13 @@ fn plan_app(
             path: req.entrypoint.clone(),
             source,
         })?;
+    // Found as named, or as the file at the end of its symlinks (`/bin/sh`, with `/bin`
+    // a symlink, is only there as `/usr/bin/dash`).
     let in_trace = traced.is_some_and(|t| {
+        let canonical = std::fs::canonicalize(&req.entrypoint).ok();
         req.dest.to_string() == req.entrypoint.to_string_lossy()
-            && t.needed.entries.contains_key(&req.entrypoint)
+            && (t.needed.entries.contains_key(&req.entrypoint)
+                || canonical.is_some_and(|c| t.needed.entries.contains_key(&c)))
     });
     if !in_trace {
         app.add(

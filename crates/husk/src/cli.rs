@@ -123,7 +123,12 @@ pub struct BuildArgs {
     #[arg(long, help_heading = "Trace")]
     pub trace: bool,
     /// One more traced run, its arguments split like a shell would (repeatable; implies --trace).
-    #[arg(long = "trace-run", value_name = "'ARGS...'", help_heading = "Trace")]
+    #[arg(
+        long = "trace-run",
+        value_name = "'ARGS...'",
+        allow_hyphen_values = true,
+        help_heading = "Trace"
+    )]
     pub trace_runs: Vec<String>,
     /// Stop a traced run still going after this long (SIGTERM, then SIGKILL): 500ms, 10s, 2m [default: 10s].
     #[arg(long, value_name = "DURATION", help_heading = "Trace")]
