@@ -477,3 +477,111 @@ impl Drop for Stop {
         let _ = podman().args(["rm", "-f", "-t", "1", &self.0]).output();
     }
 }
+
+/// Entry paths of every layer of the OCI layout at `dir`, absolute.
+fn image_paths(dir: &Path) -> Vec<String> {
+    layers(dir)
+        .iter()
+        .flatten()
+        .map(|e| format!("/{}", e.path.trim_start_matches("./").trim_end_matches('/')))
+        .collect()
+}
+
+#[test]
+fn secrets_system_trees_and_created_files_stay_out_unless_included() {
+    let t = workdir();
+    let d = t.path();
+    write(d, ".env", "TOKEN=hunter2\n");
+    write(d, "server.key", "not really a key\n");
+    write(d, "data.txt", "data\n");
+    let script = write(
+        d,
+        "app.sh",
+        "cat \"$1/.env\" \"$1/server.key\" \"$1/data.txt\" /proc/self/status > /dev/null\n\
+         echo made > \"$1/created.txt\"\necho ok\n",
+    );
+    let (s, dir) = (script.to_str().unwrap(), d.to_str().unwrap());
+    let report = d.join("r.json");
+    let build = |out: &str, extra: &[&str]| {
+        husk(d)
+            .args(["build", "/bin/sh", "--trace", "--format", "json", "-o"])
+            .arg(format!("oci:{}", d.join(out).display()))
+            .args(["--trace-report", report.to_str().unwrap()])
+            .args(extra)
+            .args(["--", s, dir])
+            .output()
+            .unwrap()
+    };
+    let o = build("img", &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let paths = image_paths(&d.join("img"));
+    assert!(paths.contains(&format!("{dir}/data.txt")), "{paths:?}");
+    assert!(paths.contains(&s.to_string()), "{paths:?}");
+    for absent in [".env", "server.key", "created.txt"] {
+        assert!(
+            !paths.contains(&format!("{dir}/{absent}")),
+            "{absent} in {paths:?}"
+        );
+    }
+    assert!(!paths.iter().any(|p| p.starts_with("/proc")), "{paths:?}");
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let skipped = &summary["trace"]["skipped_per_reason"];
+    assert_eq!(skipped["secret"], 2, "{skipped}");
+    assert!(skipped["created"].as_u64().unwrap() >= 1, "{skipped}");
+    assert!(skipped["system-tree"].as_u64().unwrap() >= 1, "{skipped}");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(
+        r["skipped"][format!("{dir}/.env")]["reason"],
+        "secret",
+        "{r}"
+    );
+
+    // --trace-include names one exception; --trace-exclude drops a tree.
+    let inc = format!("{dir}/.env");
+    let o = build(
+        "inc",
+        &["--trace-include", &inc, "--trace-exclude", "/usr/share"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let paths = image_paths(&d.join("inc"));
+    assert!(paths.contains(&inc) && !paths.contains(&format!("{dir}/server.key")));
+}
+
+#[test]
+fn a_failing_traced_run_is_an_error_with_its_stderr_unless_allowed() {
+    let t = workdir();
+    let out = |n: &str| format!("oci:{}", t.path().join(n).display());
+    let fail = |extra: &[&str], name: &str| {
+        husk(t.path())
+            .args(["build", "/bin/sh", "--trace", "-o", &out(name)])
+            .args(extra)
+            .args(["--", "-c", "echo broken-config >&2; exit 3"])
+            .output()
+            .unwrap()
+    };
+    let o = fail(&[], "a");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("exit code 3") && err.contains("broken-config"),
+        "{err}"
+    );
+    assert!(err.contains("--trace-allow-failure"), "{err}");
+    assert!(!t.path().join("a").exists());
+    let o = fail(&["--trace-allow-failure"], "b");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Bad trace options name themselves before anything runs.
+    for (flag, value) in [
+        ("--trace-timeout", "forever"),
+        ("--trace-run", "'unclosed"),
+        ("--trace-exclude", "relative/dir"),
+    ] {
+        let o = husk(t.path())
+            .args(["build", "/bin/sh", "--trace", "-o", &out("c"), flag, value])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flag}: {err}");
+        assert!(err.contains(flag), "{flag}: {err}");
+    }
+}
