@@ -364,6 +364,65 @@ fn top_dir(path: &ImagePath) -> String {
 mod tests {
     use super::*;
 
+    fn needed_file(path: &Path) -> Needed {
+        let mut needed = Needed::default();
+        needed.entries.insert(
+            path.to_path_buf(),
+            husk_trace::Entry {
+                kind: EntryKind::File,
+                via: husk_trace::Access {
+                    path: path.to_path_buf(),
+                    kind: husk_trace::AccessKind::Read,
+                    nofollow: false,
+                    pid: 7,
+                    syscall: "openat",
+                },
+            },
+        );
+        needed
+    }
+
+    #[test]
+    fn lower_directory_modes_survive_and_other_layers_keep_their_paths() {
+        let dir = tempfile::tempdir_in("/tmp").unwrap();
+        let file = dir.path().join("data.txt");
+        std::fs::write(&file, "x").unwrap();
+        let mut plans = Plans::default();
+        let mut tmp = Entry::dir();
+        tmp.mode = 0o1777;
+        plans
+            .system
+            .add(ImagePath::parse("/tmp").unwrap(), tmp.clone())
+            .unwrap();
+        let mut traced = Traced {
+            runs: vec![],
+            needed: needed_file(&file),
+            elsewhere: vec![],
+        };
+        let summary = plan_traced(&mut traced, &mut plans).unwrap();
+        assert_eq!(summary.added, 1);
+        assert_eq!(
+            plans.traced.get(&ImagePath::parse("/tmp").unwrap()),
+            Some(&tmp)
+        );
+        let img = image_path(&file).unwrap();
+        assert_eq!(plans.traced.get(&img).unwrap().mode, 0o444);
+
+        // The same path already in the app layer is not repeated.
+        let mut plans2 = Plans::default();
+        plans2
+            .app
+            .add(
+                img.clone(),
+                Entry::file(FileSource::Host(file.clone()), 0o444),
+            )
+            .unwrap();
+        let summary = plan_traced(&mut traced, &mut plans2).unwrap();
+        assert_eq!((summary.added, summary.in_other_layers), (0, 1));
+        assert!(plans2.traced.is_empty());
+        assert_eq!(traced.report().added[0].layer, "other-layer");
+    }
+
     #[test]
     fn top_directories() {
         assert_eq!(top_dir(&ImagePath::parse("/usr/lib/x").unwrap()), "/usr");
