@@ -428,6 +428,10 @@ fn nginx_serves_a_static_file_as_non_root() {
     let img = TestImage::new("nginx");
     let args = ["-e", "stderr", "-c", &c, "-g", "daemon off;"];
     build_traced(t.path(), &img, "/usr/sbin/nginx", &extra, &args);
+    // The traced run on the host made its temp directories; leave no trace of them.
+    for d in ["body", "proxy", "fastcgi", "uwsgi", "scgi"] {
+        let _ = std::fs::remove_dir(Path::new("/tmp").join(d));
+    }
     let port = free_port();
     let name = format!("husk-trace-nginx-{}", std::process::id());
     let started = run(podman()
