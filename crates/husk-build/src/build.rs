@@ -19,8 +19,9 @@ use husk_oci::spec::{EmptyObject, RuntimeConfig};
 use husk_oci::{BlobData, Digest, Image, ImageConfig, NewLayer, OwnedImage, Platform};
 
 use crate::options::BuildRequest;
+use crate::trace::{TraceSummary, Traced};
 use crate::values::{CaCerts, FileSpec};
-use crate::{BuildError, sysfiles, time};
+use crate::{BuildError, sysfiles, time, trace};
 
 /// Where the CA bundle goes, the path Go, OpenSSL, rustls-native-certs and curl look first
 /// on Debian-style systems.
@@ -53,23 +54,32 @@ pub struct Summary {
     pub entrypoint: Vec<String>,
     /// Image paths of the shared libraries (and loader) added.
     pub libraries: Vec<String>,
+    /// What `--trace` added and skipped (none without it).
+    pub trace: Option<TraceSummary>,
 }
 
 /// A built image. The layer blobs live in a temporary directory owned by this value.
 pub struct BuildOutput {
     pub image: OwnedImage,
     pub summary: Summary,
+    /// The traced runs (exit, output) and what they needed, for `--check` and
+    /// `--trace-report`.
+    pub traced: Option<Traced>,
     _work: tempfile::TempDir,
 }
 
-/// The three file plans of an image, before any layer is written.
+/// The file plans of an image, before any layer is written: system files, libraries,
+/// traced files (empty without `--trace`) and the application.
 #[derive(Debug, Default)]
 pub struct Plans {
     pub system: LayerPlan,
     pub libraries: LayerPlan,
+    pub traced: LayerPlan,
     pub app: LayerPlan,
     pub arch: Option<Arch>,
     pub library_paths: Vec<String>,
+    /// The traced runs, and the summary of what they added.
+    pub trace: Option<(Traced, TraceSummary)>,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
@@ -103,20 +113,40 @@ fn shebang(bytes: &[u8]) -> Option<String> {
 /// a library that cannot be resolved, plan conflicts, a missing CA bundle or tzdata.
 pub fn plan(req: &BuildRequest, fs: &dyn HostFs) -> Result<Plans, BuildError> {
     let mut plans = Plans::default();
-    let entry_head = plan_app(req, &mut plans.app)?;
-    let elf_roots = elf_files(&plans.app);
+    let mut traced = match &req.trace {
+        Some(spec) => Some(trace::run(req, spec, &config_env(req))?),
+        None => None,
+    };
+    let entry_head = plan_app(req, &mut plans.app, traced.as_ref())?;
+    let mut elf_roots = elf_files(&plans.app);
+    if let Some(t) = &traced {
+        for root in trace::program_roots(&t.needed) {
+            if !elf_roots.contains(&root) {
+                elf_roots.push(root);
+            }
+        }
+    }
     plans.arch = Some(image_arch(req, fs, &entry_head, &elf_roots)?);
     if req.libraries && !elf_roots.is_empty() {
         plan_libraries(req, fs, &elf_roots, &mut plans)?;
     }
     plan_system(req, &mut plans)?;
+    if let Some(mut t) = traced.take() {
+        let summary = trace::plan_traced(&mut t, &mut plans)?;
+        plans.trace = Some((t, summary));
+    }
     check_cross_layer(&plans)?;
     Ok(plans)
 }
 
 /// The application layer: the entrypoint and the `--file`s. Returns the entrypoint's
-/// first bytes (for ELF and `#!` detection).
-fn plan_app(req: &BuildRequest, app: &mut LayerPlan) -> Result<Vec<u8>, BuildError> {
+/// first bytes (for ELF and `#!` detection). A traced entrypoint that lands at its own
+/// host path is left to the traced layer, which has it with the symlinks on the way.
+fn plan_app(
+    req: &BuildRequest,
+    app: &mut LayerPlan,
+    traced: Option<&Traced>,
+) -> Result<Vec<u8>, BuildError> {
     if std::fs::metadata(&req.entrypoint).is_ok_and(|m| !m.is_file()) {
         return Err(BuildError::NotExecutable {
             path: req.entrypoint.clone(),
@@ -127,10 +157,20 @@ fn plan_app(req: &BuildRequest, app: &mut LayerPlan) -> Result<Vec<u8>, BuildErr
             path: req.entrypoint.clone(),
             source,
         })?;
-    app.add(
-        req.dest.clone(),
-        Entry::file(FileSource::Host(req.entrypoint.clone()), MODE_EXEC),
-    )?;
+    // Found as named, or as the file at the end of its symlinks (`/bin/sh`, with `/bin`
+    // a symlink, is only there as `/usr/bin/dash`).
+    let in_trace = traced.is_some_and(|t| {
+        let canonical = std::fs::canonicalize(&req.entrypoint).ok();
+        req.dest.to_string() == req.entrypoint.to_string_lossy()
+            && (t.needed.entries.contains_key(&req.entrypoint)
+                || canonical.is_some_and(|c| t.needed.entries.contains_key(&c)))
+    });
+    if !in_trace {
+        app.add(
+            req.dest.clone(),
+            Entry::file(FileSource::Host(req.entrypoint.clone()), MODE_EXEC),
+        )?;
+    }
     for spec in &req.files {
         plan_file(spec, app)?;
     }
@@ -443,8 +483,11 @@ fn add_ca(plan: &mut LayerPlan, path: &Path) -> Result<(), BuildError> {
 /// A later layer may not put a file below a path an earlier layer made a symlink or a
 /// file: engines would resolve or replace it differently.
 fn check_cross_layer(plans: &Plans) -> Result<(), BuildError> {
-    let lower = [&plans.system, &plans.libraries];
-    for (i, upper) in [&plans.libraries, &plans.app].into_iter().enumerate() {
+    let lower = [&plans.system, &plans.libraries, &plans.traced];
+    for (i, upper) in [&plans.libraries, &plans.traced, &plans.app]
+        .into_iter()
+        .enumerate()
+    {
         for (path, entry) in upper.iter() {
             for plan in &lower[..=i] {
                 for anc in path.ancestors() {
@@ -492,7 +535,7 @@ fn mode_of(meta: &std::fs::Metadata) -> u32 {
 /// Any planning error (see [`plan`]) or a layer write error. Nothing is written outside a
 /// private temporary directory.
 pub fn build(req: &BuildRequest, fs: &dyn HostFs) -> Result<BuildOutput, BuildError> {
-    let plans = plan(req, fs)?;
+    let mut plans = plan(req, fs)?;
     let arch = plans.arch.expect("plan sets the architecture");
     let work = tempfile::Builder::new()
         .prefix("husk-build-")
@@ -510,6 +553,7 @@ pub fn build(req: &BuildRequest, fs: &dyn HostFs) -> Result<BuildOutput, BuildEr
     let image = OwnedImage::assemble(config, written.layers, req.annotations.clone());
     let digest = image.digest().map_err(BuildError::Assemble)?;
     let compressed_size = written.summaries.iter().map(|l| l.size).sum();
+    let (traced, trace_summary) = plans.trace.take().unzip();
     Ok(BuildOutput {
         image,
         summary: Summary {
@@ -521,13 +565,15 @@ pub fn build(req: &BuildRequest, fs: &dyn HostFs) -> Result<BuildOutput, BuildEr
             user,
             entrypoint,
             libraries: plans.library_paths.clone(),
+            trace: trace_summary,
         },
+        traced,
         _work: work,
     })
 }
 
-/// The layers to write, each with its history line: system files and libraries when
-/// there are any, and always the application.
+/// The layers to write, each with its history line: each one that has entries (the
+/// application's even when empty, when it would be the only one).
 fn layer_jobs<'p>(req: &BuildRequest, plans: &'p Plans) -> Vec<(String, &'p LayerPlan)> {
     let mut jobs: Vec<(String, &LayerPlan)> = Vec::new();
     if !plans.system.is_empty() {
@@ -546,7 +592,19 @@ fn layer_jobs<'p>(req: &BuildRequest, plans: &'p Plans) -> Vec<(String, &'p Laye
             &plans.libraries,
         ));
     }
-    jobs.push((format!("husk build: application {}", req.dest), &plans.app));
+    if !plans.traced.is_empty() {
+        jobs.push((
+            format!(
+                "husk build: traced files ({} entries the traced runs of {} needed)",
+                plans.traced.len(),
+                req.dest
+            ),
+            &plans.traced,
+        ));
+    }
+    if !plans.app.is_empty() || jobs.is_empty() {
+        jobs.push((format!("husk build: application {}", req.dest), &plans.app));
+    }
     jobs
 }
 
@@ -601,7 +659,7 @@ fn write_layers(
 
 /// The config's environment: PATH and (with a CA bundle) SSL_CERT_FILE, each replaced by
 /// a user variable of the same name; then the user's in the order given.
-fn config_env(req: &BuildRequest) -> Vec<String> {
+pub(crate) fn config_env(req: &BuildRequest) -> Vec<String> {
     let mut env: BTreeMap<String, String> = BTreeMap::new();
     env.insert("PATH".into(), DEFAULT_PATH.into());
     if req.ca_certs != CaCerts::None {

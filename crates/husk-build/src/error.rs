@@ -122,4 +122,36 @@ pub enum BuildError {
     Assemble(#[source] husk_oci::OciError),
     #[error("{path}: {message}")]
     ConfigFile { path: PathBuf, message: String },
+    #[error(
+        "invalid {option} {value:?}: expected a whole number with ms, s or m (500ms, 10s, 2m), at most a day"
+    )]
+    BadDuration { option: Setting, value: String },
+    #[error(
+        "invalid {option} {value:?}: it does not split into arguments (an unclosed quote, a trailing backslash or a NUL byte)"
+    )]
+    BadTraceRun { option: Setting, value: String },
+    #[error("invalid {option} {value:?}: expected an absolute host path")]
+    NotAbsolute { option: Setting, value: PathBuf },
+    #[error(transparent)]
+    Trace(#[from] husk_trace::TraceError),
+    #[error(
+        "the traced run `{command}` failed ({exit}); fix the program or its arguments, or pass --trace-allow-failure to keep what it opened anyway\n--- its stderr ---\n{stderr}"
+    )]
+    TraceFailed {
+        command: String,
+        exit: String,
+        stderr: String,
+    },
+    #[error(
+        "--trace-workdir {path} cannot be used for the traced runs: it is not a directory on this host; create it or pass another"
+    )]
+    TraceWorkdir { path: PathBuf },
+    #[error("traced path {path} has no valid image path; exclude it with --trace-exclude")]
+    TracedPath {
+        path: PathBuf,
+        #[source]
+        source: husk_layer::PathError,
+    },
+    #[error("--check: {0}")]
+    Check(String),
 }

@@ -15,10 +15,12 @@
 
 mod build;
 pub mod cargo;
+pub mod check;
 mod error;
 pub mod options;
 mod sysfiles;
 mod time;
+pub mod trace;
 pub mod values;
 
 pub use build::{BuildOutput, CA_BUNDLE_PATH, LayerSummary, Plans, Summary, build, plan};
@@ -26,4 +28,5 @@ pub use cargo::CargoOptions;
 pub use error::BuildError;
 pub use options::{BuildOptions, BuildRequest, CheckedOptions, Environment, Origins, Program};
 pub use time::rfc3339;
+pub use trace::{TraceSpec, TraceSummary, Traced};
 pub use values::{CaCerts, Setting};

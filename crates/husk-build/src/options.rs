@@ -21,10 +21,12 @@ use std::path::{Path, PathBuf};
 use husk_layer::ImagePath;
 use serde::Deserialize;
 
+use crate::trace::TraceSpec;
 use crate::values::{
     CaCerts, FileSpec, Port, Setting, User, parse_compression, parse_epoch, parse_file_spec,
     parse_key_value, parse_path, parse_port, parse_signal, parse_user, parse_user_name,
 };
+use crate::values::{parse_duration, parse_host_dir, parse_trace_run};
 use crate::{BuildError, CargoOptions};
 
 /// Declares the options: `field: Type, key "toml-key", flag "--flag" [, merge path];`.
@@ -137,6 +139,26 @@ build_options! {
     stop_signal: String, key "stop-signal", flag "--stop-signal";
     /// Exec-form healthcheck command (Docker's HEALTHCHECK CMD), e.g. ["/app/x", "healthcheck"].
     healthcheck: Vec<String>, key "healthcheck", flag "--healthcheck";
+    /// Trace the entrypoint run with the baked args and add what it opened (`--trace`).
+    trace: bool, key "trace", flag "--trace";
+    /// More traced runs, each one shell-split argument string (implies `trace`).
+    trace_runs: Vec<String>, key "trace-run", flag "--trace-run";
+    /// How long a traced run may take before SIGTERM (`500ms`, `10s`, `2m`; default 10s).
+    trace_timeout: String, key "trace-timeout", flag "--trace-timeout";
+    /// `KEY=VALUE` environment of the traced runs (over the image's).
+    trace_env: Vec<String>, key "trace-env", flag "--trace-env";
+    /// Host working directory of the traced runs (default: the image's workdir, else `/`).
+    trace_workdir: PathBuf, key "trace-workdir", flag "--trace-workdir";
+    /// Host trees whose files the trace never adds.
+    trace_excludes: Vec<PathBuf>, key "trace-exclude", flag "--trace-exclude";
+    /// Host paths added even though they are secrets or in the home.
+    trace_includes: Vec<PathBuf>, key "trace-include", flag "--trace-include";
+    /// A traced run that exits non-zero is not an error.
+    trace_allow_failure: bool, key "trace-allow-failure", flag "--trace-allow-failure";
+    /// Write what the trace added and skipped as JSON to this file; the CLI writes it.
+    trace_report: PathBuf, key "trace-report", flag "--trace-report";
+    /// Run the built image with podman and compare it with the host run; the CLI does it.
+    check: bool, key "check", flag "--check";
     /// Image names (default `<name>:latest`).
     tags: Vec<String>, key "tags", flag "--tag";
     /// `gzip`, `zstd`, `gzip:9`, `zstd:19`.
@@ -188,6 +210,8 @@ pub struct BuildRequest<E = PathBuf, D = ImagePath> {
     pub expose: Vec<Port>,
     pub stop_signal: Option<String>,
     pub healthcheck: Option<Vec<String>>,
+    /// `--trace` and its options: the runs to trace (none: no trace).
+    pub trace: Option<TraceSpec>,
     /// Image names; `<name>:latest` when none was given.
     pub tags: Vec<String>,
     pub compression: husk_layer::Compression,
@@ -219,6 +243,8 @@ pub struct Environment {
     pub cargo: Option<OsString>,
     /// `$RUSTFLAGS`, which a static Cargo build extends.
     pub rustflags: Option<String>,
+    /// `$HOME`: a traced run never brings files from it into the image.
+    pub home: Option<PathBuf>,
 }
 
 impl BuildOptions {
@@ -268,6 +294,19 @@ impl BuildOptions {
         if let Some(m) = self.cargo.as_mut().and_then(|c| c.manifest_path.as_mut()) {
             join(m);
         }
+        for p in [&mut self.trace_workdir, &mut self.trace_report]
+            .into_iter()
+            .flatten()
+        {
+            join(p);
+        }
+        for p in [&mut self.trace_excludes, &mut self.trace_includes]
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            join(p);
+        }
         for f in self.files.iter_mut().flatten() {
             if !f.starts_with('/') {
                 *f = format!("{}/{f}", base.display());
@@ -298,6 +337,16 @@ impl BuildOptions {
             expose,
             stop_signal,
             healthcheck,
+            trace,
+            trace_runs,
+            trace_timeout,
+            trace_env,
+            trace_workdir,
+            trace_excludes,
+            trace_includes,
+            trace_allow_failure,
+            trace_report: _,
+            check: _,
             tags,
             compression,
             ca_certs,
@@ -314,6 +363,21 @@ impl BuildOptions {
         let entrypoint = program(entrypoint, cargo)?;
         let dest = dest.map(|d| parse_path(&at.dest, &d)).transpose()?;
         let (user, user_name) = check_user(&at, user, user_name, allow_root)?;
+        let trace = check_trace(
+            &at,
+            env,
+            RawTrace {
+                on: trace,
+                runs: trace_runs,
+                timeout: trace_timeout,
+                env: trace_env,
+                workdir: trace_workdir,
+                excludes: trace_excludes,
+                includes: trace_includes,
+                allow_failure: trace_allow_failure,
+            },
+            args.as_deref().unwrap_or_default(),
+        )?;
         Ok(BuildRequest {
             entrypoint,
             dest,
@@ -335,6 +399,7 @@ impl BuildOptions {
                 .map(|s| parse_signal(&at.stop_signal, &s))
                 .transpose()?,
             healthcheck: check_healthcheck(&at.healthcheck, healthcheck)?,
+            trace,
             tags: tags.unwrap_or_default(),
             compression: parse_compression(
                 &at.compression,
@@ -381,6 +446,7 @@ impl CheckedOptions {
             expose,
             stop_signal,
             healthcheck,
+            trace,
             mut tags,
             compression,
             ca_certs,
@@ -392,9 +458,24 @@ impl CheckedOptions {
             epoch,
             cache_dir,
         } = self;
-        let dest = match dest {
-            Some(d) => d,
-            None => default_dest(&entrypoint)?,
+        // A traced program runs from its host path (an interpreter finds its library
+        // relative to itself), so that is where it lands unless --dest says otherwise.
+        let entrypoint = match &trace {
+            Some(_) => std::path::absolute(&entrypoint).unwrap_or(entrypoint),
+            None => entrypoint,
+        };
+        let dest = match (dest, &trace) {
+            (Some(d), _) => d,
+            (None, Some(_)) => {
+                ImagePath::parse(&entrypoint.to_string_lossy()).map_err(|source| {
+                    BuildError::BadPath {
+                        option: Setting::flag("--dest", "dest"),
+                        value: entrypoint.display().to_string(),
+                        source,
+                    }
+                })?
+            }
+            (None, None) => default_dest(&entrypoint)?,
         };
         if tags.is_empty() {
             tags.push(format!("{}:latest", dest.file_name().unwrap_or("app")));
@@ -414,6 +495,7 @@ impl CheckedOptions {
             expose,
             stop_signal,
             healthcheck,
+            trace,
             tags,
             compression,
             ca_certs,
@@ -495,6 +577,55 @@ fn ports(at: &Setting, values: Option<Vec<String>>) -> Result<Vec<Port>, BuildEr
     ports.sort();
     ports.dedup();
     Ok(ports)
+}
+
+/// The trace options as given.
+struct RawTrace {
+    on: Option<bool>,
+    runs: Option<Vec<String>>,
+    timeout: Option<String>,
+    env: Option<Vec<String>>,
+    workdir: Option<PathBuf>,
+    excludes: Option<Vec<PathBuf>>,
+    includes: Option<Vec<PathBuf>>,
+    allow_failure: Option<bool>,
+}
+
+/// The trace to run: on with `--trace` or any `--trace-run`; the baked args are the first
+/// run. The other trace options are checked even when tracing is off.
+fn check_trace(
+    at: &Origins,
+    env: &Environment,
+    raw: RawTrace,
+    baked: &[String],
+) -> Result<Option<TraceSpec>, BuildError> {
+    let mut runs = vec![baked.to_vec()];
+    for r in raw.runs.unwrap_or_default() {
+        runs.push(parse_trace_run(&at.trace_runs, &r)?);
+    }
+    let host_paths = |setting: &Setting, v: Option<Vec<PathBuf>>| {
+        v.unwrap_or_default()
+            .iter()
+            .map(|p| parse_host_dir(setting, p))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let spec = TraceSpec {
+        timeout: match &raw.timeout {
+            Some(t) => parse_duration(&at.trace_timeout, t)?,
+            None => std::time::Duration::from_secs(10),
+        },
+        env: each(&at.trace_env, raw.env, parse_key_value)?,
+        workdir: raw
+            .workdir
+            .map(|w| parse_host_dir(&at.trace_workdir, &w))
+            .transpose()?,
+        excludes: host_paths(&at.trace_excludes, raw.excludes)?,
+        includes: host_paths(&at.trace_includes, raw.includes)?,
+        allow_failure: raw.allow_failure.unwrap_or(false),
+        homes: env.home.iter().cloned().collect(),
+        runs,
+    };
+    Ok((raw.on.unwrap_or(false) || spec.runs.len() > 1).then_some(spec))
 }
 
 /// A healthcheck command must name a program.

@@ -359,6 +359,63 @@ pub fn parse_path(at: &Setting, s: &str) -> Result<ImagePath, BuildError> {
     })
 }
 
+/// Parse a duration: a whole number followed by `ms`, `s` or `m` (`500ms`, `10s`, `2m`),
+/// at least 1 ms and at most a day.
+///
+/// # Errors
+/// [`BuildError::BadDuration`] naming `at`.
+pub fn parse_duration(at: &Setting, s: &str) -> Result<std::time::Duration, BuildError> {
+    let bad = || BuildError::BadDuration {
+        option: at.clone(),
+        value: s.to_owned(),
+    };
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    let ms = match unit {
+        "ms" => Some(n),
+        "s" => n.checked_mul(1000),
+        "m" => n.checked_mul(60_000),
+        _ => None,
+    }
+    .ok_or_else(bad)?;
+    if ms == 0 || ms > 86_400_000 {
+        return Err(bad());
+    }
+    Ok(std::time::Duration::from_millis(ms))
+}
+
+/// Split one `--trace-run` value into arguments the way a POSIX shell would (quotes and
+/// backslashes; no expansion).
+///
+/// # Errors
+/// [`BuildError::BadTraceRun`] naming `at` for an unclosed quote, a trailing backslash or
+/// a NUL byte.
+pub fn parse_trace_run(at: &Setting, s: &str) -> Result<Vec<String>, BuildError> {
+    match shlex::split(s) {
+        Some(args) if !s.contains('\0') => Ok(args),
+        _ => Err(BuildError::BadTraceRun {
+            option: at.clone(),
+            value: s.to_owned(),
+        }),
+    }
+}
+
+/// Parse an absolute host path (`--trace-exclude`, `--trace-include`, `--trace-workdir`).
+///
+/// # Errors
+/// [`BuildError::NotAbsolute`] naming `at`.
+pub fn parse_host_dir(at: &Setting, p: &std::path::Path) -> Result<PathBuf, BuildError> {
+    if !p.is_absolute() || p.as_os_str().as_encoded_bytes().contains(&0) {
+        return Err(BuildError::NotAbsolute {
+            option: at.clone(),
+            value: p.to_path_buf(),
+        });
+    }
+    Ok(p.to_path_buf())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -531,5 +588,58 @@ mod tests {
             let _ = parse_mode(&at, &s);
             let _ = parse_key_value(&at, &s);
         }
+    }
+}
+
+#[cfg(test)]
+mod trace_values {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        let at = Setting::flag("--trace-timeout", "trace-timeout");
+        assert_eq!(
+            parse_duration(&at, "500ms").unwrap(),
+            Duration::from_millis(500)
+        );
+        assert_eq!(parse_duration(&at, "10s").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_duration(&at, "2m").unwrap(), Duration::from_secs(120));
+        for bad in [
+            "",
+            "10",
+            "s",
+            "-1s",
+            "0s",
+            "1h",
+            "1.5s",
+            "99999999999999999999s",
+            "25000m",
+            " ms",
+        ] {
+            let e = parse_duration(&at, bad).unwrap_err().to_string();
+            assert!(e.contains("--trace-timeout"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn trace_runs_split_like_a_shell() {
+        let at = Setting::flag("--trace-run", "trace-run");
+        assert_eq!(
+            parse_trace_run(&at, r#"-c 'print("a b")' "x y" z\ w"#).unwrap(),
+            ["-c", r#"print("a b")"#, "x y", "z w"]
+        );
+        assert_eq!(parse_trace_run(&at, "").unwrap(), Vec::<String>::new());
+        for bad in ["'open", "\"x", "a\\", "a\0b"] {
+            assert!(parse_trace_run(&at, bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn host_dirs_must_be_absolute() {
+        let at = Setting::flag("--trace-exclude", "trace-exclude");
+        assert!(parse_host_dir(&at, std::path::Path::new("/srv")).is_ok());
+        let e = parse_host_dir(&at, std::path::Path::new("srv")).unwrap_err();
+        assert!(e.to_string().contains("--trace-exclude"));
     }
 }

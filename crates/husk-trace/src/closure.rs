@@ -12,7 +12,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::Serialize;
 
 use crate::classify::{Policy, Skip, SkipReason, is_private_key_pem};
-use crate::{Access, Trace};
+use crate::{Access, AccessKind, Trace};
 
 /// The kernel's limit of symlinks followed in one path walk.
 const MAX_LINKS: usize = 40;
@@ -158,6 +158,42 @@ fn pem_key(path: &Path) -> bool {
         && is_private_key_pem(&head)
 }
 
+/// The `#!` interpreter of a script, from its first line.
+fn shebang(path: &Path) -> Option<PathBuf> {
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(256).read_to_end(&mut head))
+        .ok()?;
+    let line = head.strip_prefix(b"#!")?.split(|b| *b == b'\n').next()?;
+    let first = line
+        .split(|b| *b == b' ' || *b == b'\t')
+        .find(|w| !w.is_empty())?;
+    let p = PathBuf::from(std::str::from_utf8(first).ok()?);
+    p.is_absolute().then_some(p)
+}
+
+/// The kernel starts a script's `#!` interpreter without a system call the tracer sees:
+/// when an executed file is a script, its interpreter (and its interpreter's, up to the
+/// kernel's depth of 4) is walked as if it had been executed too.
+fn interpreters(trace: &Trace, policy: &Policy, steps: &[Step]) -> Vec<Step> {
+    let mut out = Vec::new();
+    let mut last = steps.last().cloned();
+    for _ in 0..4 {
+        let Some(Step::Found(file, EntryKind::File)) = last else {
+            break;
+        };
+        let Some(interp) = shebang(&file) else { break };
+        let more = if let Some(s) = policy.classify(&interp) {
+            vec![Step::Skipped(interp, s)]
+        } else {
+            walk(trace, policy, &interp, true)
+        };
+        last = more.last().cloned();
+        out.extend(more);
+    }
+    out
+}
+
 /// What the image needs for the traced runs to succeed: every accessed path's symlinks
 /// and final file or directory, deduplicated, minus what `policy` refuses and what the
 /// programs created. Reads the host (lstat, readlink, and the head of `.pem` files).
@@ -172,11 +208,14 @@ pub fn closure_of(traces: &[Trace], policy: &Policy) -> Needed {
     let mut needed = Needed::default();
     for trace in traces {
         for a in &trace.accesses {
-            let steps = if let Some(s) = policy.classify(&a.path) {
+            let mut steps = if let Some(s) = policy.classify(&a.path) {
                 vec![Step::Skipped(a.path.clone(), s)]
             } else {
                 walk(trace, policy, &a.path, !a.nofollow)
             };
+            if a.kind == AccessKind::Exec {
+                steps.extend(interpreters(trace, policy, &steps));
+            }
             for step in steps {
                 match step {
                     Step::Found(p, kind) => {
@@ -199,4 +238,80 @@ pub fn closure_of(traces: &[Trace], policy: &Policy) -> Needed {
         }
     }
     needed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn exec_trace(path: &Path) -> Trace {
+        Trace {
+            program: path.to_path_buf(),
+            accesses: vec![Access {
+                path: path.to_path_buf(),
+                kind: AccessKind::Exec,
+                nofollow: false,
+                pid: 1,
+                syscall: "execve",
+            }],
+            probes: Vec::new(),
+            created: Default::default(),
+            exit: crate::Exit::Code(0),
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            stdout_truncated: false,
+            stderr_truncated: false,
+            timed_out: false,
+            elapsed: std::time::Duration::ZERO,
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_executed_script_brings_its_interpreter_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner = dir.path().join("inner");
+        std::fs::write(&inner, "#!/bin/sh\nexec true\n").unwrap();
+        let outer = dir.path().join("outer");
+        std::fs::write(&outer, format!("#! {} -x\n", inner.display())).unwrap();
+        for p in [&inner, &outer] {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let needed = closure(&exec_trace(&outer), &Policy::new(&[]));
+        assert!(needed.entries.contains_key(&outer));
+        assert!(
+            needed.entries.contains_key(&inner),
+            "{:?}",
+            needed.entries.keys()
+        );
+        let sh = std::fs::canonicalize("/bin/sh").unwrap();
+        assert!(
+            needed.entries.contains_key(&sh),
+            "{:?}",
+            needed.entries.keys()
+        );
+        assert_eq!(needed.entries[&sh].via.kind, AccessKind::Exec);
+    }
+
+    #[test]
+    fn odd_shebangs_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in [
+            ("rel", "#!sh\n".as_bytes()),
+            ("empty", b"#!"),
+            ("bin", b"#!\xff\xfe\n"),
+            ("loop", b"#!/proc/self/exe\n"),
+        ] {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            let needed = closure(&exec_trace(&p), &Policy::new(&[]));
+            assert_eq!(
+                needed.entries.len(),
+                1,
+                "{name}: {:?}",
+                needed.entries.keys()
+            );
+        }
+    }
 }

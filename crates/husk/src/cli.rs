@@ -121,6 +121,41 @@ pub struct BuildArgs {
     /// Healthcheck command in exec form, one argument per flag (Docker HEALTHCHECK CMD).
     #[arg(long = "healthcheck", value_name = "ARG")]
     pub healthcheck: Vec<String>,
+    /// Run the entrypoint (with the args after --) under a tracer and add every file it opened, ran or listed.
+    #[arg(long, help_heading = "Trace")]
+    pub trace: bool,
+    /// One more traced run, its arguments split like a shell would (repeatable; implies --trace).
+    #[arg(
+        long = "trace-run",
+        value_name = "'ARGS...'",
+        allow_hyphen_values = true,
+        help_heading = "Trace"
+    )]
+    pub trace_runs: Vec<String>,
+    /// Stop a traced run still going after this long (SIGTERM, then SIGKILL): 500ms, 10s, 2m [default: 10s].
+    #[arg(long, value_name = "DURATION", help_heading = "Trace")]
+    pub trace_timeout: Option<String>,
+    /// Environment variable KEY=VALUE of the traced runs, over the image's (repeatable).
+    #[arg(long = "trace-env", value_name = "KEY=VALUE", help_heading = "Trace")]
+    pub trace_env: Vec<String>,
+    /// Host working directory of the traced runs [default: the image's workdir if it exists here, else /].
+    #[arg(long, value_name = "DIR", help_heading = "Trace")]
+    pub trace_workdir: Option<PathBuf>,
+    /// Never add traced files under this host directory (repeatable).
+    #[arg(long = "trace-exclude", value_name = "DIR", help_heading = "Trace")]
+    pub trace_excludes: Vec<PathBuf>,
+    /// Add this host path even if it looks like a secret or lies in the home (repeatable).
+    #[arg(long = "trace-include", value_name = "PATH", help_heading = "Trace")]
+    pub trace_includes: Vec<PathBuf>,
+    /// A traced run that exits non-zero is not an error.
+    #[arg(long, help_heading = "Trace")]
+    pub trace_allow_failure: bool,
+    /// Write what the trace added (and which process opened it with which call) and skipped, as JSON.
+    #[arg(long, value_name = "FILE", help_heading = "Trace")]
+    pub trace_report: Option<PathBuf>,
+    /// After writing, run the image with podman (read-only, no capabilities, no network) and compare exit code and stdout with the host run.
+    #[arg(long, help_heading = "Trace")]
+    pub check: bool,
     /// Name for the image, e.g. demo:1.0 (repeatable) [default: <name>:latest].
     #[arg(long = "tag", short = 't', value_name = "NAME")]
     pub tags: Vec<String>,

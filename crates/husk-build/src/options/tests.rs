@@ -26,6 +26,16 @@ fn every_option(tag: &str, origins: Origins) -> BuildOptions {
         expose: Some(vec![if tag == "file" { "80" } else { "443" }.into()]),
         stop_signal: Some(if tag == "file" { "INT" } else { "TERM" }.into()),
         healthcheck: Some(vec![tag.into()]),
+        trace: Some(tag == "file"),
+        trace_runs: Some(vec![format!("--{tag}")]),
+        trace_timeout: Some(if tag == "file" { "1s" } else { "2m" }.into()),
+        trace_env: Some(vec![format!("{tag}=1")]),
+        trace_workdir: Some(format!("/{tag}").into()),
+        trace_excludes: Some(vec![format!("/{tag}").into()]),
+        trace_includes: Some(vec![format!("/{tag}").into()]),
+        trace_allow_failure: Some(tag == "file"),
+        trace_report: Some(format!("/{tag}.json").into()),
+        check: Some(tag == "file"),
         tags: Some(vec![tag.into()]),
         compression: Some(if tag == "file" { "gzip" } else { "zstd" }.into()),
         ca_certs: Some(CaCerts::File(tag.into())),
@@ -319,4 +329,103 @@ fn the_demo_husk_toml_is_valid() {
     assert!(cargo.manifest_path.as_ref().unwrap().is_absolute());
     assert_eq!(checked.user.uid, 1000);
     assert_eq!(checked.user_name, "demo");
+}
+
+#[test]
+fn trace_options_from_husk_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("husk.toml");
+    std::fs::write(
+        &path,
+        "entrypoint = \"/usr/bin/python3\"\nargs = [\"app.py\"]\ntrace-run = [\"-c 'print(1)'\"]\n\
+         trace-timeout = \"500ms\"\ntrace-env = [\"A=1\"]\ntrace-workdir = \"work\"\n\
+         trace-exclude = [\"/srv/cache\"]\ntrace-include = [\"keys/app.key\"]\n\
+         trace-allow-failure = true\ntrace-report = \"r.json\"\ncheck = true\n",
+    )
+    .unwrap();
+    let opts = BuildOptions::from_toml_file(&path).unwrap();
+    assert_eq!(opts.trace_report, Some(dir.path().join("r.json")));
+    assert_eq!(opts.check, Some(true));
+    let env = Environment {
+        home: Some("/home/me".into()),
+        ..Environment::default()
+    };
+    let req = opts.into_request(&env).unwrap();
+    let t = req.trace.expect("a --trace-run turns tracing on");
+    assert_eq!(
+        t.runs,
+        vec![
+            vec!["app.py".to_string()],
+            vec!["-c".into(), "print(1)".into()]
+        ]
+    );
+    assert_eq!(t.timeout, std::time::Duration::from_millis(500));
+    assert_eq!(t.env, vec![("A".to_string(), "1".to_string())]);
+    assert_eq!(t.workdir, Some(dir.path().join("work")));
+    assert_eq!(t.includes, vec![dir.path().join("keys/app.key")]);
+    assert!(t.allow_failure);
+    assert_eq!(t.homes, vec![PathBuf::from("/home/me")]);
+}
+
+#[test]
+fn tracing_is_off_unless_asked_and_its_options_are_still_checked() {
+    let base = || BuildOptions {
+        entrypoint: Some("/usr/bin/python3".into()),
+        ..Default::default()
+    };
+    let req = base().into_request(&Environment::default()).unwrap();
+    assert!(req.trace.is_none());
+    let bad = [
+        BuildOptions {
+            trace_timeout: Some("ten".into()),
+            ..base()
+        },
+        BuildOptions {
+            trace_runs: Some(vec!["'unclosed".into()]),
+            ..base()
+        },
+        BuildOptions {
+            trace_env: Some(vec!["=x".into()]),
+            ..base()
+        },
+        BuildOptions {
+            trace_excludes: Some(vec!["relative".into()]),
+            ..base()
+        },
+    ];
+    for (o, flag) in bad.into_iter().zip([
+        "--trace-timeout",
+        "--trace-run",
+        "--trace-env",
+        "--trace-exclude",
+    ]) {
+        let e = o
+            .into_request(&Environment::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(flag), "{flag}: {e}");
+    }
+}
+
+#[test]
+fn a_traced_entrypoint_lands_at_its_host_path_unless_dest_says_otherwise() {
+    let traced = BuildOptions {
+        entrypoint: Some("/usr/bin/python3".into()),
+        trace: Some(true),
+        ..Default::default()
+    };
+    let req = traced
+        .clone()
+        .into_request(&Environment::default())
+        .unwrap();
+    let req = req.with_entrypoint("/usr/bin/python3".into()).unwrap();
+    assert_eq!(req.dest.to_string(), "/usr/bin/python3");
+    assert_eq!(req.tags, ["python3:latest"]);
+    let with_dest = BuildOptions {
+        dest: Some("/app/py".into()),
+        ..traced
+    };
+    let req = with_dest.into_request(&Environment::default()).unwrap();
+    let req = req.with_entrypoint("/usr/bin/python3".into()).unwrap();
+    assert_eq!(req.dest.to_string(), "/app/py");
 }

@@ -33,6 +33,9 @@ pub fn environment(no_cache: bool) -> Environment {
         cache_dir,
         cargo: std::env::var_os("CARGO").filter(|c| !c.is_empty()),
         rustflags: std::env::var("RUSTFLAGS").ok(),
+        home: std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from),
     }
 }
 
@@ -60,6 +63,16 @@ fn flag_options(a: &BuildArgs) -> BuildOptions {
         expose,
         stop_signal,
         healthcheck,
+        trace,
+        trace_runs,
+        trace_timeout,
+        trace_env,
+        trace_workdir,
+        trace_excludes,
+        trace_includes,
+        trace_allow_failure,
+        trace_report,
+        check,
         tags,
         compression,
         ca_certs,
@@ -92,6 +105,16 @@ fn flag_options(a: &BuildArgs) -> BuildOptions {
         expose: non_empty(expose),
         stop_signal: stop_signal.clone(),
         healthcheck: non_empty(healthcheck),
+        trace: trace.then_some(true),
+        trace_runs: non_empty(trace_runs),
+        trace_timeout: trace_timeout.clone(),
+        trace_env: non_empty(trace_env),
+        trace_workdir: trace_workdir.clone(),
+        trace_excludes: non_empty(trace_excludes),
+        trace_includes: non_empty(trace_includes),
+        trace_allow_failure: trace_allow_failure.then_some(true),
+        trace_report: trace_report.clone(),
+        check: check.then_some(true),
         tags: non_empty(tags),
         compression: compression.clone(),
         ca_certs: match (no_ca_certs, ca_certs) {
@@ -189,6 +212,56 @@ fn pick_engine(choice: LoadEngine) -> Result<Engine> {
     })
 }
 
+/// `--trace-report FILE`: the JSON of what the trace added and skipped.
+fn write_report(path: &Path, traced: &husk_build::Traced) -> Result<()> {
+    let json = serde_json::to_vec_pretty(&traced.report())?;
+    std::fs::write(path, json)
+        .with_context(|| format!("cannot write the --trace-report file {}", path.display()))
+}
+
+/// `--check`: load the image into podman unless `--load podman` did, run each scenario in
+/// it and compare with the host; the image loaded only for the check is untagged after.
+fn check_image(
+    ctx: &husk_transport::Context,
+    built: &husk_build::BuildOutput,
+    req: &BuildRequest,
+    loaded: bool,
+    printer: &Printer,
+) -> Result<()> {
+    use husk_oci::Image;
+    let runs = husk_build::check::runs(req, built.traced.as_ref().map(|t| t.runs.as_slice()))?;
+    let id = built.image.manifest()?.config.digest.hex().to_owned();
+    let check_tag = format!("localhost/husk-check:{}", &id[..12]);
+    if !loaded {
+        let dest = ImageRef::Local(LocalRef::Engine {
+            engine: Engine::Podman,
+            name: check_tag.clone(),
+        });
+        let copy = CopyOptions {
+            names: vec![check_tag.clone()],
+            ..CopyOptions::default()
+        };
+        ctx.copy(Source::Image(&built.image), &dest, &copy)
+            .context("--check: cannot load the image into podman")?;
+    }
+    let result = runs
+        .iter()
+        .try_for_each(|run| husk_build::check::check_one(req, &id, run));
+    if !loaded {
+        let _ = std::process::Command::new("podman")
+            .args(["rmi", "--force", &check_tag])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+    result?;
+    printer.info(format!(
+        "  check: {} run(s) in podman (read-only, no capabilities, no network) matched the host",
+        runs.len()
+    ));
+    Ok(())
+}
+
 #[derive(Serialize)]
 struct JsonSummary<'a> {
     digest: String,
@@ -199,6 +272,7 @@ struct JsonSummary<'a> {
     compressed_size: u64,
     layers: Vec<JsonLayer<'a>>,
     libraries: &'a [String],
+    trace: Option<&'a husk_build::TraceSummary>,
     tags: &'a [String],
     outputs: Vec<String>,
 }
@@ -266,6 +340,13 @@ pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -
             "nothing to write: pass --output oci:DIR, oci-archive:FILE or docker-archive:FILE, or --load"
         );
     }
+    let check = opts.check.unwrap_or(false);
+    if check && !husk_formats::engine_available(Engine::Podman) {
+        bail!(
+            "--check runs the image with podman, which is not installed (or not on PATH); install podman or drop --check"
+        );
+    }
+    let report = opts.trace_report.clone();
     let env = environment(args.no_cache);
     let checked = opts.into_request(&env)?;
     // Refuse bad destinations before doing any work (a Cargo build included), so a bad one
@@ -278,7 +359,14 @@ pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -
     let fs = husk_elf::RealFs;
     let built = husk_build::build(&req, &fs)
         .with_context(|| format!("cannot build an image from {}", req.entrypoint.display()))?;
+    if let (Some(path), Some(traced)) = (&report, &built.traced) {
+        write_report(path, traced)?;
+    }
     let written = write_outputs(ctx, &built.image, &outputs, load, &req.tags, printer)?;
+    if check {
+        let loaded = load == Some(Engine::Podman);
+        check_image(ctx, &built, &req, loaded, printer)?;
+    }
 
     print_summary(args.format, &built.summary, &req, written, printer)?;
     Ok(Exit::Success)
@@ -313,6 +401,7 @@ fn print_summary(
                     })
                     .collect(),
                 libraries: &s.libraries,
+                trace: s.trace.as_ref(),
                 tags: &req.tags,
                 outputs: written,
             };
@@ -343,6 +432,9 @@ fn print_summary(
                 s.user,
                 s.entrypoint
             ));
+            if let Some(t) = &s.trace {
+                print_trace_summary(t, printer);
+            }
             for w in &written {
                 printer.info(format!("  wrote {w}"));
             }
@@ -350,4 +442,31 @@ fn print_summary(
         }
     }
     Ok(())
+}
+
+/// The trace's lines of the text summary: what it added per top-level directory and what
+/// it skipped per reason.
+fn print_trace_summary(t: &husk_build::TraceSummary, printer: &Printer) {
+    let list = |m: &std::collections::BTreeMap<String, usize>| {
+        m.iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    printer.info(format!(
+        "  trace added {} entries ({}){}",
+        t.added,
+        list(&t.added_per_top),
+        if t.in_other_layers > 0 {
+            format!("; {} more were already in other layers", t.in_other_layers)
+        } else {
+            String::new()
+        }
+    ));
+    if !t.skipped_per_reason.is_empty() {
+        printer.info(format!(
+            "  trace skipped {} (see --trace-report for each path)",
+            list(&t.skipped_per_reason)
+        ));
+    }
 }
