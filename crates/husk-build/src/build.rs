@@ -19,6 +19,7 @@ use husk_oci::spec::{EmptyObject, RuntimeConfig};
 use husk_oci::{BlobData, Digest, Image, ImageConfig, NewLayer, OwnedImage, Platform};
 
 use crate::options::BuildRequest;
+use crate::packages::{Documents, Packages, plan_packages, sbom_documents};
 use crate::values::{CaCerts, FileSpec};
 use crate::{BuildError, sysfiles, time};
 
@@ -53,12 +54,18 @@ pub struct Summary {
     pub entrypoint: Vec<String>,
     /// Image paths of the shared libraries (and loader) added.
     pub libraries: Vec<String>,
+    /// Debian packages that supplied the image's host files (0 when not looked up).
+    pub packages: usize,
+    /// Whether their records (status.d, OS identity) were written into the image.
+    pub package_db: bool,
 }
 
 /// A built image. The layer blobs live in a temporary directory owned by this value.
 pub struct BuildOutput {
     pub image: OwnedImage,
     pub summary: Summary,
+    /// The SBOM documents `--sbom` asked for, as (file name, bytes).
+    pub sbom: Documents,
     _work: tempfile::TempDir,
 }
 
@@ -70,6 +77,8 @@ pub struct Plans {
     pub app: LayerPlan,
     pub arch: Option<Arch>,
     pub library_paths: Vec<String>,
+    /// What the package phase found (none when neither records nor an SBOM are wanted).
+    pub packages: Option<Packages>,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
@@ -80,7 +89,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
 }
 
 /// Read the first bytes of a host file (enough for ELF and `#!` detection).
-fn head(path: &Path, n: usize) -> Result<Vec<u8>, std::io::Error> {
+pub(crate) fn head(path: &Path, n: usize) -> Result<Vec<u8>, std::io::Error> {
     let mut buf = Vec::with_capacity(n);
     std::fs::File::open(path)?
         .take(n as u64)
@@ -110,6 +119,7 @@ pub fn plan(req: &BuildRequest, fs: &dyn HostFs) -> Result<Plans, BuildError> {
         plan_libraries(req, fs, &elf_roots, &mut plans)?;
     }
     plan_system(req, &mut plans)?;
+    plan_packages(req, &mut plans)?;
     check_cross_layer(&plans)?;
     Ok(plans)
 }
@@ -510,8 +520,15 @@ pub fn build(req: &BuildRequest, fs: &dyn HostFs) -> Result<BuildOutput, BuildEr
     let image = OwnedImage::assemble(config, written.layers, req.annotations.clone());
     let digest = image.digest().map_err(BuildError::Assemble)?;
     let compressed_size = written.summaries.iter().map(|l| l.size).sum();
+    let sbom = if req.sbom.any() {
+        let name = req.tags.first().map_or("image", String::as_str);
+        sbom_documents(&plans, req.sbom, name, &digest.to_string(), req.epoch)?
+    } else {
+        Vec::new()
+    };
     Ok(BuildOutput {
         image,
+        sbom,
         summary: Summary {
             digest,
             platform,
@@ -521,6 +538,8 @@ pub fn build(req: &BuildRequest, fs: &dyn HostFs) -> Result<BuildOutput, BuildEr
             user,
             entrypoint,
             libraries: plans.library_paths.clone(),
+            packages: plans.packages.as_ref().map_or(0, |p| p.count),
+            package_db: plans.packages.as_ref().is_some_and(|p| p.recorded),
         },
         _work: work,
     })

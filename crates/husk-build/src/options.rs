@@ -22,8 +22,9 @@ use husk_layer::ImagePath;
 use serde::Deserialize;
 
 use crate::values::{
-    CaCerts, FileSpec, Port, Setting, User, parse_compression, parse_epoch, parse_file_spec,
-    parse_key_value, parse_path, parse_port, parse_signal, parse_user, parse_user_name,
+    CaCerts, FileSpec, Port, SbomFormats, Setting, User, parse_compression, parse_epoch,
+    parse_file_spec, parse_key_value, parse_path, parse_port, parse_sbom_formats, parse_signal,
+    parse_user, parse_user_name,
 };
 use crate::{BuildError, CargoOptions};
 
@@ -153,6 +154,13 @@ build_options! {
     tmp: bool, key "tmp", flag "--no-tmp";
     /// Add /usr/share/zoneinfo from the host (default false).
     tzdata: bool, key "tzdata", flag "--tzdata";
+    /// Write `/var/lib/dpkg/status.d/` records of the packages that supplied files, and
+    /// the OS identity files, so scanners see them (default true).
+    package_db: bool, key "package-db", flag "--no-package-db";
+    /// SBOM documents to write and attach to the image: `spdx`, `cyclonedx` or `all`.
+    sbom: String, key "sbom", flag "--sbom";
+    /// Where the SBOM documents go (default: next to the first output); the CLI writes them.
+    sbom_output: PathBuf, key "sbom-output", flag "--sbom-output";
     /// Outputs (`oci:DIR`, `oci-archive:FILE`, `docker-archive:FILE`, `podman:NAME`); the
     /// CLI writes them.
     outputs: Vec<String>, key "outputs", flag "--output";
@@ -197,6 +205,10 @@ pub struct BuildRequest<E = PathBuf, D = ImagePath> {
     pub passwd: bool,
     pub tmp: bool,
     pub tzdata: bool,
+    /// Write the image's dpkg package records and OS identity files.
+    pub package_db: bool,
+    /// The SBOM documents to produce.
+    pub sbom: SbomFormats,
     /// Seconds since the epoch for every mtime and the created time (SOURCE_DATE_EPOCH).
     pub epoch: u64,
     /// Where compressed layers are cached between builds.
@@ -265,6 +277,9 @@ impl BuildOptions {
         if let Some(CaCerts::File(p)) = &mut self.ca_certs {
             join(p);
         }
+        if let Some(p) = &mut self.sbom_output {
+            join(p);
+        }
         if let Some(m) = self.cargo.as_mut().and_then(|c| c.manifest_path.as_mut()) {
             join(m);
         }
@@ -306,6 +321,9 @@ impl BuildOptions {
             passwd,
             tmp,
             tzdata,
+            package_db,
+            sbom,
+            sbom_output: _,
             outputs: _,
             load: _,
             cargo,
@@ -346,6 +364,11 @@ impl BuildOptions {
             passwd: passwd.unwrap_or(true),
             tmp: tmp.unwrap_or(true),
             tzdata: tzdata.unwrap_or(false),
+            package_db: package_db.unwrap_or(true),
+            sbom: sbom
+                .map(|s| parse_sbom_formats(&at.sbom, &s))
+                .transpose()?
+                .unwrap_or_default(),
             epoch: env
                 .source_date_epoch
                 .as_deref()
@@ -389,6 +412,8 @@ impl CheckedOptions {
             passwd,
             tmp,
             tzdata,
+            package_db,
+            sbom,
             epoch,
             cache_dir,
         } = self;
@@ -422,6 +447,8 @@ impl CheckedOptions {
             passwd,
             tmp,
             tzdata,
+            package_db,
+            sbom,
             epoch,
             cache_dir,
         })

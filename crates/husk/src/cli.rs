@@ -146,6 +146,15 @@ pub struct BuildArgs {
     /// Add the host's time zone database (/usr/share/zoneinfo).
     #[arg(long)]
     pub tzdata: bool,
+    /// Do not write /var/lib/dpkg/status.d/ records of the Debian packages that supplied files (nor /etc/os-release, /etc/debian_version): scanners then see no packages.
+    #[arg(long)]
+    pub no_package_db: bool,
+    /// Write SBOM documents (spdx, cyclonedx or all) and attach them to the image as OCI referrers.
+    #[arg(long, value_name = "FORMAT", value_parser = ["spdx", "cyclonedx", "all"])]
+    pub sbom: Option<String>,
+    /// Directory for the SBOM documents (default: next to the first output).
+    #[arg(long, value_name = "DIR")]
+    pub sbom_output: Option<PathBuf>,
     /// Where to write the image (repeatable): oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
     #[arg(short = 'o', long = "output", value_name = "REF")]
     pub outputs: Vec<String>,

@@ -69,6 +69,9 @@ fn flag_options(a: &BuildArgs) -> BuildOptions {
         no_passwd,
         no_tmp,
         tzdata,
+        no_package_db,
+        sbom,
+        sbom_output,
         outputs,
         push: _,
         load,
@@ -104,6 +107,9 @@ fn flag_options(a: &BuildArgs) -> BuildOptions {
         passwd: no_passwd.then_some(false),
         tmp: no_tmp.then_some(false),
         tzdata: tzdata.then_some(true),
+        package_db: no_package_db.then_some(false),
+        sbom: sbom.clone(),
+        sbom_output: sbom_output.clone(),
         outputs: non_empty(outputs),
         load: load.map(|_| true),
         cargo: cargo_flags(cargo_args),
@@ -163,9 +169,19 @@ fn with_program(
         Program::Path(path) => path.clone(),
         Program::Cargo(cargo) => {
             printer.info("building the entrypoint with cargo");
-            let exe = husk_build::cargo::build_binary(cargo, Path::new("."), env)?;
-            printer.info(format!("cargo built {}", exe.display()));
-            exe
+            let built = husk_build::cargo::build_binary(cargo, Path::new("."), env)?;
+            if built.auditable {
+                printer.info(format!(
+                    "cargo auditable built {} (its crate list is embedded for scanners)",
+                    built.executable.display()
+                ));
+            } else {
+                printer.info(format!(
+                    "cargo built {}; cargo-auditable is not installed, so scanners will not see its crates (cargo install cargo-auditable --locked)",
+                    built.executable.display()
+                ));
+            }
+            built.executable
         }
     };
     Ok(checked.with_entrypoint(exe)?)
@@ -199,6 +215,8 @@ struct JsonSummary<'a> {
     compressed_size: u64,
     layers: Vec<JsonLayer<'a>>,
     libraries: &'a [String],
+    packages: usize,
+    package_db: bool,
     tags: &'a [String],
     outputs: Vec<String>,
 }
@@ -266,6 +284,7 @@ pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -
             "nothing to write: pass --output oci:DIR, oci-archive:FILE or docker-archive:FILE, or --load"
         );
     }
+    let sbom_dir = opts.sbom_output.clone();
     let env = environment(args.no_cache);
     let checked = opts.into_request(&env)?;
     // Refuse bad destinations before doing any work (a Cargo build included), so a bad one
@@ -278,10 +297,27 @@ pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -
     let fs = husk_elf::RealFs;
     let built = husk_build::build(&req, &fs)
         .with_context(|| format!("cannot build an image from {}", req.entrypoint.display()))?;
-    let written = write_outputs(ctx, &built.image, &outputs, load, &req.tags, printer)?;
+    let mut written = write_outputs(ctx, &built.image, &outputs, load, &req.tags, printer)?;
+    let documents =
+        super::sbom_files::write_documents(sbom_dir.as_deref(), &outputs, &req.tags, &built.sbom)?;
+    written.extend(documents.iter().map(|p| p.display().to_string()));
 
     print_summary(args.format, &built.summary, &req, written, printer)?;
     Ok(Exit::Success)
+}
+
+/// What the summary says about the image's package records.
+fn packages_line(s: &Summary, req: &BuildRequest) -> String {
+    if s.package_db {
+        format!(
+            "  {} Debian packages recorded in /var/lib/dpkg/status.d (scanners see them; --no-package-db leaves them out)",
+            s.packages
+        )
+    } else if !req.package_db {
+        "  no package records (--no-package-db): scanners will see no packages".to_owned()
+    } else {
+        "  no Debian package supplied the image's files: no package records".to_owned()
+    }
 }
 
 /// The summary of a build: JSON, or text lines on stderr and the digest on stdout.
@@ -313,6 +349,8 @@ fn print_summary(
                     })
                     .collect(),
                 libraries: &s.libraries,
+                packages: s.packages,
+                package_db: s.package_db,
                 tags: &req.tags,
                 outputs: written,
             };
@@ -343,6 +381,7 @@ fn print_summary(
                 s.user,
                 s.entrypoint
             ));
+            printer.info(packages_line(s, req));
             for w in &written {
                 printer.info(format!("  wrote {w}"));
             }
