@@ -27,6 +27,7 @@ pub static RULES: &[&dyn Rule] = &[
     &i::HealthcheckProgram,
     &i::WastedSpace,
     &i::JunkFiles,
+    &i::NoPackageMetadata,
     &d::UnknownInstruction,
     &d::RootUser,
     &d::FromLatest,
