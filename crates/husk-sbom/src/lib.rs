@@ -54,6 +54,7 @@
 mod deb822;
 mod dpkg;
 mod error;
+mod index;
 mod license;
 mod paths;
 mod root;
@@ -61,6 +62,7 @@ mod root;
 pub use deb822::{Field, Paragraph, parse as parse_deb822};
 pub use dpkg::{DebKey, DebPackage, Diversion, DpkgDb, Provenance};
 pub use error::{Result, SbomError};
+pub use index::INDEX_FILE;
 pub use license::{License, license_ref, parse_copyright, spdx_id};
 pub use paths::UsrMerge;
 pub use root::Root;
