@@ -21,7 +21,8 @@
 //!    Deterministic: sorted output, ids and serial numbers derived from the digest, no
 //!    clock unless the caller passes `SOURCE_DATE_EPOCH`'s value.
 //! 5. **Reading images' databases** from bytes: [`parse_dpkg_status`] (status file and
-//!    status.d entries), [`parse_apk_installed`].
+//!    status.d entries), [`parse_apk_installed`]; [`scan_root`] puts them together with
+//!    the Rust/Go data of every ELF program into the [`Sbom`] of an extracted image.
 //!
 //! No HTTP, no async, no clap, no environment: every host read goes through a [`Root`]
 //! prefix with size caps and regular-file checks, so tests use a fake root.
@@ -83,5 +84,7 @@ mod spdx;
 
 pub use sbom::{Sbom, rfc3339};
 mod imagedb;
+mod scan;
 
 pub use imagedb::{is_status_d_entry, parse_apk_installed, parse_dpkg_status};
+pub use scan::{SCAN_MAX_FILES, scan_root};
