@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use husk_transport::{ImageRef, LocalRef};
+use husk_transport::{Artifact, ImageRef, LocalRef, ReferrersVia};
 
 /// The directory and file-name stem of the documents for these outputs.
 fn placement(dir: Option<&Path>, outputs: &[ImageRef], tags: &[String]) -> (PathBuf, String) {
@@ -72,6 +72,66 @@ pub fn write_documents(
         written.push(path);
     }
     Ok(written)
+}
+
+/// The artifact type (and document media type) of a document file name.
+fn artifact_type(file: &str) -> &'static str {
+    if file.ends_with(".spdx.json") {
+        "application/spdx+json"
+    } else {
+        "application/vnd.cyclonedx+json"
+    }
+}
+
+/// Attaches every document to the image at every output that keeps referrers (`oci:`
+/// layouts and registries); returns a line per attachment for the summary.
+pub fn attach_documents(
+    ctx: &husk_transport::Context,
+    image: &dyn husk_oci::Image,
+    outputs: &[ImageRef],
+    docs: &[(String, Vec<u8>)],
+    created: Option<String>,
+) -> Result<Vec<String>> {
+    let mut lines = Vec::new();
+    if docs.is_empty() {
+        return Ok(lines);
+    }
+    let subject = husk_transport::subject_of(image)?;
+    for dest in outputs {
+        if !matches!(dest, ImageRef::Registry(_) | ImageRef::Local(LocalRef::Oci { .. })) {
+            lines.push(format!(
+                "SBOM not attached to {dest}: only oci: layouts and registries keep referrers"
+            ));
+            continue;
+        }
+        for (file, bytes) in docs {
+            let kind = artifact_type(file);
+            let artifact = Artifact::document(
+                subject.clone(),
+                kind,
+                kind,
+                file,
+                bytes.clone(),
+                created.clone(),
+            );
+            let done = ctx
+                .attach(dest, &subject.digest, &artifact)
+                .with_context(|| format!("cannot attach {file} to {dest}"))?;
+            let how = match done.via {
+                None => "as a referrer in index.json".to_owned(),
+                Some(ReferrersVia::Api) => "through the referrers API".to_owned(),
+                Some(ReferrersVia::FallbackTag) => format!(
+                    "under the fallback tag {}",
+                    husk_registry::fallback_tag(&subject.digest)
+                ),
+            };
+            lines.push(format!(
+                "attached {file} ({}) to {dest} {how}",
+                artifact.entry().digest.short()
+            ));
+        }
+    }
+    Ok(lines)
 }
 
 #[cfg(test)]
