@@ -59,7 +59,7 @@ fn write_small_blob(dir: &Path, blob: &ArtifactBlob<'_>) -> Result<(), FormatErr
         &mut VerifyingReader::new(blob.bytes, d.digest.clone(), d.size),
         &mut std::io::sink(),
     )
-    .map_err(|e| FormatError::io(&dir.join(d.digest.blob_path()), e))?;
+    .map_err(|e| FormatError::io(dir.join(d.digest.blob_path()), e))?;
     let dest = dir.join(d.digest.blob_path());
     if dest.is_file() && fs::read(&dest).is_ok_and(|b| b == blob.bytes) {
         return Ok(());

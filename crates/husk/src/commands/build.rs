@@ -302,13 +302,9 @@ pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -
         super::sbom_files::write_documents(sbom_dir.as_deref(), &outputs, &req.tags, &built.sbom)?;
     written.extend(documents.iter().map(|p| p.display().to_string()));
     let created = (req.epoch > 0).then(|| husk_build::rfc3339(req.epoch));
-    for line in super::sbom_files::attach_documents(
-        ctx,
-        &built.image,
-        &outputs,
-        &built.sbom,
-        created,
-    )? {
+    for line in
+        super::sbom_files::attach_documents(ctx, &built.image, &outputs, &built.sbom, created)?
+    {
         printer.info(format!("  {line}"));
     }
 

@@ -98,7 +98,10 @@ pub fn attach_documents(
     }
     let subject = husk_transport::subject_of(image)?;
     for dest in outputs {
-        if !matches!(dest, ImageRef::Registry(_) | ImageRef::Local(LocalRef::Oci { .. })) {
+        if !matches!(
+            dest,
+            ImageRef::Registry(_) | ImageRef::Local(LocalRef::Oci { .. })
+        ) {
             lines.push(format!(
                 "SBOM not attached to {dest}: only oci: layouts and registries keep referrers"
             ));
