@@ -5,7 +5,8 @@
 //! time, the `info` directory's modification time: dpkg rewrites `status` and renames
 //! `.list` files into `info` on every install or removal, so any change to the database
 //! changes the stamp), then one `basename\tpackage:arch ...` line per listed file name,
-//! sorted. A stale, missing or unreadable index means one full scan, which writes a fresh
+//! sorted (so a lookup is a binary search per name). A stale, missing or unreadable index
+//! means one full scan, which writes a fresh
 //! index (atomically: a temporary file renamed). The index only chooses which lists are
 //! read; ownership is still decided from the lists themselves, so a wrong index can at
 //! worst miss an owner that a full scan would find, and a changed database never uses it.
@@ -16,8 +17,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::Path;
 use std::time::UNIX_EPOCH;
-
-use aho_corasick::AhoCorasick;
 
 use crate::root::Root;
 
@@ -42,7 +41,8 @@ pub(crate) fn stamp(root: &Root, status: &str, info: &str) -> Option<String> {
 }
 
 /// The packages (`name:arch`) that list any of `basenames` (each `/name`), or `None` when
-/// the index at `file` is missing, unreadable or not for this `stamp`.
+/// the index at `file` is missing, unreadable or not for this `stamp`. Lines are sorted
+/// by name, so each name is a binary search: the file is read, not scanned.
 pub(crate) fn lookup(file: &Path, stamp: &str, basenames: &[String]) -> Option<BTreeSet<String>> {
     let meta = std::fs::metadata(file).ok()?;
     if !meta.is_file() || meta.len() > INDEX_CAP {
@@ -50,23 +50,45 @@ pub(crate) fn lookup(file: &Path, stamp: &str, basenames: &[String]) -> Option<B
     }
     let bytes = std::fs::read(file).ok()?;
     let body = bytes.strip_prefix(stamp.as_bytes())?;
-    let needles: Vec<String> = basenames
-        .iter()
-        .map(|b| format!("\n{}\t", b.trim_start_matches('/')))
-        .collect();
-    let ac = AhoCorasick::new(&needles).ok()?;
-    // A leading newline so the first line matches like the others.
-    let mut text = Vec::with_capacity(body.len() + 1);
-    text.push(b'\n');
-    text.extend_from_slice(body);
     let mut packages = BTreeSet::new();
-    for hit in ac.find_iter(&text) {
-        let rest = &text[hit.end()..];
-        let line = rest.split(|b| *b == b'\n').next().unwrap_or_default();
-        let line = std::str::from_utf8(line).ok()?;
-        packages.extend(line.split(' ').filter(|p| !p.is_empty()).map(str::to_owned));
+    for name in basenames {
+        let Some(line) = find_line(body, name.trim_start_matches('/').as_bytes()) else {
+            continue;
+        };
+        let owners = line.split(|b| *b == b'\t').nth(1).unwrap_or_default();
+        let owners = std::str::from_utf8(owners).ok()?;
+        packages.extend(
+            owners
+                .split(' ')
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned),
+        );
     }
     Some(packages)
+}
+
+/// The line of sorted `body` (lines `name\t...`) whose name is `name`.
+fn find_line<'a>(body: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let (mut lo, mut hi) = (0, body.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let start = body[lo..mid]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(lo, |i| lo + i + 1);
+        let end = body[start..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(body.len(), |i| start + i);
+        let line = &body[start..end];
+        let key = line.split(|b| *b == b'\t').next().unwrap_or_default();
+        match key.cmp(name) {
+            std::cmp::Ordering::Equal => return Some(line),
+            std::cmp::Ordering::Less => lo = end + 1,
+            std::cmp::Ordering::Greater => hi = start,
+        }
+    }
+    None
 }
 
 /// Collects file names -> packages while a full scan reads every list.
@@ -161,6 +183,23 @@ mod tests {
         assert!(lookup(&file, "other stamp\n", &["/curl".into()]).is_none());
         let none = lookup(&file, "stamp\n", &["/nothing".into()]).unwrap();
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn every_line_is_found_by_binary_search() {
+        let names: Vec<String> = (0..500).map(|i| format!("lib{i:03}.so")).collect();
+        let body: String = names.iter().map(|n| format!("{n}\tp{n}:amd64\n")).collect();
+        for n in &names {
+            let line = find_line(body.as_bytes(), n.as_bytes()).unwrap();
+            assert!(line.starts_with(n.as_bytes()));
+        }
+        for missing in ["", "a", "lib", "lib000.s", "lib999.so", "zzz"] {
+            assert!(find_line(body.as_bytes(), missing.as_bytes()).is_none());
+        }
+        // Unsorted or garbage bodies end the search without panicking.
+        let _ = find_line(b"z\tq\na\tq\n\n\t\n", b"a");
+        assert!(find_line(b"", b"a").is_none());
+        assert!(find_line(b"\n\n\n", b"a").is_none());
     }
 
     #[test]
