@@ -213,6 +213,8 @@ pub struct BuildRequest<E = PathBuf, D = ImagePath> {
     pub epoch: u64,
     /// Where compressed layers are cached between builds.
     pub cache_dir: Option<PathBuf>,
+    /// Where the dpkg file-name index is kept between builds.
+    pub dpkg_index_dir: Option<PathBuf>,
 }
 
 /// Every option checked; the entrypoint may still have to be built by Cargo, so where it
@@ -227,6 +229,9 @@ pub struct Environment {
     pub source_date_epoch: Option<String>,
     /// The layer cache directory (none: no cache).
     pub cache_dir: Option<PathBuf>,
+    /// Where the dpkg file-name index is kept (none: every `.list` file is read). It only
+    /// chooses which files are read, never what the image holds, so `--no-cache` keeps it.
+    pub dpkg_index_dir: Option<PathBuf>,
     /// The Cargo program to run (`$CARGO`; default `cargo`).
     pub cargo: Option<OsString>,
     /// `$RUSTFLAGS`, which a static Cargo build extends.
@@ -376,6 +381,7 @@ impl BuildOptions {
                 .transpose()?
                 .unwrap_or(0),
             cache_dir: env.cache_dir.clone(),
+            dpkg_index_dir: env.dpkg_index_dir.clone(),
         })
     }
 }
@@ -416,6 +422,7 @@ impl CheckedOptions {
             sbom,
             epoch,
             cache_dir,
+            dpkg_index_dir,
         } = self;
         let dest = match dest {
             Some(d) => d,
@@ -451,6 +458,7 @@ impl CheckedOptions {
             sbom,
             epoch,
             cache_dir,
+            dpkg_index_dir,
         })
     }
 }

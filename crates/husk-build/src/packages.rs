@@ -37,12 +37,6 @@ pub struct Packages {
     pub recorded: bool,
 }
 
-/// Where the dpkg file-name index is kept between builds: `dpkg` beside the layer cache
-/// (`~/.cache/husk/dpkg`); none with `--no-cache`.
-fn index_dir(req: &BuildRequest) -> Option<std::path::PathBuf> {
-    Some(req.cache_dir.as_ref()?.parent()?.join("dpkg"))
-}
-
 /// (image path, host path) of every regular host file a plan places.
 fn host_files(plan: &LayerPlan) -> Vec<(String, String)> {
     plan.iter()
@@ -105,7 +99,7 @@ pub fn plan_packages(req: &BuildRequest, plans: &mut Plans) -> Result<(), BuildE
     let mut provenance = if db.is_empty() {
         Provenance::default()
     } else {
-        db.owners_indexed(&queries, index_dir(req).as_deref())
+        db.owners_indexed(&queries, req.dpkg_index_dir.as_deref())
             .map_err(BuildError::PackageDb)?
     };
     let owned = files

@@ -17,20 +17,21 @@ use crate::output::{Printer, bytes};
 
 /// Settings read from the environment (only the CLI reads it).
 pub fn environment(no_cache: bool) -> Environment {
-    let cache_dir = if no_cache {
-        None
-    } else {
-        std::env::var_os("HUSK_CACHE_DIR")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("husk")))
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/husk")))
-            .map(|d| d.join("layers"))
-    };
+    // husk's cache root: $HUSK_CACHE_DIR, else $XDG_CACHE_HOME/husk, else ~/.cache/husk.
+    let root = std::env::var_os("HUSK_CACHE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("husk")))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/husk")));
     Environment {
         source_date_epoch: std::env::var("SOURCE_DATE_EPOCH")
             .ok()
             .filter(|s| !s.is_empty()),
-        cache_dir,
+        cache_dir: root
+            .as_ref()
+            .filter(|_| !no_cache)
+            .map(|d| d.join("layers")),
+        // Kept with --no-cache: it only decides which dpkg lists are read.
+        dpkg_index_dir: root.map(|d| d.join("dpkg")),
         cargo: std::env::var_os("CARGO").filter(|c| !c.is_empty()),
         rustflags: std::env::var("RUSTFLAGS").ok(),
     }
