@@ -17,7 +17,7 @@ use crate::lang::{go_build_info, rust_crates};
 use crate::license::License;
 use crate::pkgdb::{OsRelease, STATUS_D};
 use crate::placed::PlacedFile;
-use crate::root::{LIST_CAP, Root, STATUS_CAP};
+use crate::root::{LIST_CAP, Root, SMALL_CAP, STATUS_CAP};
 use crate::sbom::Sbom;
 
 /// Most regular files described (an image with more is refused rather than half-told).
@@ -34,7 +34,11 @@ pub fn scan_root(root: &Path, name: &str, digest: &str, created: Option<i64>) ->
     let mut sbom = Sbom::new(name, digest)?;
     sbom.set_created(created);
     let r = Root::new(root);
-    let distro = OsRelease::read(&r).ok().flatten().map(|o| o.purl_distro());
+    let distro = ["/etc/os-release", "/usr/lib/os-release"]
+        .iter()
+        .find_map(|p| read_inside(&r, p, SMALL_CAP).ok().flatten())
+        .and_then(|b| OsRelease::parse(&b))
+        .map(|o| o.purl_distro());
     let mut files = Vec::new();
     walk(root, "", &mut files)?;
     files.sort();
@@ -58,7 +62,7 @@ pub fn scan_root(root: &Path, name: &str, digest: &str, created: Option<i64>) ->
             }
         }
     }
-    if let Some(bytes) = r.read_opt("/lib/apk/db/installed", STATUS_CAP)? {
+    if let Some(bytes) = read_inside(&r, "/lib/apk/db/installed", STATUS_CAP)? {
         for c in parse_apk_installed(&bytes, "/lib/apk/db/installed")? {
             sbom.add_component(c);
         }
@@ -104,18 +108,21 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<()> {
 /// Every package the image's dpkg data lists, with the image paths it says it installed.
 fn dpkg_packages(r: &Root) -> Result<Vec<(DebPackage, Vec<String>)>> {
     let mut out = Vec::new();
-    if let Some(bytes) = r.read_opt("/var/lib/dpkg/status", STATUS_CAP)? {
+    if let Some(bytes) = read_inside(r, "/var/lib/dpkg/status", STATUS_CAP)? {
         for p in parse_dpkg_status(&bytes, "/var/lib/dpkg/status")? {
             let mut listed = Vec::new();
             for stem in [format!("{}:{}", p.name, p.architecture), p.name.clone()] {
                 let list = format!("/var/lib/dpkg/info/{stem}.list");
-                if let Ok(Some(bytes)) = r.read_opt(&list, LIST_CAP) {
+                if let Ok(Some(bytes)) = read_inside(r, &list, LIST_CAP) {
                     listed.extend(String::from_utf8_lossy(&bytes).lines().map(str::to_owned));
                     break;
                 }
             }
             out.push((p, listed));
         }
+    }
+    if !no_symlink_on_the_way(r, STATUS_D) {
+        return Ok(out);
     }
     let Ok(dir) = std::fs::read_dir(r.join(STATUS_D)) else {
         return Ok(out);
@@ -127,12 +134,10 @@ fn dpkg_packages(r: &Root) -> Result<Vec<(DebPackage, Vec<String>)>> {
     names.sort();
     for name in names {
         let path = format!("{STATUS_D}/{name}");
-        let Some(bytes) = r.read_opt(&path, STATUS_CAP)? else {
+        let Some(bytes) = read_inside(r, &path, STATUS_CAP)? else {
             continue;
         };
-        let sums = r
-            .read_opt(&format!("{path}.md5sums"), LIST_CAP)?
-            .unwrap_or_default();
+        let sums = read_inside(r, &format!("{path}.md5sums"), LIST_CAP)?.unwrap_or_default();
         let listed: Vec<String> = String::from_utf8_lossy(&sums)
             .lines()
             .filter_map(|l| l.split_once("  ").map(|(_, p)| format!("/{p}")))
@@ -142,6 +147,29 @@ fn dpkg_packages(r: &Root) -> Result<Vec<(DebPackage, Vec<String>)>> {
         }
     }
     Ok(out)
+}
+
+/// True when no component of `abs` under the root is a symlink: the root is an extracted
+/// image, and a link in it means the image's path, not the host's.
+fn no_symlink_on_the_way(r: &Root, abs: &str) -> bool {
+    let mut at = r.dir().to_path_buf();
+    for part in abs.split('/').filter(|p| !p.is_empty()) {
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => return false,
+            Ok(_) => {}
+            Err(_) => return true,
+        }
+    }
+    true
+}
+
+/// A database file of the image: `None` when absent or reached through a symlink.
+fn read_inside(r: &Root, abs: &str, cap: u64) -> Result<Option<Vec<u8>>> {
+    if !no_symlink_on_the_way(r, abs) {
+        return Ok(None);
+    }
+    r.read_opt(abs, cap)
 }
 
 /// Rust crates and Go modules of the ELF file at `path`, if it is one.
@@ -200,6 +228,15 @@ mod tests {
             b"P:musl\nV:1.2.4-r2\nA:x86_64\n\n",
         );
         std::os::unix::fs::symlink("/etc/shadow", r.join("escape")).unwrap();
+        // A database reached through a link would be the host's: not read.
+        let host_db = tempfile::tempdir().unwrap();
+        put(host_db.path(), "/installed", b"P:host-only\nV:1\n\n");
+        std::fs::create_dir_all(r.join("var/lib/dpkg/info")).unwrap();
+        std::os::unix::fs::symlink(
+            host_db.path().join("installed"),
+            r.join("var/lib/dpkg/status"),
+        )
+        .unwrap();
         let sbom = scan_root(r, "x", DIGEST, None).unwrap();
         let purls: Vec<String> = sbom.components().iter().map(|c| c.purl()).collect();
         assert!(
@@ -209,6 +246,7 @@ mod tests {
             "{purls:?}"
         );
         assert!(purls.iter().any(|p| p.contains("musl")), "{purls:?}");
+        assert!(!purls.iter().any(|p| p.contains("host-only")), "{purls:?}");
         let spdx = String::from_utf8(sbom.to_spdx_json()).unwrap();
         assert!(spdx.contains("/usr/lib/libz.so.1"));
         assert!(!spdx.contains("escape"), "symlinks are not files");
