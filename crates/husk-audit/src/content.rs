@@ -73,6 +73,7 @@ pub fn inspect(path: &str, bytes: &[u8]) -> Content {
             .ok()
             .filter(|v| !v.is_empty());
         c.elf = Some(info);
+        c.build_data = build_data(bytes);
     } else if let Some(rest) = bytes.strip_prefix(b"#!") {
         let line = rest.split(|&b| b == b'\n').next().unwrap_or_default();
         let line = &line[..line.len().min(256)];
@@ -82,6 +83,18 @@ pub fn inspect(path: &str, bytes: &[u8]) -> Content {
         c.bytes = Some(bytes.to_vec());
     }
     c
+}
+
+/// The dependency data scanners read from an ELF program, by its section name (held in
+/// the section-name string table, each name NUL-terminated).
+fn build_data(bytes: &[u8]) -> Option<&'static str> {
+    if find(bytes, b".dep-v0\0").is_some() {
+        Some("cargo-auditable crate list")
+    } else if find(bytes, b".go.buildinfo\0").is_some() {
+        Some("Go build info")
+    } else {
+        None
+    }
 }
 
 /// Whether rules may need this file's bytes: passwd/group by name or by shape, the

@@ -30,6 +30,9 @@ pub struct Content {
     pub shebang: Option<String>,
     /// The whole content of small files the rules read (passwd, group, CA bundles).
     pub bytes: Option<Vec<u8>>,
+    /// Dependency data a scanner reads from an ELF program: `cargo-auditable crate list`
+    /// (a `.dep-v0` section) or `Go build info` (`.go.buildinfo`).
+    pub build_data: Option<&'static str>,
 }
 
 /// A secret seen in some layer (whether or not it is still visible).

@@ -31,6 +31,7 @@ pub static RULES: &[&dyn Rule] = &[
     &i::RuntimeStdlib,
     &i::WorkdirUnusable,
     &i::TzWithoutZoneinfo,
+    &i::NoPackageMetadata,
     &d::UnknownInstruction,
     &d::RootUser,
     &d::FromLatest,

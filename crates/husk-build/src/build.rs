@@ -19,6 +19,7 @@ use husk_oci::spec::{EmptyObject, RuntimeConfig};
 use husk_oci::{BlobData, Digest, Image, ImageConfig, NewLayer, OwnedImage, Platform};
 
 use crate::options::BuildRequest;
+use crate::packages::{Documents, Packages, plan_packages, sbom_documents};
 use crate::trace::{TraceSummary, Traced};
 use crate::values::{CaCerts, FileSpec};
 use crate::{BuildError, sysfiles, time, trace};
@@ -56,6 +57,10 @@ pub struct Summary {
     pub libraries: Vec<String>,
     /// What `--trace` added and skipped (none without it).
     pub trace: Option<TraceSummary>,
+    /// Debian packages that supplied the image's host files (0 when not looked up).
+    pub packages: usize,
+    /// Whether their records (status.d, OS identity) were written into the image.
+    pub package_db: bool,
 }
 
 /// A built image. The layer blobs live in a temporary directory owned by this value.
@@ -65,6 +70,8 @@ pub struct BuildOutput {
     /// The traced runs (exit, output) and what they needed, for `--check` and
     /// `--trace-report`.
     pub traced: Option<Traced>,
+    /// The SBOM documents `--sbom` asked for, as (file name, bytes).
+    pub sbom: Documents,
     _work: tempfile::TempDir,
 }
 
@@ -80,6 +87,8 @@ pub struct Plans {
     pub library_paths: Vec<String>,
     /// The traced runs, and the summary of what they added.
     pub trace: Option<(Traced, TraceSummary)>,
+    /// What the package phase found (none when neither records nor an SBOM are wanted).
+    pub packages: Option<Packages>,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
@@ -90,7 +99,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
 }
 
 /// Read the first bytes of a host file (enough for ELF and `#!` detection).
-fn head(path: &Path, n: usize) -> Result<Vec<u8>, std::io::Error> {
+pub(crate) fn head(path: &Path, n: usize) -> Result<Vec<u8>, std::io::Error> {
     let mut buf = Vec::with_capacity(n);
     std::fs::File::open(path)?
         .take(n as u64)
@@ -135,6 +144,7 @@ pub fn plan(req: &BuildRequest, fs: &dyn HostFs) -> Result<Plans, BuildError> {
         let summary = trace::plan_traced(&mut t, &mut plans)?;
         plans.trace = Some((t, summary));
     }
+    plan_packages(req, &mut plans)?;
     check_cross_layer(&plans)?;
     Ok(plans)
 }
@@ -554,8 +564,15 @@ pub fn build(req: &BuildRequest, fs: &dyn HostFs) -> Result<BuildOutput, BuildEr
     let digest = image.digest().map_err(BuildError::Assemble)?;
     let compressed_size = written.summaries.iter().map(|l| l.size).sum();
     let (traced, trace_summary) = plans.trace.take().unzip();
+    let sbom = if req.sbom.any() {
+        let name = req.tags.first().map_or("image", String::as_str);
+        sbom_documents(&plans, req.sbom, name, &digest.to_string(), req.epoch)?
+    } else {
+        Vec::new()
+    };
     Ok(BuildOutput {
         image,
+        sbom,
         summary: Summary {
             digest,
             platform,
@@ -566,6 +583,8 @@ pub fn build(req: &BuildRequest, fs: &dyn HostFs) -> Result<BuildOutput, BuildEr
             entrypoint,
             libraries: plans.library_paths.clone(),
             trace: trace_summary,
+            packages: plans.packages.as_ref().map_or(0, |p| p.count),
+            package_db: plans.packages.as_ref().is_some_and(|p| p.recorded),
         },
         traced,
         _work: work,

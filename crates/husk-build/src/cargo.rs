@@ -94,8 +94,30 @@ fn host_triple() -> Result<String, BuildError> {
         })
 }
 
-/// Run `cargo build` and return the path of the built executable. The Cargo program and
-/// the RUSTFLAGS a static build extends come from `env` (the caller read them).
+/// What [`build_binary`] built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    /// The executable.
+    pub executable: PathBuf,
+    /// True when `cargo auditable build` built it, so it carries its crate list
+    /// (`.dep-v0`) for scanners; false when cargo-auditable is not installed.
+    pub auditable: bool,
+}
+
+/// True when `cargo auditable` runs (cargo-auditable is installed for this Cargo).
+#[must_use]
+pub fn auditable_available(env: &Environment) -> bool {
+    Command::new(env.cargo.clone().unwrap_or_else(|| "cargo".into()))
+        .args(["auditable", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Run `cargo build` (`cargo auditable build` when cargo-auditable is installed, so the
+/// binary carries its dependency list) and return the built executable. The Cargo program
+/// and the RUSTFLAGS a static build extends come from `env` (the caller read them).
 ///
 /// # Errors
 /// [`BuildError::Cargo`] when cargo cannot run, the build fails, or the wanted binary is
@@ -104,8 +126,9 @@ pub fn build_binary(
     opts: &CargoOptions,
     cwd: &Path,
     env: &Environment,
-) -> Result<PathBuf, BuildError> {
-    let mut cmd = cargo_command(opts, cwd, env)?;
+) -> Result<Built, BuildError> {
+    let auditable = auditable_available(env);
+    let mut cmd = cargo_command(opts, cwd, env, auditable)?;
     // Cargo's human output (progress, warnings, errors) goes to the user's stderr.
     let mut child = cmd
         .stdout(Stdio::piped())
@@ -126,16 +149,23 @@ pub fn build_binary(
             message: format!("cargo build failed ({status}); see its output above"),
         });
     }
-    pick_binary(opts, executables)
+    Ok(Built {
+        executable: pick_binary(opts, executables)?,
+        auditable,
+    })
 }
 
-/// The `cargo build` command for `opts`.
+/// The `cargo build` command for `opts` (`cargo auditable build` when `auditable`).
 fn cargo_command(
     opts: &CargoOptions,
     cwd: &Path,
     env: &Environment,
+    auditable: bool,
 ) -> Result<Command, BuildError> {
     let mut cmd = Command::new(env.cargo.clone().unwrap_or_else(|| "cargo".into()));
+    if auditable {
+        cmd.arg("auditable");
+    }
     cmd.current_dir(cwd)
         .args([
             "build",

@@ -110,6 +110,14 @@ pub enum BuildError {
     Plan(#[from] husk_layer::PlanError),
     #[error(transparent)]
     Layer(#[from] husk_layer::LayerError),
+    #[error("invalid {option} {value:?}: expected spdx, cyclonedx or all")]
+    BadSbomFormat { option: Setting, value: String },
+    #[error(
+        "cannot read the host's package database for the image's package records; pass --no-package-db to build without them"
+    )]
+    PackageDb(#[source] husk_sbom::SbomError),
+    #[error("cannot describe the image's files in its SBOM")]
+    Sbom(#[source] husk_sbom::SbomError),
     #[error("invalid SOURCE_DATE_EPOCH {value:?}: expected a non-negative integer of seconds")]
     BadEpoch { value: String },
     #[error("{message}")]

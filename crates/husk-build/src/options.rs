@@ -23,8 +23,9 @@ use serde::Deserialize;
 
 use crate::trace::TraceSpec;
 use crate::values::{
-    CaCerts, FileSpec, Port, Setting, User, parse_compression, parse_epoch, parse_file_spec,
-    parse_key_value, parse_path, parse_port, parse_signal, parse_user, parse_user_name,
+    CaCerts, FileSpec, Port, SbomFormats, Setting, User, parse_compression, parse_epoch,
+    parse_file_spec, parse_key_value, parse_path, parse_port, parse_sbom_formats, parse_signal,
+    parse_user, parse_user_name,
 };
 use crate::values::{parse_duration, parse_host_dir, parse_trace_run};
 use crate::{BuildError, CargoOptions};
@@ -175,6 +176,13 @@ build_options! {
     tmp: bool, key "tmp", flag "--no-tmp";
     /// Add /usr/share/zoneinfo from the host (default false).
     tzdata: bool, key "tzdata", flag "--tzdata";
+    /// Write `/var/lib/dpkg/status.d/` records of the packages that supplied files, and
+    /// the OS identity files, so scanners see them (default true).
+    package_db: bool, key "package-db", flag "--no-package-db";
+    /// SBOM documents to write and attach to the image: `spdx`, `cyclonedx` or `all`.
+    sbom: String, key "sbom", flag "--sbom";
+    /// Where the SBOM documents go (default: next to the first output); the CLI writes them.
+    sbom_output: PathBuf, key "sbom-output", flag "--sbom-output";
     /// Outputs (`oci:DIR`, `oci-archive:FILE`, `docker-archive:FILE`, `podman:NAME`); the
     /// CLI writes them.
     outputs: Vec<String>, key "outputs", flag "--output";
@@ -221,10 +229,16 @@ pub struct BuildRequest<E = PathBuf, D = ImagePath> {
     pub passwd: bool,
     pub tmp: bool,
     pub tzdata: bool,
+    /// Write the image's dpkg package records and OS identity files.
+    pub package_db: bool,
+    /// The SBOM documents to produce.
+    pub sbom: SbomFormats,
     /// Seconds since the epoch for every mtime and the created time (SOURCE_DATE_EPOCH).
     pub epoch: u64,
     /// Where compressed layers are cached between builds.
     pub cache_dir: Option<PathBuf>,
+    /// Where the dpkg file-name index is kept between builds.
+    pub dpkg_index_dir: Option<PathBuf>,
 }
 
 /// Every option checked; the entrypoint may still have to be built by Cargo, so where it
@@ -239,6 +253,9 @@ pub struct Environment {
     pub source_date_epoch: Option<String>,
     /// The layer cache directory (none: no cache).
     pub cache_dir: Option<PathBuf>,
+    /// Where the dpkg file-name index is kept (none: every `.list` file is read). It only
+    /// chooses which files are read, never what the image holds, so `--no-cache` keeps it.
+    pub dpkg_index_dir: Option<PathBuf>,
     /// The Cargo program to run (`$CARGO`; default `cargo`).
     pub cargo: Option<OsString>,
     /// `$RUSTFLAGS`, which a static Cargo build extends.
@@ -289,6 +306,9 @@ impl BuildOptions {
             join(e);
         }
         if let Some(CaCerts::File(p)) = &mut self.ca_certs {
+            join(p);
+        }
+        if let Some(p) = &mut self.sbom_output {
             join(p);
         }
         if let Some(m) = self.cargo.as_mut().and_then(|c| c.manifest_path.as_mut()) {
@@ -355,6 +375,9 @@ impl BuildOptions {
             passwd,
             tmp,
             tzdata,
+            package_db,
+            sbom,
+            sbom_output: _,
             outputs: _,
             load: _,
             cargo,
@@ -411,6 +434,11 @@ impl BuildOptions {
             passwd: passwd.unwrap_or(true),
             tmp: tmp.unwrap_or(true),
             tzdata: tzdata.unwrap_or(false),
+            package_db: package_db.unwrap_or(true),
+            sbom: sbom
+                .map(|s| parse_sbom_formats(&at.sbom, &s))
+                .transpose()?
+                .unwrap_or_default(),
             epoch: env
                 .source_date_epoch
                 .as_deref()
@@ -418,6 +446,7 @@ impl BuildOptions {
                 .transpose()?
                 .unwrap_or(0),
             cache_dir: env.cache_dir.clone(),
+            dpkg_index_dir: env.dpkg_index_dir.clone(),
         })
     }
 }
@@ -455,8 +484,11 @@ impl CheckedOptions {
             passwd,
             tmp,
             tzdata,
+            package_db,
+            sbom,
             epoch,
             cache_dir,
+            dpkg_index_dir,
         } = self;
         // A traced program runs from its host path (an interpreter finds its library
         // relative to itself), so that is where it lands unless --dest says otherwise.
@@ -504,8 +536,11 @@ impl CheckedOptions {
             passwd,
             tmp,
             tzdata,
+            package_db,
+            sbom,
             epoch,
             cache_dir,
+            dpkg_index_dir,
         })
     }
 }

@@ -267,6 +267,48 @@ pub fn parse_compression(at: &Setting, s: &str) -> Result<Compression, BuildErro
     })
 }
 
+/// Which SBOM documents `--sbom` asks for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SbomFormats {
+    /// SPDX 2.3 JSON.
+    pub spdx: bool,
+    /// CycloneDX 1.6 JSON.
+    pub cyclonedx: bool,
+}
+
+impl SbomFormats {
+    /// True when any document is wanted.
+    #[must_use]
+    pub fn any(self) -> bool {
+        self.spdx || self.cyclonedx
+    }
+}
+
+/// Parse `spdx`, `cyclonedx` or `all` (both).
+///
+/// # Errors
+/// [`BuildError::BadSbomFormat`] naming `at`.
+pub fn parse_sbom_formats(at: &Setting, s: &str) -> Result<SbomFormats, BuildError> {
+    match s {
+        "spdx" => Ok(SbomFormats {
+            spdx: true,
+            cyclonedx: false,
+        }),
+        "cyclonedx" => Ok(SbomFormats {
+            spdx: false,
+            cyclonedx: true,
+        }),
+        "all" => Ok(SbomFormats {
+            spdx: true,
+            cyclonedx: true,
+        }),
+        _ => Err(BuildError::BadSbomFormat {
+            option: at.clone(),
+            value: s.to_owned(),
+        }),
+    }
+}
+
 /// Signals a stop signal may name.
 const SIGNALS: &[&str] = &[
     "SIGHUP",

@@ -16,6 +16,7 @@ pub mod engine;
 mod error;
 pub mod oci_layout;
 mod reference;
+pub mod referrers;
 mod select;
 mod store;
 mod tar_index;
@@ -34,6 +35,7 @@ pub use oci_layout::{
     write_oci_dir_index, write_oci_dir_with,
 };
 pub use reference::{Engine, LocalRef, TRANSPORTS};
+pub use referrers::{ArtifactBlob, attach_to_oci_dir, referrers_in_oci_dir};
 pub use store::open_regular;
 
 /// Open the image `reference` names.

@@ -519,6 +519,16 @@ fn write_dir_content(
     Ok(entry)
 }
 
+/// The index.json of the layout directory `dir` (for `referrers.rs`).
+pub(crate) fn read_dir_index(dir: &Path) -> Result<Index, FormatError> {
+    open_index_of_dir(dir)
+}
+
+/// Replaces the index.json of `dir` atomically with these entries (for `referrers.rs`).
+pub(crate) fn write_dir_index(dir: &Path, manifests: Vec<Descriptor>) -> Result<(), FormatError> {
+    write_file_atomic(&dir.join("index.json"), &index_json(manifests))
+}
+
 fn open_index_of_dir(dir: &Path) -> Result<Index, FormatError> {
     let store = DirStore {
         root: dir.to_path_buf(),

@@ -18,6 +18,15 @@ fn ref_name(desc: &Descriptor) -> Option<&str> {
         .map(String::as_str)
 }
 
+/// The entries that are images or indexes, not artifacts (which have an `artifactType`).
+fn images_of(index: &Index) -> Vec<&Descriptor> {
+    index
+        .manifests
+        .iter()
+        .filter(|d| d.artifact_type.is_none())
+        .collect()
+}
+
 /// Pick the descriptor named `reference` (its ref-name annotation), or the only one.
 pub(crate) fn by_reference(
     index: &Index,
@@ -44,11 +53,13 @@ pub(crate) fn by_reference(
                 reference: r.to_owned(),
                 available,
             }),
-        None => match index.manifests.as_slice() {
+        // Artifacts attached to an image (an SBOM whose `subject` is it) are not images
+        // to open: without a name, only the images count.
+        None => match images_of(index).as_slice() {
             [] => Err(FormatError::Empty {
                 location: location.to_owned(),
             }),
-            [one] => Ok(one.clone()),
+            [one] => Ok((*one).clone()),
             many => Err(FormatError::AmbiguousImage {
                 location: location.to_owned(),
                 count: many.len(),

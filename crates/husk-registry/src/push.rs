@@ -646,7 +646,7 @@ impl Read for ChanReader {
     }
 }
 
-fn put_manifest(
+pub(crate) fn put_manifest(
     t: &Transport,
     repository: &str,
     reference: &str,

@@ -20,6 +20,7 @@ use aho_corasick::AhoCorasick;
 
 use crate::deb822::{self, Paragraph};
 use crate::error::{Result, SbomError};
+use crate::index::{self, INDEX_FILE};
 use crate::license::{License, parse_copyright};
 use crate::paths::UsrMerge;
 use crate::root::{LIST_CAP, Root, SMALL_CAP, STATUS_CAP};
@@ -249,28 +250,25 @@ impl DpkgDb {
     /// # Errors
     /// A `.list` file that cannot be read.
     pub fn owners<S: AsRef<str>>(&self, paths: &[S]) -> Result<Provenance> {
+        self.owners_indexed(paths, None)
+    }
+
+    /// [`DpkgDb::owners`], reading only the `.list` files of packages that list a wanted
+    /// file name according to a file-name index kept in `index_dir` (see [`INDEX_FILE`]);
+    /// when the index is missing or the database changed since it was written, every
+    /// list is read and a fresh index written there (failures to write it are ignored).
+    ///
+    /// # Errors
+    /// A `.list` file that cannot be read.
+    pub fn owners_indexed<S: AsRef<str>>(
+        &self,
+        paths: &[S],
+        index_dir: Option<&Path>,
+    ) -> Result<Provenance> {
         let wanted = self.wanted(paths);
         let mut found: BTreeMap<String, BTreeSet<DebKey>> = BTreeMap::new();
         if !wanted.is_empty() {
-            let basenames: BTreeSet<String> = wanted
-                .keys()
-                .map(|p| format!("/{}", p.rsplit('/').next().unwrap_or("")))
-                .collect();
-            let basenames: Vec<String> = basenames.into_iter().collect();
-            let ac = AhoCorasick::builder()
-                .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                .build(&basenames)
-                .map_err(|e| SbomError::BadFile {
-                    path: basenames.first().cloned().unwrap_or_default(),
-                    reason: format!("cannot build the path matcher: {e}"),
-                })?;
-            for package in &self.packages {
-                let Some(list) = self.read_info(package, "list")? else {
-                    continue;
-                };
-                self.scan_list(package, &list, &ac, &wanted, &mut found);
-            }
+            self.scan_lists(&wanted, index_dir, &mut found)?;
         }
         let mut provenance = Provenance::default();
         for path in paths {
@@ -285,6 +283,58 @@ impl DpkgDb {
             }
         }
         Ok(provenance)
+    }
+
+    /// Scans the lists that may hold a wanted path: the index's candidates, or all.
+    fn scan_lists(
+        &self,
+        wanted: &HashMap<String, Vec<(String, Rule)>>,
+        index_dir: Option<&Path>,
+        found: &mut BTreeMap<String, BTreeSet<DebKey>>,
+    ) -> Result<()> {
+        let basenames: BTreeSet<String> = wanted
+            .keys()
+            .map(|p| format!("/{}", p.rsplit('/').next().unwrap_or("")))
+            .collect();
+        let basenames: Vec<String> = basenames.into_iter().collect();
+        let ac = AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(&basenames)
+            .map_err(|e| SbomError::BadFile {
+                path: basenames.first().cloned().unwrap_or_default(),
+                reason: format!("cannot build the path matcher: {e}"),
+            })?;
+        let stamp = index_dir.and_then(|_| index::stamp(&self.root, STATUS, INFO));
+        let file = index_dir.map(|d| d.join(INDEX_FILE));
+        if let (Some(file), Some(stamp)) = (&file, &stamp)
+            && let Some(candidates) = index::lookup(file, stamp, &basenames)
+        {
+            for package in self
+                .packages
+                .iter()
+                .filter(|p| candidates.contains(&format!("{}:{}", p.name, p.architecture)))
+            {
+                if let Some(list) = self.read_info(package, "list")? {
+                    self.scan_list(package, &list, &ac, wanted, found);
+                }
+            }
+            return Ok(());
+        }
+        let mut builder = index::Builder::default();
+        for package in &self.packages {
+            let Some(list) = self.read_info(package, "list")? else {
+                continue;
+            };
+            if file.is_some() {
+                builder.add_list(&format!("{}:{}", package.name, package.architecture), &list);
+            }
+            self.scan_list(package, &list, &ac, wanted, found);
+        }
+        if let (Some(file), Some(stamp)) = (&file, &stamp) {
+            builder.write(file, stamp);
+        }
+        Ok(())
     }
 
     /// Listed path (canonical) -> the canonical queries it answers, with their rule.

@@ -21,20 +21,21 @@
 //!    Deterministic: sorted output, ids and serial numbers derived from the digest, no
 //!    clock unless the caller passes `SOURCE_DATE_EPOCH`'s value.
 //! 5. **Reading images' databases** from bytes: [`parse_dpkg_status`] (status file and
-//!    status.d entries), [`parse_apk_installed`].
+//!    status.d entries), [`parse_apk_installed`]; [`scan_root`] puts them together with
+//!    the Rust/Go data of every ELF program into the [`Sbom`] of an extracted image.
 //!
 //! No HTTP, no async, no clap, no environment: every host read goes through a [`Root`]
 //! prefix with size caps and regular-file checks, so tests use a fake root.
 //!
-//! # How `husk build` is meant to use it (the integrator wires this)
+//! # How `husk build` uses it (husk-build's `packages.rs`)
 //!
 //! ```text
 //! let db = DpkgDb::open(Path::new("/"))?;                 // once per build
 //! // host paths of every placed file (+ OS_IDENTITY_FILES that exist, placed as files)
-//! let provenance = db.owners(&host_paths)?;               // unowned: provenance.unowned
+//! let provenance = db.owners_indexed(&host_paths, Some(index_dir))?; // unowned: .unowned
 //! let placed: Vec<PlacedFile> = ...;                      // PlacedFile::hash_host(image_path, host)
 //! for f in package_db_files(&db, &provenance, &placed)? { /* add f.path, f.bytes to the
-//!     system-files layer, unless --no-package-db */ }
+//!     app layer (OS identity files: system layer), unless --no-package-db */ }
 //! // after the manifest exists:
 //! let distro = OsRelease::read(db.root())?.map(|o| o.purl_distro());
 //! let mut sbom = Sbom::new(&image_name, &manifest_digest)?;
@@ -48,12 +49,14 @@
 //! `PlacedFile::host_path` must be the same string passed to `owners`. The SBOM describes
 //! the image by manifest digest, so it is attached after the image exists (as an OCI 1.1
 //! artifact with that manifest as `subject`); the package db entries are inside the image.
-//! `husk sbom IMAGE` reads `var/lib/dpkg/status`, `status.d/*` ([`is_status_d_entry`]),
-//! `lib/apk/db/installed` and ELF binaries from the image and feeds the same [`Sbom`].
+//! `husk sbom IMAGE` extracts the image and calls [`scan_root`], which reads
+//! `var/lib/dpkg/status`, `status.d/*` ([`is_status_d_entry`]), `lib/apk/db/installed`
+//! and ELF binaries and feeds the same [`Sbom`].
 
 mod deb822;
 mod dpkg;
 mod error;
+mod index;
 mod license;
 mod paths;
 mod root;
@@ -61,6 +64,7 @@ mod root;
 pub use deb822::{Field, Paragraph, parse as parse_deb822};
 pub use dpkg::{DebKey, DebPackage, Diversion, DpkgDb, Provenance};
 pub use error::{Result, SbomError};
+pub use index::INDEX_FILE;
 pub use license::{License, license_ref, parse_copyright, spdx_id};
 pub use paths::UsrMerge;
 pub use root::Root;
@@ -81,5 +85,7 @@ mod spdx;
 
 pub use sbom::{Sbom, rfc3339};
 mod imagedb;
+mod scan;
 
 pub use imagedb::{is_status_d_entry, parse_apk_installed, parse_dpkg_status};
+pub use scan::{SCAN_MAX_FILES, scan_root};

@@ -372,3 +372,45 @@ fn hostile_databases_error_or_degrade_without_panics() {
         .unwrap_or_default();
     let _ = prov;
 }
+
+/// The file-name index gives the same answers as a full scan, is written by the first
+/// call, used by the next, and ignored once the database changes (or when it lies).
+#[test]
+fn the_file_name_index_answers_like_a_full_scan_and_follows_changes() {
+    let root = fake_root();
+    let cache = tempfile::tempdir().unwrap();
+    let queries = [
+        "/usr/lib/x86_64-linux-gnu/libc.so.6",
+        "/lib/x86_64-linux-gnu/libfoo.so.1",
+        "/bin/sh",
+        "/usr/bin/sh.distrib",
+        "/usr/lib/x86_64-linux-gnu/libc.so.6x",
+        "/opt/mine",
+    ];
+    let db = DpkgDb::open(root.path()).unwrap();
+    let full = db.owners(&queries).unwrap();
+    let first = db.owners_indexed(&queries, Some(cache.path())).unwrap();
+    let index = cache.path().join(husk_sbom::INDEX_FILE);
+    assert!(index.is_file(), "the first call writes the index");
+    let second = db.owners_indexed(&queries, Some(cache.path())).unwrap();
+    assert_eq!(full, first);
+    assert_eq!(full, second);
+    // An index that lies (names no package) is used while the stamp matches: the lists it
+    // names are the only ones read, so the answer says unowned. A new package install
+    // (status rewritten) invalidates it.
+    let text = fs::read_to_string(&index).unwrap();
+    let stamp = text.lines().next().unwrap();
+    fs::write(&index, format!("{stamp}\n")).unwrap();
+    let lied = db.owners_indexed(&queries, Some(cache.path())).unwrap();
+    assert_eq!(lied.unowned.len(), queries.len());
+    write(root.path(), "/var/lib/dpkg/status", &format!("{STATUS}\n"));
+    let db = DpkgDb::open(root.path()).unwrap();
+    assert_eq!(
+        db.owners_indexed(&queries, Some(cache.path())).unwrap(),
+        full
+    );
+    // A cache directory that cannot be written only costs the full scan.
+    let blocked = cache.path().join("file");
+    fs::write(&blocked, "x").unwrap();
+    assert_eq!(db.owners_indexed(&queries, Some(&blocked)).unwrap(), full);
+}

@@ -51,6 +51,10 @@ pub enum TransportError {
         "{destination} cannot hold a multi-platform index; write it to oci:, oci-archive: or docker://, or pick one image with --platform"
     )]
     IndexUnsupported { destination: String },
+    #[error(
+        "{reference} cannot hold artifacts attached to an image (referrers); use an oci: layout or a docker:// registry"
+    )]
+    ReferrersUnsupported { reference: String },
     #[error("no place for the auth file: set REGISTRY_AUTH_FILE or pass --authfile")]
     NoLoginFile,
     /// A local destination that cannot be written (checked before any work), with a

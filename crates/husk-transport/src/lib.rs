@@ -17,10 +17,13 @@ mod context;
 mod copy;
 mod error;
 mod reference;
+mod referrers;
 
 pub use context::{AuthEnv, Context, Opened, ProgressFactory, Settings, auth_files, login_file};
 pub use copy::{CopyOptions, CopyReport, IndexCopied, Source};
 pub use error::TransportError;
 pub use husk_formats::{Engine, LocalRef};
+pub use husk_registry::ReferrersVia;
 pub use husk_registry::RegistryRef;
 pub use reference::{ImageRef, default_names};
+pub use referrers::{Artifact, Attached, subject_of};

@@ -57,6 +57,8 @@ pub enum Command {
     Pull(PullArgs),
     /// Check credentials for a registry and store them in the auth file.
     Login(LoginArgs),
+    /// The SBOM of any image (its package databases, Rust/Go program data, files), or with --attached the artifacts attached to it.
+    Sbom(SbomArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,6 +185,15 @@ pub struct BuildArgs {
     /// Add the host's time zone database (/usr/share/zoneinfo).
     #[arg(long)]
     pub tzdata: bool,
+    /// Do not write /var/lib/dpkg/status.d/ records of the Debian packages that supplied files (nor /etc/os-release, /etc/debian_version): scanners then see no packages.
+    #[arg(long)]
+    pub no_package_db: bool,
+    /// Write SBOM documents (spdx, cyclonedx or all) and attach them to the image as OCI referrers.
+    #[arg(long, value_name = "FORMAT", value_parser = ["spdx", "cyclonedx", "all"])]
+    pub sbom: Option<String>,
+    /// Directory for the SBOM documents (default: next to the first output).
+    #[arg(long, value_name = "DIR")]
+    pub sbom_output: Option<PathBuf>,
     /// Where to write the image (repeatable): oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
     #[arg(short = 'o', long = "output", value_name = "REF")]
     pub outputs: Vec<String>,
@@ -480,6 +491,9 @@ pub struct PushArgs {
     /// Blobs uploaded at once.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub jobs: usize,
+    /// Also copy the artifacts attached to the image (SBOMs, signatures: OCI referrers).
+    #[arg(long)]
+    pub with_referrers: bool,
 }
 
 #[derive(Args, Debug)]
@@ -501,6 +515,35 @@ pub struct PullArgs {
     /// Blobs fetched at once (into oci: directories and registries; archives are written in order).
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub jobs: usize,
+    /// Also copy the artifacts attached to the image (SBOMs, signatures: OCI referrers), verified; the output must be an oci: layout or a registry.
+    #[arg(long)]
+    pub with_referrers: bool,
+}
+
+/// SBOM document formats of `husk sbom`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SbomFormat {
+    /// SPDX 2.3 JSON.
+    Spdx,
+    /// CycloneDX 1.6 JSON.
+    Cyclonedx,
+}
+
+#[derive(Args, Debug)]
+pub struct SbomArgs {
+    /// The image: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
+    pub image: String,
+    /// Document format.
+    #[arg(long, value_enum, default_value = "spdx")]
+    pub format: SbomFormat,
+    /// List the artifacts (SBOMs, signatures) attached to the image instead (oci: layouts and registries).
+    #[arg(long)]
+    pub attached: bool,
+    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[derive(Args, Debug)]
@@ -583,6 +626,7 @@ impl Command {
             Command::Audit(a) => machine(a.check.format),
             Command::Doctor(a) => a.format == Format::Json,
             Command::Lint(a) => machine(a.check.format),
+            Command::Sbom(a) => !a.attached,
             _ => false,
         }
     }

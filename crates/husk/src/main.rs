@@ -43,6 +43,7 @@ fn main() -> ExitCode {
         Command::Debug(args) => commands::debug::run(args, &ctx, &printer),
         Command::Audit(args) => commands::audit::run(args, &ctx, &printer),
         Command::Doctor(args) => commands::doctor::run(args, &ctx, &printer),
+        Command::Sbom(args) => commands::sbom::run(args, &ctx, &printer),
         Command::Lint(args) => commands::lint::run(args, &printer),
     };
     match result {

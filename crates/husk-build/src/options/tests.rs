@@ -44,6 +44,9 @@ fn every_option(tag: &str, origins: Origins) -> BuildOptions {
         passwd: Some(tag == "file"),
         tmp: Some(tag == "file"),
         tzdata: Some(tag == "file"),
+        package_db: Some(tag == "file"),
+        sbom: Some(if tag == "file" { "spdx" } else { "all" }.into()),
+        sbom_output: Some(format!("/{tag}/sbom").into()),
         outputs: Some(vec![format!("oci:{tag}")]),
         load: Some(tag == "file"),
         cargo: Some(CargoOptions {
@@ -428,4 +431,43 @@ fn a_traced_entrypoint_lands_at_its_host_path_unless_dest_says_otherwise() {
     let req = with_dest.into_request(&Environment::default()).unwrap();
     let req = req.with_entrypoint("/usr/bin/python3".into()).unwrap();
     assert_eq!(req.dest.to_string(), "/app/py");
+}
+
+#[test]
+fn sbom_and_package_db_options() {
+    let base = || BuildOptions {
+        entrypoint: Some("/bin/x".into()),
+        ..Default::default()
+    };
+    let req = base().into_request(&env()).unwrap();
+    assert!(req.package_db, "package records are on by default");
+    assert!(!req.sbom.any(), "no SBOM unless asked");
+    let req = BuildOptions {
+        package_db: Some(false),
+        sbom: Some("all".into()),
+        ..base()
+    }
+    .into_request(&env())
+    .unwrap();
+    assert!(!req.package_db);
+    assert!(req.sbom.spdx && req.sbom.cyclonedx);
+    let e = BuildOptions {
+        sbom: Some("swid".into()),
+        ..base()
+    }
+    .into_request(&env())
+    .unwrap_err();
+    assert!(e.to_string().starts_with("invalid --sbom \"swid\""), "{e}");
+    // In a file, the key and the file are named; sbom-output is taken from its directory.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("husk.toml");
+    std::fs::write(
+        &path,
+        "entrypoint = \"x\"\nsbom = \"SPDX\"\nsbom-output = \"docs\"\npackage-db = false\n",
+    )
+    .unwrap();
+    let opts = BuildOptions::from_toml_file(&path).unwrap();
+    assert_eq!(opts.sbom_output, Some(dir.path().join("docs")));
+    let e = opts.into_request(&env()).unwrap_err();
+    assert!(e.to_string().contains("key sbom in"), "{e}");
 }

@@ -17,20 +17,21 @@ use crate::output::{Printer, bytes};
 
 /// Settings read from the environment (only the CLI reads it).
 pub fn environment(no_cache: bool) -> Environment {
-    let cache_dir = if no_cache {
-        None
-    } else {
-        std::env::var_os("HUSK_CACHE_DIR")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("husk")))
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/husk")))
-            .map(|d| d.join("layers"))
-    };
+    // husk's cache root: $HUSK_CACHE_DIR, else $XDG_CACHE_HOME/husk, else ~/.cache/husk.
+    let root = std::env::var_os("HUSK_CACHE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("husk")))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/husk")));
     Environment {
         source_date_epoch: std::env::var("SOURCE_DATE_EPOCH")
             .ok()
             .filter(|s| !s.is_empty()),
-        cache_dir,
+        cache_dir: root
+            .as_ref()
+            .filter(|_| !no_cache)
+            .map(|d| d.join("layers")),
+        // Kept with --no-cache: it only decides which dpkg lists are read.
+        dpkg_index_dir: root.map(|d| d.join("dpkg")),
         cargo: std::env::var_os("CARGO").filter(|c| !c.is_empty()),
         rustflags: std::env::var("RUSTFLAGS").ok(),
         home: std::env::var_os("HOME")
@@ -82,6 +83,9 @@ fn flag_options(a: &BuildArgs) -> BuildOptions {
         no_passwd,
         no_tmp,
         tzdata,
+        no_package_db,
+        sbom,
+        sbom_output,
         outputs,
         push: _,
         load,
@@ -127,6 +131,9 @@ fn flag_options(a: &BuildArgs) -> BuildOptions {
         passwd: no_passwd.then_some(false),
         tmp: no_tmp.then_some(false),
         tzdata: tzdata.then_some(true),
+        package_db: no_package_db.then_some(false),
+        sbom: sbom.clone(),
+        sbom_output: sbom_output.clone(),
         outputs: non_empty(outputs),
         load: load.map(|_| true),
         cargo: cargo_flags(cargo_args),
@@ -186,9 +193,19 @@ fn with_program(
         Program::Path(path) => path.clone(),
         Program::Cargo(cargo) => {
             printer.info("building the entrypoint with cargo");
-            let exe = husk_build::cargo::build_binary(cargo, Path::new("."), env)?;
-            printer.info(format!("cargo built {}", exe.display()));
-            exe
+            let built = husk_build::cargo::build_binary(cargo, Path::new("."), env)?;
+            if built.auditable {
+                printer.info(format!(
+                    "cargo auditable built {} (its crate list is embedded for scanners)",
+                    built.executable.display()
+                ));
+            } else {
+                printer.info(format!(
+                    "cargo built {}; cargo-auditable is not installed, so scanners will not see its crates (cargo install cargo-auditable --locked)",
+                    built.executable.display()
+                ));
+            }
+            built.executable
         }
     };
     Ok(checked.with_entrypoint(exe)?)
@@ -273,6 +290,8 @@ struct JsonSummary<'a> {
     layers: Vec<JsonLayer<'a>>,
     libraries: &'a [String],
     trace: Option<&'a husk_build::TraceSummary>,
+    packages: usize,
+    package_db: bool,
     tags: &'a [String],
     outputs: Vec<String>,
 }
@@ -347,6 +366,7 @@ pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -
         );
     }
     let report = opts.trace_report.clone();
+    let sbom_dir = opts.sbom_output.clone();
     let env = environment(args.no_cache);
     let checked = opts.into_request(&env)?;
     // Refuse bad destinations before doing any work (a Cargo build included), so a bad one
@@ -362,7 +382,16 @@ pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -
     if let (Some(path), Some(traced)) = (&report, &built.traced) {
         write_report(path, traced)?;
     }
-    let written = write_outputs(ctx, &built.image, &outputs, load, &req.tags, printer)?;
+    let mut written = write_outputs(ctx, &built.image, &outputs, load, &req.tags, printer)?;
+    let documents =
+        super::sbom_files::write_documents(sbom_dir.as_deref(), &outputs, &req.tags, &built.sbom)?;
+    written.extend(documents.iter().map(|p| p.display().to_string()));
+    let created = (req.epoch > 0).then(|| husk_build::rfc3339(req.epoch));
+    for line in
+        super::sbom_files::attach_documents(ctx, &built.image, &outputs, &built.sbom, created)?
+    {
+        printer.info(format!("  {line}"));
+    }
     if check {
         let loaded = load == Some(Engine::Podman);
         check_image(ctx, &built, &req, loaded, printer)?;
@@ -370,6 +399,20 @@ pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -
 
     print_summary(args.format, &built.summary, &req, written, printer)?;
     Ok(Exit::Success)
+}
+
+/// What the summary says about the image's package records.
+fn packages_line(s: &Summary, req: &BuildRequest) -> String {
+    if s.package_db {
+        format!(
+            "  {} Debian packages recorded in /var/lib/dpkg/status.d (scanners see them; --no-package-db leaves them out)",
+            s.packages
+        )
+    } else if !req.package_db {
+        "  no package records (--no-package-db): scanners will see no packages".to_owned()
+    } else {
+        "  no Debian package supplied the image's files: no package records".to_owned()
+    }
 }
 
 /// The summary of a build: JSON, or text lines on stderr and the digest on stdout.
@@ -402,6 +445,8 @@ fn print_summary(
                     .collect(),
                 libraries: &s.libraries,
                 trace: s.trace.as_ref(),
+                packages: s.packages,
+                package_db: s.package_db,
                 tags: &req.tags,
                 outputs: written,
             };
@@ -435,6 +480,7 @@ fn print_summary(
             if let Some(t) = &s.trace {
                 print_trace_summary(t, printer);
             }
+            printer.info(packages_line(s, req));
             for w in &written {
                 printer.info(format!("  wrote {w}"));
             }

@@ -14,6 +14,8 @@ pub mod login;
 pub mod ls;
 pub mod pull;
 pub mod push;
+pub mod sbom;
+pub mod sbom_files;
 pub mod tree;
 pub mod validate;
 pub mod view;

@@ -5,7 +5,8 @@
 //! that hold an index (oci:, oci-archive:, docker://) and gives the others its only image,
 //! else an error listing the platforms. `--platform` pulls one image; `--all` insists on
 //! the whole index. Blobs are fetched `--jobs` at a time into an `oci:` directory or a
-//! registry.
+//! registry. `--with-referrers` then copies the artifacts attached to the image, verified
+//! (`Context::copy_referrers`).
 
 use anyhow::{Result, bail};
 use husk_transport::{Context, CopyOptions, ImageRef, Source, default_names};
@@ -39,6 +40,10 @@ pub fn run(args: &PullArgs, ctx: &Context, printer: &Printer) -> Result<Exit> {
     };
     let report = ctx.copy(Source::Reference(&source), &dest, &opts)?;
     printer.info(crate::summary::copy_line(&report));
+    if args.with_referrers {
+        let n = ctx.copy_referrers(&source, &dest)?;
+        printer.info(format!("  {n} attached artifacts (referrers) copied"));
+    }
     printer.data(report.digest.to_string())?;
     Ok(Exit::Success)
 }

@@ -4,7 +4,8 @@
 //! A source that names a multi-platform index (an OCI layout entry, a registry index) is
 //! pushed whole, like `crane copy` (`--all` says so explicitly, as `skopeo copy --all`
 //! needs); `--platform` pushes one of its images. The copy itself is
-//! `husk_transport::Context::copy`.
+//! `husk_transport::Context::copy`; `--with-referrers` then copies the artifacts attached
+//! to the image (`Context::copy_referrers`).
 
 use anyhow::Result;
 use husk_transport::{Context, CopyOptions, ImageRef, Source};
@@ -31,6 +32,10 @@ pub fn run(args: &PushArgs, ctx: &Context, printer: &Printer) -> Result<Exit> {
     };
     let report = ctx.copy(Source::Reference(&source), &dest, &opts)?;
     printer.info(crate::summary::copy_line(&report));
+    if args.with_referrers {
+        let n = ctx.copy_referrers(&source, &dest)?;
+        printer.info(format!("  {n} attached artifacts (referrers) copied"));
+    }
     printer.data(report.digest.to_string())?;
     Ok(Exit::Success)
 }

@@ -1,0 +1,122 @@
+//! A docker-registry (Debian's `docker-registry`, distribution 2.8: no referrers API)
+//! started on a free loopback port with TLS (rcgen) and htpasswd auth, killed on drop.
+//! For tests that need a registry without the fault proxy of registry_e2e.rs.
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+pub const USER: &str = "husk-e2e";
+pub const PASS: &str = "pw-Zq9-very-secret";
+
+pub struct Registry {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+    tls: bool,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Registry {
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+    pub fn cert_dir(&self) -> PathBuf {
+        self.dir.path().join("certs")
+    }
+    /// The flags husk needs to reach it.
+    pub fn flags(&self) -> Vec<String> {
+        if self.tls {
+            vec![
+                "--ca-cert".into(),
+                self.cert_dir().join("ca.crt").display().to_string(),
+            ]
+        } else {
+            vec!["--insecure-http".into()]
+        }
+    }
+}
+
+/// Whether docker-registry runs (it has no --version); under CI=true its absence fails.
+pub fn have_registry() -> bool {
+    let ok = Command::new("docker-registry")
+        .arg("--help")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| v == "true"),
+            "docker-registry is required under CI but is not installed (run scripts/test.sh)"
+        );
+        eprintln!("skipping: docker-registry is not installed");
+    }
+    ok
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16) {
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "port {port} did not open"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn start_registry(tls_auth: bool) -> Registry {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let d = dir.path();
+    let mut config = format!(
+        "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+        d.join("data").display()
+    );
+    if tls_auth {
+        std::fs::create_dir_all(d.join("certs")).unwrap();
+        let ck = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+            .unwrap();
+        std::fs::write(d.join("certs/ca.crt"), ck.cert.pem()).unwrap();
+        std::fs::write(d.join("key.pem"), ck.signing_key.serialize_pem()).unwrap();
+        let hash = bcrypt::hash(PASS, 4).unwrap();
+        std::fs::write(d.join("htpasswd"), format!("{USER}:{hash}\n")).unwrap();
+        config.push_str(&format!(
+            "  tls:\n    certificate: {}\n    key: {}\nauth:\n  htpasswd:\n    realm: husk-e2e\n    path: {}\n",
+            d.join("certs/ca.crt").display(),
+            d.join("key.pem").display(),
+            d.join("htpasswd").display()
+        ));
+    }
+    std::fs::write(d.join("config.yml"), config).unwrap();
+    let log = std::fs::File::create(d.join("registry.log")).unwrap();
+    let child = Command::new("docker-registry")
+        .arg("serve")
+        .arg(d.join("config.yml"))
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("docker-registry starts");
+    wait_for_port(port);
+    Registry {
+        child,
+        port,
+        dir,
+        tls: tls_auth,
+    }
+}
