@@ -391,7 +391,14 @@ fn nginx_serves_a_static_file_as_non_root() {
     if !require("podman") || !require("curl") || !require_path("/usr/sbin/nginx", "nginx-light") {
         return;
     }
-    let t = workdir();
+    // Not under /tmp (nor /var/tmp, /run): `podman run --read-only` mounts a tmpfs there,
+    // which would hide the config and the site at run time. The checkout, and so
+    // CARGO_TARGET_TMPDIR, may itself live under /tmp.
+    std::fs::create_dir_all("/srv").unwrap();
+    let t = tempfile::Builder::new()
+        .prefix("husk-nginx-")
+        .tempdir_in("/srv")
+        .unwrap();
     let root = t.path().join("www");
     std::fs::create_dir(&root).unwrap();
     write(&root, "index.html", "hello from a traced nginx\n");
