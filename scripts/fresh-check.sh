@@ -75,10 +75,16 @@ unshare --mount --pid --fork --propagation private -- bash -euo pipefail -c '
   mount -t tmpfs -o mode=0755 tmpfs "$root/run"
   mount --bind "$cargo_home" "$root$cargo_home"
   mount --bind "$rustup_home" "$root$rustup_home"
-  exec chroot "$root" /usr/bin/env -i HOME=/root CI=true TERM=dumb LANG=C.UTF-8 \
-    CARGO_HOME="$cargo_home" RUSTUP_HOME="$rustup_home" \
+  # pivot_root, not chroot: the fresh root becomes the mount namespace'"'"'s real root, as on
+  # a machine of its own. Under a plain chroot, `runc exec` (podman exec, podman healthcheck)
+  # joins the container and then cannot chdir to its working directory.
+  cd "$root"
+  mkdir -p .old-root
+  pivot_root . .old-root
+  exec /usr/sbin/chroot . /usr/bin/env -i HOME=/root CI=true TERM=dumb LANG=C.UTF-8 \
+    CARGO_HOME="$cargo_home" RUSTUP_HOME="$rustup_home" CARGO_INCREMENTAL=0 \
     PATH="$cargo_home/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "$@" \
-    /bin/bash -c "cd /src/husk && ./scripts/test.sh"
+    /bin/bash -c "umount -l /.old-root && rmdir /.old-root && cd /src/husk && ./scripts/test.sh"
 ' fresh-check "$root" "$cargo_home" "$rustup_home" "${passenv[@]}" || status=$?
 echo "fresh-check: $(date -u +%FT%TZ) test command exited $status"
 
