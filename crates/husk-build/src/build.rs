@@ -136,7 +136,7 @@ pub fn plan(req: &BuildRequest, fs: &dyn HostFs) -> Result<Plans, BuildError> {
         }
     }
     plans.arch = Some(image_arch(req, fs, &entry_head, &elf_roots)?);
-    if req.libraries && !elf_roots.is_empty() {
+    if req.contents.libraries && !elf_roots.is_empty() {
         plan_libraries(req, fs, &elf_roots, &mut plans)?;
     }
     plan_system(req, &mut plans)?;
@@ -181,7 +181,7 @@ fn plan_app(
             Entry::file(FileSource::Host(req.entrypoint.clone()), MODE_EXEC),
         )?;
     }
-    for spec in &req.files {
+    for spec in &req.contents.files {
         plan_file(spec, app)?;
     }
     Ok(entry_head)
@@ -276,21 +276,21 @@ fn static_path(s: &str) -> ImagePath {
 
 /// The system layer: users, /tmp, the workdir, the CA bundle, tzdata.
 fn plan_system(req: &BuildRequest, plans: &mut Plans) -> Result<(), BuildError> {
-    if req.passwd {
+    if req.contents.passwd {
         plan_users(req, &mut plans.system)?;
     }
-    if req.tmp {
+    if req.contents.tmp {
         let mut e = Entry::dir();
         e.mode = 0o1777;
         plans.system.add(static_path("/tmp"), e)?;
     }
-    if let Some(w) = &req.workdir
+    if let Some(w) = &req.config.workdir
         && plans.app.get(w).is_none()
         && plans.system.get(w).is_none()
     {
         plans.system.add(w.clone(), Entry::dir())?;
     }
-    match &req.ca_certs {
+    match &req.contents.ca_certs {
         CaCerts::None => {}
         CaCerts::Host => {
             let host = Path::new(HOST_CA_BUNDLE);
@@ -303,7 +303,7 @@ fn plan_system(req: &BuildRequest, plans: &mut Plans) -> Result<(), BuildError> 
         }
         CaCerts::File(path) => add_ca(&mut plans.system, path)?,
     }
-    if req.tzdata {
+    if req.contents.tzdata {
         let zi = Path::new(HOST_ZONEINFO);
         if !zi.is_dir() {
             return Err(BuildError::NoTzdata {
@@ -322,18 +322,24 @@ fn plan_users(req: &BuildRequest, system: &mut LayerPlan) -> Result<(), BuildErr
     let bytes = |s: String| FileSource::Bytes(Arc::from(s.into_bytes()));
     system.add(
         static_path("/etc/passwd"),
-        Entry::file(bytes(sysfiles::passwd(req.user, &req.user_name)), MODE_DATA),
+        Entry::file(
+            bytes(sysfiles::passwd(req.config.user, &req.config.user_name)),
+            MODE_DATA,
+        ),
     )?;
     system.add(
         static_path("/etc/group"),
-        Entry::file(bytes(sysfiles::group(req.user, &req.user_name)), MODE_DATA),
+        Entry::file(
+            bytes(sysfiles::group(req.config.user, &req.config.user_name)),
+            MODE_DATA,
+        ),
     )?;
     system.add(
         static_path("/etc/nsswitch.conf"),
         Entry::file(bytes(sysfiles::nsswitch().into()), MODE_DATA),
     )?;
-    if let Some(home) = sysfiles::home_of(req.user, &req.user_name) {
-        let mut e = Entry::dir().owned_by(req.user.uid, req.user.gid);
+    if let Some(home) = sysfiles::home_of(req.config.user, &req.config.user_name) {
+        let mut e = Entry::dir().owned_by(req.config.user.uid, req.config.user.gid);
         e.mode = 0o700;
         system.add(static_path(&home), e)?;
     }
@@ -351,7 +357,7 @@ fn plan_libraries(
     let resolver = Resolver::new(fs);
     let roots: Vec<PathBuf> = elf_roots.iter().map(|(_, h)| h.clone()).collect();
     let closure = resolver.closure(&roots)?;
-    let nss = if req.nss {
+    let nss = if req.contents.nss {
         resolver.nss_modules(&closure, &["files", "dns"])?
     } else {
         Vec::new()
@@ -552,21 +558,27 @@ pub fn build(req: &BuildRequest, fs: &dyn HostFs) -> Result<BuildOutput, BuildEr
         .tempdir()
         .map_err(io_err(&std::env::temp_dir()))?;
     let opts = WriteOptions {
-        mtime: req.epoch,
-        compression: req.compression,
-        cache_dir: req.cache_dir.clone(),
+        mtime: req.encoding.epoch,
+        compression: req.encoding.compression,
+        cache_dir: req.encoding.cache_dir.clone(),
         ..WriteOptions::default()
     };
     let written = write_layers(layer_jobs(req, &plans), &opts, work.path())?;
     let (config, user, entrypoint) = image_config(req, arch);
     let platform = config.platform();
-    let image = OwnedImage::assemble(config, written.layers, req.annotations.clone());
+    let image = OwnedImage::assemble(config, written.layers, req.config.annotations.clone());
     let digest = image.digest().map_err(BuildError::Assemble)?;
     let compressed_size = written.summaries.iter().map(|l| l.size).sum();
     let (traced, trace_summary) = plans.trace.take().unzip();
-    let sbom = if req.sbom.any() {
+    let sbom = if req.encoding.sbom.any() {
         let name = req.tags.first().map_or("image", String::as_str);
-        sbom_documents(&plans, req.sbom, name, &digest.to_string(), req.epoch)?
+        sbom_documents(
+            &plans,
+            req.encoding.sbom,
+            name,
+            &digest.to_string(),
+            req.encoding.epoch,
+        )?
     } else {
         Vec::new()
     };
@@ -681,15 +693,15 @@ fn write_layers(
 pub(crate) fn config_env(req: &BuildRequest) -> Vec<String> {
     let mut env: BTreeMap<String, String> = BTreeMap::new();
     env.insert("PATH".into(), DEFAULT_PATH.into());
-    if req.ca_certs != CaCerts::None {
+    if req.contents.ca_certs != CaCerts::None {
         env.insert("SSL_CERT_FILE".into(), CA_BUNDLE_PATH.into());
     }
     let mut env_list: Vec<String> = env
         .iter()
-        .filter(|(k, _)| !req.env.iter().any(|(uk, _)| uk == *k))
+        .filter(|(k, _)| !req.config.env.iter().any(|(uk, _)| uk == *k))
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
-    env_list.extend(req.env.iter().map(|(k, v)| format!("{k}={v}")));
+    env_list.extend(req.config.env.iter().map(|(k, v)| format!("{k}={v}")));
     env_list
 }
 
@@ -697,23 +709,24 @@ pub(crate) fn config_env(req: &BuildRequest) -> Vec<String> {
 fn image_config(req: &BuildRequest, arch: Arch) -> (ImageConfig, String, Vec<String>) {
     let mut entrypoint = vec![req.dest.to_string()];
     entrypoint.extend(req.args.iter().cloned());
-    let user = format!("{}:{}", req.user.uid, req.user.gid);
+    let user = format!("{}:{}", req.config.user.uid, req.config.user.gid);
     let runtime = RuntimeConfig {
         user: Some(user.clone()),
-        exposed_ports: (!req.expose.is_empty()).then(|| {
-            req.expose
+        exposed_ports: (!req.config.expose.is_empty()).then(|| {
+            req.config
+                .expose
                 .iter()
                 .map(|p| (p.0.clone(), EmptyObject {}))
                 .collect()
         }),
         env: Some(config_env(req)),
         entrypoint: Some(entrypoint.clone()),
-        cmd: req.cmd.clone(),
+        cmd: req.config.cmd.clone(),
         volumes: None,
-        working_dir: req.workdir.as_ref().map(ToString::to_string),
-        labels: (!req.labels.is_empty()).then(|| req.labels.clone()),
-        stop_signal: req.stop_signal.clone(),
-        healthcheck: req.healthcheck.as_ref().map(|cmd| {
+        working_dir: req.config.workdir.as_ref().map(ToString::to_string),
+        labels: (!req.config.labels.is_empty()).then(|| req.config.labels.clone()),
+        stop_signal: req.config.stop_signal.clone(),
+        healthcheck: req.config.healthcheck.as_ref().map(|cmd| {
             let mut test = vec!["CMD".to_owned()];
             test.extend(cmd.iter().cloned());
             husk_oci::spec::Healthcheck {
@@ -723,7 +736,7 @@ fn image_config(req: &BuildRequest, arch: Arch) -> (ImageConfig, String, Vec<Str
         }),
     };
     let config = ImageConfig {
-        created: Some(time::rfc3339(req.epoch)),
+        created: Some(time::rfc3339(req.encoding.epoch)),
         author: None,
         architecture: arch.oci_architecture().to_owned(),
         os: "linux".into(),

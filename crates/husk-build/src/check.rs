@@ -81,6 +81,7 @@ pub fn runs(req: &BuildRequest, traced: Option<&[RunResult]>) -> Result<Vec<Chec
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
     let cwd = req
+        .config
         .workdir
         .as_ref()
         .map(|w| PathBuf::from(w.to_string()))
@@ -113,7 +114,10 @@ pub fn podman_args(req: &BuildRequest, image: &str, run: &CheckRun) -> Vec<Strin
     .iter()
     .map(|s| (*s).to_owned())
     .collect();
-    a.push(format!("--user={}:{}", req.user.uid, req.user.gid));
+    a.push(format!(
+        "--user={}:{}",
+        req.config.user.uid, req.config.user.gid
+    ));
     // Exec form, so the scenario's args replace the baked ones (and any Cmd).
     a.push(format!(
         "--entrypoint={}",

@@ -27,7 +27,11 @@ pub mod values;
 pub use build::{BuildOutput, CA_BUNDLE_PATH, LayerSummary, Plans, Summary, build, plan};
 pub use cargo::CargoOptions;
 pub use error::BuildError;
-pub use options::{BuildOptions, BuildRequest, CheckedOptions, Environment, Origins, Program};
+pub use options::{
+    BuildOptions, BuildRequest, CheckedOptions, ConfigOptions, ContentOptions, Contents, Encoding,
+    Environment, OptionGroups, Origins, OutputOptions, Program, ProgramOptions, RunConfig,
+    TraceOptions,
+};
 pub use time::rfc3339;
 pub use trace::{TraceSpec, TraceSummary, Traced};
 pub use values::{CaCerts, SbomFormats, Setting};

@@ -5,9 +5,11 @@
 //! flag. From that one list come [`BuildOptions`] (which is also the `husk.toml` schema),
 //! [`Origins`] (where each value came from, so an error names the flag or the key in the
 //! file), [`BuildOptions::merged`] (flags over the file, field by field) and
-//! [`BuildOptions::KEYS`]. Adding an option is one line in that list plus its validation in
-//! [`BuildOptions::into_request`], which takes the options apart with a pattern naming every
-//! field, as the CLI does with its flags; so an option nobody handles does not compile:
+//! [`BuildOptions::KEYS`]. The list is in groups (program, run-time config, contents, trace,
+//! output): each group becomes a struct ([`OptionGroups`]), checked by one function whose
+//! pattern names every option of the group, as the CLI does with its flags. Adding an option
+//! is one line in its group plus its validation in that group's function; an option nobody
+//! handles does not compile:
 //!
 //! ```compile_fail,E0027
 //! // A pattern that does not name every option is an error, like this one.
@@ -30,9 +32,10 @@ use crate::values::{
 use crate::values::{parse_duration, parse_host_dir, parse_trace_run};
 use crate::{BuildError, CargoOptions};
 
-/// Declares the options: `field: Type, key "toml-key", flag "--flag" [, merge path];`.
-/// `merge` names how a value from the flags combines with one from the file (default: it
-/// replaces it).
+/// Declares the options in groups: `group Struct { field: Type, key "toml-key", flag
+/// "--flag" [, merge path]; ... }`. `merge` names how a value from the flags combines with
+/// one from the file (default: it replaces it). The groups are how the options are checked
+/// ([`BuildOptions::into_groups`]); `husk.toml` and [`BuildOptions`] are flat.
 macro_rules! build_options {
     (@merge $base:expr, $over:expr) => { $over };
     (@merge $base:expr, $over:expr, $merge:path) => {
@@ -42,8 +45,13 @@ macro_rules! build_options {
         }
     };
     ($(
-        $(#[$doc:meta])*
-        $field:ident: $ty:ty, key $key:literal, flag $flag:literal $(, merge $merge:path)?;
+        $(#[$gdoc:meta])*
+        $group:ident $Group:ident {
+            $(
+                $(#[$doc:meta])*
+                $field:ident: $ty:ty, key $key:literal, flag $flag:literal $(, merge $merge:path)?;
+            )*
+        }
     )*) => {
         /// Raw options from one source, or several merged. Every field is optional so a
         /// file and flags can be merged; `husk.toml` uses the keys, and an unknown key is
@@ -51,27 +59,44 @@ macro_rules! build_options {
         #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
         #[serde(deny_unknown_fields)]
         pub struct BuildOptions {
-            $(
+            $($(
                 $(#[$doc])*
                 #[serde(rename = $key)]
                 pub $field: Option<$ty>,
-            )*
+            )*)*
             /// Where each value came from (the flags, unless read from a file); not a key.
             #[serde(skip)]
             pub origins: Origins,
         }
 
+        $(
+            $(#[$gdoc])*
+            #[derive(Debug, Clone, Default, PartialEq)]
+            pub struct $Group {
+                $(
+                    $(#[$doc])*
+                    pub $field: Option<$ty>,
+                )*
+            }
+        )*
+
+        /// Every option, in its group.
+        #[derive(Debug, Clone, Default, PartialEq)]
+        pub struct OptionGroups {
+            $( pub $group: $Group, )*
+        }
+
         /// Where each option's value came from: one [`Setting`] per option.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Origins {
-            $( pub $field: Setting, )*
+            $($( pub $field: Setting, )*)*
         }
 
         impl Default for Origins {
             /// Every option given as its flag.
             fn default() -> Origins {
                 Origins {
-                    $( $field: Setting::flag($flag, $key), )*
+                    $($( $field: Setting::flag($flag, $key), )*)*
                 }
             }
         }
@@ -81,115 +106,144 @@ macro_rules! build_options {
             #[must_use]
             pub fn in_file(path: &Path) -> Origins {
                 let mut origins = Origins::default();
-                $( origins.$field.file = Some(path.to_path_buf()); )*
+                $($( origins.$field.file = Some(path.to_path_buf()); )*)*
                 origins
             }
         }
 
         impl BuildOptions {
             /// The `husk.toml` keys, in declaration order.
-            pub const KEYS: &[&str] = &[$($key),*];
+            pub const KEYS: &[&str] = &[$($($key),*),*];
 
             /// `self` with every option set in `over` replacing its own (the `[cargo]`
             /// table merged key by key); each keeps where its value came from.
             #[must_use]
             pub fn merged(mut self, over: BuildOptions) -> BuildOptions {
-                let BuildOptions { $($field,)* origins } = over;
-                $(
+                let BuildOptions { $($($field,)*)* origins } = over;
+                $($(
                     if let Some(value) = $field {
                         self.$field = Some(
                             build_options!(@merge self.$field.take(), value $(, $merge)?),
                         );
                         self.origins.$field = origins.$field;
                     }
-                )*
+                )*)*
                 self
+            }
+
+            /// The options in their groups, and where each came from.
+            #[must_use]
+            pub fn into_groups(self) -> (OptionGroups, Origins) {
+                let BuildOptions { $($($field,)*)* origins } = self;
+                (OptionGroups { $( $group: $Group { $($field,)* }, )* }, origins)
+            }
+
+            /// Options from their groups, each given as its flag.
+            #[must_use]
+            pub fn from_groups(groups: OptionGroups) -> BuildOptions {
+                let OptionGroups { $( $group: $Group { $($field,)* }, )* } = groups;
+                BuildOptions { $($($field,)*)* origins: Origins::default() }
             }
         }
     };
 }
 
 build_options! {
-    /// Host path of the executable to package.
-    entrypoint: PathBuf, key "entrypoint", flag "ENTRYPOINT";
-    /// Where it lands in the image (default `/app/<name>`).
-    dest: String, key "dest", flag "--dest";
-    /// Arguments appended to the entrypoint.
-    args: Vec<String>, key "args", flag "-- ARGS";
-    /// The image's default Cmd.
-    cmd: Vec<String>, key "cmd", flag "--cmd";
-    /// Extra files: `SRC:DEST[:MODE[:UID:GID]]`.
-    files: Vec<String>, key "files", flag "--file";
-    /// Numeric `UID[:GID]` to run as (default `65532:65532`).
-    user: String, key "user", flag "--user";
-    /// Name of the app user in /etc/passwd (default `nonroot` for 65532, else `app`).
-    user_name: String, key "user-name", flag "--user-name";
-    /// Allow user 0.
-    allow_root: bool, key "allow-root", flag "--allow-root";
-    /// The container's working directory.
-    workdir: String, key "workdir", flag "--workdir";
-    /// `KEY=VALUE` environment variables.
-    env: Vec<String>, key "env", flag "--env";
-    /// `KEY=VALUE` image labels.
-    labels: Vec<String>, key "labels", flag "--label";
-    /// `KEY=VALUE` manifest annotations.
-    annotations: Vec<String>, key "annotations", flag "--annotation";
-    /// `PORT[/PROTO]` to expose.
-    expose: Vec<String>, key "expose", flag "--expose";
-    /// The signal that stops the container.
-    stop_signal: String, key "stop-signal", flag "--stop-signal";
-    /// Exec-form healthcheck command (Docker's HEALTHCHECK CMD), e.g. ["/app/x", "healthcheck"].
-    healthcheck: Vec<String>, key "healthcheck", flag "--healthcheck";
-    /// Trace the entrypoint run with the baked args and add what it opened (`--trace`).
-    trace: bool, key "trace", flag "--trace";
-    /// More traced runs, each one shell-split argument string (implies `trace`).
-    trace_runs: Vec<String>, key "trace-run", flag "--trace-run";
-    /// How long a traced run may take before SIGTERM (`500ms`, `10s`, `2m`; default 10s).
-    trace_timeout: String, key "trace-timeout", flag "--trace-timeout";
-    /// `KEY=VALUE` environment of the traced runs (over the image's).
-    trace_env: Vec<String>, key "trace-env", flag "--trace-env";
-    /// Host working directory of the traced runs (default: the image's workdir, else `/`).
-    trace_workdir: PathBuf, key "trace-workdir", flag "--trace-workdir";
-    /// Host trees whose files the trace never adds.
-    trace_excludes: Vec<PathBuf>, key "trace-exclude", flag "--trace-exclude";
-    /// Host paths added even though they are secrets or in the home.
-    trace_includes: Vec<PathBuf>, key "trace-include", flag "--trace-include";
-    /// A traced run that exits non-zero is not an error.
-    trace_allow_failure: bool, key "trace-allow-failure", flag "--trace-allow-failure";
-    /// Write what the trace added and skipped as JSON to this file; the CLI writes it.
-    trace_report: PathBuf, key "trace-report", flag "--trace-report";
-    /// Run the built image with podman and compare it with the host run; the CLI does it.
-    check: bool, key "check", flag "--check";
-    /// Image names (default `<name>:latest`).
-    tags: Vec<String>, key "tags", flag "--tag";
-    /// `gzip`, `zstd`, `gzip:9`, `zstd:19`.
-    compression: String, key "compression", flag "--compression";
-    /// The CA bundle: a host path, `"host"` (the default) or `"none"` (see [`CaCerts`]).
-    ca_certs: CaCerts, key "ca-certs", flag "--ca-certs";
-    /// Resolve and add shared libraries (default true).
-    libraries: bool, key "libraries", flag "--no-libraries";
-    /// Add glibc NSS modules for files/dns (default true when libc is in the closure).
-    nss: bool, key "nss", flag "--no-nss";
-    /// Add /etc/passwd, /etc/group, /etc/nsswitch.conf and the home directory (default true).
-    passwd: bool, key "passwd", flag "--no-passwd";
-    /// Add /tmp with mode 1777 (default true).
-    tmp: bool, key "tmp", flag "--no-tmp";
-    /// Add /usr/share/zoneinfo from the host (default false).
-    tzdata: bool, key "tzdata", flag "--tzdata";
-    /// Write `/var/lib/dpkg/status.d/` records of the packages that supplied files, and
-    /// the OS identity files, so scanners see them (default true).
-    package_db: bool, key "package-db", flag "--no-package-db";
-    /// SBOM documents to write and attach to the image: `spdx`, `cyclonedx` or `all`.
-    sbom: String, key "sbom", flag "--sbom";
-    /// Where the SBOM documents go (default: next to the first output); the CLI writes them.
-    sbom_output: PathBuf, key "sbom-output", flag "--sbom-output";
-    /// Outputs (`oci:DIR`, `oci-archive:FILE`, `docker-archive:FILE`, `podman:NAME`); the
-    /// CLI writes them.
-    outputs: Vec<String>, key "outputs", flag "--output";
-    /// Load into podman or docker after building; the CLI does it.
-    load: bool, key "load", flag "--load";
-    /// Build the entrypoint with Cargo first (the `[cargo]` table).
-    cargo: CargoOptions, key "cargo", flag "--cargo", merge CargoOptions::merged;
+    /// What to package and how it is started.
+    program ProgramOptions {
+        /// Host path of the executable to package.
+        entrypoint: PathBuf, key "entrypoint", flag "ENTRYPOINT";
+        /// Where it lands in the image (default `/app/<name>`).
+        dest: String, key "dest", flag "--dest";
+        /// Arguments appended to the entrypoint.
+        args: Vec<String>, key "args", flag "-- ARGS";
+        /// Build the entrypoint with Cargo first (the `[cargo]` table).
+        cargo: CargoOptions, key "cargo", flag "--cargo", merge CargoOptions::merged;
+    }
+    /// The image's run-time configuration.
+    config ConfigOptions {
+        /// The image's default Cmd.
+        cmd: Vec<String>, key "cmd", flag "--cmd";
+        /// Numeric `UID[:GID]` to run as (default `65532:65532`).
+        user: String, key "user", flag "--user";
+        /// Name of the app user in /etc/passwd (default `nonroot` for 65532, else `app`).
+        user_name: String, key "user-name", flag "--user-name";
+        /// Allow user 0.
+        allow_root: bool, key "allow-root", flag "--allow-root";
+        /// The container's working directory.
+        workdir: String, key "workdir", flag "--workdir";
+        /// `KEY=VALUE` environment variables.
+        env: Vec<String>, key "env", flag "--env";
+        /// `KEY=VALUE` image labels.
+        labels: Vec<String>, key "labels", flag "--label";
+        /// `KEY=VALUE` manifest annotations.
+        annotations: Vec<String>, key "annotations", flag "--annotation";
+        /// `PORT[/PROTO]` to expose.
+        expose: Vec<String>, key "expose", flag "--expose";
+        /// The signal that stops the container.
+        stop_signal: String, key "stop-signal", flag "--stop-signal";
+        /// Exec-form healthcheck command (Docker's HEALTHCHECK CMD), e.g. ["/app/x", "healthcheck"].
+        healthcheck: Vec<String>, key "healthcheck", flag "--healthcheck";
+    }
+    /// What the image holds besides the program.
+    contents ContentOptions {
+        /// Extra files: `SRC:DEST[:MODE[:UID:GID]]`.
+        files: Vec<String>, key "files", flag "--file";
+        /// The CA bundle: a host path, `"host"` (the default) or `"none"` (see [`CaCerts`]).
+        ca_certs: CaCerts, key "ca-certs", flag "--ca-certs";
+        /// Resolve and add shared libraries (default true).
+        libraries: bool, key "libraries", flag "--no-libraries";
+        /// Add glibc NSS modules for files/dns (default true when libc is in the closure).
+        nss: bool, key "nss", flag "--no-nss";
+        /// Add /etc/passwd, /etc/group, /etc/nsswitch.conf and the home directory (default true).
+        passwd: bool, key "passwd", flag "--no-passwd";
+        /// Add /tmp with mode 1777 (default true).
+        tmp: bool, key "tmp", flag "--no-tmp";
+        /// Add /usr/share/zoneinfo from the host (default false).
+        tzdata: bool, key "tzdata", flag "--tzdata";
+        /// Write `/var/lib/dpkg/status.d/` records of the packages that supplied files, and
+        /// the OS identity files, so scanners see them (default true).
+        package_db: bool, key "package-db", flag "--no-package-db";
+    }
+    /// Tracing the program to find the files it opens, and checking the built image.
+    trace TraceOptions {
+        /// Trace the entrypoint run with the baked args and add what it opened (`--trace`).
+        trace: bool, key "trace", flag "--trace";
+        /// More traced runs, each one shell-split argument string (implies `trace`).
+        trace_runs: Vec<String>, key "trace-run", flag "--trace-run";
+        /// How long a traced run may take before SIGTERM (`500ms`, `10s`, `2m`; default 10s).
+        trace_timeout: String, key "trace-timeout", flag "--trace-timeout";
+        /// `KEY=VALUE` environment of the traced runs (over the image's).
+        trace_env: Vec<String>, key "trace-env", flag "--trace-env";
+        /// Host working directory of the traced runs (default: the image's workdir, else `/`).
+        trace_workdir: PathBuf, key "trace-workdir", flag "--trace-workdir";
+        /// Host trees whose files the trace never adds.
+        trace_excludes: Vec<PathBuf>, key "trace-exclude", flag "--trace-exclude";
+        /// Host paths added even though they are secrets or in the home.
+        trace_includes: Vec<PathBuf>, key "trace-include", flag "--trace-include";
+        /// A traced run that exits non-zero is not an error.
+        trace_allow_failure: bool, key "trace-allow-failure", flag "--trace-allow-failure";
+        /// Write what the trace added and skipped as JSON to this file; the CLI writes it.
+        trace_report: PathBuf, key "trace-report", flag "--trace-report";
+        /// Run the built image with podman and compare it with the host run; the CLI does it.
+        check: bool, key "check", flag "--check";
+    }
+    /// How the image is encoded, named, described and where it goes.
+    output OutputOptions {
+        /// Image names (default `<name>:latest`).
+        tags: Vec<String>, key "tags", flag "--tag";
+        /// `gzip`, `zstd`, `gzip:9`, `zstd:19`.
+        compression: String, key "compression", flag "--compression";
+        /// SBOM documents to write and attach to the image: `spdx`, `cyclonedx` or `all`.
+        sbom: String, key "sbom", flag "--sbom";
+        /// Where the SBOM documents go (default: next to the first output); the CLI writes them.
+        sbom_output: PathBuf, key "sbom-output", flag "--sbom-output";
+        /// Outputs (`oci:DIR`, `oci-archive:FILE`, `docker-archive:FILE`, `podman:NAME`); the
+        /// CLI writes them.
+        outputs: Vec<String>, key "outputs", flag "--output";
+        /// Load into podman or docker after building; the CLI does it.
+        load: bool, key "load", flag "--load";
+    }
 }
 
 /// The program to package: a host executable, or one Cargo builds first.
@@ -207,8 +261,19 @@ pub struct BuildRequest<E = PathBuf, D = ImagePath> {
     pub entrypoint: E,
     pub dest: D,
     pub args: Vec<String>,
+    /// `--trace` and its options: the runs to trace (none: no trace).
+    pub trace: Option<TraceSpec>,
+    /// Image names; `<name>:latest` when none was given.
+    pub tags: Vec<String>,
+    pub config: RunConfig,
+    pub contents: Contents,
+    pub encoding: Encoding,
+}
+
+/// The image's run-time configuration, checked.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
     pub cmd: Option<Vec<String>>,
-    pub files: Vec<FileSpec>,
     pub user: User,
     pub user_name: String,
     pub workdir: Option<ImagePath>,
@@ -218,11 +283,12 @@ pub struct BuildRequest<E = PathBuf, D = ImagePath> {
     pub expose: Vec<Port>,
     pub stop_signal: Option<String>,
     pub healthcheck: Option<Vec<String>>,
-    /// `--trace` and its options: the runs to trace (none: no trace).
-    pub trace: Option<TraceSpec>,
-    /// Image names; `<name>:latest` when none was given.
-    pub tags: Vec<String>,
-    pub compression: husk_layer::Compression,
+}
+
+/// What the image holds besides the program, checked.
+#[derive(Debug, Clone)]
+pub struct Contents {
+    pub files: Vec<FileSpec>,
     pub ca_certs: CaCerts,
     pub libraries: bool,
     pub nss: bool,
@@ -231,6 +297,12 @@ pub struct BuildRequest<E = PathBuf, D = ImagePath> {
     pub tzdata: bool,
     /// Write the image's dpkg package records and OS identity files.
     pub package_db: bool,
+}
+
+/// How the image's bytes are made and described.
+#[derive(Debug, Clone)]
+pub struct Encoding {
+    pub compression: husk_layer::Compression,
     /// The SBOM documents to produce.
     pub sbom: SbomFormats,
     /// Seconds since the epoch for every mtime and the created time (SOURCE_DATE_EPOCH).
@@ -336,117 +408,38 @@ impl BuildOptions {
 
     /// Validate every option. The result names the program to package (a path, or a
     /// Cargo build still to run); [`CheckedOptions::with_entrypoint`] completes it once the
-    /// executable exists. Nothing is read from disk here; nothing is written.
+    /// executable exists. Nothing is read from disk here; nothing is written. Each group is
+    /// checked by a function whose pattern names every option of the group, so an option
+    /// nobody handles does not compile.
     ///
     /// # Errors
     /// The first invalid option, naming the flag or the key and file it came from.
     pub fn into_request(self, env: &Environment) -> Result<CheckedOptions, BuildError> {
-        let BuildOptions {
-            entrypoint,
-            dest,
-            args,
-            cmd,
-            files,
-            user,
-            user_name,
-            allow_root,
-            workdir,
-            env: env_vars,
-            labels,
-            annotations,
-            expose,
-            stop_signal,
-            healthcheck,
+        let (groups, at) = self.into_groups();
+        let OptionGroups {
+            program:
+                ProgramOptions {
+                    entrypoint,
+                    dest,
+                    args,
+                    cargo,
+                },
+            config,
+            contents,
             trace,
-            trace_runs,
-            trace_timeout,
-            trace_env,
-            trace_workdir,
-            trace_excludes,
-            trace_includes,
-            trace_allow_failure,
-            trace_report: _,
-            check: _,
-            tags,
-            compression,
-            ca_certs,
-            libraries,
-            nss,
-            passwd,
-            tmp,
-            tzdata,
-            package_db,
-            sbom,
-            sbom_output: _,
-            outputs: _,
-            load: _,
-            cargo,
-            origins: at,
-        } = self;
-        let entrypoint = program(entrypoint, cargo)?;
-        let dest = dest.map(|d| parse_path(&at.dest, &d)).transpose()?;
-        let (user, user_name) = check_user(&at, user, user_name, allow_root)?;
-        let trace = check_trace(
-            &at,
-            env,
-            RawTrace {
-                on: trace,
-                runs: trace_runs,
-                timeout: trace_timeout,
-                env: trace_env,
-                workdir: trace_workdir,
-                excludes: trace_excludes,
-                includes: trace_includes,
-                allow_failure: trace_allow_failure,
-            },
-            args.as_deref().unwrap_or_default(),
-        )?;
+            output,
+        } = groups;
+        let args = args.unwrap_or_default();
+        let (tags, encoding) = check_output(&at, env, output)?;
         Ok(BuildRequest {
-            entrypoint,
-            dest,
-            args: args.unwrap_or_default(),
-            cmd,
-            files: each(&at.files, files, parse_file_spec)?,
-            user,
-            user_name,
-            workdir: workdir.map(|w| parse_path(&at.workdir, &w)).transpose()?,
-            env: each(&at.env, env_vars, parse_key_value)?,
-            labels: each(&at.labels, labels, parse_key_value)?
-                .into_iter()
-                .collect(),
-            annotations: each(&at.annotations, annotations, parse_key_value)?
-                .into_iter()
-                .collect(),
-            expose: ports(&at.expose, expose)?,
-            stop_signal: stop_signal
-                .map(|s| parse_signal(&at.stop_signal, &s))
-                .transpose()?,
-            healthcheck: check_healthcheck(&at.healthcheck, healthcheck)?,
-            trace,
-            tags: tags.unwrap_or_default(),
-            compression: parse_compression(
-                &at.compression,
-                compression.as_deref().unwrap_or("gzip"),
-            )?,
-            ca_certs: ca_certs.unwrap_or(CaCerts::Host),
-            libraries: libraries.unwrap_or(true),
-            nss: nss.unwrap_or(true),
-            passwd: passwd.unwrap_or(true),
-            tmp: tmp.unwrap_or(true),
-            tzdata: tzdata.unwrap_or(false),
-            package_db: package_db.unwrap_or(true),
-            sbom: sbom
-                .map(|s| parse_sbom_formats(&at.sbom, &s))
-                .transpose()?
-                .unwrap_or_default(),
-            epoch: env
-                .source_date_epoch
-                .as_deref()
-                .map(parse_epoch)
-                .transpose()?
-                .unwrap_or(0),
-            cache_dir: env.cache_dir.clone(),
-            dpkg_index_dir: env.dpkg_index_dir.clone(),
+            entrypoint: program(entrypoint, cargo)?,
+            dest: dest.map(|d| parse_path(&at.dest, &d)).transpose()?,
+            trace: check_trace(&at, env, trace, &args)?,
+            args,
+            tags,
+            config: check_config(&at, config)?,
+            contents: check_contents(&at, contents)?,
+            encoding,
         })
     }
 }
@@ -464,31 +457,11 @@ impl CheckedOptions {
             entrypoint: _,
             dest,
             args,
-            cmd,
-            files,
-            user,
-            user_name,
-            workdir,
-            env,
-            labels,
-            annotations,
-            expose,
-            stop_signal,
-            healthcheck,
             trace,
             mut tags,
-            compression,
-            ca_certs,
-            libraries,
-            nss,
-            passwd,
-            tmp,
-            tzdata,
-            package_db,
-            sbom,
-            epoch,
-            cache_dir,
-            dpkg_index_dir,
+            config,
+            contents,
+            encoding,
         } = self;
         // A traced program runs from its host path (an interpreter finds its library
         // relative to itself), so that is where it lands unless --dest says otherwise.
@@ -516,33 +489,106 @@ impl CheckedOptions {
             entrypoint,
             dest,
             args,
-            cmd,
-            files,
-            user,
-            user_name,
-            workdir,
-            env,
-            labels,
-            annotations,
-            expose,
-            stop_signal,
-            healthcheck,
             trace,
             tags,
-            compression,
-            ca_certs,
-            libraries,
-            nss,
-            passwd,
-            tmp,
-            tzdata,
-            package_db,
-            sbom,
-            epoch,
-            cache_dir,
-            dpkg_index_dir,
+            config,
+            contents,
+            encoding,
         })
     }
+}
+
+/// The run-time configuration: user (root refused without `allow-root`), paths, lists.
+fn check_config(at: &Origins, config: ConfigOptions) -> Result<RunConfig, BuildError> {
+    let ConfigOptions {
+        cmd,
+        user,
+        user_name,
+        allow_root,
+        workdir,
+        env,
+        labels,
+        annotations,
+        expose,
+        stop_signal,
+        healthcheck,
+    } = config;
+    let (user, user_name) = check_user(at, user, user_name, allow_root)?;
+    Ok(RunConfig {
+        cmd,
+        user,
+        user_name,
+        workdir: workdir.map(|w| parse_path(&at.workdir, &w)).transpose()?,
+        env: each(&at.env, env, parse_key_value)?,
+        labels: each(&at.labels, labels, parse_key_value)?
+            .into_iter()
+            .collect(),
+        annotations: each(&at.annotations, annotations, parse_key_value)?
+            .into_iter()
+            .collect(),
+        expose: ports(&at.expose, expose)?,
+        stop_signal: stop_signal
+            .map(|s| parse_signal(&at.stop_signal, &s))
+            .transpose()?,
+        healthcheck: check_healthcheck(&at.healthcheck, healthcheck)?,
+    })
+}
+
+/// The contents: extra files parsed, every switch at its default when not given.
+fn check_contents(at: &Origins, contents: ContentOptions) -> Result<Contents, BuildError> {
+    let ContentOptions {
+        files,
+        ca_certs,
+        libraries,
+        nss,
+        passwd,
+        tmp,
+        tzdata,
+        package_db,
+    } = contents;
+    Ok(Contents {
+        files: each(&at.files, files, parse_file_spec)?,
+        ca_certs: ca_certs.unwrap_or(CaCerts::Host),
+        libraries: libraries.unwrap_or(true),
+        nss: nss.unwrap_or(true),
+        passwd: passwd.unwrap_or(true),
+        tmp: tmp.unwrap_or(true),
+        tzdata: tzdata.unwrap_or(false),
+        package_db: package_db.unwrap_or(true),
+    })
+}
+
+/// The tags and the encoding. `sbom-output`, `outputs` and `load` are the CLI's: it writes
+/// the documents and the outputs.
+fn check_output(
+    at: &Origins,
+    env: &Environment,
+    output: OutputOptions,
+) -> Result<(Vec<String>, Encoding), BuildError> {
+    let OutputOptions {
+        tags,
+        compression,
+        sbom,
+        sbom_output: _,
+        outputs: _,
+        load: _,
+    } = output;
+    let encoding = Encoding {
+        compression: parse_compression(&at.compression, compression.as_deref().unwrap_or("gzip"))?,
+        sbom: sbom
+            .map(|s| parse_sbom_formats(&at.sbom, &s))
+            .transpose()?
+            .unwrap_or_default(),
+        epoch: env
+            .source_date_epoch
+            .as_deref()
+            .map(parse_epoch)
+            .transpose()?
+            .unwrap_or(0),
+        cache_dir: env.cache_dir.clone(),
+        dpkg_index_dir: env.dpkg_index_dir.clone(),
+    };
+    Ok((tags.unwrap_or_default(), encoding))
 }
 
 /// The program: exactly one of an entrypoint path and a Cargo build.
@@ -614,28 +660,29 @@ fn ports(at: &Setting, values: Option<Vec<String>>) -> Result<Vec<Port>, BuildEr
     Ok(ports)
 }
 
-/// The trace options as given.
-struct RawTrace {
-    on: Option<bool>,
-    runs: Option<Vec<String>>,
-    timeout: Option<String>,
-    env: Option<Vec<String>>,
-    workdir: Option<PathBuf>,
-    excludes: Option<Vec<PathBuf>>,
-    includes: Option<Vec<PathBuf>>,
-    allow_failure: Option<bool>,
-}
-
 /// The trace to run: on with `--trace` or any `--trace-run`; the baked args are the first
-/// run. The other trace options are checked even when tracing is off.
+/// run. The other trace options are checked even when tracing is off. `trace-report` and
+/// `check` are the CLI's: it writes the report and runs the check.
 fn check_trace(
     at: &Origins,
     env: &Environment,
-    raw: RawTrace,
+    trace: TraceOptions,
     baked: &[String],
 ) -> Result<Option<TraceSpec>, BuildError> {
+    let TraceOptions {
+        trace: on,
+        trace_runs,
+        trace_timeout,
+        trace_env,
+        trace_workdir,
+        trace_excludes,
+        trace_includes,
+        trace_allow_failure,
+        trace_report: _,
+        check: _,
+    } = trace;
     let mut runs = vec![baked.to_vec()];
-    for r in raw.runs.unwrap_or_default() {
+    for r in trace_runs.unwrap_or_default() {
         runs.push(parse_trace_run(&at.trace_runs, &r)?);
     }
     let host_paths = |setting: &Setting, v: Option<Vec<PathBuf>>| {
@@ -645,22 +692,21 @@ fn check_trace(
             .collect::<Result<Vec<_>, _>>()
     };
     let spec = TraceSpec {
-        timeout: match &raw.timeout {
+        timeout: match &trace_timeout {
             Some(t) => parse_duration(&at.trace_timeout, t)?,
             None => std::time::Duration::from_secs(10),
         },
-        env: each(&at.trace_env, raw.env, parse_key_value)?,
-        workdir: raw
-            .workdir
+        env: each(&at.trace_env, trace_env, parse_key_value)?,
+        workdir: trace_workdir
             .map(|w| parse_host_dir(&at.trace_workdir, &w))
             .transpose()?,
-        excludes: host_paths(&at.trace_excludes, raw.excludes)?,
-        includes: host_paths(&at.trace_includes, raw.includes)?,
-        allow_failure: raw.allow_failure.unwrap_or(false),
+        excludes: host_paths(&at.trace_excludes, trace_excludes)?,
+        includes: host_paths(&at.trace_includes, trace_includes)?,
+        allow_failure: trace_allow_failure.unwrap_or(false),
         homes: env.home.iter().cloned().collect(),
         runs,
     };
-    Ok((raw.on.unwrap_or(false) || spec.runs.len() > 1).then_some(spec))
+    Ok((on.unwrap_or(false) || spec.runs.len() > 1).then_some(spec))
 }
 
 /// A healthcheck command must name a program.

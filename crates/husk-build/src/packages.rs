@@ -83,7 +83,7 @@ fn free(plans: &Plans, path: &ImagePath) -> bool {
 /// [`BuildError::PackageDb`] when the host's dpkg database cannot be read, or a plan
 /// conflict.
 pub fn plan_packages(req: &BuildRequest, plans: &mut Plans) -> Result<(), BuildError> {
-    if !req.package_db && !req.sbom.any() {
+    if !req.contents.package_db && !req.encoding.sbom.any() {
         return Ok(());
     }
     let db = DpkgDb::open(Path::new(HOST_ROOT)).map_err(BuildError::PackageDb)?;
@@ -99,13 +99,13 @@ pub fn plan_packages(req: &BuildRequest, plans: &mut Plans) -> Result<(), BuildE
     let mut provenance = if db.is_empty() {
         Provenance::default()
     } else {
-        db.owners_indexed(&queries, req.dpkg_index_dir.as_deref())
+        db.owners_indexed(&queries, req.encoding.dpkg_index_dir.as_deref())
             .map_err(BuildError::PackageDb)?
     };
     let owned = files
         .iter()
         .any(|(_, h)| provenance.owners.contains_key(h.as_str()));
-    let recorded = req.package_db && owned;
+    let recorded = req.contents.package_db && owned;
     if !recorded {
         for id in &os_files {
             provenance.owners.remove(id);

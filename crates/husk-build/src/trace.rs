@@ -136,6 +136,7 @@ fn workdir(req: &BuildRequest, spec: &TraceSpec) -> Result<PathBuf, BuildError> 
         return Ok(w.clone());
     }
     Ok(req
+        .config
         .workdir
         .as_ref()
         .map(|w| PathBuf::from(w.to_string()))

@@ -87,12 +87,31 @@ pub struct BuildArgs {
     /// Where the executable lands in the image [default: /app/<name>].
     #[arg(long, value_name = "PATH")]
     pub dest: Option<String>,
+    /// Do not use or fill the layer cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Summary format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    #[command(flatten, next_help_heading = "Image configuration")]
+    pub run: ConfigArgs,
+    #[command(flatten, next_help_heading = "Contents")]
+    pub contents: ContentArgs,
+    #[command(flatten, next_help_heading = "Trace")]
+    pub trace: TraceArgs,
+    #[command(flatten, next_help_heading = "Output")]
+    pub output: OutputArgs,
+    /// Build the entrypoint with Cargo first.
+    #[command(flatten)]
+    pub cargo_args: CargoArgs,
+}
+
+/// The image's run-time configuration (the `config` group of the build options).
+#[derive(Args, Debug)]
+pub struct ConfigArgs {
     /// The image's default Cmd (repeat for each argument).
     #[arg(long = "cmd", value_name = "ARG")]
     pub cmd: Vec<String>,
-    /// Add a host file or directory: SRC:DEST[:MODE[:UID:GID]]; DEST ending in / puts SRC inside it.
-    #[arg(long = "file", value_name = "SRC:DEST")]
-    pub files: Vec<String>,
     /// Numeric user to run as: UID[:GID] [default: 65532:65532 "nonroot"].
     #[arg(long, value_name = "UID[:GID]")]
     pub user: Option<String>,
@@ -123,47 +142,14 @@ pub struct BuildArgs {
     /// Healthcheck command in exec form, one argument per flag (Docker HEALTHCHECK CMD).
     #[arg(long = "healthcheck", value_name = "ARG")]
     pub healthcheck: Vec<String>,
-    /// Run the entrypoint (with the args after --) under a tracer and add every file it opened, ran or listed.
-    #[arg(long, help_heading = "Trace")]
-    pub trace: bool,
-    /// One more traced run, its arguments split like a shell would (repeatable; implies --trace).
-    #[arg(
-        long = "trace-run",
-        value_name = "'ARGS...'",
-        allow_hyphen_values = true,
-        help_heading = "Trace"
-    )]
-    pub trace_runs: Vec<String>,
-    /// Stop a traced run still going after this long (SIGTERM, then SIGKILL): 500ms, 10s, 2m [default: 10s].
-    #[arg(long, value_name = "DURATION", help_heading = "Trace")]
-    pub trace_timeout: Option<String>,
-    /// Environment variable KEY=VALUE of the traced runs, over the image's (repeatable).
-    #[arg(long = "trace-env", value_name = "KEY=VALUE", help_heading = "Trace")]
-    pub trace_env: Vec<String>,
-    /// Host working directory of the traced runs [default: the image's workdir if it exists here, else /].
-    #[arg(long, value_name = "DIR", help_heading = "Trace")]
-    pub trace_workdir: Option<PathBuf>,
-    /// Never add traced files under this host directory (repeatable).
-    #[arg(long = "trace-exclude", value_name = "DIR", help_heading = "Trace")]
-    pub trace_excludes: Vec<PathBuf>,
-    /// Add this host path even if it looks like a secret or lies in the home (repeatable).
-    #[arg(long = "trace-include", value_name = "PATH", help_heading = "Trace")]
-    pub trace_includes: Vec<PathBuf>,
-    /// A traced run that exits non-zero is not an error.
-    #[arg(long, help_heading = "Trace")]
-    pub trace_allow_failure: bool,
-    /// Write what the trace added (and which process opened it with which call) and skipped, as JSON.
-    #[arg(long, value_name = "FILE", help_heading = "Trace")]
-    pub trace_report: Option<PathBuf>,
-    /// After writing, run the image with podman (read-only, no capabilities, no network) and compare exit code and stdout with the host run.
-    #[arg(long, help_heading = "Trace")]
-    pub check: bool,
-    /// Name for the image, e.g. demo:1.0 (repeatable) [default: <name>:latest].
-    #[arg(long = "tag", short = 't', value_name = "NAME")]
-    pub tags: Vec<String>,
-    /// Layer compression: gzip, zstd, gzip:LEVEL, zstd:LEVEL [default: gzip].
-    #[arg(long, value_name = "ALGO")]
-    pub compression: Option<String>,
+}
+
+/// What the image holds besides the program (the `contents` group).
+#[derive(Args, Debug)]
+pub struct ContentArgs {
+    /// Add a host file or directory: SRC:DEST[:MODE[:UID:GID]]; DEST ending in / puts SRC inside it.
+    #[arg(long = "file", value_name = "SRC:DEST")]
+    pub files: Vec<String>,
     /// CA bundle to install at /etc/ssl/certs/ca-certificates.crt [default: the host's].
     #[arg(long, value_name = "PATH", conflicts_with = "no_ca_certs")]
     pub ca_certs: Option<PathBuf>,
@@ -188,6 +174,56 @@ pub struct BuildArgs {
     /// Do not write /var/lib/dpkg/status.d/ records of the Debian packages that supplied files (nor /etc/os-release, /etc/debian_version): scanners then see no packages.
     #[arg(long)]
     pub no_package_db: bool,
+}
+
+/// Tracing the program and checking the built image (the `trace` group).
+#[derive(Args, Debug)]
+pub struct TraceArgs {
+    /// Run the entrypoint (with the args after --) under a tracer and add every file it opened, ran or listed.
+    #[arg(long)]
+    pub trace: bool,
+    /// One more traced run, its arguments split like a shell would (repeatable; implies --trace).
+    #[arg(
+        long = "trace-run",
+        value_name = "'ARGS...'",
+        allow_hyphen_values = true
+    )]
+    pub trace_runs: Vec<String>,
+    /// Stop a traced run still going after this long (SIGTERM, then SIGKILL): 500ms, 10s, 2m [default: 10s].
+    #[arg(long, value_name = "DURATION")]
+    pub trace_timeout: Option<String>,
+    /// Environment variable KEY=VALUE of the traced runs, over the image's (repeatable).
+    #[arg(long = "trace-env", value_name = "KEY=VALUE")]
+    pub trace_env: Vec<String>,
+    /// Host working directory of the traced runs [default: the image's workdir if it exists here, else /].
+    #[arg(long, value_name = "DIR")]
+    pub trace_workdir: Option<PathBuf>,
+    /// Never add traced files under this host directory (repeatable).
+    #[arg(long = "trace-exclude", value_name = "DIR")]
+    pub trace_excludes: Vec<PathBuf>,
+    /// Add this host path even if it looks like a secret or lies in the home (repeatable).
+    #[arg(long = "trace-include", value_name = "PATH")]
+    pub trace_includes: Vec<PathBuf>,
+    /// A traced run that exits non-zero is not an error.
+    #[arg(long)]
+    pub trace_allow_failure: bool,
+    /// Write what the trace added (and which process opened it with which call) and skipped, as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub trace_report: Option<PathBuf>,
+    /// After writing, run the image with podman (read-only, no capabilities, no network) and compare exit code and stdout with the host run.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Names, encoding, SBOMs and where the image goes (the `output` group).
+#[derive(Args, Debug)]
+pub struct OutputArgs {
+    /// Name for the image, e.g. demo:1.0 (repeatable) [default: <name>:latest].
+    #[arg(long = "tag", short = 't', value_name = "NAME")]
+    pub tags: Vec<String>,
+    /// Layer compression: gzip, zstd, gzip:LEVEL, zstd:LEVEL [default: gzip].
+    #[arg(long, value_name = "ALGO")]
+    pub compression: Option<String>,
     /// Write SBOM documents (spdx, cyclonedx or all) and attach them to the image as OCI referrers.
     #[arg(long, value_name = "FORMAT", value_parser = ["spdx", "cyclonedx", "all"])]
     pub sbom: Option<String>,
@@ -203,15 +239,6 @@ pub struct BuildArgs {
     /// Load the image into a local engine after building.
     #[arg(long, value_name = "ENGINE", num_args = 0..=1, default_missing_value = "auto")]
     pub load: Option<LoadEngine>,
-    /// Build the entrypoint with Cargo first.
-    #[command(flatten)]
-    pub cargo_args: CargoArgs,
-    /// Do not use or fill the layer cache.
-    #[arg(long)]
-    pub no_cache: bool,
-    /// Summary format.
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
 }
 
 /// The Cargo options of `husk build` (the `[cargo]` table of husk.toml).

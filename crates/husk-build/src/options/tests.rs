@@ -148,7 +148,7 @@ fn root_needs_allow_root() {
         allow_root: Some(true),
         ..o
     };
-    assert_eq!(o.into_request(&env()).unwrap().user.uid, 0);
+    assert_eq!(o.into_request(&env()).unwrap().config.user.uid, 0);
 }
 
 #[test]
@@ -307,7 +307,7 @@ fn environment_sets_the_epoch() {
         source_date_epoch: Some("1700000000".into()),
         ..Default::default()
     };
-    assert_eq!(o.clone().into_request(&e).unwrap().epoch, 1_700_000_000);
+    assert_eq!(o.clone().into_request(&e).unwrap().encoding.epoch, 1_700_000_000);
     let e = Environment {
         source_date_epoch: Some("yesterday".into()),
         ..Default::default()
@@ -330,8 +330,8 @@ fn the_demo_husk_toml_is_valid() {
     };
     assert_eq!(cargo.bin.as_deref(), Some("scratch-demo"));
     assert!(cargo.manifest_path.as_ref().unwrap().is_absolute());
-    assert_eq!(checked.user.uid, 1000);
-    assert_eq!(checked.user_name, "demo");
+    assert_eq!(checked.config.user.uid, 1000);
+    assert_eq!(checked.config.user_name, "demo");
 }
 
 #[test]
@@ -440,8 +440,8 @@ fn sbom_and_package_db_options() {
         ..Default::default()
     };
     let req = base().into_request(&env()).unwrap();
-    assert!(req.package_db, "package records are on by default");
-    assert!(!req.sbom.any(), "no SBOM unless asked");
+    assert!(req.contents.package_db, "package records are on by default");
+    assert!(!req.encoding.sbom.any(), "no SBOM unless asked");
     let req = BuildOptions {
         package_db: Some(false),
         sbom: Some("all".into()),
@@ -449,8 +449,8 @@ fn sbom_and_package_db_options() {
     }
     .into_request(&env())
     .unwrap();
-    assert!(!req.package_db);
-    assert!(req.sbom.spdx && req.sbom.cyclonedx);
+    assert!(!req.contents.package_db);
+    assert!(req.encoding.sbom.spdx && req.encoding.sbom.cyclonedx);
     let e = BuildOptions {
         sbom: Some("swid".into()),
         ..base()

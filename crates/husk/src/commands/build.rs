@@ -4,14 +4,17 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use husk_build::{
-    BuildOptions, BuildRequest, CaCerts, CargoOptions, CheckedOptions, Environment, Origins,
-    Program, Summary,
+    BuildOptions, BuildRequest, CaCerts, CargoOptions, CheckedOptions, ConfigOptions,
+    ContentOptions, Environment, OptionGroups, OutputOptions, Program, ProgramOptions, Summary,
+    TraceOptions,
 };
 use husk_formats::Engine;
 use husk_transport::{CopyOptions, ImageRef, LocalRef, Source};
 use serde::Serialize;
 
-use crate::cli::{BuildArgs, CargoArgs, Format, LoadEngine};
+use crate::cli::{
+    BuildArgs, CargoArgs, ConfigArgs, ContentArgs, Format, LoadEngine, OutputArgs, TraceArgs,
+};
 use crate::exit::Exit;
 use crate::output::{Printer, bytes};
 
@@ -44,16 +47,40 @@ fn non_empty<T: Clone>(v: &[T]) -> Option<Vec<T>> {
     (!v.is_empty()).then(|| v.to_vec())
 }
 
-/// The options the flags set (only those given, so they override the file). The pattern
-/// names every flag, so a new flag that is not turned into an option does not compile.
+/// The options the flags set (only those given, so they override the file). Each group's
+/// pattern names every flag of the group, so a new flag that is not turned into an option
+/// does not compile.
 fn flag_options(a: &BuildArgs) -> BuildOptions {
     let BuildArgs {
         entrypoint,
         args,
         config: _,
         dest,
+        run,
+        contents,
+        trace,
+        output,
+        cargo_args,
+        no_cache: _,
+        format: _,
+    } = a;
+    BuildOptions::from_groups(OptionGroups {
+        program: ProgramOptions {
+            entrypoint: entrypoint.clone(),
+            dest: dest.clone(),
+            args: non_empty(args),
+            cargo: cargo_flags(cargo_args),
+        },
+        config: config_flags(run),
+        contents: content_flags(contents),
+        trace: trace_flags(trace),
+        output: output_flags(output),
+    })
+}
+
+fn config_flags(a: &ConfigArgs) -> ConfigOptions {
+    let ConfigArgs {
         cmd,
-        files,
         user,
         user_name,
         allow_root,
@@ -64,41 +91,9 @@ fn flag_options(a: &BuildArgs) -> BuildOptions {
         expose,
         stop_signal,
         healthcheck,
-        trace,
-        trace_runs,
-        trace_timeout,
-        trace_env,
-        trace_workdir,
-        trace_excludes,
-        trace_includes,
-        trace_allow_failure,
-        trace_report,
-        check,
-        tags,
-        compression,
-        ca_certs,
-        no_ca_certs,
-        no_libraries,
-        no_nss,
-        no_passwd,
-        no_tmp,
-        tzdata,
-        no_package_db,
-        sbom,
-        sbom_output,
-        outputs,
-        push: _,
-        load,
-        cargo_args,
-        no_cache: _,
-        format: _,
     } = a;
-    BuildOptions {
-        entrypoint: entrypoint.clone(),
-        dest: dest.clone(),
-        args: non_empty(args),
+    ConfigOptions {
         cmd: non_empty(cmd),
-        files: non_empty(files),
         user: user.clone(),
         user_name: user_name.clone(),
         allow_root: allow_root.then_some(true),
@@ -109,18 +104,23 @@ fn flag_options(a: &BuildArgs) -> BuildOptions {
         expose: non_empty(expose),
         stop_signal: stop_signal.clone(),
         healthcheck: non_empty(healthcheck),
-        trace: trace.then_some(true),
-        trace_runs: non_empty(trace_runs),
-        trace_timeout: trace_timeout.clone(),
-        trace_env: non_empty(trace_env),
-        trace_workdir: trace_workdir.clone(),
-        trace_excludes: non_empty(trace_excludes),
-        trace_includes: non_empty(trace_includes),
-        trace_allow_failure: trace_allow_failure.then_some(true),
-        trace_report: trace_report.clone(),
-        check: check.then_some(true),
-        tags: non_empty(tags),
-        compression: compression.clone(),
+    }
+}
+
+fn content_flags(a: &ContentArgs) -> ContentOptions {
+    let ContentArgs {
+        files,
+        ca_certs,
+        no_ca_certs,
+        no_libraries,
+        no_nss,
+        no_passwd,
+        no_tmp,
+        tzdata,
+        no_package_db,
+    } = a;
+    ContentOptions {
+        files: non_empty(files),
         ca_certs: match (no_ca_certs, ca_certs) {
             (true, _) => Some(CaCerts::None),
             (false, Some(path)) => Some(CaCerts::File(path.clone())),
@@ -132,12 +132,54 @@ fn flag_options(a: &BuildArgs) -> BuildOptions {
         tmp: no_tmp.then_some(false),
         tzdata: tzdata.then_some(true),
         package_db: no_package_db.then_some(false),
+    }
+}
+
+fn trace_flags(a: &TraceArgs) -> TraceOptions {
+    let TraceArgs {
+        trace,
+        trace_runs,
+        trace_timeout,
+        trace_env,
+        trace_workdir,
+        trace_excludes,
+        trace_includes,
+        trace_allow_failure,
+        trace_report,
+        check,
+    } = a;
+    TraceOptions {
+        trace: trace.then_some(true),
+        trace_runs: non_empty(trace_runs),
+        trace_timeout: trace_timeout.clone(),
+        trace_env: non_empty(trace_env),
+        trace_workdir: trace_workdir.clone(),
+        trace_excludes: non_empty(trace_excludes),
+        trace_includes: non_empty(trace_includes),
+        trace_allow_failure: trace_allow_failure.then_some(true),
+        trace_report: trace_report.clone(),
+        check: check.then_some(true),
+    }
+}
+
+/// The output options; `--push` is an `--output` the CLI adds when it writes them.
+fn output_flags(a: &OutputArgs) -> OutputOptions {
+    let OutputArgs {
+        tags,
+        compression,
+        sbom,
+        sbom_output,
+        outputs,
+        push: _,
+        load,
+    } = a;
+    OutputOptions {
+        tags: non_empty(tags),
+        compression: compression.clone(),
         sbom: sbom.clone(),
         sbom_output: sbom_output.clone(),
         outputs: non_empty(outputs),
         load: load.map(|_| true),
-        cargo: cargo_flags(cargo_args),
-        origins: Origins::default(),
     }
 }
 
@@ -346,11 +388,11 @@ pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -
         .clone()
         .unwrap_or_default()
         .iter()
-        .chain(args.push.iter())
+        .chain(args.output.push.iter())
         .map(|o| o.parse::<ImageRef>())
         .collect::<Result<_, _>>()?;
     let load = if opts.load.unwrap_or(false) {
-        Some(pick_engine(args.load.unwrap_or(LoadEngine::Auto))?)
+        Some(pick_engine(args.output.load.unwrap_or(LoadEngine::Auto))?)
     } else {
         None
     };
@@ -386,7 +428,7 @@ pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -
     let documents =
         super::sbom_files::write_documents(sbom_dir.as_deref(), &outputs, &req.tags, &built.sbom)?;
     written.extend(documents.iter().map(|p| p.display().to_string()));
-    let created = (req.epoch > 0).then(|| husk_build::rfc3339(req.epoch));
+    let created = (req.encoding.epoch > 0).then(|| husk_build::rfc3339(req.encoding.epoch));
     for line in
         super::sbom_files::attach_documents(ctx, &built.image, &outputs, &built.sbom, created)?
     {
@@ -408,7 +450,7 @@ fn packages_line(s: &Summary, req: &BuildRequest) -> String {
             "  {} Debian packages recorded in /var/lib/dpkg/status.d (scanners see them; --no-package-db leaves them out)",
             s.packages
         )
-    } else if !req.package_db {
+    } else if !req.contents.package_db {
         "  no package records (--no-package-db): scanners will see no packages".to_owned()
     } else {
         "  no Debian package supplied the image's files: no package records".to_owned()
