@@ -95,8 +95,24 @@ pub fn open_engine_image(engine: Engine, name: &str) -> Result<EngineImage, Form
     })
 }
 
+/// How many times a load that lost containers/storage's race is tried in all.
+const LOAD_ATTEMPTS: u32 = 3;
+
+/// Whether a failed `podman load` lost the race containers/storage has when two processes
+/// add the same layer at once (`layer not known`, `duplicate ID`): a new attempt finds the
+/// layer stored by the other process. Seen on a fresh machine where parallel builds load
+/// images sharing their system layer into an empty store.
+fn lost_layer_race(engine: Engine, err: &FormatError) -> bool {
+    matches!(
+        (engine, err),
+        (Engine::Podman, FormatError::Engine { stderr, .. })
+            if stderr.contains("layer not known") || stderr.contains("duplicate ID")
+    )
+}
+
 /// Load `image` into the engine under `tags`, streaming a docker-archive into
-/// `<engine> load`.
+/// `<engine> load`. A podman load that lost containers/storage's concurrent-layer race is
+/// tried again (at most [`LOAD_ATTEMPTS`] times in all).
 ///
 /// # Errors
 /// [`FormatError::EngineMissing`], or [`FormatError::Engine`] with the engine's stderr.
@@ -105,6 +121,20 @@ pub fn load_into_engine(
     image: &dyn Image,
     tags: &[String],
 ) -> Result<String, FormatError> {
+    let mut attempt = 1;
+    loop {
+        match load_once(engine, image, tags) {
+            Err(e) if attempt < LOAD_ATTEMPTS && lost_layer_race(engine, &e) => {
+                std::thread::sleep(std::time::Duration::from_millis(200 * u64::from(attempt)));
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// One `<engine> load` of `image`.
+fn load_once(engine: Engine, image: &dyn Image, tags: &[String]) -> Result<String, FormatError> {
     let mut child = Command::new(engine.program())
         .arg("load")
         .stdin(Stdio::piped())
@@ -133,4 +163,34 @@ pub fn load_into_engine(
     }
     write_result?;
     Ok(stdout.trim().to_owned())
+}
+
+#[cfg(test)]
+mod race_tests {
+    use super::*;
+
+    fn engine_error(stderr: &str) -> FormatError {
+        FormatError::Engine {
+            command: "podman load".into(),
+            status: "exit status: 125".into(),
+            stderr: stderr.into(),
+        }
+    }
+
+    #[test]
+    fn only_podmans_layer_race_is_tried_again() {
+        let race = engine_error(
+            "docker-archive: writing blob: adding layer with blob \"sha256:38\": layer not known",
+        );
+        assert!(lost_layer_race(Engine::Podman, &race));
+        assert!(lost_layer_race(
+            Engine::Podman,
+            &engine_error("Error: duplicate ID")
+        ));
+        assert!(!lost_layer_race(Engine::Docker, &race));
+        assert!(!lost_layer_race(
+            Engine::Podman,
+            &engine_error("no space left on device")
+        ));
+    }
 }

@@ -307,7 +307,10 @@ fn environment_sets_the_epoch() {
         source_date_epoch: Some("1700000000".into()),
         ..Default::default()
     };
-    assert_eq!(o.clone().into_request(&e).unwrap().encoding.epoch, 1_700_000_000);
+    assert_eq!(
+        o.clone().into_request(&e).unwrap().encoding.epoch,
+        1_700_000_000
+    );
     let e = Environment {
         source_date_epoch: Some("yesterday".into()),
         ..Default::default()
