@@ -32,6 +32,7 @@ pub use report::Report;
 pub use rule::{
     DockerfileFacts, Emit, Finding, Location, Reference, Rule, RuleInfo, Severity, Target,
 };
+pub use rules::dockerfile::shellcheck::{ShellcheckError, shellcheck};
 pub use scan::{ScanError, ScanOptions, scan_for_start, scan_image};
 
 /// Which rules run.

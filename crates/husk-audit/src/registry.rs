@@ -49,6 +49,23 @@ pub static RULES: &[&dyn Rule] = &[
     &d::Sudo,
     &d::CurlPipeShell,
     &d::Chmod777,
+    &d::AptPin,
+    &d::AptYes,
+    &d::AptNotAptGet,
+    &d::ApkPin,
+    &d::RpmHygiene,
+    &d::RpmPin,
+    &d::PipNoCache,
+    &d::PipPin,
+    &d::NpmPin,
+    &d::GemPin,
+    &d::GoInstallVersion,
+    &d::CdWorkdir,
+    &d::Pipefail,
+    &d::CurlNoFail,
+    &d::CurlAndWget,
+    &d::UseraddUid,
+    &d::Shellcheck,
 ];
 
 /// The rule with this id (case-insensitive).

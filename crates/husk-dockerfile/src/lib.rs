@@ -20,6 +20,7 @@
 
 mod model;
 mod read;
+pub mod shell;
 mod text;
 
 pub use model::{

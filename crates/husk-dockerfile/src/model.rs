@@ -6,6 +6,7 @@ use parse_dockerfile as pd;
 use serde::Serialize;
 
 use crate::ParseError;
+use crate::shell::Script;
 use crate::text::{Lines, Span, clean_shell, pairs, substitute, words};
 
 /// A parsed Dockerfile.
@@ -156,6 +157,9 @@ pub enum Kind {
     Run {
         flags: Vec<(String, Option<String>)>,
         command: Command,
+        /// What the shell runs, positioned (`None`: exec form that runs no shell).
+        #[serde(skip)]
+        script: Option<Script>,
     },
     Cmd {
         command: Command,
@@ -423,6 +427,30 @@ impl Cx<'_> {
         }
     }
 
+    /// The script a RUN hands to its shell, with Dockerfile lines.
+    fn run_script(&self, r: &pd::RunInstruction<'_>) -> Option<Script> {
+        match &r.arguments {
+            pd::Command::Exec(v) => {
+                let argv: Vec<String> = v.value.iter().map(|s| s.value.to_string()).collect();
+                Script::exec_form(&argv, self.lines.pos(v.span.start).line)
+            }
+            pd::Command::Shell(s) => {
+                let line = self.lines.pos(s.span.start).line;
+                Some(match r.here_docs.first() {
+                    Some(h) => Script::heredoc(
+                        s.value,
+                        line,
+                        &h.value,
+                        self.lines.pos(h.span.start).line,
+                        self.escape,
+                    ),
+                    None => Script::shell_form(s.value, line, self.escape),
+                })
+            }
+            _ => None,
+        }
+    }
+
     fn sources(&self, src: &[pd::Source<'_>]) -> (Vec<CopySource>, usize) {
         let mut end = 0;
         let v = src
@@ -490,6 +518,7 @@ impl Cx<'_> {
                     Kind::Run {
                         flags: self.flags(&r.options),
                         command,
+                        script: self.run_script(r),
                     },
                 )
             }

@@ -634,6 +634,9 @@ pub struct AuditArgs {
 pub struct LintArgs {
     /// The Dockerfile to check.
     pub dockerfile: PathBuf,
+    /// Do not run ShellCheck on the RUN scripts (it runs when `shellcheck` is on PATH).
+    #[arg(long)]
+    pub no_shellcheck: bool,
     #[command(flatten)]
     pub check: CheckArgs,
 }

@@ -362,6 +362,45 @@ fn lint_cli() {
     assert!(err.contains("line "), "{err}");
 }
 
+/// ShellCheck runs on RUN scripts when installed; `--no-shellcheck` and a missing
+/// shellcheck (a note on stderr) both leave it out.
+#[test]
+fn lint_runs_shellcheck() {
+    if !common::require("shellcheck") {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let cache = t.path().join("cache");
+    let file = t.path().join("Dockerfile");
+    std::fs::write(
+        &file,
+        "FROM debian:12\nRUN echo start \\\n && rm -rf $DIR/\n",
+    )
+    .unwrap();
+    let lint = |extra: &[&str], path: Option<&str>| {
+        let mut c = husk(&cache);
+        c.args(["lint", "--fail-on", "never"])
+            .args(extra)
+            .arg(&file);
+        if let Some(p) = path {
+            c.env("PATH", p);
+        }
+        let o = c.output().unwrap();
+        assert_eq!(o.status.code(), Some(0));
+        (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (out, _) = lint(&[], None);
+    assert!(out.contains("Dockerfile:3:1: SC2115"), "{out}");
+    let (out, _) = lint(&["--no-shellcheck"], None);
+    assert!(!out.contains("SC2115"), "{out}");
+    let (out, err) = lint(&[], Some("/nonexistent"));
+    assert!(!out.contains("SC2115"), "{out}");
+    assert!(err.contains("shellcheck is not installed"), "{err}");
+}
+
 #[test]
 fn list_rules() {
     let t = tempfile::tempdir().unwrap();

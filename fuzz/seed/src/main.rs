@@ -21,6 +21,7 @@ fn main() {
     tar_layers(&root.join("tar_whiteout"));
     auth(&root.join("auth_file"));
     texts(&root.join("dockerfile"), DOCKERFILES);
+    texts(&root.join("shell_script"), &[SCRIPTS, DOCKERFILES].concat());
     texts(&root.join("www_authenticate"), CHALLENGES);
     texts(&root.join("husk_toml"), HUSK_TOMLS);
     println!("seeds written under {}", root.display());
@@ -210,6 +211,13 @@ fn texts(dir: &Path, texts: &[&str]) {
 const DOCKERFILES: &[&str] = &[
     "# syntax=docker/dockerfile:1\nARG BASE=debian:12\nFROM ${BASE} AS build\nRUN apt-get update && \\\n    apt-get install -y gcc # build\nCOPY <<EOF /etc/app.conf\nkey=value\nEOF\n\nFROM scratch\nCOPY --from=build /app /app\nENV A=1 B=\"two words\"\nLABEL org.opencontainers.image.title=app\nUSER 65534:65534\nEXPOSE 8443/tcp\nHEALTHCHECK --interval=30s CMD [\"/app\", \"health\"]\nENTRYPOINT [\"/app\"]\n",
     "# escape=`\nFROM alpine:3.20@sha256:0000000000000000000000000000000000000000000000000000000000000000\nRUN echo `\n  hi\nFROOM typo\nONBUILD RUN make\nSHELL [\"/bin/sh\", \"-c\"]\nSTOPSIGNAL SIGTERM\nVOLUME /data\nWORKDIR /w\nMAINTAINER someone\nADD --chmod=0755 a b\nCMD run\n",
+];
+
+const SCRIPTS: &[&str] = &[
+    "set -euxo pipefail; curl -fsSL 'https://x/a b' | tar xz -C /opt && (cd /opt && make) || exit 1",
+    "apt-get update \\\n  && apt-get install -y --no-install-recommends curl=7.88 \\\n  && rm -rf /var/lib/apt/lists/*",
+    "for f in $(ls \"$D\"); do case $f in *.sh) sh -c \"echo `basename $f`\" ;; esac; done <<EOF\nbody\nEOF\n",
+    "if [[ -n ${X:-y} ]]; then f() { echo $((1+2)) >&2; }; fi & wait",
 ];
 
 const CHALLENGES: &[&str] = &[

@@ -1,6 +1,7 @@
-//! HUSK-D014: apt/apk hygiene in RUN.
+//! HUSK-D014: apt/apk hygiene in RUN (recommends, package lists, upgrades, apk cache),
+//! for stages that reach the image.
 
-use super::{commands, program, runs};
+use super::shell::{ParsedRun, has_flag, hygiene_runs, subcommand};
 use crate::rule::{DockerfileFacts, Emit, Reference, Rule, RuleInfo, Severity, Target};
 
 pub struct AptHygiene;
@@ -29,41 +30,55 @@ impl Rule for AptHygiene {
     }
 
     fn check_dockerfile(&self, file: &DockerfileFacts, out: &mut Emit) {
-        for s in &file.file.stages {
-            for (i, text) in runs(&s.instructions) {
-                let cleans = text.contains("/var/lib/apt/lists");
-                let cache_mount = matches!(&i.kind, husk_dockerfile::Kind::Run { flags, .. } if flags.iter().any(|(k, v)| k == "mount" && v.as_deref().is_some_and(|v| v.contains("type=cache"))));
-                for (words, _) in commands(&text) {
-                    let (Some(prog), args) = program(&words) else {
-                        continue;
-                    };
-                    let has = |f: &str| args.iter().any(|a| a == f);
-                    match prog {
-                        "apt-get" | "apt" if has("install") => {
-                            if !has("--no-install-recommends")
-                                && !text.contains("APT::Install-Recommends")
-                            {
-                                out.at(
-                                    i.span,
-                                    format!("{prog} install without --no-install-recommends"),
-                                );
-                            }
-                            if !cleans && !cache_mount {
-                                out.at(i.span, format!("{prog} install without rm -rf /var/lib/apt/lists/* in the same RUN"));
-                            }
+        for r in hygiene_runs(file) {
+            let cleans = lists_removed(&r);
+            let cache_mount = r.cache_mount();
+            let no_recommends_config = r
+                .run
+                .script
+                .is_some_and(|s| s.text.contains("APT::Install-Recommends"));
+            for (c, prog, args) in r.programs() {
+                let sub = subcommand(args);
+                match prog {
+                    "apt-get" | "apt" if sub == Some("install") => {
+                        if !has_flag(args, None, &["--no-install-recommends"])
+                            && !no_recommends_config
+                        {
+                            out.at(
+                                r.span(c),
+                                format!("{prog} install without --no-install-recommends"),
+                            );
                         }
-                        "apt-get" | "apt" if has("upgrade") || has("dist-upgrade") => {
-                            out.at(i.span, format!("{prog} upgrade in the image build"));
+                        if !cleans && !cache_mount {
+                            out.at(r.span(c), format!("{prog} install without rm -rf /var/lib/apt/lists/* (or apt-get dist-clean) in the same RUN"));
                         }
-                        "apk" if has("add") && !has("--no-cache") && !cache_mount => {
-                            out.at(i.span, "apk add without --no-cache");
-                        }
-                        _ => {}
                     }
+                    "apt-get" | "apt"
+                        if matches!(sub, Some("upgrade" | "dist-upgrade" | "full-upgrade")) =>
+                    {
+                        out.at(r.span(c), format!("{prog} upgrade in the image build"));
+                    }
+                    "apk"
+                        if sub == Some("add")
+                            && !has_flag(args, None, &["--no-cache"])
+                            && !cache_mount =>
+                    {
+                        out.at(r.span(c), "apk add without --no-cache");
+                    }
+                    _ => {}
                 }
             }
         }
     }
+}
+
+/// Whether the RUN drops apt's package lists: `rm` (or anything) naming
+/// /var/lib/apt/lists, or `apt-get dist-clean` (Debian 13).
+fn lists_removed(r: &ParsedRun<'_>) -> bool {
+    r.programs().any(|(_, prog, args)| {
+        (matches!(prog, "apt-get" | "apt") && subcommand(args) == Some("dist-clean"))
+            || args.iter().any(|a| a.text().contains("/var/lib/apt/lists"))
+    })
 }
 
 #[cfg(test)]
@@ -81,5 +96,29 @@ mod tests {
     fn quiet_for_clean_installs() {
         let t = "FROM debian:12\nRUN apt-get update \\\n && apt-get install -y --no-install-recommends curl \\\n && rm -rf /var/lib/apt/lists/*\nRUN apk add --no-cache git\n";
         assert!(run_dockerfile(&AptHygiene, t).is_empty());
+    }
+
+    /// Debian 13's `apt-get dist-clean` drops the lists too (issue 14's false positive).
+    #[test]
+    fn dist_clean_counts_as_cleanup() {
+        let t = "FROM debian:13\nRUN apt-get update && apt-get install -y --no-install-recommends curl && apt-get dist-clean\n";
+        assert!(run_dockerfile(&AptHygiene, t).is_empty());
+    }
+
+    /// A build stage's caches never reach the image.
+    #[test]
+    fn quiet_for_build_only_stages() {
+        let t = "FROM debian:12 AS build\nRUN apt-get update && apt-get install -y gcc\nFROM scratch\nCOPY app /app\n";
+        assert!(run_dockerfile(&AptHygiene, t).is_empty());
+        let copied = "FROM debian:12 AS build\nRUN apt-get install -y gcc\nFROM scratch\nCOPY --from=build /x /x\n";
+        assert_eq!(run_dockerfile(&AptHygiene, copied).len(), 2);
+    }
+
+    #[test]
+    fn quoted_and_wrapped_commands_are_seen() {
+        let t = "FROM debian:12\nRUN sudo \"apt-get\" install --yes 'curl'\n";
+        assert_eq!(run_dockerfile(&AptHygiene, t).len(), 2);
+        let echo = "FROM debian:12\nRUN echo 'apt-get install curl'\n";
+        assert!(run_dockerfile(&AptHygiene, echo).is_empty());
     }
 }

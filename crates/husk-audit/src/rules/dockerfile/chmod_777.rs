@@ -2,7 +2,7 @@
 
 use husk_dockerfile::Kind;
 
-use super::{commands, program, runs};
+use super::shell::parsed_runs;
 use crate::rule::{DockerfileFacts, Emit, Reference, Rule, RuleInfo, Severity, Target};
 
 pub struct Chmod777;
@@ -49,16 +49,17 @@ impl Rule for Chmod777 {
                     );
                 }
             }
-            for (i, text) in runs(&s.instructions) {
-                for (words, _) in commands(&text) {
-                    if let (Some("chmod"), args) = program(&words)
-                        && let Some(m) = args
-                            .iter()
-                            .find(|a| !a.starts_with('-') || a.starts_with("-w"))
-                        && world_writable(m)
-                    {
-                        out.at(i.span, format!("chmod {m} makes files world-writable"));
-                    }
+        }
+        for r in parsed_runs(file) {
+            for (c, prog, args) in r.programs() {
+                if prog == "chmod"
+                    && let Some(m) = args
+                        .iter()
+                        .map(|a| a.text())
+                        .find(|a| !a.starts_with('-') || a.starts_with("-w"))
+                    && world_writable(m)
+                {
+                    out.at(r.span(c), format!("chmod {m} makes files world-writable"));
                 }
             }
         }

@@ -1,6 +1,8 @@
 //! HUSK-D016: `curl ... | sh`.
 
-use super::{Sep, commands, program, runs};
+use husk_dockerfile::shell::SimpleCommand;
+
+use super::shell::{ParsedRun, parsed_runs};
 use crate::rule::{DockerfileFacts, Emit, Reference, Rule, RuleInfo, Severity, Target};
 
 pub struct CurlPipeShell;
@@ -26,21 +28,35 @@ impl Rule for CurlPipeShell {
     }
 
     fn check_dockerfile(&self, file: &DockerfileFacts, out: &mut Emit) {
-        for s in &file.file.stages {
-            for (i, text) in runs(&s.instructions) {
-                let cmds = commands(&text);
-                for pair in cmds.windows(2) {
-                    let (a, sep) = &pair[0];
-                    let (b, _) = &pair[1];
-                    let (Some(pa), _) = program(a) else { continue };
-                    let (Some(pb), _) = program(b) else { continue };
-                    if *sep == Sep::Pipe && matches!(pa, "curl" | "wget") && SHELLS.contains(&pb) {
-                        out.at(i.span, format!("{pa} output is piped into {pb}"));
-                    }
+        for r in parsed_runs(file) {
+            for (c, prog, _) in r.programs() {
+                if !matches!(prog, "curl" | "wget") {
+                    continue;
+                }
+                if let Some(sh) = next_in_pipe(&r, c) {
+                    out.at(r.span(c), format!("{prog} output is piped into {sh}"));
+                }
+            }
+            // `sh -c "$(curl ...)"`: the download is the script.
+            for (c, prog, args) in r.programs() {
+                if SHELLS.contains(&prog)
+                    && args.iter().any(|a| {
+                        a.value.is_none() && (a.raw.contains("$(curl") || a.raw.contains("$(wget"))
+                    })
+                {
+                    out.at(r.span(c), format!("{prog} runs a downloaded script"));
                 }
             }
         }
     }
+}
+
+/// The shell the command's output is piped into, if the next command in its pipeline is one.
+fn next_in_pipe<'a>(r: &'a ParsedRun<'_>, c: &SimpleCommand) -> Option<&'a str> {
+    r.programs()
+        .find(|(n, _, _)| n.pipeline == c.pipeline && n.pipe_index == c.pipe_index + 1)
+        .map(|(_, p, _)| p)
+        .filter(|p| SHELLS.contains(p))
 }
 
 #[cfg(test)]
@@ -52,11 +68,17 @@ mod tests {
     fn fires_for_curl_sh() {
         let t = "FROM debian:12\nRUN curl -fsSL https://get.example.com | sudo bash -s --\n";
         assert_eq!(run_dockerfile(&CurlPipeShell, t).len(), 1);
+        let sub = "FROM debian:12\nRUN sh -c \"$(curl -fsSL https://x/install.sh)\"\n";
+        assert_eq!(run_dockerfile(&CurlPipeShell, sub).len(), 1);
+        let split = "FROM debian:12\nRUN curl -fsSL \\\n  https://get.example.com \\\n  | sh\n";
+        assert_eq!(run_dockerfile(&CurlPipeShell, split).len(), 1);
     }
 
     #[test]
     fn quiet_for_verified_downloads() {
         let t = "FROM debian:12\nRUN curl -o i.sh https://x && echo 'abc  i.sh' | sha256sum -c && sh i.sh\n";
         assert!(run_dockerfile(&CurlPipeShell, t).is_empty());
+        let quoted = "FROM debian:12\nRUN echo 'curl x | sh' && curl -o f x | tee log\n";
+        assert!(run_dockerfile(&CurlPipeShell, quoted).is_empty());
     }
 }

@@ -1,42 +1,79 @@
 //! Dockerfile rules, one per file, and the helpers several share: stage inheritance
-//! (effective USER, scratch ancestry) and a small shell splitter for RUN text.
+//! (effective USER, scratch ancestry), RUN text split into commands, and (`shell`) the
+//! parsed RUN scripts the command rules read.
 
 mod add_instead_of_copy;
 mod add_url;
+mod apk_pin;
 mod apt_hygiene;
+mod apt_not_apt_get;
+mod apt_pin;
+mod apt_yes;
+mod cd_workdir;
 mod chmod_777;
+mod curl_and_wget;
+mod curl_no_fail;
 mod curl_pipe_shell;
 mod expose_privileged;
 mod from_latest;
 mod from_not_pinned;
+mod gem_pin;
+mod go_install_version;
 mod healthcheck_curl_scratch;
 mod named_user_no_passwd;
 mod not_minimal;
+mod npm_pin;
+mod pip_no_cache;
+mod pip_pin;
+mod pipefail;
 mod root_user;
+mod rpm_hygiene;
+mod rpm_pin;
 mod secret_arg_env;
 mod secret_files;
+mod shell;
 mod shell_form_scratch;
+pub mod shellcheck;
 mod sudo;
 mod unknown_instruction;
+mod useradd_uid;
 
 pub use add_instead_of_copy::AddInsteadOfCopy;
 pub use add_url::AddUrl;
+pub use apk_pin::ApkPin;
 pub use apt_hygiene::AptHygiene;
+pub use apt_not_apt_get::AptNotAptGet;
+pub use apt_pin::AptPin;
+pub use apt_yes::AptYes;
+pub use cd_workdir::CdWorkdir;
 pub use chmod_777::Chmod777;
+pub use curl_and_wget::CurlAndWget;
+pub use curl_no_fail::CurlNoFail;
 pub use curl_pipe_shell::CurlPipeShell;
 pub use expose_privileged::ExposePrivileged;
 pub use from_latest::FromLatest;
 pub use from_not_pinned::FromNotPinned;
+pub use gem_pin::GemPin;
+pub use go_install_version::GoInstallVersion;
 pub use healthcheck_curl_scratch::HealthcheckCurlScratch;
 pub use named_user_no_passwd::NamedUserNoPasswd;
 pub use not_minimal::NotMinimal;
+pub use npm_pin::NpmPin;
+pub use pip_no_cache::PipNoCache;
+pub use pip_pin::PipPin;
+pub use pipefail::Pipefail;
 pub use root_user::RootUser;
+pub use rpm_hygiene::RpmHygiene;
+pub use rpm_pin::RpmPin;
 pub use secret_arg_env::SecretArgEnv;
 pub use secret_files::SecretFiles;
 pub use shell_form_scratch::ShellFormScratch;
+pub use shellcheck::Shellcheck;
 pub use sudo::Sudo;
 pub use unknown_instruction::UnknownInstruction;
+pub use useradd_uid::UseraddUid;
 
+use husk_dockerfile::shell::{Dialect, Script};
 use husk_dockerfile::{BaseImage, Dockerfile, Instruction, Kind, Span};
 
 /// The last USER of stage `index` or the stages it is built on (its own win).
@@ -80,61 +117,24 @@ pub(crate) enum Sep {
     Other,
 }
 
-/// Split shell text into simple commands (words, unquoted), each with the separator that
-/// follows it. Good enough for policy: quotes and escapes are honoured, expansions are not.
+/// Split shell text into simple commands (words, unquoted where static; an expansion keeps
+/// its raw text), each with the separator that follows it: the parsed model of
+/// [`shell`], in source order (a substitution's commands after the command holding it).
 pub(crate) fn commands(text: &str) -> Vec<(Vec<String>, Sep)> {
-    let mut out = Vec::new();
-    let mut words: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut quote: Option<char> = None;
-    let mut chars = text.chars().peekable();
-    let flush = |words: &mut Vec<String>, cur: &mut String, in_word: &mut bool| {
-        if *in_word {
-            words.push(std::mem::take(cur));
-            *in_word = false;
-        }
-    };
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => cur.push(c),
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                in_word = true;
-            }
-            (None, '\\') => {
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                    in_word = true;
-                }
-            }
-            (None, '|' | '&' | ';' | '\n') => {
-                flush(&mut words, &mut cur, &mut in_word);
-                let sep = if c == '|' && chars.peek() != Some(&'|') {
-                    Sep::Pipe
-                } else {
-                    Sep::Other
-                };
-                if matches!(chars.peek(), Some('|' | '&')) {
-                    chars.next();
-                }
-                if !words.is_empty() {
-                    out.push((std::mem::take(&mut words), sep));
-                }
-            }
-            (None, c) if c.is_whitespace() => flush(&mut words, &mut cur, &mut in_word),
-            (None, c) => {
-                cur.push(c);
-                in_word = true;
-            }
-        }
-    }
-    flush(&mut words, &mut cur, &mut in_word);
-    if !words.is_empty() {
-        out.push((words, Sep::Other));
-    }
-    out
+    let script = Script::on_line(text.to_owned(), 0);
+    shell::parse_cached(&script, Some(Dialect::Sh))
+        .commands
+        .iter()
+        .map(|c| {
+            let words = c.words.iter().map(|w| w.text().to_owned()).collect();
+            let sep = if c.pipe_index + 1 < c.pipe_len {
+                Sep::Pipe
+            } else {
+                Sep::Other
+            };
+            (words, sep)
+        })
+        .collect()
 }
 
 /// The program of a simple command, after `sudo`, `env`, `exec` and `VAR=value` prefixes.

@@ -1,6 +1,6 @@
 //! HUSK-D015: sudo in RUN.
 
-use super::{commands, runs};
+use super::shell::parsed_runs;
 use crate::rule::{DockerfileFacts, Emit, Reference, Rule, RuleInfo, Severity, Target};
 
 pub struct Sudo;
@@ -22,14 +22,9 @@ impl Rule for Sudo {
     }
 
     fn check_dockerfile(&self, file: &DockerfileFacts, out: &mut Emit) {
-        for s in &file.file.stages {
-            for (i, text) in runs(&s.instructions) {
-                if commands(&text)
-                    .iter()
-                    .any(|(w, _)| w.first().is_some_and(|p| p == "sudo"))
-                {
-                    out.at(i.span, "RUN uses sudo");
-                }
+        for r in parsed_runs(file) {
+            if let Some(c) = r.parsed.commands.iter().find(|c| c.name() == Some("sudo")) {
+                out.at(r.span(c), "RUN uses sudo");
             }
         }
     }
@@ -46,10 +41,19 @@ mod tests {
             run_dockerfile(&Sudo, "FROM debian:12\nRUN sudo apt-get update\n").len(),
             1
         );
+        let nested = "FROM debian:12\nRUN set -e; if true; then (sudo make install); fi\n";
+        assert_eq!(run_dockerfile(&Sudo, nested).len(), 1);
     }
 
     #[test]
     fn quiet_without() {
         assert!(run_dockerfile(&Sudo, "FROM debian:12\nRUN echo pseudo sudoku\n").is_empty());
+        assert!(
+            run_dockerfile(
+                &Sudo,
+                "FROM debian:12\nRUN echo 'sudo x' && apt-get remove sudo\n"
+            )
+            .is_empty()
+        );
     }
 }
