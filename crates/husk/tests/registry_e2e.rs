@@ -6,113 +6,17 @@
 //! missing docker-registry, skopeo or podman fails these tests.
 
 mod common;
+#[path = "common/registry.rs"]
+mod registry;
 
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
-
-const USER: &str = "husk-e2e";
-const PASS: &str = "pw-Zq9-very-secret";
-
-/// A running docker-registry, killed on drop.
-struct Registry {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-    tls: bool,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Registry {
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-    fn ca(&self) -> PathBuf {
-        self.dir.path().join("certs/ca.crt")
-    }
-    fn cert_dir(&self) -> PathBuf {
-        self.dir.path().join("certs")
-    }
-    /// The flags husk needs to reach it.
-    fn flags(&self) -> Vec<String> {
-        if self.tls {
-            vec!["--ca-cert".into(), self.ca().display().to_string()]
-        } else {
-            vec!["--insecure-http".into()]
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_for_port(port: u16) {
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "port {port} did not open"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn start_registry(tls_auth: bool) -> Registry {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let d = dir.path();
-    let mut config = format!(
-        "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
-        d.join("data").display()
-    );
-    if tls_auth {
-        std::fs::create_dir_all(d.join("certs")).unwrap();
-        let ck = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
-            .unwrap();
-        std::fs::write(d.join("certs/ca.crt"), ck.cert.pem()).unwrap();
-        std::fs::write(d.join("key.pem"), ck.signing_key.serialize_pem()).unwrap();
-        let hash = bcrypt::hash(PASS, 4).unwrap();
-        std::fs::write(d.join("htpasswd"), format!("{USER}:{hash}\n")).unwrap();
-        config.push_str(&format!(
-            "  tls:\n    certificate: {}\n    key: {}\nauth:\n  htpasswd:\n    realm: husk-e2e\n    path: {}\n",
-            d.join("certs/ca.crt").display(),
-            d.join("key.pem").display(),
-            d.join("htpasswd").display()
-        ));
-    }
-    std::fs::write(d.join("config.yml"), config).unwrap();
-    let log = std::fs::File::create(d.join("registry.log")).unwrap();
-    let child = Command::new("docker-registry")
-        .arg("serve")
-        .arg(d.join("config.yml"))
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("docker-registry starts");
-    wait_for_port(port);
-    Registry {
-        child,
-        port,
-        dir,
-        tls: tls_auth,
-    }
-}
+use registry::*;
 
 fn have_tools(tools: &[&str]) -> bool {
     tools.iter().all(|t| {
@@ -621,7 +525,7 @@ fn pushing_the_same_image_twice_uploads_no_blob_the_second_time() {
     let t = tempfile::tempdir().unwrap();
     let work = t.path();
     let reg = start_registry(false);
-    let proxy = start_proxy(reg.port, Fault::None);
+    let proxy = start_proxy(reg.port(), Fault::None);
     let img = build_image(work);
     let dest = format!("docker://127.0.0.1:{}/twice/img:1", proxy.port);
     let push = |dest: &str| {
@@ -674,7 +578,7 @@ fn faults_during_upload_are_retried_and_resumed() {
     let t = tempfile::tempdir().unwrap();
     let work = t.path();
     let reg = start_registry(false);
-    let proxy = start_proxy(reg.port, Fault::Flaky);
+    let proxy = start_proxy(reg.port(), Fault::Flaky);
     let img = build_image(work);
     let via_proxy = format!("docker://127.0.0.1:{}/flaky/img:1", proxy.port);
     let started = Instant::now();
@@ -714,7 +618,7 @@ fn a_push_that_cannot_upload_fails_cleanly_and_leaves_no_manifest() {
     let t = tempfile::tempdir().unwrap();
     let work = t.path();
     let reg = start_registry(false);
-    let proxy = start_proxy(reg.port, Fault::BreakUploads);
+    let proxy = start_proxy(reg.port(), Fault::BreakUploads);
     let img = build_image(work);
     let started = Instant::now();
     let o = husk_reg(work)
@@ -1050,7 +954,7 @@ fn a_failed_index_push_never_leaves_an_index_pointing_at_missing_manifests() {
     };
 
     // Blob uploads break: nothing at all is PUT.
-    let proxy = start_proxy(reg.port, Fault::BreakUploads);
+    let proxy = start_proxy(reg.port(), Fault::BreakUploads);
     let o = husk_reg(work)
         .args(["push", &src])
         .arg(format!("docker://127.0.0.1:{}/broken/app:v1", proxy.port))
@@ -1064,7 +968,7 @@ fn a_failed_index_push_never_leaves_an_index_pointing_at_missing_manifests() {
     );
 
     // The second manifest PUT fails: the index is never PUT.
-    let proxy = start_proxy(reg.port, Fault::FailLaterManifests);
+    let proxy = start_proxy(reg.port(), Fault::FailLaterManifests);
     let o = husk_reg(work)
         .args(["push", &src])
         .arg(format!("docker://127.0.0.1:{}/half/app:v1", proxy.port))

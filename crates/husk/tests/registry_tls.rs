@@ -9,81 +9,21 @@
 //! (CI=true) a missing docker-registry, openssl or curl fails these tests.
 
 mod common;
+#[path = "common/registry.rs"]
+mod registry;
 
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use common::*;
+use registry::{Registry, Tls, start};
 
 const USER: &str = "husk-tls";
 const PASS: &str = "pw-tls-Kq7";
 
-/// A running docker-registry serving `cert`, killed on drop.
-struct Registry {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Registry {
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// docker-registry with TLS (`cert`, `key`) and htpasswd auth on a free loopback port.
 fn start_registry(cert: &Path, key: &Path) -> Registry {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let port = free_port();
-    let hash = bcrypt::hash(PASS, 4).unwrap();
-    std::fs::write(d.join("htpasswd"), format!("{USER}:{hash}\n")).unwrap();
-    let config = format!(
-        "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n  tls:\n    certificate: {}\n    key: {}\nauth:\n  htpasswd:\n    realm: husk-tls\n    path: {}\n",
-        d.join("data").display(),
-        cert.display(),
-        key.display(),
-        d.join("htpasswd").display()
-    );
-    std::fs::write(d.join("config.yml"), config).unwrap();
-    let log = std::fs::File::create(d.join("registry.log")).unwrap();
-    let child = Command::new("docker-registry")
-        .arg("serve")
-        .arg(d.join("config.yml"))
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("docker-registry starts");
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "port {port} did not open"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Registry {
-        child,
-        port,
-        _dir: dir,
-    }
+    start(Tls::Given { cert, key }, Some((USER, PASS)))
 }
 
 fn have_tools() -> bool {

@@ -1,15 +1,26 @@
 //! A docker-registry (Debian's `docker-registry`, distribution 2.8: no referrers API)
-//! started on a free loopback port with TLS (rcgen) and htpasswd auth, killed on drop.
-//! For tests that need a registry without the fault proxy of registry_e2e.rs.
+//! started on a free loopback port, plain HTTP or TLS (a certificate made here with rcgen,
+//! or one the test made with openssl), with or without htpasswd auth (bcrypt); killed on
+//! drop. Shared by every test that needs a registry.
 #![allow(dead_code)]
 
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 pub const USER: &str = "husk-e2e";
 pub const PASS: &str = "pw-Zq9-very-secret";
+
+/// How the registry serves.
+pub enum Tls<'a> {
+    /// Plain HTTP.
+    None,
+    /// A self-signed certificate for localhost and 127.0.0.1 made here (its PEM is `ca()`).
+    Generated,
+    /// The test's own certificate and key.
+    Given { cert: &'a Path, key: &'a Path },
+}
 
 pub struct Registry {
     child: Child,
@@ -29,16 +40,20 @@ impl Registry {
     pub fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+    /// The generated certificate (with [`Tls::Generated`]).
+    pub fn ca(&self) -> PathBuf {
+        self.cert_dir().join("ca.crt")
+    }
     pub fn cert_dir(&self) -> PathBuf {
         self.dir.path().join("certs")
     }
-    /// The flags husk needs to reach it.
+    /// The flags husk needs to reach it (a generated certificate trusted with --ca-cert).
     pub fn flags(&self) -> Vec<String> {
         if self.tls {
-            vec![
-                "--ca-cert".into(),
-                self.cert_dir().join("ca.crt").display().to_string(),
-            ]
+            vec!["--ca-cert".into(), self.ca().display().to_string()]
         } else {
             vec!["--insecure-http".into()]
         }
@@ -61,7 +76,7 @@ pub fn have_registry() -> bool {
     ok
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -69,7 +84,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn wait_for_port(port: u16) {
+pub fn wait_for_port(port: u16) {
     let start = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -80,7 +95,18 @@ fn wait_for_port(port: u16) {
     }
 }
 
+/// A registry with a generated certificate and htpasswd auth (`tls_auth`), or plain HTTP
+/// without auth.
 pub fn start_registry(tls_auth: bool) -> Registry {
+    if tls_auth {
+        start(Tls::Generated, Some((USER, PASS)))
+    } else {
+        start(Tls::None, None)
+    }
+}
+
+/// A registry serving as `tls` says, with htpasswd auth for `auth` (user, password).
+pub fn start(tls: Tls<'_>, auth: Option<(&str, &str)>) -> Registry {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let d = dir.path();
@@ -88,18 +114,32 @@ pub fn start_registry(tls_auth: bool) -> Registry {
         "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
         d.join("data").display()
     );
-    if tls_auth {
-        std::fs::create_dir_all(d.join("certs")).unwrap();
-        let ck = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
-            .unwrap();
-        std::fs::write(d.join("certs/ca.crt"), ck.cert.pem()).unwrap();
-        std::fs::write(d.join("key.pem"), ck.signing_key.serialize_pem()).unwrap();
-        let hash = bcrypt::hash(PASS, 4).unwrap();
-        std::fs::write(d.join("htpasswd"), format!("{USER}:{hash}\n")).unwrap();
+    let (cert, key) = match tls {
+        Tls::None => (None, None),
+        Tls::Generated => {
+            std::fs::create_dir_all(d.join("certs")).unwrap();
+            let ck =
+                rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+                    .unwrap();
+            std::fs::write(d.join("certs/ca.crt"), ck.cert.pem()).unwrap();
+            std::fs::write(d.join("key.pem"), ck.signing_key.serialize_pem()).unwrap();
+            (Some(d.join("certs/ca.crt")), Some(d.join("key.pem")))
+        }
+        Tls::Given { cert, key } => (Some(cert.to_path_buf()), Some(key.to_path_buf())),
+    };
+    let tls = cert.is_some();
+    if let (Some(cert), Some(key)) = (cert, key) {
         config.push_str(&format!(
-            "  tls:\n    certificate: {}\n    key: {}\nauth:\n  htpasswd:\n    realm: husk-e2e\n    path: {}\n",
-            d.join("certs/ca.crt").display(),
-            d.join("key.pem").display(),
+            "  tls:\n    certificate: {}\n    key: {}\n",
+            cert.display(),
+            key.display()
+        ));
+    }
+    if let Some((user, pass)) = auth {
+        let hash = bcrypt::hash(pass, 4).unwrap();
+        std::fs::write(d.join("htpasswd"), format!("{user}:{hash}\n")).unwrap();
+        config.push_str(&format!(
+            "auth:\n  htpasswd:\n    realm: husk-e2e\n    path: {}\n",
             d.join("htpasswd").display()
         ));
     }
@@ -117,6 +157,6 @@ pub fn start_registry(tls_auth: bool) -> Registry {
         child,
         port,
         dir,
-        tls: tls_auth,
+        tls,
     }
 }
