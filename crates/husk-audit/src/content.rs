@@ -435,18 +435,20 @@ fn time(tag: u8, t: &[u8]) -> Option<i64> {
         n(6..8)?,
         n(8..10).unwrap_or(0),
     );
-    Some(days_from_civil(year, mo, da) * 86400 + h * 3600 + mi * 60 + se)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let date = time::Date::from_calendar_date(
+        i32::try_from(year).ok()?,
+        time::Month::try_from(u8::try_from(mo).ok()?).ok()?,
+        u8::try_from(da).ok()?,
+    )
+    .ok()?;
+    let at = date
+        .with_hms(
+            u8::try_from(h).ok()?,
+            u8::try_from(mi).ok()?,
+            u8::try_from(se).ok()?,
+        )
+        .ok()?;
+    Some(at.assume_utc().unix_timestamp())
 }
 
 #[cfg(test)]
@@ -480,8 +482,9 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(time(0x17, b"700101000000Z"), Some(0));
         assert_eq!(time(0x17, b"000101000000Z"), Some(946_684_800));
+        assert_eq!(time(0x17, b"001301000000Z"), None, "month 13");
         assert_eq!(time(0x18, b"20380119031407Z"), Some(2_147_483_647));
     }
 

@@ -536,25 +536,21 @@ pub fn names(names: &[String]) -> String {
     }
 }
 
-/// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC` (proleptic Gregorian, any year).
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC` (years 0000-9999; others clamped to them).
 pub fn utc(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let secs = secs.clamp(-62_167_219_200, 253_402_300_799);
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(secs) else {
+        return format!("{secs} seconds after 1970-01-01 UTC");
+    };
+    let (d, c) = (t.date(), t.time());
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        d.year(),
+        u8::from(d.month()),
+        d.day(),
+        c.hour(),
+        c.minute(),
+        c.second()
     )
 }
 
