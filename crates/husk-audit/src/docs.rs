@@ -61,13 +61,15 @@ pub fn index() -> String {
     s.push_str("# husk audit rules\n\n");
     s.push_str("*Generated from the rule registry (`crates/husk-audit/src/registry.rs`) by `HUSK_UPDATE_DOCS=1 cargo test -p husk-audit --test docs`; do not edit.*\n\n");
     s.push_str("`husk audit IMAGE [--dockerfile FILE]` runs the image rules (and the Dockerfile rules on FILE); `husk lint DOCKERFILE` runs the Dockerfile rules. `husk audit --list-rules` prints this list. Ids are stable.\n\n");
-    s.push_str("| id | name | severity | summary | CIS Docker | dockle | hadolint | trivy |\n");
-    s.push_str("|---|---|---|---|---|---|---|---|\n");
+    s.push_str(
+        "| id | name | severity | summary | CIS Docker | dockle | hadolint | trivy | BuildKit |\n",
+    );
+    s.push_str("|---|---|---|---|---|---|---|---|---|\n");
     for r in RULES {
         let i = r.info();
         let _ = writeln!(
             s,
-            "| [{id}]({id}.md) | {} | {} | {} | {} | {} | {} | {} |",
+            "| [{id}]({id}.md) | {} | {} | {} | {} | {} | {} | {} | {} |",
             i.name,
             i.severity,
             i.summary.replace('|', "\\|"),
@@ -75,6 +77,7 @@ pub fn index() -> String {
             refs(i, |r| matches!(r, Reference::Dockle(_))),
             refs(i, |r| matches!(r, Reference::Hadolint(_))),
             refs(i, |r| matches!(r, Reference::Trivy(_))),
+            refs(i, |r| matches!(r, Reference::Buildkit(_))),
             id = i.id,
         );
     }

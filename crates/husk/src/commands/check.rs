@@ -28,6 +28,7 @@ impl CheckArgs {
         }
         Ok(Selection {
             ignore: self.ignore.clone(),
+            ..Selection::default()
         })
     }
 }
@@ -37,10 +38,7 @@ pub fn read_dockerfile(path: &Path) -> Result<DockerfileFacts> {
     let text = husk_dockerfile::read_dockerfile(path)?;
     let file = husk_dockerfile::parse(&text)
         .with_context(|| format!("cannot parse {}", path.display()))?;
-    Ok(DockerfileFacts {
-        path: path.display().to_string(),
-        file,
-    })
+    Ok(DockerfileFacts::new(path.display().to_string(), file))
 }
 
 /// Render `report`, print it, and map it to the exit code.

@@ -4,6 +4,7 @@
 mod add_instead_of_copy;
 mod add_url;
 mod apt_hygiene;
+mod buildkit;
 mod chmod_777;
 mod curl_pipe_shell;
 mod expose_privileged;
@@ -16,12 +17,14 @@ mod root_user;
 mod secret_arg_env;
 mod secret_files;
 mod shell_form_scratch;
+mod stages;
 mod sudo;
 mod unknown_instruction;
 
 pub use add_instead_of_copy::AddInsteadOfCopy;
 pub use add_url::AddUrl;
 pub use apt_hygiene::AptHygiene;
+pub use buildkit::*;
 pub use chmod_777::Chmod777;
 pub use curl_pipe_shell::CurlPipeShell;
 pub use expose_privileged::ExposePrivileged;
@@ -34,6 +37,7 @@ pub use root_user::RootUser;
 pub use secret_arg_env::SecretArgEnv;
 pub use secret_files::SecretFiles;
 pub use shell_form_scratch::ShellFormScratch;
+pub use stages::*;
 pub use sudo::Sudo;
 pub use unknown_instruction::UnknownInstruction;
 
