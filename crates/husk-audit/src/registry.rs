@@ -72,6 +72,7 @@ pub static RULES: &[&dyn Rule] = &[
     &d::ExposeInvalidFormat,
     &d::InvalidDefinitionDescription,
     &d::CopyIgnoredFile,
+    &d::UntrustedRegistry,
 ];
 
 /// The rule with this id (case-insensitive).

@@ -383,18 +383,12 @@ fn convert(text: &str, df: &pd::Dockerfile<'_>, unknown: Vec<UnknownInstruction>
                 .collect(),
         });
     }
+    let directive =
+        |d: &Option<pd::ParserDirective<&str>>| d.as_ref().map(|d| d.value.value.to_owned());
     Dockerfile {
-        syntax: df
-            .parser_directives
-            .syntax
-            .as_ref()
-            .map(|d| d.value.value.to_owned()),
+        syntax: directive(&df.parser_directives.syntax),
         escape,
-        check: df
-            .parser_directives
-            .check
-            .as_ref()
-            .map(|d| d.value.value.to_owned()),
+        check: directive(&df.parser_directives.check),
         global_args,
         global_arg_spans,
         stages,

@@ -20,6 +20,7 @@ mod shell_form_scratch;
 mod stages;
 mod sudo;
 mod unknown_instruction;
+mod untrusted_registry;
 
 pub use add_instead_of_copy::AddInsteadOfCopy;
 pub use add_url::AddUrl;
@@ -40,6 +41,7 @@ pub use shell_form_scratch::ShellFormScratch;
 pub use stages::*;
 pub use sudo::Sudo;
 pub use unknown_instruction::UnknownInstruction;
+pub use untrusted_registry::UntrustedRegistry;
 
 use husk_dockerfile::{BaseImage, Dockerfile, Instruction, Kind, Span};
 
