@@ -1,6 +1,7 @@
 //! Docs generated from the registry: one Markdown page per rule (`docs/rules/<ID>.md`) and
 //! an index with the mapping to CIS Docker, dockle, hadolint and trivy
-//! (`docs/rules/README.md`). `tests/docs.rs` fails when the committed files differ and
+//! (`docs/rules/README.md`), and the coverage map of hadolint and BuildKit checks
+//! (`docs/rules/MAPPING.md`, from [`crate::mapping`]). `tests/docs.rs` fails when the committed files differ and
 //! rewrites them with `HUSK_UPDATE_DOCS=1`.
 
 use std::fmt::Write;
@@ -87,7 +88,10 @@ pub fn index() -> String {
 /// Every generated file: (path relative to `docs/rules/`, content).
 #[must_use]
 pub fn files() -> Vec<(String, String)> {
-    let mut v = vec![("README.md".to_owned(), index())];
+    let mut v = vec![
+        ("README.md".to_owned(), index()),
+        ("MAPPING.md".to_owned(), crate::mapping::page()),
+    ];
     v.extend(
         RULES
             .iter()

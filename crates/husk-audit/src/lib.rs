@@ -21,6 +21,7 @@ pub mod control;
 pub mod docs;
 pub mod doctor;
 pub mod facts;
+pub mod mapping;
 pub mod registry;
 pub mod report;
 pub mod rule;

@@ -19,6 +19,7 @@ static INFO: RuleInfo = RuleInfo {
         Reference::Buildkit("MultipleInstructionsDisallowed"),
         Reference::Hadolint("DL4003"),
         Reference::Hadolint("DL4004"),
+        Reference::Hadolint("DL3012"),
     ],
 };
 
