@@ -19,6 +19,7 @@ static INFO: RuleInfo = RuleInfo {
         Reference::Dockle("CIS-DI-0010"),
         Reference::Trivy("secret scanning"),
         Reference::Buildkit("SecretsUsedInArgOrEnv"),
+        Reference::Hadolint("DL3064"),
     ],
 };
 

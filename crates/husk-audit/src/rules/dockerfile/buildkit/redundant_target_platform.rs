@@ -13,7 +13,10 @@ static INFO: RuleInfo = RuleInfo {
     summary: "FROM --platform=$TARGETPLATFORM is the default",
     explanation: "A stage is built for the target platform unless `--platform` says otherwise; writing `$TARGETPLATFORM` adds nothing and suggests a cross-compilation setup that is not there (that one uses `$BUILDPLATFORM`).",
     fix: "Drop `--platform=$TARGETPLATFORM`; for a cross-compiling build stage use `--platform=$BUILDPLATFORM`.",
-    references: &[Reference::Buildkit("RedundantTargetPlatform")],
+    references: &[
+        Reference::Buildkit("RedundantTargetPlatform"),
+        Reference::Hadolint("DL3065"),
+    ],
 };
 
 impl Rule for RedundantTargetPlatform {

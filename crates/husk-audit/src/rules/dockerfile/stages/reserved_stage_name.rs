@@ -12,7 +12,10 @@ static INFO: RuleInfo = RuleInfo {
     summary: "A stage is named with a reserved word (scratch, context)",
     explanation: "`scratch` is the empty image and `context` the build context: `FROM scratch` and `COPY --from=context` already mean those, so a stage with either name can never be referred to as a stage, and BuildKit refuses it.",
     fix: "Rename the stage (`AS build`, `AS src`).",
-    references: &[Reference::Buildkit("ReservedStageName")],
+    references: &[
+        Reference::Buildkit("ReservedStageName"),
+        Reference::Hadolint("DL3063"),
+    ],
 };
 
 impl Rule for ReservedStageName {
