@@ -1,6 +1,7 @@
 //! Docs generated from the registry: one Markdown page per rule (`docs/rules/<ID>.md`) and
 //! an index with the mapping to CIS Docker, dockle, hadolint and trivy
-//! (`docs/rules/README.md`). `tests/docs.rs` fails when the committed files differ and
+//! (`docs/rules/README.md`), and the coverage map of hadolint and BuildKit checks
+//! (`docs/rules/MAPPING.md`, from [`crate::mapping`]). `tests/docs.rs` fails when the committed files differ and
 //! rewrites them with `HUSK_UPDATE_DOCS=1`.
 
 use std::fmt::Write;
@@ -61,13 +62,15 @@ pub fn index() -> String {
     s.push_str("# husk audit rules\n\n");
     s.push_str("*Generated from the rule registry (`crates/husk-audit/src/registry.rs`) by `HUSK_UPDATE_DOCS=1 cargo test -p husk-audit --test docs`; do not edit.*\n\n");
     s.push_str("`husk audit IMAGE [--dockerfile FILE]` runs the image rules (and the Dockerfile rules on FILE); `husk lint DOCKERFILE` runs the Dockerfile rules. `husk audit --list-rules` prints this list. Ids are stable.\n\n");
-    s.push_str("| id | name | severity | summary | CIS Docker | dockle | hadolint | trivy |\n");
-    s.push_str("|---|---|---|---|---|---|---|---|\n");
+    s.push_str(
+        "| id | name | severity | summary | CIS Docker | dockle | hadolint | trivy | BuildKit |\n",
+    );
+    s.push_str("|---|---|---|---|---|---|---|---|---|\n");
     for r in RULES {
         let i = r.info();
         let _ = writeln!(
             s,
-            "| [{id}]({id}.md) | {} | {} | {} | {} | {} | {} | {} |",
+            "| [{id}]({id}.md) | {} | {} | {} | {} | {} | {} | {} | {} |",
             i.name,
             i.severity,
             i.summary.replace('|', "\\|"),
@@ -75,6 +78,7 @@ pub fn index() -> String {
             refs(i, |r| matches!(r, Reference::Dockle(_))),
             refs(i, |r| matches!(r, Reference::Hadolint(_))),
             refs(i, |r| matches!(r, Reference::Trivy(_))),
+            refs(i, |r| matches!(r, Reference::Buildkit(_))),
             id = i.id,
         );
     }
@@ -84,7 +88,10 @@ pub fn index() -> String {
 /// Every generated file: (path relative to `docs/rules/`, content).
 #[must_use]
 pub fn files() -> Vec<(String, String)> {
-    let mut v = vec![("README.md".to_owned(), index())];
+    let mut v = vec![
+        ("README.md".to_owned(), index()),
+        ("MAPPING.md".to_owned(), crate::mapping::page()),
+    ];
     v.extend(
         RULES
             .iter()

@@ -14,10 +14,14 @@
 //! facts into [`Finding`]s; `report::{text, json, sarif}` render the same findings.
 //! Nothing here reads the host: every byte comes from the image's layers.
 
+use std::collections::BTreeMap;
+
 pub mod content;
+pub mod control;
 pub mod docs;
 pub mod doctor;
 pub mod facts;
+pub mod mapping;
 pub mod registry;
 pub mod report;
 pub mod rule;
@@ -35,16 +39,30 @@ pub use rule::{
 pub use rules::dockerfile::shellcheck::{ShellcheckError, shellcheck};
 pub use scan::{ScanError, ScanOptions, scan_for_start, scan_image};
 
-/// Which rules run.
+/// Which rules run, and at what severity.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
-    /// Rule ids to skip.
+    /// Rules to skip: husk ids, or (for Dockerfile rules) hadolint codes and BuildKit
+    /// check names ([`control::names_rule`]).
     pub ignore: Vec<String>,
+    /// Severity overrides by rule name (the lint config's `[severity]`).
+    pub severity: BTreeMap<String, Severity>,
 }
 
 impl Selection {
     fn wants(&self, info: &RuleInfo) -> bool {
-        !self.ignore.iter().any(|i| i.eq_ignore_ascii_case(info.id))
+        !self.ignore.iter().any(|i| control::names_rule(info, i))
+    }
+
+    /// Apply the severity overrides to `f`.
+    fn adjust(&self, f: &mut Finding) {
+        if let Some((_, s)) = self
+            .severity
+            .iter()
+            .find(|(n, _)| control::names_rule(f.rule, n))
+        {
+            f.severity = *s;
+        }
     }
 }
 
@@ -63,17 +81,27 @@ pub fn check_image(facts: &ImageFacts, sel: &Selection) -> Vec<Finding> {
     out
 }
 
-/// Run every selected Dockerfile rule on `file`.
+/// Run every selected Dockerfile rule on `file`, minus what the file's own pragmas
+/// (`# husk ignore=`, `# hadolint ignore=`) and `# check=skip=` directive silence, with
+/// the selection's severity overrides applied.
 #[must_use]
 pub fn check_dockerfile(file: &DockerfileFacts, sel: &Selection) -> Vec<Finding> {
+    let inline = control::InlineControl::of(&file.file);
     let mut out = Vec::new();
     for rule in RULES {
         let info = rule.info();
         if info.target == Target::Dockerfile && sel.wants(info) {
             let mut e = Emit::new(info, Some(&file.path));
             rule.check_dockerfile(file, &mut e);
-            out.extend(e.into_findings());
+            out.extend(
+                e.into_findings()
+                    .into_iter()
+                    .filter(|f| !inline.silences(f)),
+            );
         }
+    }
+    for f in &mut out {
+        sel.adjust(f);
     }
     out
 }

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use husk_dockerfile::{Dockerfile, Span};
+use husk_dockerfile::{DockerIgnore, Dockerfile, Span, Stage, UnknownTarget};
 use serde::Serialize;
 
 use crate::facts::ImageFacts;
@@ -91,6 +91,9 @@ pub enum Reference {
     Dockle(&'static str),
     Hadolint(&'static str),
     Trivy(&'static str),
+    /// A BuildKit build check (`docker build --check`), by its name: `JSONArgsRecommended`.
+    /// `# check=skip=NAME` in a Dockerfile skips the husk rules that carry it.
+    Buildkit(&'static str),
 }
 
 impl Reference {
@@ -101,6 +104,7 @@ impl Reference {
             Reference::Dockle(_) => "dockle",
             Reference::Hadolint(_) => "hadolint",
             Reference::Trivy(_) => "trivy",
+            Reference::Buildkit(_) => "BuildKit check",
         }
     }
 
@@ -110,7 +114,8 @@ impl Reference {
             Reference::Cis(s)
             | Reference::Dockle(s)
             | Reference::Hadolint(s)
-            | Reference::Trivy(s) => s,
+            | Reference::Trivy(s)
+            | Reference::Buildkit(s) => s,
         }
     }
 }
@@ -142,12 +147,85 @@ pub trait Rule: Sync {
     fn check_dockerfile(&self, _file: &DockerfileFacts, _out: &mut Emit) {}
 }
 
-/// A parsed Dockerfile and the name it is reported under.
+/// A parsed Dockerfile, the name it is reported under, and what the run knows around it:
+/// the build target and which stages reach it, the `.dockerignore`, the trusted registries.
+///
+/// Rules about what ends up in the image (bloat, package hygiene, build tools) report
+/// through [`Emit::at_stage`], which keeps the rule's severity for stages that
+/// [reach](DockerfileFacts::reaches) the target and lowers it to info for build-only
+/// stages; rules about the image's configuration read [`DockerfileFacts::target_stage`].
 #[derive(Debug, Clone)]
 pub struct DockerfileFacts {
     /// The path as given (`Dockerfile`, `docker/app.Dockerfile`), used as the SARIF uri.
     pub path: String,
     pub file: Dockerfile,
+    /// The index of the stage being built: `--target NAME`, else the last stage.
+    pub target: usize,
+    /// Per stage index: whether it reaches the target ([`Dockerfile::reaching`]).
+    pub reaching: Vec<bool>,
+    /// The `.dockerignore` beside the Dockerfile, when there is one.
+    pub dockerignore: Option<DockerIgnore>,
+    /// Registries `FROM` may pull from (`trusted-registries` in the lint config); empty
+    /// means any.
+    pub trusted_registries: Vec<String>,
+}
+
+impl DockerfileFacts {
+    /// The facts for building the last stage, with no `.dockerignore` and no registry
+    /// policy.
+    #[must_use]
+    pub fn new(path: impl Into<String>, file: Dockerfile) -> DockerfileFacts {
+        let reaching = file.reaching(None).unwrap_or_default();
+        DockerfileFacts {
+            path: path.into(),
+            target: file.stages.len().saturating_sub(1),
+            file,
+            reaching,
+            dockerignore: None,
+            trusted_registries: Vec::new(),
+        }
+    }
+
+    /// The same facts for building the stage `target` names (`None`: the last stage).
+    ///
+    /// # Errors
+    /// [`UnknownTarget`] when no stage has that name.
+    pub fn with_target(mut self, target: Option<&str>) -> Result<DockerfileFacts, UnknownTarget> {
+        self.reaching = self.file.reaching(target)?;
+        self.target = self.file.target_index(target)?;
+        Ok(self)
+    }
+
+    /// The stage being built (what `docker build --target` produces).
+    #[must_use]
+    pub fn target_stage(&self) -> &Stage {
+        self.file
+            .stages
+            .get(self.target)
+            .unwrap_or_else(|| self.file.final_stage())
+    }
+
+    /// Whether stage `index` reaches the target (is built and ends up in, or feeds, the
+    /// image). Unknown indices count as reaching, so a rule never hides a finding by
+    /// mistake.
+    #[must_use]
+    pub fn reaches(&self, index: usize) -> bool {
+        self.reaching.get(index).copied().unwrap_or(true)
+    }
+
+    /// How a build-only stage is named in messages: `stage 2 (test)`.
+    #[must_use]
+    pub fn stage_label(&self, index: usize) -> String {
+        match self
+            .file
+            .stages
+            .get(index)
+            .and_then(|s| s.name_as_written.as_deref())
+        {
+            Some(n) => format!("stage {index} ({n})"),
+            None => format!("stage {index}"),
+        }
+    }
 }
 
 /// Where a finding is.
@@ -242,6 +320,35 @@ impl<'a> Emit<'a> {
                 end_column: span.end.column,
             },
         );
+    }
+
+    /// A finding at a Dockerfile position in stage `stage`: at the rule's severity when
+    /// the stage reaches the build target, as info (saying so) when it is build-only.
+    pub fn at_stage(
+        &mut self,
+        facts: &DockerfileFacts,
+        stage: usize,
+        span: Span,
+        message: impl Into<String>,
+    ) {
+        if facts.reaches(stage) {
+            self.at(span, message);
+        } else {
+            let message = format!(
+                "{} (in {}, a build-only stage: it does not reach the image)",
+                message.into(),
+                facts.stage_label(stage)
+            );
+            self.at_severity(span, Severity::Info, message);
+        }
+    }
+
+    /// A finding at a Dockerfile position with a severity other than the rule's.
+    pub fn at_severity(&mut self, span: Span, severity: Severity, message: impl Into<String>) {
+        self.at(span, message);
+        if let Some(f) = self.findings.last_mut() {
+            f.severity = severity;
+        }
     }
 
     fn push(&mut self, message: impl Into<String>, location: Location) {

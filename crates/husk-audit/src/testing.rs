@@ -270,12 +270,17 @@ pub fn run_image(rule: &dyn Rule, facts: &ImageFacts) -> Vec<Finding> {
 /// # Panics
 /// When the text does not parse.
 pub fn run_dockerfile(rule: &dyn Rule, text: &str) -> Vec<Finding> {
-    let facts = DockerfileFacts {
-        path: "Dockerfile".into(),
-        file: husk_dockerfile::parse(text).expect("test Dockerfile parses"),
-    };
+    let facts = DockerfileFacts::new(
+        "Dockerfile",
+        husk_dockerfile::parse(text).expect("test Dockerfile parses"),
+    );
+    run_dockerfile_facts(rule, &facts)
+}
+
+/// Run one Dockerfile rule on prepared facts (a `--target`, a `.dockerignore`).
+pub fn run_dockerfile_facts(rule: &dyn Rule, facts: &DockerfileFacts) -> Vec<Finding> {
     let mut e = Emit::new(rule.info(), Some("Dockerfile"));
-    rule.check_dockerfile(&facts, &mut e);
+    rule.check_dockerfile(facts, &mut e);
     e.into_findings()
 }
 

@@ -20,10 +20,10 @@ fn corpus() -> Vec<PathBuf> {
 
 fn lint(path: &Path) -> Report {
     let name = format!("corpus/{}", path.file_name().unwrap().to_string_lossy());
-    let facts = DockerfileFacts {
-        path: name.clone(),
-        file: husk_dockerfile::parse(&std::fs::read_to_string(path).unwrap()).unwrap(),
-    };
+    let facts = DockerfileFacts::new(
+        name.clone(),
+        husk_dockerfile::parse(&std::fs::read_to_string(path).unwrap()).unwrap(),
+    );
     let findings = check_dockerfile(&facts, &Selection::default());
     Report::new(None, None, Some(name), findings)
 }
@@ -206,4 +206,94 @@ fn tempfile_dir() -> PathBuf {
     let d = std::env::temp_dir().join(format!("husk-audit-sarif-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+fn findings_of<'a>(r: &'a Report, id: &str) -> Vec<&'a husk_audit::Finding> {
+    r.findings.iter().filter(|f| f.rule.id == id).collect()
+}
+
+/// issue 14: the article's final stage copies the binary and the CA bundle without
+/// `--from=build_phase` (so from the context: the build fails), and the build stage is
+/// never used. No other linter reports either.
+#[test]
+fn article_dockerfile_reports_the_missing_from_and_the_unused_stage() {
+    let r = lint_named("article-scratch-demo");
+    let missing = findings_of(&r, "HUSK-D020");
+    assert_eq!(missing.len(), 2, "{:?}", ids(&r));
+    assert!(
+        missing
+            .iter()
+            .all(|f| f.message.contains("--from=build_phase") && f.severity == Severity::High),
+        "{missing:?}"
+    );
+    let unused = findings_of(&r, "HUSK-D019");
+    assert_eq!(unused.len(), 1, "{:?}", ids(&r));
+    assert!(
+        unused[0].message.contains("build_phase"),
+        "{}",
+        unused[0].message
+    );
+}
+
+/// issue 14: `ADD https://...git#ref` and `ADD git@...` are BuildKit git sources, not
+/// local files (hadolint and husk before reported "use COPY").
+#[test]
+fn add_of_git_sources_is_not_local_files() {
+    let r = lint_named("add-git");
+    assert!(!ids(&r).contains(&"HUSK-D005"), "{:?}", ids(&r));
+}
+
+#[test]
+fn stage_graph_findings() {
+    let r = lint_named("stage-graph");
+    let typo = findings_of(&r, "HUSK-D018");
+    assert_eq!(typo.len(), 1);
+    assert!(
+        typo[0].message.contains("did you mean --from=build"),
+        "{}",
+        typo[0].message
+    );
+    for id in ["HUSK-D019", "HUSK-D021", "HUSK-D022", "HUSK-D023"] {
+        assert!(ids(&r).contains(&id), "{id} missing: {:?}", ids(&r));
+    }
+    // chmod 777 in a build-only stage does not reach the image: info, and says so.
+    let chmod = findings_of(&r, "HUSK-D017");
+    assert!(
+        chmod
+            .iter()
+            .all(|f| f.severity == Severity::Info && f.message.contains("build-only"))
+    );
+}
+
+#[test]
+fn buildkit_checks_fire() {
+    let r = lint_named("buildkit-checks");
+    for id in [
+        "HUSK-D023",
+        "HUSK-D024",
+        "HUSK-D025",
+        "HUSK-D026",
+        "HUSK-D027",
+        "HUSK-D028",
+        "HUSK-D029",
+        "HUSK-D030",
+        "HUSK-D031",
+        "HUSK-D032",
+        "HUSK-D033",
+        "HUSK-D034",
+        "HUSK-D035",
+        "HUSK-D036",
+        "HUSK-D037",
+        "HUSK-D038",
+    ] {
+        assert!(ids(&r).contains(&id), "{id} missing: {:?}", ids(&r));
+    }
+}
+
+/// A multi-stage build with a test target, cache mounts and `--platform=$BUILDPLATFORM`:
+/// nothing above info (the test stage is a target of its own: info).
+#[test]
+fn well_built_multi_stage_has_nothing_above_info() {
+    let r = lint_named("well-built");
+    assert!(!r.fails(Severity::Low), "{:?}", r.findings);
 }

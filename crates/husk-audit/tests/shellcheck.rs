@@ -22,10 +22,7 @@ fn require_shellcheck() -> bool {
 }
 
 fn facts(text: &str) -> DockerfileFacts {
-    DockerfileFacts {
-        path: "Dockerfile".into(),
-        file: husk_dockerfile::parse(text).expect("parses"),
-    }
+    DockerfileFacts::new("Dockerfile", husk_dockerfile::parse(text).expect("parses"))
 }
 
 fn lines_and_codes(text: &str) -> Vec<(u32, String)> {

@@ -13,21 +13,33 @@
 //! linter can report it as a finding next to everything else. Every other syntax error is a
 //! [`ParseError`] with its line.
 //!
+//! The stage graph ([`Dockerfile::reaching`]) says which stages a build target needs: the
+//! target, the stage it is built on and every stage its `COPY --from=` and
+//! `RUN --mount=from=` name, transitively. Rules about image bloat use it to tell the
+//! stages that end up in the image from build-only stages BuildKit skips or discards.
+//!
+//! [`DockerIgnore`] is a `.dockerignore` with BuildKit's matching, so a linter can tell
+//! which COPY sources the build context will not have.
+//!
 //! [`read_dockerfile`] reads one from the host: regular files only, opened without
 //! blocking, at most [`MAX_DOCKERFILE_BYTES`]. Stage names are indexed once (lower-cased
 //! once), so a file with thousands of stages resolves `FROM` and `COPY --from` in linear
 //! time.
 
+mod graph;
+mod ignore;
 mod model;
 mod read;
 pub mod shell;
 mod text;
 
+pub use graph::{StageRef, UnknownTarget};
+pub use ignore::DockerIgnore;
 pub use model::{
     BaseImage, Command, CopySource, Dockerfile, ImageName, Instruction, Kind, Stage,
     UnknownInstruction,
 };
-pub use read::{MAX_DOCKERFILE_BYTES, ReadError, read_dockerfile};
+pub use read::{MAX_DOCKERFILE_BYTES, ReadError, read_dockerfile, read_dockerfile_from};
 pub use text::{Pos, Span, clean_shell, substitute};
 
 /// A Dockerfile that does not parse.

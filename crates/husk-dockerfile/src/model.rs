@@ -16,6 +16,8 @@ pub struct Dockerfile {
     pub syntax: Option<String>,
     /// The escape character (`\` unless `# escape=` says otherwise).
     pub escape: char,
+    /// The `# check=` directive as written (`skip=JSONArgsRecommended;error=true`).
+    pub check: Option<String>,
     /// `ARG`s before the first `FROM`, with their defaults.
     pub global_args: Vec<(String, Option<String>)>,
     /// Where each global `ARG` instruction is, parallel to `global_args`.
@@ -27,6 +29,12 @@ pub struct Dockerfile {
     /// parse so name lookups are one hash probe (thousands of stages stay linear).
     #[serde(skip)]
     stage_names: HashMap<String, usize>,
+    /// The text as parsed, for rules about how it is written (casing, comments).
+    #[serde(skip)]
+    source: String,
+    /// Byte offset of each line of `source`.
+    #[serde(skip)]
+    line_starts: Vec<usize>,
 }
 
 /// An unknown instruction keyword and where it is.
@@ -42,6 +50,8 @@ pub struct Stage {
     pub index: usize,
     /// `AS name`, lowercased as BuildKit compares them.
     pub name: Option<String>,
+    /// `AS name` as written.
+    pub name_as_written: Option<String>,
     /// The FROM image text as written.
     pub base_text: String,
     /// The base after global ARG substitution, classified.
@@ -222,6 +232,30 @@ impl Dockerfile {
         out
     }
 
+    /// The text as written (unknown instructions included).
+    #[must_use]
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Line `line` (1-based) of the text as written, without its line ending; empty past
+    /// the end.
+    #[must_use]
+    pub fn source_line(&self, line: u32) -> &str {
+        let idx = (line as usize).wrapping_sub(1);
+        let Some(&start) = self.line_starts.get(idx) else {
+            return "";
+        };
+        let end = self
+            .line_starts
+            .get(idx + 1)
+            .map_or(self.source.len(), |e| e - 1);
+        self.source
+            .get(start..end.max(start))
+            .unwrap_or_default()
+            .trim_end_matches('\r')
+    }
+
     /// The stage a `COPY --from=` value names, if it names one.
     #[must_use]
     pub fn stage_named(&self, name: &str) -> Option<&Stage> {
@@ -245,7 +279,13 @@ pub(crate) fn parse(text: &str) -> Result<Dockerfile, ParseError> {
     let mut unknown = Vec::new();
     loop {
         let failure = match pd::parse(&owned) {
-            Ok(df) => return Ok(convert(&owned, &df, unknown)),
+            Ok(df) => {
+                let mut file = convert(&owned, &df, unknown);
+                // Comments and casing are read from the text as written.
+                text.clone_into(&mut file.source);
+                file.line_starts = line_starts(text);
+                return Ok(file);
+            }
             Err(e) => e,
         };
         {
@@ -327,17 +367,15 @@ fn convert(text: &str, df: &pd::Dockerfile<'_>, unknown: Vec<UnknownInstruction>
             .as_
             .as_ref()
             .map_or(st.from.image.span.end, |(_, n)| n.span.end);
-        let name = st
-            .from
-            .as_
-            .as_ref()
-            .map(|(_, n)| n.value.to_ascii_lowercase());
+        let name_as_written = st.from.as_.as_ref().map(|(_, n)| n.value.to_string());
+        let name = name_as_written.as_ref().map(|n| n.to_ascii_lowercase());
         if let Some(n) = &name {
             stage_names.entry(n.clone()).or_insert(index);
         }
         stages.push(Stage {
             index,
             name,
+            name_as_written,
             base_text,
             base,
             platform,
@@ -349,19 +387,26 @@ fn convert(text: &str, df: &pd::Dockerfile<'_>, unknown: Vec<UnknownInstruction>
                 .collect(),
         });
     }
+    let directive =
+        |d: &Option<pd::ParserDirective<&str>>| d.as_ref().map(|d| d.value.value.to_owned());
     Dockerfile {
-        syntax: df
-            .parser_directives
-            .syntax
-            .as_ref()
-            .map(|d| d.value.value.to_owned()),
+        syntax: directive(&df.parser_directives.syntax),
         escape,
+        check: directive(&df.parser_directives.check),
         global_args,
         global_arg_spans,
         stages,
         unknown,
         stage_names,
+        source: text.to_owned(),
+        line_starts: line_starts(text),
     }
+}
+
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect()
 }
 
 /// What a `FROM` value (after `ARG` substitution) builds on: `scratch`, an earlier stage
@@ -374,6 +419,17 @@ fn stage_base(resolved: &str, stage_names: &HashMap<String, usize>) -> BaseImage
     } else {
         BaseImage::Image(ImageName::parse(resolved))
     }
+}
+
+/// A COPY/ADD word without the quotes BuildKit's word processing removes
+/// (`ADD "https://github.com/org/repo.git#v1" /src`).
+fn unquote(word: &str) -> &str {
+    for q in ['"', '\''] {
+        if let Some(inner) = word.strip_prefix(q).and_then(|w| w.strip_suffix(q)) {
+            return inner;
+        }
+    }
+    word
 }
 
 fn arg_pairs(raw: &str, escape: char) -> Vec<(String, Option<String>)> {
@@ -458,7 +514,7 @@ impl Cx<'_> {
             .map(|s| match s {
                 pd::Source::Path(p) => {
                     end = end.max(p.span.end);
-                    CopySource::Path(p.value.to_string())
+                    CopySource::Path(unquote(&p.value).to_owned())
                 }
                 pd::Source::HereDoc(h) => {
                     end = end.max(h.span.end);
@@ -481,7 +537,7 @@ impl Cx<'_> {
                     Kind::Add {
                         flags: self.flags(&a.options),
                         sources,
-                        dest: a.dest.value.to_string(),
+                        dest: unquote(&a.dest.value).to_owned(),
                     },
                 )
             }
@@ -498,7 +554,7 @@ impl Cx<'_> {
                             .and_then(|(_, v)| v.clone()),
                         flags,
                         sources,
-                        dest: c.dest.value.to_string(),
+                        dest: unquote(&c.dest.value).to_owned(),
                     },
                 )
             }

@@ -2,7 +2,8 @@
 //! opened without blocking (`O_NONBLOCK`, so a FIFO cannot hang the open), checked to be
 //! a regular file (a FIFO, `/dev/zero`, `/dev/stdin`, a symlink to one of them are
 //! refused), not on procfs or sysfs, and read through a size cap. It lives here, next to
-//! the parser, so every command that lints a Dockerfile reads it the same way.
+//! the parser, so every command that lints a Dockerfile reads it the same way. Standard
+//! input (`husk lint -`) goes through the same cap.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -107,6 +108,32 @@ pub fn read_dockerfile(path: &Path) -> Result<String, ReadError> {
     })
 }
 
+/// Reads a Dockerfile from a stream (`husk lint -` reads standard input) through the same
+/// size cap as a file; `name` is how errors call it (`<stdin>`).
+///
+/// # Errors
+/// [`ReadError::Io`] when reading fails, [`ReadError::TooLarge`] past
+/// [`MAX_DOCKERFILE_BYTES`], [`ReadError::NotUtf8`].
+pub fn read_dockerfile_from(reader: impl Read, name: &Path) -> Result<String, ReadError> {
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_DOCKERFILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| ReadError::Io {
+            path: name.to_path_buf(),
+            source,
+        })?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > MAX_DOCKERFILE_BYTES {
+        return Err(ReadError::TooLarge {
+            path: name.to_path_buf(),
+            limit: MAX_DOCKERFILE_BYTES,
+        });
+    }
+    String::from_utf8(bytes).map_err(|_| ReadError::NotUtf8 {
+        path: name.to_path_buf(),
+    })
+}
+
 fn kind_name(kind: FileType) -> &'static str {
     match kind {
         FileType::Fifo => "FIFO",
@@ -164,6 +191,21 @@ mod tests {
             assert!(err.contains(kind), "{err}");
             assert!(err.contains(&path.display().to_string()), "{err}");
         }
+    }
+
+    #[test]
+    fn streams_are_capped_like_files() {
+        let name = Path::new("<stdin>");
+        assert_eq!(
+            read_dockerfile_from(&b"FROM scratch\n"[..], name).unwrap(),
+            "FROM scratch\n"
+        );
+        let endless = std::io::repeat(b'#');
+        let err = read_dockerfile_from(endless, name).unwrap_err();
+        assert!(matches!(err, ReadError::TooLarge { .. }), "{err}");
+        assert!(err.to_string().contains("<stdin>"), "{err}");
+        let err = read_dockerfile_from(&[0xff_u8, 0xfe][..], name).unwrap_err();
+        assert!(matches!(err, ReadError::NotUtf8 { .. }), "{err}");
     }
 
     #[test]

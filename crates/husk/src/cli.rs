@@ -592,6 +592,10 @@ pub enum ReportFormat {
     Json,
     /// SARIF 2.1.0, for GitHub code scanning.
     Sarif,
+    /// Checkstyle XML (Jenkins, reviewdog).
+    Checkstyle,
+    /// GitLab code quality JSON (the `codequality` report artifact).
+    Gitlab,
     /// Markdown (only with --list-rules).
     Markdown,
 }
@@ -605,7 +609,7 @@ pub struct CheckArgs {
     /// Exit 1 when a finding is at or above this severity: info, low, medium, high, critical, or never.
     #[arg(long, value_name = "LEVEL", default_value = "high")]
     pub fail_on: String,
-    /// Skip a rule by id, e.g. HUSK-I018 (repeatable).
+    /// Skip a rule by id, e.g. HUSK-I018; for Dockerfile rules also a hadolint code (DL3008) or a BuildKit check name (repeatable).
     #[arg(long = "ignore", value_name = "ID")]
     pub ignore: Vec<String>,
 }
@@ -632,11 +636,17 @@ pub struct AuditArgs {
 
 #[derive(Args, Debug)]
 pub struct LintArgs {
-    /// The Dockerfile to check.
+    /// The Dockerfile to check, or - to read it from standard input.
     pub dockerfile: PathBuf,
     /// Do not run ShellCheck on the RUN scripts (it runs when `shellcheck` is on PATH).
     #[arg(long)]
     pub no_shellcheck: bool,
+    /// Lint for building this stage (as docker build --target): rules about the image look at it and the stages it needs; others are build-only.
+    #[arg(long, value_name = "STAGE")]
+    pub target: Option<String>,
+    /// Lint config: ignore, [severity], trusted-registries (default: .husk-lint.toml beside the Dockerfile, when there is one).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(flatten)]
     pub check: CheckArgs,
 }
@@ -645,7 +655,15 @@ impl Command {
     /// Whether the command prints machine-readable output (`--format json` or `sarif`):
     /// then nothing but data is printed, so registry progress bars stay off too.
     pub fn machine_output(&self) -> bool {
-        let machine = |f: ReportFormat| matches!(f, ReportFormat::Json | ReportFormat::Sarif);
+        let machine = |f: ReportFormat| {
+            matches!(
+                f,
+                ReportFormat::Json
+                    | ReportFormat::Sarif
+                    | ReportFormat::Checkstyle
+                    | ReportFormat::Gitlab
+            )
+        };
         match self {
             Command::Build(a) => a.format == Format::Json,
             Command::Validate(a) => a.format == Format::Json,

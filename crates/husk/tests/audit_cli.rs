@@ -401,6 +401,134 @@ fn lint_runs_shellcheck() {
     assert!(err.contains("shellcheck is not installed"), "{err}");
 }
 
+/// issue 14: standard input, `--target`, the lint config and `.dockerignore` beside the
+/// Dockerfile, `# check=error=true`, and the checkstyle and gitlab formats.
+#[test]
+fn lint_cli_inputs_and_formats() {
+    let t = tempfile::tempdir().unwrap();
+    let cache = t.path().join("cache");
+    let text = "FROM golang:1.23@sha256:0000000000000000000000000000000000000000000000000000000000000000 AS build\nRUN go build -o /out/app .\nFROM scratch\nCOPY --from=build /out/app /app\nCOPY notes.txt /\nUSER 65532:65532\nENTRYPOINT [\"/app\"]\n";
+    // Standard input, bounded like a file.
+    let o = husk(&cache)
+        .args(["lint", "-", "--format", "json"])
+        .write_stdin(text)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["dockerfile"], "<stdin>");
+    // --target: the build stage is now what is built, so its go build is in the image.
+    let df = t.path().join("Dockerfile");
+    std::fs::write(&df, text).unwrap();
+    let o = husk(&cache)
+        .arg("lint")
+        .arg(&df)
+        .args(["--target", "build", "--format", "json"])
+        .output()
+        .unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        j["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "HUSK-D013"),
+        "{j}"
+    );
+    let o = husk(&cache)
+        .arg("lint")
+        .arg(&df)
+        .args(["--target", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("build"),
+        "names the stages"
+    );
+    // .dockerignore beside it: COPY notes.txt fails in the build (HUSK-D040, medium).
+    std::fs::write(t.path().join(".dockerignore"), "*.txt\n").unwrap();
+    let o = husk(&cache)
+        .arg("lint")
+        .arg(&df)
+        .args(["--fail-on", "medium"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("HUSK-D040"));
+    // The config: ignore it by its BuildKit name, and trust only ghcr.io.
+    std::fs::write(
+        t.path().join(".husk-lint.toml"),
+        "ignore = [\"CopyIgnoredFile\"]\ntrusted-registries = [\"ghcr.io\"]\n",
+    )
+    .unwrap();
+    let o = husk(&cache)
+        .arg("lint")
+        .arg(&df)
+        .args(["--format", "checkstyle"])
+        .output()
+        .unwrap();
+    let x = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        x.starts_with("<?xml") && x.contains("source=\"HUSK-D041\"") && !x.contains("HUSK-D040"),
+        "{x}"
+    );
+    let bad = t.path().join("bad.toml");
+    std::fs::write(&bad, "ignore = [\"HUSK-D999\"]\n").unwrap();
+    let o = husk(&cache)
+        .arg("lint")
+        .arg(&df)
+        .arg("--config")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("HUSK-D999"));
+    // gitlab code quality.
+    let o = husk(&cache)
+        .arg("lint")
+        .arg(&df)
+        .args(["--format", "gitlab"])
+        .output()
+        .unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j[0]["check_name"], "HUSK-D041");
+    assert_eq!(j[0]["fingerprint"].as_str().unwrap().len(), 64);
+    // # check=error=true: a low finding fails the run.
+    std::fs::remove_file(t.path().join(".husk-lint.toml")).unwrap();
+    let strict = t.path().join("strict.Dockerfile");
+    std::fs::write(
+        &strict,
+        "# check=error=true\nFROM scratch AS App\nUSER 65532\nENTRYPOINT [\"/app\"]\n",
+    )
+    .unwrap();
+    let o = husk(&cache).arg("lint").arg(&strict).output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    std::fs::write(&strict, "# check=skip=StageNameCasing;error=true\nFROM scratch AS App\nUSER 65532\nENTRYPOINT [\"/app\"]\n").unwrap();
+    let o = husk(&cache).arg("lint").arg(&strict).output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
+
 #[test]
 fn list_rules() {
     let t = tempfile::tempdir().unwrap();

@@ -1,5 +1,8 @@
-//! Rendering: the same [`Report`] (subject + findings) as text, JSON or SARIF 2.1.0.
+//! Rendering: the same [`Report`] (subject + findings) as text, JSON, SARIF 2.1.0,
+//! Checkstyle XML or a GitLab code quality report.
 
+pub mod checkstyle;
+pub mod gitlab;
 pub mod json;
 pub mod sarif;
 pub mod text;
@@ -73,5 +76,65 @@ fn loc_key(f: &Finding) -> (String, u32, u32) {
         crate::rule::Location::Dockerfile {
             file, line, column, ..
         } => (file.clone(), *line, *column),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::Location;
+
+    fn report(lines: &[u32]) -> Report {
+        let rule = crate::rule_by_id("HUSK-D005").unwrap();
+        let findings = lines
+            .iter()
+            .map(|l| Finding {
+                rule,
+                severity: Severity::Low,
+                message: "ADD of local files (a<&\"b\u{1}>): use COPY".into(),
+                location: Location::Dockerfile {
+                    file: "dir/Docker file".into(),
+                    line: *l,
+                    column: 1,
+                    end_line: *l,
+                    end_column: 9,
+                },
+            })
+            .collect();
+        Report::new(None, None, Some("dir/Docker file".into()), findings)
+    }
+
+    #[test]
+    fn checkstyle_is_escaped_xml() {
+        let x = checkstyle::render(&report(&[3]));
+        assert!(x.starts_with("<?xml"), "{x}");
+        assert!(x.contains("<file name=\"dir/Docker file\">"), "{x}");
+        assert!(
+            x.contains("line=\"3\" column=\"1\" severity=\"warning\""),
+            "{x}"
+        );
+        assert!(
+            x.contains("a&lt;&amp;&quot;b&gt;") && !x.contains('\u{1}'),
+            "{x}"
+        );
+        assert!(x.contains("source=\"HUSK-D005\""), "{x}");
+        let empty = checkstyle::render(&Report::new(None, None, Some("Dockerfile".into()), vec![]));
+        assert!(empty.contains("<file name=\"Dockerfile\">"), "{empty}");
+    }
+
+    /// Fingerprints survive lines moving, and two identical findings differ.
+    #[test]
+    fn gitlab_fingerprints_are_stable_and_unique() {
+        let parse = |r: &Report| -> Vec<serde_json::Value> {
+            serde_json::from_str(&gitlab::render(r)).unwrap()
+        };
+        let a = parse(&report(&[3, 7]));
+        let b = parse(&report(&[4, 9]));
+        assert_eq!(a[0]["fingerprint"], b[0]["fingerprint"]);
+        assert_ne!(a[0]["fingerprint"], a[1]["fingerprint"]);
+        assert_eq!(a[0]["severity"], "minor");
+        assert_eq!(a[0]["check_name"], "HUSK-D005");
+        assert_eq!(a[0]["location"]["lines"]["begin"], 3);
+        assert_eq!(a[0]["location"]["path"], "dir/Docker file");
     }
 }

@@ -1,4 +1,4 @@
-//! The human report: findings grouped by rule, most severe first, each group with the
+//! The human report: findings grouped by rule and severity, most severe first, each group with the
 //! rule's summary and fix, then a one-line summary.
 
 use std::fmt::Write;
@@ -50,15 +50,18 @@ pub fn render(report: &Report) -> String {
     let mut i = 0;
     while i < report.findings.len() {
         let rule = report.findings[i].rule;
+        // Findings are sorted by severity first: a group is one rule at one severity (a
+        // rule's build-only findings are info, shown in a group of their own).
+        let severity = report.findings[i].severity;
         let group: Vec<&Finding> = report.findings[i..]
             .iter()
-            .take_while(|f| f.rule.id == rule.id)
+            .take_while(|f| f.rule.id == rule.id && f.severity == severity)
             .collect();
         i += group.len();
         let _ = writeln!(
             out,
             "\n{:<8} {} {}: {}",
-            rule.severity.as_str().to_uppercase(),
+            severity.as_str().to_uppercase(),
             rule.id,
             rule.name,
             rule.summary

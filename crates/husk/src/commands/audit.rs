@@ -49,7 +49,7 @@ pub fn run(args: &AuditArgs, ctx: &husk_transport::Context, printer: &Printer) -
         dockerfile.as_ref().map(|d| d.path.clone()),
         findings,
     );
-    finish(&report, &args.check, dockerfile.as_ref(), printer)
+    finish(&report, &args.check, dockerfile.as_ref(), printer, false)
 }
 
 fn list_rules(format: ReportFormat, printer: &Printer) -> Result<Exit> {
@@ -68,7 +68,9 @@ fn list_rules(format: ReportFormat, printer: &Printer) -> Result<Exit> {
             printer.data(serde_json::to_string_pretty(&infos)?)?;
         }
         ReportFormat::Markdown => printer.data(husk_audit::docs::index().trim_end())?,
-        ReportFormat::Sarif => bail!("--list-rules prints text, json or markdown"),
+        ReportFormat::Sarif | ReportFormat::Checkstyle | ReportFormat::Gitlab => {
+            bail!("--list-rules prints text, json or markdown")
+        }
     }
     Ok(Exit::Success)
 }

@@ -21,8 +21,13 @@ static INFO: RuleInfo = RuleInfo {
     ],
 };
 
+/// Whether an ADD source is fetched rather than read from the build context: a URL, or a
+/// git repository in any of BuildKit's forms (`https://host/repo.git#ref`,
+/// `git@host:repo.git`, `git://`, `ssh://`).
 pub(crate) fn is_remote(src: &str) -> bool {
-    src.starts_with("http://") || src.starts_with("https://") || src.starts_with("git@")
+    ["http://", "https://", "git@", "git://", "ssh://"]
+        .iter()
+        .any(|p| src.starts_with(p))
 }
 
 fn is_archive(src: &str) -> bool {
@@ -73,6 +78,16 @@ mod tests {
             run_dockerfile(&AddInsteadOfCopy, "FROM scratch\nADD app /app\n").len(),
             1
         );
+    }
+
+    /// issue 14: BuildKit's git sources, quoted or not, are not local files.
+    #[test]
+    fn quiet_for_git_sources() {
+        let t = "FROM scratch\nADD https://github.com/org/repo.git#v1.2 /src\n\
+                 ADD --keep-git-dir=true \"https://github.com/org/repo.git#${REF}\" /src\n\
+                 ADD git@github.com:org/repo.git /src\nADD git://host/repo /src\n\
+                 ADD ssh://git@host/repo.git /src\n";
+        assert!(run_dockerfile(&AddInsteadOfCopy, t).is_empty());
     }
 
     #[test]

@@ -43,7 +43,9 @@ impl Rule for Chmod777 {
                     && let Some((_, Some(m))) = flags.iter().find(|(k, _)| k == "chmod")
                     && world_writable(m)
                 {
-                    out.at(
+                    out.at_stage(
+                        file,
+                        s.index,
                         i.span,
                         format!("--chmod={m} makes the files world-writable"),
                     );
@@ -59,7 +61,12 @@ impl Rule for Chmod777 {
                         .find(|a| !a.starts_with('-') || a.starts_with("-w"))
                     && world_writable(m)
                 {
-                    out.at(r.span(c), format!("chmod {m} makes files world-writable"));
+                    out.at_stage(
+                        file,
+                        r.stage,
+                        r.span(c),
+                        format!("chmod {m} makes files world-writable"),
+                    );
                 }
             }
         }

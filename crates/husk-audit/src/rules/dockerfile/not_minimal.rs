@@ -56,49 +56,68 @@ impl Rule for NotMinimal {
 
     fn check_dockerfile(&self, file: &DockerfileFacts, out: &mut Emit) {
         let df = &file.file;
-        let fin = df.final_stage();
+        let fin = file.target_stage();
         if fin.base == BaseImage::Scratch {
             return;
         }
-        for (i, text) in runs(&fin.instructions) {
-            for (words, _) in commands(&text) {
-                let (Some(prog), args) = program(&words) else {
-                    continue;
-                };
-                let installs =
-                    matches!(prog, "apt-get" | "apt" | "apk" | "yum" | "dnf" | "microdnf")
-                        && args.iter().any(|a| a == "install" || a == "add");
-                if installs
-                    && let Some(p) = args.iter().find(|a| {
-                        let name = a.split(['=', ':']).next().unwrap_or(a);
-                        BUILD_PACKAGES
-                            .iter()
-                            .any(|b| name == *b || name.starts_with(&format!("{b}-")))
-                    })
-                {
-                    out.at(
-                        i.span,
-                        format!("the final stage installs the build tool {p}"),
-                    );
-                }
-                if let Some((c, sub)) = BUILD_COMMANDS.iter().find(|(c, sub)| {
-                    prog == *c && (sub.is_empty() || args.first().is_some_and(|a| a == sub))
-                }) {
-                    let what = if sub.is_empty() {
-                        (*c).to_owned()
-                    } else {
-                        format!("{c} {sub}")
+        // The target and the stages it is built on: their files are the image's. Stages
+        // it only copies from are where building belongs, and are not looked at.
+        for stage in df.ancestry(fin.index) {
+            let whose = if stage.index == fin.index {
+                "the final stage".to_owned()
+            } else {
+                format!(
+                    "{}, which the final stage is built on,",
+                    file.stage_label(stage.index)
+                )
+            };
+            for (i, text) in runs(&stage.instructions) {
+                for (words, _) in commands(&text) {
+                    let (Some(prog), args) = program(&words) else {
+                        continue;
                     };
-                    let single = if df.stages.len() == 1 {
-                        " (single-stage build)"
-                    } else {
-                        ""
-                    };
-                    out.at(i.span, format!("the final stage builds with {what}{single}: build in an earlier stage and copy the result"));
+                    if let Some(p) = build_package(prog, args) {
+                        out.at(i.span, format!("{whose} installs the build tool {p}"));
+                    }
+                    if let Some(what) = build_command(prog, args) {
+                        let single = if df.stages.len() == 1 {
+                            " (single-stage build)"
+                        } else {
+                            ""
+                        };
+                        out.at(i.span, format!("{whose} builds with {what}{single}: build in an earlier stage and copy the result"));
+                    }
                 }
             }
         }
     }
+}
+
+/// The build package an install command installs, if any.
+fn build_package<'a>(prog: &str, args: &'a [String]) -> Option<&'a String> {
+    let installs = matches!(prog, "apt-get" | "apt" | "apk" | "yum" | "dnf" | "microdnf")
+        && args.iter().any(|a| a == "install" || a == "add");
+    if !installs {
+        return None;
+    }
+    args.iter().find(|a| {
+        let name = a.split(['=', ':']).next().unwrap_or(a);
+        BUILD_PACKAGES
+            .iter()
+            .any(|b| name == *b || name.starts_with(&format!("{b}-")))
+    })
+}
+
+/// The build command this is (`go build`, `make`), if it is one.
+fn build_command(prog: &str, args: &[String]) -> Option<String> {
+    let (c, sub) = BUILD_COMMANDS.iter().find(|(c, sub)| {
+        prog == *c && (sub.is_empty() || args.first().is_some_and(|a| a == sub))
+    })?;
+    Some(if sub.is_empty() {
+        (*c).to_owned()
+    } else {
+        format!("{c} {sub}")
+    })
 }
 
 #[cfg(test)]
@@ -110,6 +129,22 @@ mod tests {
     fn fires_for_single_stage_builds() {
         let t = "FROM golang:1.23\nRUN apt-get install -y gcc && go build -o /app .\n";
         assert_eq!(run_dockerfile(&NotMinimal, t).len(), 2);
+    }
+
+    /// A stage the final one is built on ships its tools; a `--target` decides which
+    /// stage is final.
+    #[test]
+    fn follows_the_target_and_its_ancestry() {
+        let t = "FROM debian:12 AS base\nRUN apt-get install -y gcc\nFROM base AS app\nRUN true\nFROM golang:1.23 AS test\nRUN go build ./...\n";
+        let f = run_dockerfile(&NotMinimal, t);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].message.contains("go build"), "{}", f[0].message);
+        let facts = DockerfileFacts::new("Dockerfile", husk_dockerfile::parse(t).unwrap())
+            .with_target(Some("app"))
+            .unwrap();
+        let f = crate::testing::run_dockerfile_facts(&NotMinimal, &facts);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].message.contains("stage 0 (base)"), "{}", f[0].message);
     }
 
     #[test]

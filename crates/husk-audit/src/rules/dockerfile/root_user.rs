@@ -28,7 +28,7 @@ impl Rule for RootUser {
 
     fn check_dockerfile(&self, file: &DockerfileFacts, out: &mut Emit) {
         let df = &file.file;
-        let fin = df.final_stage();
+        let fin = file.target_stage();
         match effective_user(df, fin.index) {
             None => out.at(
                 fin.span,

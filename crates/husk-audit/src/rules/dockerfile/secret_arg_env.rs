@@ -18,6 +18,8 @@ static INFO: RuleInfo = RuleInfo {
     references: &[
         Reference::Dockle("CIS-DI-0010"),
         Reference::Trivy("secret scanning"),
+        Reference::Buildkit("SecretsUsedInArgOrEnv"),
+        Reference::Hadolint("DL3064"),
     ],
 };
 

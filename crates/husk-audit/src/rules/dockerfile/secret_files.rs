@@ -51,7 +51,7 @@ impl Rule for SecretFiles {
 
     fn check_dockerfile(&self, file: &DockerfileFacts, out: &mut Emit) {
         let df = &file.file;
-        for i in inherited(df, df.final_stage().index) {
+        for i in inherited(df, file.target_stage().index) {
             let sources = match &i.kind {
                 Kind::Copy { sources, .. } | Kind::Add { sources, .. } => sources,
                 _ => continue,

@@ -128,49 +128,12 @@ pub(crate) fn hygiene_runs(file: &DockerfileFacts) -> Vec<ParsedRun<'_>> {
         .collect()
 }
 
-/// The one gate of the image-hygiene rules (caches, recommends, pinning, cleanup): only
-/// stages that reach the built image count. The final stage reaches it, and so does
-/// every stage it is built on or copies from (`COPY --from`, `RUN --mount=from=`),
-/// transitively; a build-only stage leaves nothing of its caches in the image.
+/// The one gate of the image-hygiene rules (caches, recommends, cleanup): only stages
+/// that reach the built image count (the target, `--target` or the final stage, and every
+/// stage it is built on, copies or mounts from, transitively: [`DockerfileFacts::reaches`]);
+/// a build-only stage leaves nothing of its caches in the image.
 pub(crate) fn hygiene_applies(file: &DockerfileFacts, stage: usize) -> bool {
-    let df = &file.file;
-    let Some(last) = df.stages.len().checked_sub(1) else {
-        return false;
-    };
-    let mut reached = vec![false; df.stages.len()];
-    let mut todo = vec![last];
-    while let Some(i) = todo.pop() {
-        if std::mem::replace(&mut reached[i], true) {
-            continue;
-        }
-        for s in df.ancestry(i) {
-            todo.push(s.index);
-            for ins in &s.instructions {
-                for name in sources(ins) {
-                    if let Some(st) = df.stage_named(name) {
-                        todo.push(st.index);
-                    }
-                }
-            }
-        }
-    }
-    reached.get(stage).copied().unwrap_or(false)
-}
-
-/// The stage names an instruction reads from: `COPY --from=`, `RUN --mount=...,from=`.
-fn sources(i: &husk_dockerfile::Instruction) -> Vec<&str> {
-    use husk_dockerfile::Kind;
-    match &i.kind {
-        Kind::Copy { from: Some(f), .. } => vec![f.as_str()],
-        Kind::Run { flags, .. } => flags
-            .iter()
-            .filter(|(k, _)| k == "mount")
-            .filter_map(|(_, v)| v.as_deref())
-            .flat_map(|v| v.split(','))
-            .filter_map(|kv| kv.strip_prefix("from="))
-            .collect(),
-        _ => Vec::new(),
-    }
+    file.reaches(stage)
 }
 
 /// Whether `args` hold the option: a long form (`--yes`, `--yes=...`) or a short letter,

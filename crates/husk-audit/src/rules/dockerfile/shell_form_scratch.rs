@@ -25,7 +25,7 @@ impl Rule for ShellFormScratch {
 
     fn check_dockerfile(&self, file: &DockerfileFacts, out: &mut Emit) {
         let df = &file.file;
-        let fin = df.final_stage().index;
+        let fin = file.target_stage().index;
         if !from_scratch(df, fin) {
             return;
         }

@@ -246,10 +246,7 @@ mod tests {
     use super::*;
 
     fn facts(text: &str) -> DockerfileFacts {
-        DockerfileFacts {
-            path: "Dockerfile".into(),
-            file: husk_dockerfile::parse(text).expect("parses"),
-        }
+        DockerfileFacts::new("Dockerfile", husk_dockerfile::parse(text).expect("parses"))
     }
 
     #[test]
