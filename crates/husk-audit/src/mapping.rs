@@ -20,13 +20,13 @@ pub const HADOLINT: &[(&str, &str, &str)] = &[
     (
         "DL3001",
         "Commands that make no sense in a container (ssh, vim, shutdown...)",
-        "not covered: a list of taste; RUN analysis on a parsed shell is issue 14 part 2",
+        "not covered: a list of taste (which tools make sense depends on the image)",
     ),
     ("DL3002", "Last USER should not be root", ""),
     (
         "DL3003",
         "Use WORKDIR to switch to a directory",
-        "RUN analysis (`cd` vs WORKDIR), issue 14 part 2",
+        "RUN analysis (`cd` vs WORKDIR)",
     ),
     ("DL3004", "Do not use sudo", ""),
     (
@@ -38,7 +38,7 @@ pub const HADOLINT: &[(&str, &str, &str)] = &[
     (
         "DL3008",
         "Pin versions in apt-get install",
-        "package pinning, issue 14 part 2",
+        "package pinning",
     ),
     (
         "DL3009",
@@ -52,31 +52,19 @@ pub const HADOLINT: &[(&str, &str, &str)] = &[
     ),
     ("DL3011", "Valid UNIX ports range from 0 to 65535", ""),
     ("DL3012", "Multiple HEALTHCHECK instructions", ""),
-    (
-        "DL3013",
-        "Pin versions in pip",
-        "package pinning, issue 14 part 2",
-    ),
+    ("DL3013", "Pin versions in pip", "package pinning"),
     (
         "DL3014",
         "Use the -y switch (apt-get)",
-        "RUN analysis, issue 14 part 2 (a missing -y fails the build anyway)",
+        "RUN analysis (a missing -y fails the build anyway)",
     ),
     (
         "DL3015",
         "Avoid additional packages: --no-install-recommends",
         "",
     ),
-    (
-        "DL3016",
-        "Pin versions in npm",
-        "package pinning, issue 14 part 2",
-    ),
-    (
-        "DL3018",
-        "Pin versions in apk add",
-        "package pinning, issue 14 part 2",
-    ),
+    ("DL3016", "Pin versions in npm", "package pinning"),
+    ("DL3018", "Pin versions in apk add", "package pinning"),
     ("DL3019", "Use the --no-cache switch (apk)", ""),
     (
         "DL3020",
@@ -112,68 +100,44 @@ pub const HADOLINT: &[(&str, &str, &str)] = &[
     (
         "DL3027",
         "Do not use apt, use apt-get or apt-cache",
-        "RUN analysis, issue 14 part 2",
+        "RUN analysis",
     ),
-    (
-        "DL3028",
-        "Pin versions in gem install",
-        "package pinning, issue 14 part 2",
-    ),
+    ("DL3028", "Pin versions in gem install", "package pinning"),
     ("DL3029", "Do not use --platform flag with FROM", ""),
-    (
-        "DL3030",
-        "Use the -y switch (yum)",
-        "RUN analysis, issue 14 part 2",
-    ),
-    (
-        "DL3032",
-        "yum clean all missing",
-        "package hygiene, issue 14 part 2",
-    ),
+    ("DL3030", "Use the -y switch (yum)", "RUN analysis"),
+    ("DL3032", "yum clean all missing", "package hygiene"),
     (
         "DL3033",
         "Specify version with yum install",
-        "package pinning, issue 14 part 2",
+        "package pinning",
     ),
     (
         "DL3034",
         "Non-interactive switch missing from zypper",
-        "RUN analysis, issue 14 part 2",
+        "RUN analysis",
     ),
     (
         "DL3035",
         "Do not use zypper dist-upgrade",
-        "package hygiene, issue 14 part 2",
+        "package hygiene",
     ),
-    (
-        "DL3036",
-        "zypper clean missing",
-        "package hygiene, issue 14 part 2",
-    ),
+    ("DL3036", "zypper clean missing", "package hygiene"),
     (
         "DL3037",
         "Specify version with zypper install",
-        "package pinning, issue 14 part 2",
+        "package pinning",
     ),
-    (
-        "DL3038",
-        "Use the -y switch (dnf)",
-        "RUN analysis, issue 14 part 2",
-    ),
-    (
-        "DL3040",
-        "dnf clean all missing",
-        "package hygiene, issue 14 part 2",
-    ),
+    ("DL3038", "Use the -y switch (dnf)", "RUN analysis"),
+    ("DL3040", "dnf clean all missing", "package hygiene"),
     (
         "DL3041",
         "Specify version with dnf install",
-        "package pinning, issue 14 part 2",
+        "package pinning",
     ),
     (
         "DL3042",
         "Avoid cache directory with pip install --no-cache-dir",
-        "package hygiene, issue 14 part 2",
+        "package hygiene",
     ),
     (
         "DL3043",
@@ -193,7 +157,7 @@ pub const HADOLINT: &[(&str, &str, &str)] = &[
     (
         "DL3046",
         "useradd without -l and a high UID",
-        "RUN analysis (`useradd --no-log-init`), issue 14 part 2",
+        "RUN analysis (`useradd --no-log-init`)",
     ),
     (
         "DL3047",
@@ -263,18 +227,14 @@ pub const HADOLINT: &[(&str, &str, &str)] = &[
     (
         "DL3060",
         "yarn cache clean missing after yarn install",
-        "package hygiene, issue 14 part 2",
+        "package hygiene",
     ),
     (
         "DL3061",
         "Dockerfile must begin with FROM, ARG or a comment",
         "a parse error in husk (and BuildKit)",
     ),
-    (
-        "DL3062",
-        "Pin versions in go install",
-        "package pinning, issue 14 part 2",
-    ),
+    ("DL3062", "Pin versions in go install", "package pinning"),
     ("DL3063", "Stage name should not be a reserved word", ""),
     ("DL3064", "Sensitive data in ARG or ENV", ""),
     ("DL3065", "FROM --platform=$TARGETPLATFORM is redundant", ""),
@@ -292,14 +252,14 @@ pub const HADOLINT: &[(&str, &str, &str)] = &[
     (
         "DL4001",
         "Either use wget or curl, not both",
-        "RUN analysis, issue 14 part 2",
+        "RUN analysis",
     ),
     ("DL4003", "Multiple CMD instructions", ""),
     ("DL4004", "Multiple ENTRYPOINT instructions", ""),
     (
         "DL4005",
         "Use SHELL to change the default shell",
-        "RUN analysis, issue 14 part 2",
+        "RUN analysis",
     ),
     ("DL4006", "Set -o pipefail before RUN with a pipe", ""),
 ];
@@ -413,7 +373,7 @@ pub fn page() -> String {
     }
     let _ = writeln!(
         s,
-        "\n{covered} of {} hadolint rules are covered. ShellCheck's SC codes (hadolint runs ShellCheck on every RUN) are issue 14 part 2.\n",
+        "\n{covered} of {} hadolint rules are covered. ShellCheck's SC codes (hadolint runs ShellCheck on every RUN) are reported as HUSK-D099: `husk lint` runs ShellCheck on every RUN script when it is installed.\n",
         HADOLINT.len()
     );
     s.push_str("## BuildKit build checks\n\n| BuildKit | checks | husk |\n|---|---|---|\n");
