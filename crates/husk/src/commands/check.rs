@@ -60,7 +60,10 @@ pub fn finish(
         }
         ReportFormat::Markdown => bail!("--format markdown is only for --list-rules"),
     };
-    printer.data(text.trim_end())?;
+    match args.format {
+        ReportFormat::Text => printer.data(text.trim_end())?,
+        _ => printer.json(text.trim_end())?,
+    }
     Ok(match level {
         Some(l) if report.fails(l) => Exit::Findings,
         _ => Exit::Success,

@@ -144,7 +144,7 @@ fn print(
                     explanation,
                 }),
             };
-            printer.data(serde_json::to_string_pretty(&out)?)?;
+            printer.json(serde_json::to_string_pretty(&out)?)?;
         }
         Format::Text => {
             printer.data(doctor::text(d).trim_end())?;
@@ -165,7 +165,7 @@ fn run_text(o: &RunOutcome, e: &Explanation) -> String {
         s.push_str(&format!("  exit code: {code}\n"));
     }
     if let Some(m) = &e.message {
-        s.push_str(&format!("  podman said: {m}\n"));
+        s.push_str(&format!("  podman said: {}\n", husk_oci::escape(m)));
     }
     if e.causes.is_empty() && !e.started {
         s.push_str(
@@ -175,7 +175,9 @@ fn run_text(o: &RunOutcome, e: &Explanation) -> String {
     for c in &e.causes {
         s.push_str(&format!(
             "  because: {} [{}]\n    fix: {}\n",
-            c.cause, c.rule, c.fix
+            husk_oci::escape(&c.cause),
+            c.rule,
+            c.fix
         ));
     }
     s
