@@ -36,6 +36,7 @@ pub fn run(args: &SbomArgs, ctx: &husk_transport::Context, printer: &Printer) ->
         force: false,
         preserve_modes: false,
         as_root: false,
+        devices: false,
         limits,
     };
     extract_dir(&layers, &fs, &ImagePath::root(), &root, &opts)
