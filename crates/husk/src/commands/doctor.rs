@@ -1,11 +1,11 @@
 //! `husk doctor IMAGE [--run] [-- ARGS...]`: why an image will not start.
 //!
-//! Statically, with no engine: the image is scanned once (`husk_audit::scan_for_start`) and
-//! `husk_audit::doctor` runs the start rules as the image's user on Entrypoint + Cmd (or
-//! Entrypoint + ARGS, as `docker run IMAGE ARGS` would). With `--run` the image is also
-//! run with podman under a timeout, and podman's message is tied back to the static
-//! causes. Exit 0 when nothing blocks start, 1 when something does (or the run failed),
-//! 2 on errors.
+//! Statically, with no engine: the merged view is built and only the files the start
+//! needs are read (`husk_audit::scan_for_start`), and `husk_audit::doctor` runs the start
+//! rules as the image's user on Entrypoint + Cmd (or Entrypoint + ARGS, as `docker run
+//! IMAGE ARGS` would). With `--run` the image is also run with podman under a timeout, and
+//! podman's message is tied back to the static causes. Exit 0 when nothing blocks start, 1
+//! when something does (or the run failed), 2 on errors.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -76,10 +76,9 @@ pub fn run(args: &DoctorArgs, ctx: &husk_transport::Context, printer: &Printer) 
         now,
     };
     printer.info(format!("examining {parsed}"));
-    let mut facts = scan_for_start(image.as_ref(), &opts)
+    let mut facts = scan_for_start(image.as_ref(), &opts, &args.args)
         .with_context(|| format!("cannot examine {parsed}"))?;
     facts.name = parsed.to_string();
-    doctor::with_args(&mut facts, &args.args);
     let diagnosis = doctor::diagnose(&facts);
     let ran = if args.run {
         Some(run_and_explain(
