@@ -8,8 +8,14 @@
 //! target's facts. Facts that only exist per layer (secrets in files a later layer deleted,
 //! wasted bytes) come separately. Rules never read the host, never re-read a layer, and
 //! can be tested with facts built by hand (`crate::testing`, test builds only).
+//!
+//! A lazy scan (`husk doctor`, [`crate::scan_for_start`]) fills the side table only with
+//! what the rules asked for: [`ImageFacts::content_of`] records each file whose content
+//! was not read yet, and the scan reads those and runs the rules again until they ask
+//! for nothing new.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 
 use husk_elf::ElfInfo;
 use husk_explore::{EntryKind, Filesystem, Locator, Node};
@@ -71,6 +77,36 @@ pub struct ImageFacts {
     pub secrets: Vec<SecretHit>,
     /// Unix time used for certificate expiry (passed in; the library reads no clock).
     pub now: i64,
+    /// Set by a lazy scan: which contents were read, and which rules asked for since.
+    pub(crate) lazy: Option<Lazy>,
+}
+
+/// The bookkeeping of a lazy scan (see the module header).
+#[derive(Debug, Default)]
+pub(crate) struct Lazy {
+    /// Files whose content was read (whether or not it showed anything).
+    pub(crate) read: HashSet<Locator>,
+    /// Files a rule asked about that were not read yet.
+    asked: Mutex<HashSet<Locator>>,
+}
+
+impl Clone for Lazy {
+    fn clone(&self) -> Lazy {
+        Lazy {
+            read: self.read.clone(),
+            asked: Mutex::new(self.asked.lock().map(|a| a.clone()).unwrap_or_default()),
+        }
+    }
+}
+
+impl Lazy {
+    /// What rules asked for since the last call, emptied.
+    pub(crate) fn take_asked(&self) -> HashSet<Locator> {
+        self.asked
+            .lock()
+            .map(|mut a| std::mem::take(&mut *a))
+            .unwrap_or_default()
+    }
 }
 
 impl ImageFacts {
@@ -99,9 +135,16 @@ impl ImageFacts {
     /// What the scan learnt from the content of `node` (a regular file).
     #[must_use]
     pub fn content_of(&self, node: &Node) -> Option<&Content> {
-        node.content
-            .filter(|_| node.is_file())
-            .and_then(|loc| self.content.get(&loc))
+        let loc = node.content.filter(|_| node.is_file())?;
+        let found = self.content.get(&loc);
+        if found.is_none()
+            && let Some(lazy) = &self.lazy
+            && !lazy.read.contains(&loc)
+            && let Ok(mut asked) = lazy.asked.lock()
+        {
+            asked.insert(loc);
+        }
+        found
     }
 
     /// The content facts of the regular file `path` resolves to.

@@ -3,7 +3,8 @@
 //! order, then regular files in layer order (each needed layer streamed once, content
 //! copied straight through), each hard link right after the copy it links to. Modes and
 //! owners are written as the view has them; names longer than ustar allows use the `tar`
-//! crate's GNU long-name records, which every extractor reads.
+//! crate's GNU long-name records, which every extractor reads. Device nodes and fifos are
+//! written only when asked for (`devices`): a tar extracted as root would make them real.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Write};
@@ -12,11 +13,21 @@ use husk_layer::{EntryKind, ImagePath};
 use husk_oci::Layer;
 
 use crate::error::ExploreError;
+use crate::extract::Skipped;
 use crate::fs::{Filesystem, Locator, Node};
 use crate::reader::{Limits, open_layer};
 
-/// Write the view below `from` to `out` as a tar whose names are relative to `from`.
-/// Returns the number of entries written.
+/// What [`export_tar`] wrote and left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TarExport {
+    /// Entries written.
+    pub entries: u64,
+    /// Device nodes and fifos left out (without `devices`).
+    pub skipped: Vec<Skipped>,
+}
+
+/// Write the view below `from` to `out` as a tar whose names are relative to `from`;
+/// device nodes and fifos only when `devices`.
 ///
 /// # Errors
 /// [`ExploreError::NotFound`], layer read/verification errors, and
@@ -28,35 +39,47 @@ pub fn export_tar<L: Layer, W: Write>(
     out: W,
     what: &std::path::Path,
     limits: Limits,
-) -> Result<u64, ExploreError> {
+    devices: bool,
+) -> Result<TarExport, ExploreError> {
     if fs.get(from).is_none() {
         return Err(ExploreError::NotFound { path: from.clone() });
     }
     let mut b = tar::Builder::new(out);
     let werr = |e: io::Error| ExploreError::write(what, e);
-    let (mut count, wanted) = append_non_files(&mut b, fs, from).map_err(werr)?;
-    count += append_files(&mut b, layers, wanted, limits, what)?;
+    let mut report = TarExport::default();
+    let wanted = append_non_files(&mut b, fs, from, devices, &mut report).map_err(werr)?;
+    report.entries += append_files(&mut b, layers, wanted, limits, what)?;
     b.into_inner().map_err(werr)?.flush().map_err(werr)?;
-    Ok(count)
+    Ok(report)
 }
 
 /// Paths (relative names) of the view that share one file's content.
 type Wanted<'a> = HashMap<Locator, Vec<(String, &'a Node)>>;
 
-/// Phase 1: directories, symlinks, devices and fifos in tree order; returns how many were
-/// written and the regular files to fetch, by content locator.
+/// Phase 1: directories, symlinks, devices and fifos (when `devices`) in tree order,
+/// counted (and the skipped ones recorded) in `report`; returns the regular files to fetch,
+/// by content locator.
 fn append_non_files<'a, W: Write>(
     b: &mut tar::Builder<W>,
     fs: &'a Filesystem,
     from: &'a ImagePath,
-) -> io::Result<(u64, Wanted<'a>)> {
-    let mut count = 0u64;
+    devices: bool,
+    report: &mut TarExport,
+) -> io::Result<Wanted<'a>> {
     let mut wanted = Wanted::new();
     for (p, node) in fs.walk(from) {
         let name = p.as_str()[from.as_str().len()..]
             .trim_start_matches('/')
             .to_owned();
         if name.is_empty() || node.marker.is_some() {
+            continue;
+        }
+        if !devices && (node.kind.is_device() || node.kind == EntryKind::Fifo) {
+            report.skipped.push(Skipped {
+                path: p.to_string(),
+                kind: node.kind.noun(),
+                reason: "devices and fifos are written only with --devices".to_owned(),
+            });
             continue;
         }
         let mut h = header_for(node);
@@ -92,9 +115,9 @@ fn append_non_files<'a, W: Write>(
                 continue;
             }
         }
-        count += 1;
+        report.entries += 1;
     }
-    Ok((count, wanted))
+    Ok(wanted)
 }
 
 /// Phase 2: regular files in layer order, each needed layer streamed once; every other

@@ -13,8 +13,10 @@
 //! - hard links are made with `linkat` between two descriptors inside DEST, to the copy just
 //!   written, never to a host path named by the layer;
 //! - symlinks are created last, directory modes are applied last (deepest first);
-//! - device nodes and fifos are created only when running as root, else skipped and
-//!   reported; setuid/setgid bits are dropped unless `preserve_modes`.
+//! - device nodes and fifos are created only when asked for (`devices`, `--devices`) and
+//!   running as root, else skipped and reported ([`Skipped`], summed up by
+//!   [`skipped_summary`]): an image's `/dev/mem` must not become a real device node on the
+//!   host by default; setuid/setgid bits are dropped unless `preserve_modes`.
 //!
 //! File contents are fetched by streaming each needed layer once, in layer order.
 
@@ -41,8 +43,10 @@ pub struct ExtractOptions {
     pub force: bool,
     /// Keep setuid/setgid bits.
     pub preserve_modes: bool,
-    /// Create device nodes and fifos and set owners (only root can).
+    /// Set owners, and create device nodes and fifos when `devices` (only root can).
     pub as_root: bool,
+    /// Create device nodes and fifos (`--devices`); without it they are skipped.
+    pub devices: bool,
     pub limits: Limits,
 }
 
@@ -55,7 +59,36 @@ pub fn running_as_root() -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Skipped {
     pub path: String,
+    /// What it is (`"character device"`, `"block device"`, `"fifo"`).
+    pub kind: &'static str,
     pub reason: String,
+}
+
+/// The reason a device node or fifo is skipped under `opts`, or `None` when it is made.
+fn special_skip_reason(opts: &ExtractOptions) -> Option<&'static str> {
+    match (opts.devices, opts.as_root) {
+        (false, _) => Some("devices and fifos are written only with --devices"),
+        (true, false) => Some("only root can create one"),
+        (true, true) => None,
+    }
+}
+
+/// One line for everything in `skipped`, counted by kind (`"2 character devices, 1
+/// fifo"`), or `None` when nothing was skipped.
+#[must_use]
+pub fn skipped_summary(skipped: &[Skipped]) -> Option<String> {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for s in skipped {
+        match counts.iter_mut().find(|(k, _)| *k == s.kind) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((s.kind, 1)),
+        }
+    }
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(k, n)| format!("{n} {k}{}", if *n == 1 { "" } else { "s" }))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 /// What an extraction wrote.
@@ -414,7 +447,8 @@ impl ItemWriter<'_> {
         Ok(written)
     }
 
-    /// Phase 3: devices and fifos, root only (skipped and reported otherwise).
+    /// Phase 3: devices and fifos, with `devices` as root only (skipped and reported
+    /// otherwise).
     fn make_specials(&mut self, items: &[Item]) -> Result<(), ExploreError> {
         for it in items.iter() {
             let dev = it.node.device.unwrap_or_default();
@@ -430,10 +464,11 @@ impl ItemWriter<'_> {
                 EntryKind::Fifo => (FileType::Fifo, 0),
                 _ => continue,
             };
-            if !self.opts.as_root {
+            if let Some(reason) = special_skip_reason(self.opts) {
                 self.report.skipped.push(Skipped {
                     path: it.image.to_string(),
-                    reason: format!("{} (only root can create one)", it.node.noun()),
+                    kind: it.node.noun(),
+                    reason: reason.to_owned(),
                 });
                 continue;
             }

@@ -41,9 +41,10 @@ pub use diff::{Change, ConfigChange, PathDiff, diff_config, diff_files};
 pub use efficiency::{Efficiency, LayerEfficiency, efficiency};
 pub use error::ExploreError;
 pub use escape::escape;
-pub use export_tar::export_tar;
+pub use export_tar::{TarExport, export_tar};
 pub use extract::{
     ExtractOptions, ExtractReport, Skipped, extract_dir, extract_one, running_as_root,
+    skipped_summary,
 };
 pub use fs::{Filesystem, LayerStats, Locator, MAX_SYMLINK_HOPS, Node, ViewOptions};
 /// The one entry kind of husk (from husk-layer), re-exported for the view's users.

@@ -720,6 +720,7 @@ fn special_files_need_root_and_setuid_needs_preserve_modes() {
     if running_as_root() {
         let opts = ExtractOptions {
             as_root: true,
+            devices: true,
             ..ExtractOptions::default()
         };
         let r = extract_all(&img, &t.path().join("c"), opts).unwrap();
@@ -757,6 +758,7 @@ fn export_tar_is_the_flattened_view() {
         &mut out,
         Path::new("t"),
         Limits::default(),
+        false,
     )
     .unwrap();
     let mut a = tar::Archive::new(&out[..]);

@@ -5,7 +5,8 @@
 //! [`ImageIndex`] traits that every source (OCI layout, archives, engines, registries)
 //! implements, the by-value [`OwnedImage`] that builds produce and [`OwnedIndex`] (a multi-platform
 //! image by value, copied whole by push/pull), and [`validate`], which
-//! recomputes every digest, size and diff_id of an image.
+//! recomputes every digest, size and diff_id of an image. [`escape()`] and [`escape_text`]
+//! are how every husk renderer prints untrusted text (see [`mod@escape`]).
 //!
 //! Shaped after go-containerregistry's `v1` package: small fallible accessors, defaults
 //! for everything derivable, images as values. Follows OCI image-spec v1.1.
@@ -18,6 +19,7 @@
 
 mod digest;
 mod error;
+pub mod escape;
 mod image;
 mod index;
 pub mod media;
@@ -27,6 +29,7 @@ mod validate;
 
 pub use digest::{Algorithm, Digest, Hasher, HashingReader, HashingWriter, VerifyingReader};
 pub use error::OciError;
+pub use escape::{escape, escape_text};
 pub use image::{
     BlobData, BlobReader, CappedReadError, Image, ImageIndex, ImageLayer, Layer,
     MAX_DOCUMENT_BYTES, NewLayer, OwnedImage, blob_error, layers_of, parse_config, parse_index,

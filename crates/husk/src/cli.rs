@@ -390,6 +390,9 @@ pub struct CpArgs {
     /// Keep setuid/setgid bits (dropped by default).
     #[arg(long)]
     pub preserve_modes: bool,
+    /// Create device nodes and FIFOs (as root only; skipped by default).
+    #[arg(long)]
+    pub devices: bool,
     /// Platform to pick from a multi-platform index, e.g. linux/amd64.
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
@@ -409,6 +412,9 @@ pub struct ExportArgs {
     /// Keep setuid/setgid bits when extracting into a directory (dropped by default).
     #[arg(long)]
     pub preserve_modes: bool,
+    /// Write device nodes and FIFOs: into DEST.tar, or created in a directory as root only (skipped by default).
+    #[arg(long)]
+    pub devices: bool,
     /// Platform to pick from a multi-platform index, e.g. linux/amd64.
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,

@@ -38,7 +38,7 @@ pub fn build(flags: &RegistryFlags, quiet: bool) -> Context {
         (false, false) => PlainHttp::Never,
     };
     let log = (flags.verbose > 0).then(|| {
-        let log: Logger = Arc::new(|line: &str| eprintln!("husk: {line}"));
+        let log: Logger = Arc::new(|line: &str| eprintln!("husk: {}", husk_oci::escape_text(line)));
         log
     });
     Context::new(Settings {

@@ -16,6 +16,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
+use husk_oci::escape_text;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Exit;
@@ -63,11 +64,12 @@ fn main() -> ExitCode {
     }
 }
 
-/// `error: ...` then one indented `caused by:` line per source.
+/// `error: ...` then one indented `caused by:` line per source, escaped: messages quote
+/// image data and registry error bodies.
 fn report(err: &anyhow::Error) {
     let mut e = std::io::stderr().lock();
-    let _ = writeln!(e, "error: {err}");
+    let _ = writeln!(e, "error: {}", escape_text(&err.to_string()));
     for cause in err.chain().skip(1) {
-        let _ = writeln!(e, "  caused by: {cause}");
+        let _ = writeln!(e, "  caused by: {}", escape_text(&cause.to_string()));
     }
 }

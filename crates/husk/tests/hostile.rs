@@ -304,6 +304,32 @@ fn a_bomb_layer_listed_many_times_is_decompressed_once() {
     refused(&o, "decompressed size of all layers together");
 }
 
+#[test]
+fn audit_and_doctor_read_a_layer_listed_many_times_once() {
+    // The same 8 MiB layer listed 60 times: read each time it would be 500 MB against a
+    // 20 MB image budget (and the memory bound); read once it fits.
+    let (_t, dir) = tmp();
+    let bomb = tar_of([
+        ("zeros".to_owned(), vec![0u8; 8 << 20]),
+        (
+            "etc/passwd".to_owned(),
+            b"root:x:0:0:root:/root:/bin/sh\n".to_vec(),
+        ),
+    ]);
+    let other = tar_of([("x".to_owned(), b"x".to_vec())]);
+    let list: Vec<usize> = (0..60).map(|i| usize::from(i % 7 == 3)).collect();
+    let image = layout(&dir.join("l"), &[bomb, other], &list);
+    for cmd in ["audit", "doctor"] {
+        let o = husk(&dir, &[cmd, "--max-image-bytes", "20000000", &image], None);
+        assert!(o.code == 0 || o.code == 1, "{cmd}: {}", o.stderr);
+        assert!(
+            !o.stderr.contains("decompressed size"),
+            "{cmd}: {}",
+            o.stderr
+        );
+    }
+}
+
 // ---------- unbounded memory: audit's kept content ----------
 
 #[test]

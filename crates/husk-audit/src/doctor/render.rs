@@ -2,6 +2,8 @@
 
 use std::fmt::Write;
 
+use husk_oci::escape;
+
 use super::{Diagnosis, Problem};
 
 /// Render a diagnosis as text.
@@ -11,9 +13,9 @@ pub fn text(d: &Diagnosis) -> String {
     let user = if d.user.is_empty() {
         "root (no User)"
     } else {
-        d.user.as_str()
+        &escape(&d.user)
     };
-    let _ = writeln!(out, "{}", d.image);
+    let _ = writeln!(out, "{}", escape(&d.image));
     let _ = writeln!(out, "  starts: {}", shell_words(&d.argv));
     let _ = writeln!(out, "  as user: {user}");
     section(&mut out, "will not start", &d.blocking);
@@ -21,7 +23,7 @@ pub fn text(d: &Diagnosis) -> String {
     if !d.fine.is_empty() {
         let _ = writeln!(out, "\nfine:");
         for f in &d.fine {
-            let _ = writeln!(out, "  - {f}");
+            let _ = writeln!(out, "  - {}", escape(f));
         }
     }
     let verdict = if d.blocks() {
@@ -43,11 +45,11 @@ fn section(out: &mut String, title: &str, problems: &[Problem]) {
     }
     let _ = writeln!(out, "\n{title}:");
     for p in problems {
-        let _ = writeln!(out, "  x {} [{} {}]", p.cause, p.rule, p.name);
+        let _ = writeln!(out, "  x {} [{} {}]", escape(&p.cause), p.rule, p.name);
         if let Some(path) = &p.path {
-            let _ = writeln!(out, "    at: {path}");
+            let _ = writeln!(out, "    at: {}", escape(path));
         }
-        let _ = writeln!(out, "    fix: {}", p.fix);
+        let _ = writeln!(out, "    fix: {}", escape(p.fix));
     }
 }
 

@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+use husk_oci::escape;
+
 use super::Report;
 use crate::rule::{Finding, Location};
 
@@ -29,7 +31,7 @@ pub fn location(f: &Finding) -> String {
         }
         Location::Dockerfile {
             file, line, column, ..
-        } => format!("{file}:{line}:{column}"),
+        } => format!("{}:{line}:{column}", escape(file)),
     }
 }
 
@@ -38,13 +40,13 @@ pub fn location(f: &Finding) -> String {
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     let subject = match (&report.image, &report.dockerfile) {
-        (Some(i), Some(d)) => format!("{i} (built from {d})"),
-        (Some(i), None) => i.clone(),
-        (None, Some(d)) => d.clone(),
+        (Some(i), Some(d)) => format!("{} (built from {})", escape(i), escape(d)),
+        (Some(i), None) => escape(i).into_owned(),
+        (None, Some(d)) => escape(d).into_owned(),
         (None, None) => String::new(),
     };
     let _ = match &report.digest {
-        Some(d) => writeln!(out, "{subject} {d}"),
+        Some(d) => writeln!(out, "{subject} {}", escape(d)),
         None => writeln!(out, "{subject}"),
     };
     let mut i = 0;
@@ -67,7 +69,7 @@ pub fn render(report: &Report) -> String {
             rule.summary
         );
         for f in group {
-            let _ = writeln!(out, "  - {}: {}", location(f), f.message);
+            let _ = writeln!(out, "  - {}: {}", location(f), escape(&f.message));
         }
         let _ = writeln!(out, "  fix: {}", rule.fix);
     }

@@ -65,7 +65,7 @@ fn list_rules(format: ReportFormat, printer: &Printer) -> Result<Exit> {
         }
         ReportFormat::Json => {
             let infos: Vec<_> = RULES.iter().map(|r| r.info()).collect();
-            printer.data(serde_json::to_string_pretty(&infos)?)?;
+            printer.json(serde_json::to_string_pretty(&infos)?)?;
         }
         ReportFormat::Markdown => printer.data(husk_audit::docs::index().trim_end())?,
         ReportFormat::Sarif | ReportFormat::Checkstyle | ReportFormat::Gitlab => {

@@ -492,7 +492,7 @@ fn print_summary(
                 tags: &req.tags,
                 outputs: written,
             };
-            printer.data(serde_json::to_string_pretty(&j)?)?;
+            printer.json(serde_json::to_string_pretty(&j)?)?;
         }
         Format::Text => {
             printer.info(format!(

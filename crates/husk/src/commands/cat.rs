@@ -21,7 +21,7 @@ pub fn run(args: &CatArgs, ctx: &husk_transport::Context, printer: &Printer) -> 
         bail!("{:?} is a {}, not a regular file", resolved, node.noun());
     };
     let layers = opened.layers()?;
-    let mut out = printer.data_writer();
+    let mut out = printer.data_writer(false);
     copy_content(&layers, loc, &mut out, Path::new("standard output"), limits)?;
     Ok(Exit::Success)
 }

@@ -77,7 +77,10 @@ pub fn finish(
         ReportFormat::Gitlab => husk_audit::report::gitlab::render(report),
         ReportFormat::Markdown => bail!("--format markdown is only for --list-rules"),
     };
-    printer.data(text.trim_end())?;
+    match args.format {
+        ReportFormat::Text => printer.data(text.trim_end())?,
+        _ => printer.json(text.trim_end())?,
+    }
     Ok(match level {
         Some(l) if report.fails(l) => Exit::Findings,
         _ => Exit::Success,

@@ -3,12 +3,17 @@
 //! Three arguments rather than `IMAGE:PATH`, because image references contain colons
 //! (`oci:dir:tag`, `docker-archive:x.tar:repo:tag`). PATH is resolved inside the image
 //! (symlinks followed). A directory's contents go into DEST (created, or empty unless
-//! `--force`); anything else becomes DEST, or DEST/NAME when DEST is a directory.
+//! `--force`); anything else becomes DEST, or DEST/NAME when DEST is a directory. Device
+//! nodes and FIFOs are skipped (one line says how many) unless `--devices` is given, and
+//! even then only root can create them.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use husk_explore::{ExtractOptions, ExtractReport, extract_dir, extract_one, running_as_root};
+use husk_explore::{
+    ExtractOptions, ExtractReport, Skipped, extract_dir, extract_one, running_as_root,
+    skipped_summary,
+};
 
 use crate::cli::CpArgs;
 use crate::commands::view::{image_path, open};
@@ -26,6 +31,7 @@ pub fn run(args: &CpArgs, ctx: &husk_transport::Context, printer: &Printer) -> R
         force: args.force,
         preserve_modes: args.preserve_modes,
         as_root: running_as_root(),
+        devices: args.devices,
         limits,
     };
     let dest = args.dest.as_path();
@@ -46,21 +52,28 @@ pub fn run(args: &CpArgs, ctx: &husk_transport::Context, printer: &Printer) -> R
         extract_one(&layers, &fs, &resolved, parent, name, &opts)
     }
     .with_context(|| format!("cannot copy {resolved:?} out of {}", opened.reference))?;
-    summary(printer, &report, &dest.display().to_string());
+    summary(printer, &report, &dest.display().to_string(), args.devices);
     Ok(Exit::Success)
 }
 
-/// Chatter about an extraction, and one warning per skipped entry.
-pub fn summary(printer: &Printer, r: &ExtractReport, dest: &str) {
-    for s in &r.skipped {
-        printer.info(format!(
-            "warning: skipped {}: {}",
-            husk_explore::escape(&s.path),
-            s.reason
-        ));
-    }
+/// Chatter about an extraction, with one line for what was skipped.
+pub fn summary(printer: &Printer, r: &ExtractReport, dest: &str, devices: bool) {
+    skipped_line(printer, &r.skipped, devices);
     printer.info(format!(
         "wrote {} files ({} bytes), {} directories, {} symlinks, {} hard links into {dest}",
         r.files, r.bytes, r.dirs, r.symlinks, r.hardlinks
     ));
+}
+
+/// One line for the device nodes and fifos left out, and how to get them.
+pub fn skipped_line(printer: &Printer, skipped: &[Skipped], devices: bool) {
+    let Some(what) = skipped_summary(skipped) else {
+        return;
+    };
+    let why = if devices {
+        "only root can create device nodes and FIFOs: run husk as root to create them"
+    } else {
+        "pass --devices to write them (created only when running as root)"
+    };
+    printer.info(format!("skipped {what}: {why}"));
 }

@@ -40,7 +40,7 @@ pub fn run(args: &DiffArgs, ctx: &husk_transport::Context, printer: &Printer) ->
     let fb = b.view(None, limits, true)?;
     let files = diff_files(&fa, &fb);
     let config = diff_config(&a.image.config()?, &b.image.config()?);
-    let mut out = printer.data_writer();
+    let mut out = printer.data_writer(args.format == Format::Text);
     match args.format {
         Format::Json => {
             let j = JsonDiff {
@@ -71,7 +71,7 @@ pub fn run(args: &DiffArgs, ctx: &husk_transport::Context, printer: &Printer) ->
                 writeln!(
                     out,
                     "C {}: {} -> {}",
-                    c.key,
+                    escape(&c.key),
                     c.old
                         .as_deref()
                         .map_or("(none)".into(), |v| format!("{:?}", v)),

@@ -1,11 +1,11 @@
 //! `husk doctor IMAGE [--run] [-- ARGS...]`: why an image will not start.
 //!
-//! Statically, with no engine: the image is scanned once (`husk_audit::scan_for_start`) and
-//! `husk_audit::doctor` runs the start rules as the image's user on Entrypoint + Cmd (or
-//! Entrypoint + ARGS, as `docker run IMAGE ARGS` would). With `--run` the image is also
-//! run with podman under a timeout, and podman's message is tied back to the static
-//! causes. Exit 0 when nothing blocks start, 1 when something does (or the run failed),
-//! 2 on errors.
+//! Statically, with no engine: the merged view is built and only the files the start
+//! needs are read (`husk_audit::scan_for_start`), and `husk_audit::doctor` runs the start
+//! rules as the image's user on Entrypoint + Cmd (or Entrypoint + ARGS, as `docker run
+//! IMAGE ARGS` would). With `--run` the image is also run with podman under a timeout, and
+//! podman's message is tied back to the static causes. Exit 0 when nothing blocks start, 1
+//! when something does (or the run failed), 2 on errors.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -76,10 +76,9 @@ pub fn run(args: &DoctorArgs, ctx: &husk_transport::Context, printer: &Printer) 
         now,
     };
     printer.info(format!("examining {parsed}"));
-    let mut facts = scan_for_start(image.as_ref(), &opts)
+    let mut facts = scan_for_start(image.as_ref(), &opts, &args.args)
         .with_context(|| format!("cannot examine {parsed}"))?;
     facts.name = parsed.to_string();
-    doctor::with_args(&mut facts, &args.args);
     let diagnosis = doctor::diagnose(&facts);
     let ran = if args.run {
         Some(run_and_explain(
@@ -144,7 +143,7 @@ fn print(
                     explanation,
                 }),
             };
-            printer.data(serde_json::to_string_pretty(&out)?)?;
+            printer.json(serde_json::to_string_pretty(&out)?)?;
         }
         Format::Text => {
             printer.data(doctor::text(d).trim_end())?;
@@ -165,7 +164,7 @@ fn run_text(o: &RunOutcome, e: &Explanation) -> String {
         s.push_str(&format!("  exit code: {code}\n"));
     }
     if let Some(m) = &e.message {
-        s.push_str(&format!("  podman said: {m}\n"));
+        s.push_str(&format!("  podman said: {}\n", husk_oci::escape(m)));
     }
     if e.causes.is_empty() && !e.started {
         s.push_str(
@@ -175,7 +174,9 @@ fn run_text(o: &RunOutcome, e: &Explanation) -> String {
     for c in &e.causes {
         s.push_str(&format!(
             "  because: {} [{}]\n    fix: {}\n",
-            c.cause, c.rule, c.fix
+            husk_oci::escape(&c.cause),
+            c.rule,
+            c.fix
         ));
     }
     s

@@ -1,5 +1,6 @@
 //! `husk export IMAGE DEST.tar|DIR`: the flattened filesystem, as one tar (DEST ends in
 //! `.tar`, written atomically) or extracted into a directory (see `husk cp` for the rules).
+//! Device nodes and FIFOs only with `--devices` (in a directory: created as root only).
 
 use std::io::BufWriter;
 
@@ -8,7 +9,7 @@ use husk_explore::{ExtractOptions, export_tar, extract_dir, running_as_root};
 use husk_layer::ImagePath;
 
 use crate::cli::ExportArgs;
-use crate::commands::cp::summary;
+use crate::commands::cp::{skipped_line, summary};
 use crate::commands::view::open;
 use crate::exit::Exit;
 use crate::output::Printer;
@@ -36,21 +37,23 @@ pub fn run(args: &ExportArgs, ctx: &husk_transport::Context, printer: &Printer) 
             .tempfile_in(dir)
             .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
         let out = BufWriter::with_capacity(1 << 20, tmp.as_file());
-        let n = export_tar(&layers, &fs, &root, out, dest, limits)
+        let r = export_tar(&layers, &fs, &root, out, dest, limits, args.devices)
             .with_context(|| format!("cannot export {}", opened.reference))?;
         tmp.persist(dest)
             .with_context(|| format!("cannot write {}", dest.display()))?;
-        printer.info(format!("wrote {n} entries to {}", dest.display()));
+        skipped_line(printer, &r.skipped, false);
+        printer.info(format!("wrote {} entries to {}", r.entries, dest.display()));
     } else {
         let opts = ExtractOptions {
             force: args.force,
             preserve_modes: args.preserve_modes,
             as_root: running_as_root(),
+            devices: args.devices,
             limits,
         };
         let report = extract_dir(&layers, &fs, &root, dest, &opts)
             .with_context(|| format!("cannot export {}", opened.reference))?;
-        summary(printer, &report, &dest.display().to_string());
+        summary(printer, &report, &dest.display().to_string(), args.devices);
     }
     Ok(Exit::Success)
 }

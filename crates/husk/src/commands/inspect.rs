@@ -25,7 +25,7 @@ fn or_dash(v: &Option<String>) -> String {
 pub fn run(args: &InspectArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
     let opened = open(ctx, &args.image, args.platform.as_deref())?;
     let s = summarize(opened.image.as_ref())?;
-    let mut out = printer.data_writer();
+    let mut out = printer.data_writer(args.format == Format::Text);
     if args.format == Format::Json {
         serde_json::to_writer_pretty(&mut out, &s)?;
         writeln!(out)?;
@@ -36,7 +36,7 @@ pub fn run(args: &InspectArgs, ctx: &husk_transport::Context, printer: &Printer)
     w("image:", opened.reference.to_string())?;
     w("digest:", s.digest.clone())?;
     w("config:", s.config_digest.clone())?;
-    w("platform:", s.platform.clone())?;
+    w("platform:", escape(&s.platform).into_owned())?;
     w("created:", or_dash(&s.created))?;
     w("user:", or_dash(&s.user))?;
     w("entrypoint:", list(&s.entrypoint))?;
@@ -48,7 +48,7 @@ pub fn run(args: &InspectArgs, ctx: &husk_transport::Context, printer: &Printer)
         if s.ports.is_empty() {
             "-".into()
         } else {
-            s.ports.join(" ")
+            escape(&s.ports.join(" ")).into_owned()
         },
     )?;
     if s.env.is_empty() {

@@ -60,7 +60,7 @@ pub fn run(args: &LayersArgs, ctx: &husk_transport::Context, printer: &Printer) 
             created_by: info.created_by.clone(),
         })
         .collect();
-    let mut out = printer.data_writer();
+    let mut out = printer.data_writer(args.format == Format::Text);
     match args.format {
         Format::Json => {
             let j = JsonReport {

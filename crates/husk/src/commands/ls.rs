@@ -63,7 +63,7 @@ pub fn run(args: &LsArgs, ctx: &husk_transport::Context, printer: &Printer) -> R
     } else {
         fs.children(&resolved).collect()
     };
-    let mut out = printer.data_writer();
+    let mut out = printer.data_writer(args.format == Format::Text);
     match args.format {
         Format::Json => {
             let list: Vec<JsonEntry> = entries

@@ -36,6 +36,7 @@ pub fn run(args: &SbomArgs, ctx: &husk_transport::Context, printer: &Printer) ->
         force: false,
         preserve_modes: false,
         as_root: false,
+        devices: false,
         limits,
     };
     extract_dir(&layers, &fs, &ImagePath::root(), &root, &opts)
@@ -47,7 +48,7 @@ pub fn run(args: &SbomArgs, ctx: &husk_transport::Context, printer: &Printer) ->
         SbomFormat::Spdx => sbom.to_spdx_json(),
         SbomFormat::Cyclonedx => sbom.to_cyclonedx_json(),
     };
-    printer.data(String::from_utf8_lossy(&doc).trim_end())?;
+    printer.json(String::from_utf8_lossy(&doc).trim_end())?;
     Ok(Exit::Success)
 }
 

@@ -16,7 +16,7 @@ pub fn run(args: &TreeArgs, ctx: &husk_transport::Context, printer: &Printer) ->
     let fs = opened.view(args.layer, args.limits.limits(), false)?;
     let path = image_path(args.path.as_deref().unwrap_or("/"))?;
     let (root, _) = fs.lookup(&path, true)?;
-    let mut out = printer.data_writer();
+    let mut out = printer.data_writer(true);
     writeln!(out, "{}", escape(root.as_str()))?;
     let depth0 = root.components().count();
     // For each depth, whether the ancestor at that depth is the last of its siblings.

@@ -1,6 +1,7 @@
 //! `husk validate IMAGE`: recompute every digest, size and diff_id.
 
 use anyhow::{Context, Result};
+use husk_oci::escape;
 use serde::Serialize;
 
 use crate::cli::{Format, ValidateArgs};
@@ -51,13 +52,13 @@ pub fn run(args: &ValidateArgs, ctx: &husk_transport::Context, printer: &Printer
                     .collect(),
                 problems: report.problems.iter().map(ToString::to_string).collect(),
             };
-            printer.data(serde_json::to_string_pretty(&j)?)?;
+            printer.json(serde_json::to_string_pretty(&j)?)?;
         }
         Format::Text => {
-            let platform = report
-                .platform
-                .as_ref()
-                .map_or_else(|| "unknown platform".into(), ToString::to_string);
+            let platform = report.platform.as_ref().map_or_else(
+                || "unknown platform".into(),
+                |p| escape(&p.to_string()).into_owned(),
+            );
             printer.data(format!("{reference}: {} ({platform})", report.digest))?;
             for (i, l) in report.layers.iter().enumerate() {
                 printer.data(format!(
@@ -74,7 +75,7 @@ pub fn run(args: &ValidateArgs, ctx: &husk_transport::Context, printer: &Printer
                 ))?;
             } else {
                 for p in &report.problems {
-                    printer.data(format!("problem: {p}"))?;
+                    printer.data(format!("problem: {}", escape(&p.to_string())))?;
                 }
                 printer.data(format!("invalid: {} problems", report.problems.len()))?;
             }
