@@ -15,6 +15,15 @@ pub struct Cli {
     /// Print only errors.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Colour in text reports: auto (a terminal, and NO_COLOR unset), always or never.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: ColorChoice,
     #[command(flatten)]
     pub registry: RegistryFlags,
     #[command(subcommand)]
@@ -59,6 +68,31 @@ pub enum Command {
     Login(LoginArgs),
     /// The SBOM of any image (its package databases, Rust/Go program data, files), or with --attached the artifacts attached to it.
     Sbom(SbomArgs),
+    /// Print a shell completion script, e.g. husk completions bash > /etc/bash_completion.d/husk.
+    Completions(CompletionsArgs),
+    /// Print husk's man page (roff), or write one page per command into --dir.
+    Man(ManArgs),
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Write husk.1 and husk-COMMAND.1 for every command into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -24,7 +24,7 @@ use crate::output::Printer;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let printer = Printer { quiet: cli.quiet };
+    let printer = Printer::new(cli.quiet, cli.color);
     // Progress bars: never with --quiet or machine-readable output (see progress.rs).
     let ctx = context::build(&cli.registry, cli.quiet || cli.command.machine_output());
     let result = match &cli.command {
@@ -46,6 +46,8 @@ fn main() -> ExitCode {
         Command::Doctor(args) => commands::doctor::run(args, &ctx, &printer),
         Command::Sbom(args) => commands::sbom::run(args, &ctx, &printer),
         Command::Lint(args) => commands::lint::run(args, &printer),
+        Command::Completions(args) => commands::shell::completions(args, &printer),
+        Command::Man(args) => commands::shell::man(args, &printer),
     };
     match result {
         Ok(code) => code.into(),

@@ -7,15 +7,72 @@
 //! serde already escaped (JSON, SARIF, SBOMs) go out as they are ([`Printer::json`]), and
 //! so do file contents (`husk cat`, [`Printer::data_writer`] with `escape: false`).
 
-use std::io::{self, BufWriter, StdoutLock, Write};
+use std::io::{self, BufWriter, IsTerminal, StdoutLock, Write};
 
 use husk_oci::escape_text;
 
+use crate::cli::ColorChoice;
+
+/// ANSI colours of the report headings: the audit's severities (bold red, red, yellow,
+/// cyan, dim) and the doctor's sections (bold red, yellow, green).
+const HEADING_COLOURS: [(&str, &str); 8] = [
+    ("CRITICAL", "1;31"),
+    ("HIGH", "31"),
+    ("MEDIUM", "33"),
+    ("LOW", "36"),
+    ("INFO", "2"),
+    ("will not start:", "1;31"),
+    ("may fail:", "33"),
+    ("fine:", "32"),
+];
+
+/// `line` with its leading heading coloured, if it starts with one (the heading alone, or
+/// followed by a space).
+fn paint(line: &str) -> Option<String> {
+    HEADING_COLOURS.iter().find_map(|(word, code)| {
+        let rest = line.strip_prefix(word)?;
+        (rest.is_empty() || rest.starts_with(' '))
+            .then(|| format!("\x1b[{code}m{word}\x1b[0m{rest}"))
+    })
+}
+
 pub struct Printer {
     pub quiet: bool,
+    /// Colour the severities of text reports (`--color`, NO_COLOR, a terminal).
+    pub color: bool,
 }
 
 impl Printer {
+    /// The printer for `--quiet` and `--color`: `auto` colours only a terminal, and
+    /// never when NO_COLOR is set to anything (no-color.org) or TERM is `dumb`.
+    pub fn new(quiet: bool, color: ColorChoice) -> Printer {
+        let color = match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+                    && io::stdout().is_terminal()
+            }
+        };
+        Printer { quiet, color }
+    }
+
+    /// A text report (stdout), escaped; with colour, each line that starts with a
+    /// severity (a group heading) has that word coloured, after escaping, so only husk's
+    /// own escape sequences reach the terminal.
+    pub fn report(&self, text: impl AsRef<str>) -> io::Result<()> {
+        let mut out = io::stdout().lock();
+        for line in text.as_ref().lines() {
+            let line = escape_text(line);
+            match self.color.then(|| paint(&line)).flatten() {
+                Some(painted) => writeln!(out, "{painted}")?,
+                None => writeln!(out, "{line}")?,
+            }
+        }
+        Ok(())
+    }
+
     /// A line of text data (stdout), escaped.
     pub fn data(&self, line: impl AsRef<str>) -> io::Result<()> {
         let mut out = io::stdout().lock();

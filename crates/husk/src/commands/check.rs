@@ -78,7 +78,7 @@ pub fn finish(
         ReportFormat::Markdown => bail!("--format markdown is only for --list-rules"),
     };
     match args.format {
-        ReportFormat::Text => printer.data(text.trim_end())?,
+        ReportFormat::Text => printer.report(text.trim_end())?,
         _ => printer.json(text.trim_end())?,
     }
     Ok(match level {

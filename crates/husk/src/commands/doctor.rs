@@ -146,7 +146,7 @@ fn print(
             printer.json(serde_json::to_string_pretty(&out)?)?;
         }
         Format::Text => {
-            printer.data(doctor::text(d).trim_end())?;
+            printer.report(doctor::text(d).trim_end())?;
             if let Some((o, e)) = ran {
                 printer.data(run_text(o, e).trim_end())?;
             }

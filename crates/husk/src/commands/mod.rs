@@ -16,6 +16,7 @@ pub mod pull;
 pub mod push;
 pub mod sbom;
 pub mod sbom_files;
+pub mod shell;
 pub mod tree;
 pub mod validate;
 pub mod view;
