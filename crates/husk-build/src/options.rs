@@ -102,11 +102,15 @@ macro_rules! build_options {
         }
 
         impl Origins {
-            /// Every option given as its key in the file at `path`.
+            /// Every option given as its key in the file at `path` (in `table`, or at the
+            /// top of the file).
             #[must_use]
-            pub fn in_file(path: &Path) -> Origins {
+            pub fn in_file(path: &Path, table: Option<&'static str>) -> Origins {
                 let mut origins = Origins::default();
-                $($( origins.$field.file = Some(path.to_path_buf()); )*)*
+                $($(
+                    origins.$field.file = Some(path.to_path_buf());
+                    origins.$field.table = table;
+                )*)*
                 origins
             }
         }
@@ -246,6 +250,9 @@ build_options! {
     }
 }
 
+/// Where a Cargo package keeps its husk options.
+pub const CARGO_METADATA_TABLE: &str = "package.metadata.husk";
+
 /// The program to package: a host executable, or one Cargo builds first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Program {
@@ -353,7 +360,7 @@ impl BuildOptions {
             path: path.to_path_buf(),
             message,
         })?;
-        opts.origins = Origins::in_file(path);
+        opts.origins = Origins::in_file(path, None);
         if let Some(base) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             opts.resolve_relative_paths(base);
         }
@@ -366,6 +373,41 @@ impl BuildOptions {
     /// The TOML error text (names unknown keys and the line).
     pub fn from_toml_str(text: &str) -> Result<BuildOptions, String> {
         toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())
+    }
+
+    /// Read the options of a Cargo package: the `[package.metadata.husk]` table of its
+    /// `Cargo.toml`, with the same keys as `husk.toml` (one schema: an unknown key is an
+    /// error naming the manifest and the key). Relative paths are taken from the
+    /// manifest's directory. `None` when the manifest has no such table.
+    ///
+    /// # Errors
+    /// [`BuildError::Io`] when the manifest cannot be read, [`BuildError::ConfigFile`]
+    /// naming it when it is not TOML or the table is not valid.
+    pub fn from_cargo_manifest(path: &Path) -> Result<Option<BuildOptions>, BuildError> {
+        let text = std::fs::read_to_string(path).map_err(|source| BuildError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let bad = |message: String| BuildError::ConfigFile {
+            path: path.to_path_buf(),
+            message,
+        };
+        let doc: toml::Table = toml::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        let Some(table) = doc
+            .get("package")
+            .and_then(|p| p.get("metadata"))
+            .and_then(|m| m.get(CARGO_METADATA_TABLE.rsplit('.').next()?))
+        else {
+            return Ok(None);
+        };
+        let mut opts: BuildOptions = table.clone().try_into().map_err(|e: toml::de::Error| {
+            bad(format!("[{CARGO_METADATA_TABLE}]: {}", e.message()))
+        })?;
+        opts.origins = Origins::in_file(path, Some(CARGO_METADATA_TABLE));
+        if let Some(base) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            opts.resolve_relative_paths(base);
+        }
+        Ok(Some(opts))
     }
 
     fn resolve_relative_paths(&mut self, base: &Path) {

@@ -20,8 +20,11 @@ pub struct Setting {
     pub flag: &'static str,
     /// The `husk.toml` key, e.g. `user-name`.
     pub key: &'static str,
-    /// The `husk.toml` the value came from; `None` when it came from a flag.
+    /// The `husk.toml` (or Cargo.toml) the value came from; `None` when it came from a flag.
     pub file: Option<PathBuf>,
+    /// The table of that file holding the keys (`package.metadata.husk` in a Cargo.toml);
+    /// `None` for the top of a `husk.toml`.
+    pub table: Option<&'static str>,
 }
 
 impl Setting {
@@ -32,6 +35,7 @@ impl Setting {
             flag,
             key,
             file: None,
+            table: None,
         }
     }
 }
@@ -40,7 +44,10 @@ impl fmt::Display for Setting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.file {
             None => f.write_str(self.flag),
-            Some(path) => write!(f, "key {} in {}", self.key, path.display()),
+            Some(path) => match self.table {
+                Some(table) => write!(f, "key {table}.{} in {}", self.key, path.display()),
+                None => write!(f, "key {} in {}", self.key, path.display()),
+            },
         }
     }
 }

@@ -130,3 +130,110 @@ fn colour_follows_the_flag_no_color_and_the_terminal() {
         false
     )));
 }
+
+const META_MAIN: &str = "fn main() { println!(\"meta\"); }\n";
+const META_TABLE: &str = "\n[package.metadata.husk]\nuser = \"1000:1000\"\nenv = [\"MODE=meta\"]\nlabels = [\"org.example.from=metadata\"]\ntags = [\"meta-app:1\"]\n\n[package.metadata.husk.cargo]\nprofile = \"dev\"\n";
+
+/// A Cargo package with `[package.metadata.husk]`: `husk build --cargo` with no other
+/// argument, and `cargo husk`, give the digest the same options as flags give; a bad key
+/// or value names Cargo.toml and the key.
+#[test]
+fn cargo_metadata_and_cargo_husk_build_what_the_flags_build() {
+    let t = tempfile::tempdir().unwrap();
+    let pkg = t.path().join("meta-app");
+    std::fs::create_dir_all(pkg.join("src")).unwrap();
+    std::fs::write(pkg.join("src/main.rs"), META_MAIN).unwrap();
+    let manifest =
+        "[package]\nname = \"meta-app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n";
+    std::fs::write(pkg.join("Cargo.toml"), format!("{manifest}{META_TABLE}")).unwrap();
+    let cache = t.path().join("cache");
+    let digest = |o: std::process::Output| -> String {
+        let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        j["digest"].as_str().unwrap().to_owned()
+    };
+    let build = |extra: &[&str], out: &str| {
+        husk(&cache)
+            .current_dir(&pkg)
+            .args(["build", "--cargo", "--format", "json", "-o"])
+            .arg(format!("oci:{}", t.path().join(out).display()))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let from_metadata = digest(build(&[], "meta"));
+    let config = config(&t.path().join("meta"));
+    assert_eq!(config.config.unwrap().user.as_deref(), Some("1000:1000"));
+
+    // cargo husk, found by cargo on PATH next to husk.
+    let bin_dir = assert_cmd::cargo::cargo_bin("husk")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let o = Command::new("cargo")
+        .current_dir(&pkg)
+        .env("PATH", path)
+        .env("HUSK_CACHE_DIR", &cache)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .args(["husk", "--format", "json", "-o"])
+        .arg(format!("oci:{}", t.path().join("cargo-husk").display()))
+        .output()
+        .unwrap();
+    assert_eq!(digest(o), from_metadata, "cargo husk");
+
+    // The same options as flags, with the table gone.
+    std::fs::write(pkg.join("Cargo.toml"), manifest).unwrap();
+    let flags = [
+        "--user",
+        "1000:1000",
+        "--env",
+        "MODE=meta",
+        "--label",
+        "org.example.from=metadata",
+        "--tag",
+        "meta-app:1",
+        "--cargo-profile",
+        "dev",
+    ];
+    assert_eq!(digest(build(&flags, "flags")), from_metadata, "flags");
+
+    // Flags win over the table.
+    std::fs::write(pkg.join("Cargo.toml"), format!("{manifest}{META_TABLE}")).unwrap();
+    assert_ne!(digest(build(&["--user", "2000"], "over")), from_metadata);
+
+    // A bad key, and a bad value, name the manifest and the key.
+    std::fs::write(
+        pkg.join("Cargo.toml"),
+        format!("{manifest}\n[package.metadata.husk]\nusr = \"1000\"\n"),
+    )
+    .unwrap();
+    let o = build(&[], "bad");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("Cargo.toml") && err.contains("usr") && err.contains("package.metadata.husk"),
+        "{err}"
+    );
+    std::fs::write(
+        pkg.join("Cargo.toml"),
+        format!("{manifest}\n[package.metadata.husk]\nuser = \"0\"\n"),
+    )
+    .unwrap();
+    let err = String::from_utf8_lossy(&build(&[], "root").stderr).into_owned();
+    assert!(err.contains("root"), "{err}");
+    std::fs::write(
+        pkg.join("Cargo.toml"),
+        format!("{manifest}\n[package.metadata.husk]\nuser = \"x:y\"\n"),
+    )
+    .unwrap();
+    let err = String::from_utf8_lossy(&build(&[], "bad-user").stderr).into_owned();
+    assert!(
+        err.contains("key package.metadata.husk.user in") && err.contains("Cargo.toml"),
+        "{err}"
+    );
+    assert!(!t.path().join("bad").exists() && !t.path().join("bad-user").exists());
+}

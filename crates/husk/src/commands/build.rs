@@ -208,7 +208,8 @@ fn cargo_flags(a: &CargoArgs) -> Option<CargoOptions> {
 }
 
 /// The options of `./husk.toml` or `--config FILE` (when there is one), with the flags
-/// over them.
+/// over them, over the `[package.metadata.husk]` table of the package a Cargo build
+/// builds (flags > husk.toml > Cargo.toml).
 fn read_options(args: &BuildArgs, printer: &Printer) -> Result<BuildOptions> {
     let file_opts = match &args.config {
         Some(path) => Some(BuildOptions::from_toml_file(path)?),
@@ -218,10 +219,38 @@ fn read_options(args: &BuildArgs, printer: &Printer) -> Result<BuildOptions> {
         }
         None => None,
     };
-    Ok(match file_opts {
+    let opts = match file_opts {
         Some(f) => f.merged(flag_options(args)),
         None => flag_options(args),
+    };
+    Ok(match cargo_metadata(&opts, printer)? {
+        Some(meta) => meta.merged(opts),
+        None => opts,
     })
+}
+
+/// The `[package.metadata.husk]` options of the package a Cargo build builds: its
+/// `--manifest-path`, else `./Cargo.toml` (a workspace member is named by its own
+/// manifest path). None without a Cargo build, a manifest or the table.
+fn cargo_metadata(opts: &BuildOptions, printer: &Printer) -> Result<Option<BuildOptions>> {
+    let Some(cargo) = &opts.cargo else {
+        return Ok(None);
+    };
+    let manifest = cargo
+        .manifest_path
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("Cargo.toml"));
+    if !manifest.is_file() {
+        return Ok(None);
+    }
+    let meta = BuildOptions::from_cargo_manifest(&manifest)?;
+    if meta.is_some() {
+        printer.info(format!(
+            "using options from [package.metadata.husk] in {}",
+            manifest.display()
+        ));
+    }
+    Ok(meta)
 }
 
 /// The request for the program: the given path, or the executable Cargo builds (run
