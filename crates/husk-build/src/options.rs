@@ -102,14 +102,14 @@ macro_rules! build_options {
         }
 
         impl Origins {
-            /// Every option given as its key in the file at `path` (in `table`, or at the
-            /// top of the file).
+            /// Every option given as its key in the file at `path` (a Cargo.toml's
+            /// `[package.metadata.husk]` table when `cargo`, else a `husk.toml`).
             #[must_use]
-            pub fn in_file(path: &Path, table: Option<&'static str>) -> Origins {
+            pub fn in_file(path: &Path, cargo: bool) -> Origins {
                 let mut origins = Origins::default();
                 $($(
                     origins.$field.file = Some(path.to_path_buf());
-                    origins.$field.table = table;
+                    origins.$field.in_cargo_manifest = cargo;
                 )*)*
                 origins
             }
@@ -360,7 +360,7 @@ impl BuildOptions {
             path: path.to_path_buf(),
             message,
         })?;
-        opts.origins = Origins::in_file(path, None);
+        opts.origins = Origins::in_file(path, false);
         if let Some(base) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             opts.resolve_relative_paths(base);
         }
@@ -403,7 +403,7 @@ impl BuildOptions {
         let mut opts: BuildOptions = table.clone().try_into().map_err(|e: toml::de::Error| {
             bad(format!("[{CARGO_METADATA_TABLE}]: {}", e.message()))
         })?;
-        opts.origins = Origins::in_file(path, Some(CARGO_METADATA_TABLE));
+        opts.origins = Origins::in_file(path, true);
         if let Some(base) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             opts.resolve_relative_paths(base);
         }

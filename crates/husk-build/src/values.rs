@@ -22,9 +22,9 @@ pub struct Setting {
     pub key: &'static str,
     /// The `husk.toml` (or Cargo.toml) the value came from; `None` when it came from a flag.
     pub file: Option<PathBuf>,
-    /// The table of that file holding the keys (`package.metadata.husk` in a Cargo.toml);
-    /// `None` for the top of a `husk.toml`.
-    pub table: Option<&'static str>,
+    /// Whether the file is a Cargo.toml, whose `[package.metadata.husk]` table holds the
+    /// keys (else they are at the top of a `husk.toml`).
+    pub in_cargo_manifest: bool,
 }
 
 impl Setting {
@@ -35,7 +35,7 @@ impl Setting {
             flag,
             key,
             file: None,
-            table: None,
+            in_cargo_manifest: false,
         }
     }
 }
@@ -44,10 +44,14 @@ impl fmt::Display for Setting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.file {
             None => f.write_str(self.flag),
-            Some(path) => match self.table {
-                Some(table) => write!(f, "key {table}.{} in {}", self.key, path.display()),
-                None => write!(f, "key {} in {}", self.key, path.display()),
-            },
+            Some(path) if self.in_cargo_manifest => write!(
+                f,
+                "key {}.{} in {}",
+                crate::options::CARGO_METADATA_TABLE,
+                self.key,
+                path.display()
+            ),
+            Some(path) => write!(f, "key {} in {}", self.key, path.display()),
         }
     }
 }

@@ -59,7 +59,7 @@ fn every_option(tag: &str, origins: Origins) -> BuildOptions {
 
 #[test]
 fn merge_covers_every_option() {
-    let file = every_option("file", Origins::in_file(Path::new("/src/husk.toml")));
+    let file = every_option("file", Origins::in_file(Path::new("/src/husk.toml"), false));
     let flags = every_option("flags", Origins::default());
     assert_ne!(file, flags);
     // Flags win for every option, and each then names its flag.
