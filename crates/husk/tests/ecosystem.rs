@@ -237,3 +237,97 @@ fn cargo_metadata_and_cargo_husk_build_what_the_flags_build() {
     );
     assert!(!t.path().join("bad").exists() && !t.path().join("bad-user").exists());
 }
+
+/// husk's own image (its `[package.metadata.husk]`: a static husk FROM scratch, non-root,
+/// with the CA bundle) runs in podman and builds images into a mounted directory: the
+/// README's command on a static program, and /usr/bin/ls with the host's /usr mounted
+/// read-only for its libraries. Both results validate.
+#[test]
+fn husks_own_image_runs_as_non_root_and_builds_into_a_mounted_directory() {
+    if !require("podman") {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let cache = t.path().join("cache");
+    let tag = format!("localhost/husk-selftest:{}", std::process::id());
+    // Its own target dir: the test's cargo holds the workspace's lock while tests run.
+    let o = husk(&cache)
+        .current_dir(repo_root())
+        .env("CARGO_TARGET_DIR", repo_root().join("target/husk-image"))
+        .args([
+            "build",
+            "--cargo",
+            "--manifest-path",
+            "crates/husk/Cargo.toml",
+        ])
+        .args([
+            "--cargo-profile",
+            "husk-image",
+            "--tag",
+            &tag,
+            "--load",
+            "podman",
+        ])
+        .output()
+        .unwrap();
+    stdout(&o);
+    let _cleanup = Cleanup(tag.clone());
+
+    // The README's command: a static program in $PWD, the image written beside it.
+    let src = t.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::copy("/bin/busybox", src.join("app")).unwrap();
+    // The image runs as 65532: the mounted directory must be writable by it.
+    std::fs::set_permissions(&src, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let run = |extra: &[&str], args: &[&str]| {
+        let o = podman()
+            .args(["run", "--rm", "-v"])
+            .arg(format!("{}:/src:Z", src.display()))
+            .args(extra)
+            .arg(&tag)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "podman run {args:?}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    run(&[], &["build", "/src/app", "-o", "oci:/src/out"]);
+    assert_valid(&cache, &format!("oci:{}", src.join("out").display()));
+    let owner = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(src.join("out")).unwrap());
+    assert_eq!(owner, 65532, "written by the image's non-root user");
+
+    // A dynamic host program: its libraries come from the host's /usr, mounted read-only.
+    run(
+        &[
+            "-v",
+            "/usr:/usr:ro",
+            "-v",
+            "/lib:/lib:ro",
+            "-v",
+            "/lib64:/lib64:ro",
+            "-v",
+            "/etc/ld.so.cache:/etc/ld.so.cache:ro",
+        ],
+        &[
+            "build",
+            "/usr/bin/ls",
+            "--no-package-db",
+            "-o",
+            "oci:/src/ls",
+        ],
+    );
+    assert_valid(&cache, &format!("oci:{}", src.join("ls").display()));
+}
+
+/// Removes the test's image from podman's store.
+struct Cleanup(String);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = podman().args(["rmi", "-f", &self.0]).output();
+    }
+}
