@@ -301,6 +301,9 @@ fn image_arch(
 /// The platform named for the program (if any) must be the one its ELF header says.
 fn check_platform(req: &BuildRequest, arch: Arch) -> Result<(), BuildError> {
     match &req.target.expected {
+        Some(_) if matches!(arch, Arch::Other(_)) => Err(BuildError::UnsupportedMachine {
+            path: req.entrypoint.clone(),
+        }),
         Some(said) if !crate::platforms::platform_is(said, arch) => {
             Err(BuildError::PlatformMismatch {
                 path: req.entrypoint.clone(),
