@@ -479,14 +479,28 @@ fn platform_tables_in_husk_toml() {
         .arg("build")
         .arg("--config")
         .arg(&toml)
+        .args(["--format", "json"])
         .arg("-o")
         .arg(format!("oci:{}", out.display()))
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let index = open_index(&out);
     assert_eq!(
-        husk_oci::platforms_of(open_index(&out).document()),
+        husk_oci::platforms_of(index.document()),
         ["linux/amd64", "linux/arm64/v8"]
+    );
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["digest"], index.digest().to_string());
+    assert_eq!(j["images"].as_array().unwrap().len(), 2);
+    assert_eq!(j["images"][1]["platform"], "linux/arm64/v8");
+    // The system layer (passwd, group, /tmp) is in both images; the app layers are not.
+    let first = &j["images"][0]["layers"];
+    assert_eq!(first[0]["shared"], true, "{j}");
+    assert_eq!(
+        first[first.as_array().unwrap().len() - 1]["shared"],
+        false,
+        "{j}"
     );
     // An unknown key of a table is an error naming it.
     std::fs::write(

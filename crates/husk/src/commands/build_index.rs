@@ -128,39 +128,7 @@ fn print_summary(
     let platforms = husk_oci::platforms_of(built.index.document());
     let digest = built.index.digest().to_string();
     if format == Format::Json {
-        let images = built
-            .summaries
-            .iter()
-            .zip(reqs)
-            .map(|(s, r)| JsonImage {
-                platform: s.platform.to_string(),
-                digest: s.digest.to_string(),
-                program: r.entrypoint.display().to_string(),
-                files: s.files,
-                compressed_size: s.compressed_size,
-                layers: s
-                    .layers
-                    .iter()
-                    .map(|l| JsonLayer {
-                        digest: l.digest.to_string(),
-                        size: l.size,
-                        entries: l.entries,
-                        reused: l.reused,
-                        shared: shared(built, &l.digest),
-                        created_by: &l.what,
-                    })
-                    .collect(),
-                libraries: &s.libraries,
-            })
-            .collect();
-        let j = JsonIndex {
-            digest,
-            media_type: built.index.media_type(),
-            platforms,
-            images,
-            tags,
-            outputs: written,
-        };
+        let j = json_summary(built, reqs, tags, platforms, written);
         printer.data(serde_json::to_string_pretty(&j)?)?;
         return Ok(());
     }
@@ -199,4 +167,47 @@ fn print_summary(
     }
     printer.data(digest)?;
     Ok(())
+}
+
+/// The JSON summary of a multi-platform build.
+fn json_summary<'a>(
+    built: &'a IndexOutput,
+    reqs: &[BuildRequest],
+    tags: &'a [String],
+    platforms: Vec<String>,
+    written: Vec<String>,
+) -> JsonIndex<'a> {
+    let images = built
+        .summaries
+        .iter()
+        .zip(reqs)
+        .map(|(s, r)| JsonImage {
+            platform: s.platform.to_string(),
+            digest: s.digest.to_string(),
+            program: r.entrypoint.display().to_string(),
+            files: s.files,
+            compressed_size: s.compressed_size,
+            layers: s
+                .layers
+                .iter()
+                .map(|l| JsonLayer {
+                    digest: l.digest.to_string(),
+                    size: l.size,
+                    entries: l.entries,
+                    reused: l.reused,
+                    shared: shared(built, &l.digest),
+                    created_by: &l.what,
+                })
+                .collect(),
+            libraries: &s.libraries,
+        })
+        .collect();
+    JsonIndex {
+        digest: built.index.digest().to_string(),
+        media_type: built.index.media_type(),
+        platforms,
+        images,
+        tags,
+        outputs: written,
+    }
 }
