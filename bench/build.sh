@@ -8,12 +8,17 @@
 #    package records (--no-package-db): layer cache warm, --no-cache (the dpkg file-name
 #    index is kept), and the first build after a dpkg change (no index yet: every .list
 #    file is read and the index written).
+#  - multi-platform: a dynamic program with the same 20 MB payload for amd64 and arm64,
+#    each platform alone and both into one index (target: <= 1.3x the larger single one).
 # Usage: bench/build.sh [RUNS]   (needs hyperfine, pigz, zstd, podman; installs them if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-10}"
 . bench/lib.sh
 ensure_packages hyperfine pigz zstd podman runc binutils
+# The arm64 half of the multi-platform case: a cross compiler and arm64 libc.
+dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
+ensure_packages gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross libc6:arm64
 release_husk
 
 work=$(mktemp -d /tmp/husk-bench.XXXXXX)
@@ -93,4 +98,25 @@ print(f"\nprovenance overhead (target < 1.20x):")
 print(f"  warm layer cache:            {warm:6.2f}x")
 print(f"  --no-cache:                  {cold:6.2f}x")
 print(f"  first build after a dpkg change (once): {first:6.2f}x")
+PY
+
+# Multi-platform: one dynamic program per platform with the 20 MB payload, built cold.
+printf '#include <stdio.h>\nint main(void){puts("hi");return 0;}\n' > "$work/d.c"
+gcc -O2 -o "$work/d-amd64" "$work/d.c"
+aarch64-linux-gnu-gcc -O2 -o "$work/d-arm64" "$work/d.c"
+objcopy --add-section .payload="$work/payload" --set-section-flags .payload=noload,readonly "$work/d-amd64" "$work/m-amd64"
+aarch64-linux-gnu-objcopy --add-section .payload="$work/payload" --set-section-flags .payload=noload,readonly "$work/d-arm64" "$work/m-arm64"
+chmod 755 "$work/m-amd64" "$work/m-arm64"
+export HUSK_CACHE_DIR="$work/cache-multi"
+hyperfine --runs "$runs" --warmup 1 --export-markdown "$work/multi.md" --export-json "$work/multi.json" \
+  -n "husk build amd64 (cold)" "$husk build $work/m-amd64 --dest /app/m --no-cache -o oci:$work/ma -q; rm -rf $work/ma" \
+  -n "husk build arm64 (cold)" "$husk build --platform-exe linux/arm64=$work/m-arm64 --dest /app/m --no-cache -o oci:$work/mb -q; rm -rf $work/mb" \
+  -n "husk build amd64+arm64 index (cold)" "$husk build $work/m-amd64 --platform-exe linux/arm64=$work/m-arm64 --dest /app/m --no-cache -o oci:$work/mc -q; rm -rf $work/mc" \
+  2>&1 | grep -v '^ *$' || true
+cat "$work/multi.md"
+python3 - "$work/multi.json" <<'PY'
+import json, sys
+r = {x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}
+single = max(r["husk build amd64 (cold)"], r["husk build arm64 (cold)"])
+print(f"\nmulti-platform index / larger single platform (target <= 1.30x): {r['husk build amd64+arm64 index (cold)'] / single:6.2f}x")
 PY

@@ -18,15 +18,29 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  # A package of another architecture (libc6:arm64) needs that architecture added to dpkg
+  # before apt-get update fetches its package lists.
+  for arch in $(printf '%s\n' "${missing[@]}" | sed -n 's/^[^:]*:\([a-z0-9]*\)$/\1/p' | sort -u); do
+    dpkg --print-foreign-architectures | grep -qx "$arch" || $SUDO dpkg --add-architecture "$arch"
+  done
   # Wait for another apt run (a parallel test run) instead of failing on dpkg's lock.
   apt=(apt-get -o DPkg::Lock::Timeout=600)
   $SUDO "${apt[@]}" update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO "${apt[@]}" install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
+fi
+
+# The arm64 image of build_multi runs under qemu-user-static through binfmt_misc: mount it
+# when the machine (a container) has it unmounted, and register qemu-aarch64 (the F flag
+# lets podman's containers use the interpreter). The test itself fails under CI without it.
+if [ -e /usr/bin/qemu-aarch64-static ] && [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+  [ -e /proc/sys/fs/binfmt_misc/register ] ||
+    $SUDO mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || true
+  $SUDO update-binfmts --enable qemu-aarch64 || true
 fi
 
 if [ "${CI:-}" = "true" ]; then

@@ -75,6 +75,14 @@ pub struct BuildOutput {
     _work: tempfile::TempDir,
 }
 
+impl BuildOutput {
+    /// The image, its summary and the directory holding its layer blobs (which must live
+    /// as long as the image is read).
+    pub(crate) fn into_parts(self) -> (OwnedImage, Summary, tempfile::TempDir) {
+        (self.image, self.summary, self._work)
+    }
+}
+
 /// The file plans of an image, before any layer is written: system files, libraries,
 /// traced files (empty without `--trace`) and the application.
 #[derive(Debug, Default)]
@@ -143,9 +151,21 @@ pub fn plan(req: &BuildRequest, fs: &dyn HostFs) -> Result<Plans, BuildError> {
             }
         }
     }
-    plans.arch = Some(image_arch(req, fs, &entry_head, &elf_roots)?);
+    let arch = image_arch(req, fs, &entry_head, &elf_roots)?;
+    check_platform(req, arch)?;
+    plans.arch = Some(arch);
     if req.contents.libraries && !elf_roots.is_empty() {
-        plan_libraries(req, fs, &elf_roots, &mut plans)?;
+        let roots = elf_roots.iter().map(|(_, host)| host.clone()).collect();
+        let rooted = req
+            .target
+            .sysroot_for(arch)
+            .map(|dir| husk_elf::RootedFs::new(dir, roots));
+        let lib_fs: &dyn HostFs = match &rooted {
+            Some(r) => r,
+            None => fs,
+        };
+        plan_libraries(req, lib_fs, &elf_roots, &mut plans)
+            .map_err(|e| foreign_libraries(req, arch, rooted.as_ref(), e))?;
     }
     plan_system(req, &mut plans)?;
     if let Some(mut t) = traced.take() {
@@ -278,6 +298,95 @@ fn image_arch(
     Ok(entry_arch)
 }
 
+/// The platform named for the program (if any) must be the one its ELF header says.
+fn check_platform(req: &BuildRequest, arch: Arch) -> Result<(), BuildError> {
+    match &req.target.expected {
+        Some(_) if matches!(arch, Arch::Other(_)) => Err(BuildError::UnsupportedMachine {
+            path: req.entrypoint.clone(),
+        }),
+        Some(said) if !crate::platforms::platform_is(said, arch) => {
+            Err(BuildError::PlatformMismatch {
+                path: req.entrypoint.clone(),
+                said: said.to_string(),
+                found: format!(
+                    "linux/{}{}",
+                    arch.oci_architecture(),
+                    arch.oci_variant()
+                        .map(|v| format!("/{v}"))
+                        .unwrap_or_default()
+                ),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A library of a program for another machine than husk's own (or in a sysroot) that
+/// cannot be found: say where it was looked for and how to provide it.
+fn foreign_libraries(
+    req: &BuildRequest,
+    arch: Arch,
+    rooted: Option<&husk_elf::RootedFs>,
+    err: BuildError,
+) -> BuildError {
+    let BuildError::Elf(source) = err else {
+        return err;
+    };
+    let missing = matches!(
+        source,
+        husk_elf::ElfError::LibraryNotFound { .. } | husk_elf::ElfError::InterpreterNotFound { .. }
+    );
+    let host = arch.oci_architecture() == host_arch();
+    let platform = format!("linux/{}", arch.oci_architecture());
+    let (place, fix) = match rooted {
+        Some(r) if missing => (
+            format!("the sysroot {}", r.root().display()),
+            format!(
+                "point --sysroot {platform}=DIR (or sysroot in its [[platform]]) at a root filesystem for {platform} that has them"
+            ),
+        ),
+        None if missing && !host => {
+            let deb = debian_arch(arch);
+            (
+                format!("this host's {deb} multiarch directories"),
+                format!(
+                    "install them (dpkg --add-architecture {deb} && apt-get update && apt-get install libc6:{deb} and the program's other libraries for {deb}), or give --sysroot {platform}=DIR"
+                ),
+            )
+        }
+        _ => return BuildError::Elf(source),
+    };
+    BuildError::ForeignLibraries {
+        platform,
+        path: req.entrypoint.clone(),
+        hint: Box::new((place, fix)),
+        source: Box::new(source),
+    }
+}
+
+/// The OCI architecture of the machine husk was built for (its libraries are the host's).
+fn host_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}
+
+/// Debian's name of an architecture (dpkg --print-architecture).
+fn debian_arch(arch: Arch) -> &'static str {
+    match arch {
+        Arch::I386 => "i386",
+        Arch::Arm => "armhf",
+        Arch::Ppc64le => "ppc64el",
+        Arch::Amd64 => "amd64",
+        Arch::Arm64 => "arm64",
+        Arch::S390x => "s390x",
+        Arch::Riscv64 => "riscv64",
+        Arch::Other(_) => "unknown",
+    }
+}
+
 fn static_path(s: &str) -> ImagePath {
     ImagePath::parse(s).expect("static image paths are valid")
 }
@@ -392,7 +501,8 @@ fn plan_libraries(
         .collect();
     for (host, via_origin) in &host_paths {
         if let Some(image_path) = via_origin.then(|| mapped(&origin_map, host)).flatten() {
-            let canonical = std::fs::canonicalize(host).map_err(io_err(host))?;
+            let on_host = fs.host_path(host);
+            let canonical = std::fs::canonicalize(&on_host).map_err(io_err(&on_host))?;
             let meta = std::fs::metadata(&canonical).map_err(io_err(&canonical))?;
             plans.libraries.add(
                 image_path.clone(),
@@ -414,11 +524,12 @@ fn plan_libraries(
                     )?;
                 }
                 HostEntry::File { path } => {
-                    let meta = std::fs::metadata(&path).map_err(io_err(&path))?;
+                    let on_host = fs.host_path(&path);
+                    let meta = std::fs::metadata(&on_host).map_err(io_err(&on_host))?;
                     plans.libraries.add(
                         host_image_path(&path)?,
                         Entry::file(
-                            FileSource::Host(path.clone()),
+                            FileSource::Host(on_host),
                             policy_mode(mode_of(&meta), false),
                         ),
                     )?;

@@ -162,4 +162,50 @@ pub enum BuildError {
     },
     #[error("--check: {0}")]
     Check(String),
+    #[error("invalid {option} {value:?}: {reason}")]
+    BadPlatform {
+        option: Setting,
+        value: String,
+        reason: String,
+    },
+    #[error(
+        "{option}: two {what} for {platform}: {} and {}; give one per platform",
+        files.0.display(),
+        files.1.display()
+    )]
+    DuplicatePlatform {
+        option: Setting,
+        platform: String,
+        what: &'static str,
+        files: Box<(PathBuf, PathBuf)>,
+    },
+    #[error(
+        "{path} was given for {said}, but its ELF header says {found}; pass it as --platform-exe {found}={} (or give the {said} build)",
+        path.display()
+    )]
+    PlatformMismatch {
+        path: PathBuf,
+        said: String,
+        found: String,
+    },
+    #[error(
+        "{path} is for an ELF machine that has no OCI platform; a multi-platform build takes programs for {}",
+        "amd64, arm64, 386, arm, ppc64le, s390x or riscv64"
+    )]
+    UnsupportedMachine { path: PathBuf },
+    #[error("the {platform} libraries of {} are not in {}; {}", path.display(), hint.0, hint.1)]
+    ForeignLibraries {
+        platform: String,
+        path: PathBuf,
+        /// Where they were looked for, and how to provide them.
+        hint: Box<(String, String)>,
+        #[source]
+        source: Box<husk_elf::ElfError>,
+    },
+    #[error(
+        "{option} is for one image, but this build makes {count} (one per platform); drop it, or build that platform on its own"
+    )]
+    OnePlatformOnly { option: &'static str, count: usize },
+    #[error("a build thread panicked; this is a bug in husk, please report it")]
+    Panicked,
 }

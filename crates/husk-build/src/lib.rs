@@ -19,6 +19,7 @@ pub mod check;
 mod error;
 pub mod options;
 pub mod packages;
+pub mod platforms;
 mod sysfiles;
 mod time;
 pub mod trace;
@@ -29,9 +30,10 @@ pub use cargo::CargoOptions;
 pub use error::BuildError;
 pub use options::{
     BuildOptions, BuildRequest, CheckedOptions, ConfigOptions, ContentOptions, Contents, Encoding,
-    Environment, OptionGroups, Origins, OutputOptions, Program, ProgramOptions, RunConfig,
-    TraceOptions,
+    Environment, OptionGroups, Origins, OutputOptions, Program, ProgramOptions, Programs,
+    RunConfig, TraceOptions,
 };
+pub use platforms::{IndexOutput, PlatformSpec, Platforms, Target, build_index};
 pub use time::rfc3339;
 pub use trace::{TraceSpec, TraceSummary, Traced};
 pub use values::{CaCerts, SbomFormats, Setting};

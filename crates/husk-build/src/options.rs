@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use husk_layer::ImagePath;
 use serde::Deserialize;
 
+use crate::platforms::{PlatformSpec, Target, check_platforms};
 use crate::trace::TraceSpec;
 use crate::values::{
     CaCerts, FileSpec, Port, SbomFormats, Setting, User, parse_compression, parse_epoch,
@@ -163,6 +164,10 @@ build_options! {
         args: Vec<String>, key "args", flag "-- ARGS";
         /// Build the entrypoint with Cargo first (the `[cargo]` table).
         cargo: CargoOptions, key "cargo", flag "--cargo", merge CargoOptions::merged;
+        /// One executable (and optionally a sysroot) per platform: `[[platform]]` tables,
+        /// or `--platform-exe PLATFORM=PATH` and `--sysroot PLATFORM=DIR`; several
+        /// platforms make one multi-platform index.
+        platforms: Vec<PlatformSpec>, key "platform", flag "--platform-exe";
     }
     /// The image's run-time configuration.
     config ConfigOptions {
@@ -247,6 +252,9 @@ build_options! {
         outputs: Vec<String>, key "outputs", flag "--output";
         /// Load into podman or docker after building; the CLI does it.
         load: bool, key "load", flag "--load";
+        /// The image of a multi-platform build that outputs holding one image
+        /// (`docker-archive:`, `podman:`, `--load`) get; the CLI writes them.
+        output_platform: String, key "output-platform", flag "--platform";
     }
 }
 
@@ -260,13 +268,24 @@ pub enum Program {
     Cargo(CargoOptions),
 }
 
+/// The programs to package: the entrypoint (a path or a Cargo build, its platform read
+/// from its ELF header) and one executable per platform named with `--platform-exe` or
+/// `[[platform]]`. Each becomes one image; several make a multi-platform index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Programs {
+    pub main: Option<Program>,
+    pub per_platform: Vec<(husk_oci::Platform, PathBuf)>,
+}
+
 /// Validated build inputs. `E` is the entrypoint and `D` where it lands: a host path and an
-/// image path in a request ready to build ([`BuildRequest`]), a [`Program`] and an optional
-/// path while Cargo may still have to build it ([`CheckedOptions`]).
+/// image path in a request ready to build ([`BuildRequest`]), the [`Programs`] and an
+/// optional path while Cargo may still have to build one ([`CheckedOptions`]).
 #[derive(Debug, Clone)]
 pub struct BuildRequest<E = PathBuf, D = ImagePath> {
     pub entrypoint: E,
     pub dest: D,
+    /// The platform named for this image's program, and every platform's sysroot.
+    pub target: Target,
     pub args: Vec<String>,
     /// `--trace` and its options: the runs to trace (none: no trace).
     pub trace: Option<TraceSpec>,
@@ -322,7 +341,7 @@ pub struct Encoding {
 
 /// Every option checked; the entrypoint may still have to be built by Cargo, so where it
 /// lands is known only when given.
-pub type CheckedOptions = BuildRequest<Program, Option<ImagePath>>;
+pub type CheckedOptions = BuildRequest<Programs, Option<ImagePath>>;
 
 /// Settings that come from the environment, read by the CLI and passed down: this crate
 /// reads no environment variable itself.
@@ -428,6 +447,14 @@ impl BuildOptions {
         if let Some(m) = self.cargo.as_mut().and_then(|c| c.manifest_path.as_mut()) {
             join(m);
         }
+        for spec in self.platforms.iter_mut().flatten() {
+            for p in [&mut spec.entrypoint, &mut spec.sysroot]
+                .into_iter()
+                .flatten()
+            {
+                join(p);
+            }
+        }
         for p in [&mut self.trace_workdir, &mut self.trace_report]
             .into_iter()
             .flatten()
@@ -465,6 +492,7 @@ impl BuildOptions {
                     dest,
                     args,
                     cargo,
+                    platforms,
                 },
             config,
             contents,
@@ -473,9 +501,17 @@ impl BuildOptions {
         } = groups;
         let args = args.unwrap_or_default();
         let (tags, encoding) = check_output(&at, env, output)?;
+        let platforms = check_platforms(&at.platforms, platforms)?;
         Ok(BuildRequest {
-            entrypoint: program(entrypoint, cargo)?,
+            entrypoint: Programs {
+                main: program(entrypoint, cargo, !platforms.programs.is_empty())?,
+                per_platform: platforms.programs,
+            },
             dest: dest.map(|d| parse_path(&at.dest, &d)).transpose()?,
+            target: Target {
+                expected: None,
+                sysroots: platforms.sysroots,
+            },
             trace: check_trace(&at, env, trace, &args)?,
             args,
             tags,
@@ -495,9 +531,62 @@ impl CheckedOptions {
     /// [`BuildError::BadPath`] when the default destination made from the file's name is
     /// not a valid image path.
     pub fn with_entrypoint(self, entrypoint: PathBuf) -> Result<BuildRequest, BuildError> {
+        self.finish(entrypoint, None)
+    }
+
+    /// One request per program: the entrypoint's (`main`: the given path, or what Cargo
+    /// built) first, then one per `--platform-exe`, each checked against the platform
+    /// named for it when built. They share the destination (from the first program's
+    /// name unless given), the tags and every other option.
+    ///
+    /// # Errors
+    /// [`BuildError::NoEntrypoint`] when there is no program at all,
+    /// [`BuildError::OnePlatformOnly`] for `--trace` or `--sbom` with several programs,
+    /// and [`CheckedOptions::with_entrypoint`]'s errors.
+    pub fn into_requests(self, main: Option<PathBuf>) -> Result<Vec<BuildRequest>, BuildError> {
+        let mut programs: Vec<(Option<husk_oci::Platform>, PathBuf)> =
+            main.into_iter().map(|exe| (None, exe)).collect();
+        programs.extend(
+            self.entrypoint
+                .per_platform
+                .iter()
+                .map(|(p, exe)| (Some(p.clone()), exe.clone())),
+        );
+        let count = programs.len();
+        if count > 1 {
+            let one_only = |option| Err(BuildError::OnePlatformOnly { option, count });
+            if self.trace.is_some() {
+                return one_only("--trace");
+            }
+            if self.encoding.sbom.any() {
+                return one_only("--sbom");
+            }
+        }
+        let mut programs = programs.into_iter();
+        let Some((expected, exe)) = programs.next() else {
+            return Err(BuildError::NoEntrypoint);
+        };
+        let first = self.finish(exe, expected)?;
+        let mut reqs = vec![first.clone()];
+        for (expected, exe) in programs {
+            let mut req = first.clone();
+            req.entrypoint = exe;
+            req.target.expected = expected;
+            reqs.push(req);
+        }
+        Ok(reqs)
+    }
+
+    /// The request for `entrypoint`, named for the platform `expected` (if any).
+    fn finish(
+        self,
+        entrypoint: PathBuf,
+        expected: Option<husk_oci::Platform>,
+    ) -> Result<BuildRequest, BuildError> {
         let BuildRequest {
             entrypoint: _,
             dest,
+            mut target,
             args,
             trace,
             mut tags,
@@ -527,9 +616,11 @@ impl CheckedOptions {
         if tags.is_empty() {
             tags.push(format!("{}:latest", dest.file_name().unwrap_or("app")));
         }
+        target.expected = expected;
         Ok(BuildRequest {
             entrypoint,
             dest,
+            target,
             args,
             trace,
             tags,
@@ -614,6 +705,7 @@ fn check_output(
         sbom_output: _,
         outputs: _,
         load: _,
+        output_platform: _,
     } = output;
     let encoding = Encoding {
         compression: parse_compression(&at.compression, compression.as_deref().unwrap_or("gzip"))?,
@@ -633,15 +725,18 @@ fn check_output(
     Ok((tags.unwrap_or_default(), encoding))
 }
 
-/// The program: exactly one of an entrypoint path and a Cargo build.
+/// The program: at most one of an entrypoint path and a Cargo build; none only when
+/// executables are given per platform.
 fn program(
     entrypoint: Option<PathBuf>,
     cargo: Option<CargoOptions>,
-) -> Result<Program, BuildError> {
+    per_platform: bool,
+) -> Result<Option<Program>, BuildError> {
     match (entrypoint, cargo) {
         (Some(_), Some(_)) => Err(BuildError::EntrypointAndCargo),
-        (Some(path), None) => Ok(Program::Path(path)),
-        (None, Some(cargo)) => Ok(Program::Cargo(cargo)),
+        (Some(path), None) => Ok(Some(Program::Path(path))),
+        (None, Some(cargo)) => Ok(Some(Program::Cargo(cargo))),
+        (None, None) if per_platform => Ok(None),
         (None, None) => Err(BuildError::NoEntrypoint),
     }
 }

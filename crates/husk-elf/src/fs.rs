@@ -175,6 +175,11 @@ pub trait HostFs: Sync {
     /// # Errors
     /// Any I/O error.
     fn read_dir(&self, path: &Path) -> io::Result<Vec<OsString>>;
+    /// Where the file this filesystem calls `path` is on the host (for the layer writer):
+    /// `path` itself, except for a view of another root ([`crate::RootedFs`]).
+    fn host_path(&self, path: &Path) -> PathBuf {
+        path.to_path_buf()
+    }
 }
 
 /// What kind of file a path names (lstat semantics).

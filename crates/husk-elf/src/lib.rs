@@ -7,7 +7,8 @@
 //! ([`Resolver`]) and [`materialize`], which turns a host path into the symlinks and file
 //! that make it resolve identically inside an image.
 //!
-//! The host is read only through [`HostFs`] ([`RealFs`] in production, [`FakeFs`] in
+//! The host is read only through [`HostFs`] ([`RealFs`] in production, [`RootedFs`] for a
+//! foreign architecture's sysroot, [`FakeFs`] in
 //! tests), so the resolver's behaviour is testable without any particular `/lib`. The
 //! search follows glibc's `elf/dl-load.c` and `man 8 ld.so` (DT_RPATH chain, DT_RUNPATH,
 //! ld.so.cache, system directories, `$ORIGIN`/`$LIB`/`$PLATFORM`), with musl's simpler
@@ -27,6 +28,7 @@ mod error;
 mod fs;
 mod materialize;
 mod resolve;
+mod rooted;
 // Synthetic ELF files for tests: compiled only for this crate's tests and for crates
 // that enable the `testing` feature (from their dev-dependencies), never in a release build.
 #[cfg(any(test, feature = "testing"))]
@@ -45,4 +47,5 @@ pub use fs::{
 };
 pub use materialize::{HostEntry, canonicalize, materialize};
 pub use resolve::{Closure, FoundVia, ResolvedLib, Resolver};
+pub use rooted::RootedFs;
 pub use versions::{SymbolVersions, VersionNeed, symbol_versions};

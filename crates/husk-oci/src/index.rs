@@ -315,6 +315,48 @@ mod tests {
     }
 
     #[test]
+    fn validate_index_checks_each_descriptor_platform() {
+        let good = OwnedIndex::assemble(
+            vec![Box::new(image("amd64")), Box::new(image("arm64"))],
+            BTreeMap::new(),
+        )
+        .unwrap();
+        let report = crate::validate_index(&good).unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        assert_eq!(report.images.len(), 2);
+        // The same manifests listed with lying platforms: both arm64, one of them amd64.
+        let mut doc = good.document().clone();
+        for d in &mut doc.manifests {
+            d.platform.as_mut().unwrap().architecture = "arm64".into();
+        }
+        let raw = crate::spec::to_canonical_json(&doc);
+        let lying = OwnedIndex::new(
+            raw,
+            None,
+            vec![Box::new(image("amd64")), Box::new(image("arm64"))],
+            "t",
+        )
+        .unwrap();
+        let report = crate::validate_index(&lying).unwrap();
+        let text: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+        assert_eq!(text.len(), 2, "{text:?}");
+        assert!(
+            text[0].contains("as linux/arm64, but its config says linux/amd64"),
+            "{text:?}"
+        );
+        assert!(
+            text[1].contains("two images of the index are for linux/arm64"),
+            "{text:?}"
+        );
+        assert!(!report.is_valid());
+        // An empty index is a problem, not a panic.
+        let empty = br#"{"schemaVersion":2,"manifests":[]}"#.to_vec();
+        let empty = OwnedIndex::new(empty, None, Vec::new(), "t").unwrap();
+        let report = crate::validate_index(&empty).unwrap();
+        assert_eq!(report.problems.len(), 1);
+    }
+
+    #[test]
     fn mismatches_are_refused() {
         let idx = OwnedIndex::assemble(
             vec![Box::new(image("amd64")), Box::new(image("arm64"))],

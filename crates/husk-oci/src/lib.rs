@@ -38,4 +38,6 @@ pub use image::{
 pub use index::{OwnedIndex, is_index_media_type};
 pub use platform::{PlatformError, parse_platform, platforms_of, select_platform};
 pub use spec::{Descriptor, ImageConfig, Index, Manifest, Platform};
-pub use validate::{Problem, ValidationReport, validate};
+pub use validate::{
+    IndexProblem, IndexReport, Problem, ValidationReport, validate, validate_index,
+};

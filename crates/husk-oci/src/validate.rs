@@ -1,14 +1,15 @@
 //! `validate`: recompute every digest, size and diff_id of an image and cross-check the
-//! manifest, the config and the layers. Every round-trip test ends with it; the CLI
-//! exposes it as `husk validate`.
+//! manifest, the config and the layers; `validate_index`: the same for every image of a
+//! multi-platform index, plus the index's own descriptors. Every round-trip test ends
+//! with it; the CLI exposes it as `husk validate`.
 
 use std::collections::HashMap;
 use std::io;
 
-use crate::image::{Image, Layer, blob_error, layers_of};
+use crate::image::{Image, ImageIndex, Layer, blob_error, layers_of};
 use crate::media::{self, LayerCompression};
 use crate::spec::{Descriptor, ImageConfig, Manifest};
-use crate::{Digest, HashingReader, OciError, Platform};
+use crate::{Digest, HashingReader, OciError, OwnedIndex, Platform};
 
 /// What `validate` checked and what it found wrong. An empty `problems` means valid.
 #[derive(Debug)]
@@ -171,6 +172,97 @@ pub fn validate(image: &dyn Image) -> Result<ValidationReport, OciError> {
         platform: config.as_ref().map(|c| c.platform()),
         layers,
         problems,
+    })
+}
+
+/// A whole multi-platform index validated: its own fields, each descriptor against the
+/// image it lists, and every image as [`validate`] does. (That each descriptor's digest,
+/// size and media type are its manifest's was checked when the index was opened:
+/// [`OwnedIndex::new`] refuses anything else.)
+#[derive(Debug)]
+pub struct IndexReport {
+    pub digest: Digest,
+    pub media_type: String,
+    /// Problems of the index itself.
+    pub problems: Vec<IndexProblem>,
+    /// Each image's report, in the order the index lists them.
+    pub images: Vec<ValidationReport>,
+}
+
+impl IndexReport {
+    /// No problem in the index nor in any image.
+    pub fn is_valid(&self) -> bool {
+        self.problems.is_empty() && self.images.iter().all(ValidationReport::is_valid)
+    }
+}
+
+/// One thing wrong with an index (not with one of its images).
+#[derive(Debug, thiserror::Error)]
+pub enum IndexProblem {
+    #[error("index schemaVersion is {0}, expected 2")]
+    SchemaVersion(u32),
+    #[error("the index lists no image")]
+    Empty,
+    #[error("the index lists {digest} as {listed}, but its config says {config}")]
+    Platform {
+        digest: Digest,
+        listed: Platform,
+        config: Platform,
+    },
+    #[error("two images of the index are for {platform}: {first} and {second}")]
+    DuplicatePlatform {
+        platform: Platform,
+        first: Digest,
+        second: Digest,
+    },
+}
+
+/// Validate a whole index (see [`IndexReport`]).
+///
+/// # Errors
+/// Only when an image's manifest cannot be read or parsed; everything else is collected
+/// as problems in the report.
+pub fn validate_index(index: &OwnedIndex) -> Result<IndexReport, OciError> {
+    let doc = index.document();
+    let mut problems = Vec::new();
+    if doc.schema_version != 2 {
+        problems.push(IndexProblem::SchemaVersion(doc.schema_version));
+    }
+    if doc.manifests.is_empty() {
+        problems.push(IndexProblem::Empty);
+    }
+    let mut images = Vec::new();
+    let mut seen: Vec<(Platform, Digest)> = Vec::new();
+    for desc in &doc.manifests {
+        let image = index.image(desc)?;
+        let report = validate(image.as_ref())?;
+        if let (Some(listed), Some(config)) = (&desc.platform, &report.platform) {
+            let same = listed.os == config.os
+                && listed.architecture == config.architecture
+                && listed.variant == config.variant;
+            if !same {
+                problems.push(IndexProblem::Platform {
+                    digest: desc.digest.clone(),
+                    listed: listed.clone(),
+                    config: config.clone(),
+                });
+            }
+            if let Some((_, first)) = seen.iter().find(|(p, d)| p == listed && d != &desc.digest) {
+                problems.push(IndexProblem::DuplicatePlatform {
+                    platform: listed.clone(),
+                    first: first.clone(),
+                    second: desc.digest.clone(),
+                });
+            }
+            seen.push((listed.clone(), desc.digest.clone()));
+        }
+        images.push(report);
+    }
+    Ok(IndexReport {
+        digest: index.digest(),
+        media_type: index.media_type().to_owned(),
+        problems,
+        images,
     })
 }
 

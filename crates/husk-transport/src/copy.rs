@@ -1,4 +1,4 @@
-//! The one copy: any source (a reference, or an image already in memory) to any
+//! The one copy: any source (a reference, or an image or index already in memory) to any
 //! destination (local media or a registry). It decides, in one place:
 //!
 //! - **image or index**: a source that names a multi-platform index (and no
@@ -8,7 +8,8 @@
 //!   error listing its platforms;
 //! - **`--all`**: insists on the whole index, so a destination that holds one image is
 //!   refused before anything is read;
-//! - **`--platform`**: copies that one image;
+//! - **`--platform`**: copies that one image (of an index in memory, a multi-platform
+//!   build's, it chooses the image only for a destination that holds one image);
 //! - **registry destinations**: a source in the same registry is mounted, not uploaded;
 //!   blobs go `jobs` at a time (also into an `oci:` directory).
 
@@ -27,6 +28,9 @@ pub enum Source<'a> {
     Reference(&'a ImageRef),
     /// An image already in memory (a build's result).
     Image(&'a dyn Image),
+    /// A multi-platform index already in memory (a multi-platform build's result): copied
+    /// whole where the destination holds indexes, else its only image or the platforms.
+    Index(&'a OwnedIndex),
 }
 
 /// How to copy.
@@ -111,6 +115,7 @@ impl Context {
         }
         match source {
             Source::Image(image) => self.copy_whole(Whole::Image(image), None, dest, opts),
+            Source::Index(index) => self.copy_whole(Whole::Index(index), None, dest, opts),
             Source::Reference(r) => match self.open_whole(r, opts.platform.as_ref())? {
                 Opened::Image(image) => {
                     self.copy_whole(Whole::Image(image.as_ref()), Some(r), dest, opts)
@@ -163,8 +168,11 @@ impl Context {
             }
             (Whole::Index(index), dest) => {
                 // One image only: the index's only platform, else the list to choose from.
-                let location = source.map(ToString::to_string).unwrap_or_default();
-                let desc = husk_oci::select_platform(index.document(), None, &location)?;
+                let location = source
+                    .map(ToString::to_string)
+                    .unwrap_or_else(|| index.location().to_owned());
+                let wanted = opts.platform.as_ref();
+                let desc = husk_oci::select_platform(index.document(), wanted, &location)?;
                 let image = index.image(&desc)?;
                 return self.copy_whole(Whole::Image(image.as_ref()), source, dest, opts);
             }

@@ -135,6 +135,8 @@ pub struct BuildArgs {
     pub trace: TraceArgs,
     #[command(flatten, next_help_heading = "Output")]
     pub output: OutputArgs,
+    #[command(flatten, next_help_heading = "Platforms")]
+    pub platforms: PlatformArgs,
     /// Build the entrypoint with Cargo first.
     #[command(flatten)]
     pub cargo_args: CargoArgs,
@@ -273,6 +275,31 @@ pub struct OutputArgs {
     /// Load the image into a local engine after building.
     #[arg(long, value_name = "ENGINE", num_args = 0..=1, default_missing_value = "auto")]
     pub load: Option<LoadEngine>,
+    /// Of a multi-platform build, the image for outputs that hold one (docker-archive:, podman:, docker:, --load), e.g. linux/arm64.
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+}
+
+/// One executable (and sysroot) per platform: several make one multi-platform index (the
+/// `[[platform]]` tables of husk.toml, which these flags replace).
+#[derive(Args, Debug)]
+pub struct PlatformArgs {
+    /// The executable for a platform, e.g. linux/arm64=./app-arm64 (repeatable; with ENTRYPOINT or alone). Its ELF header must agree.
+    #[arg(long = "platform-exe", value_name = "PLATFORM=PATH", value_parser = platform_pair)]
+    pub platform_exes: Vec<(String, PathBuf)>,
+    /// Look a platform's shared libraries up in this root filesystem instead of the host's multiarch directories, e.g. linux/arm64=/srv/arm64-root (repeatable).
+    #[arg(long = "sysroot", value_name = "PLATFORM=DIR", value_parser = platform_pair)]
+    pub sysroots: Vec<(String, PathBuf)>,
+}
+
+/// `PLATFORM=PATH` split at the first `=` (the platform is checked by the build).
+fn platform_pair(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((p, path)) if !p.is_empty() && !path.is_empty() => Ok((p.to_owned(), path.into())),
+        _ => Err(format!(
+            "expected PLATFORM=PATH, e.g. linux/arm64=./app-arm64, not {s:?}"
+        )),
+    }
 }
 
 /// The Cargo options of `husk build` (the `[cargo]` table of husk.toml).

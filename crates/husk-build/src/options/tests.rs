@@ -53,6 +53,12 @@ fn every_option(tag: &str, origins: Origins) -> BuildOptions {
             package: Some(tag.into()),
             ..Default::default()
         }),
+        platforms: Some(vec![crate::PlatformSpec {
+            platform: format!("linux/{}", if tag == "file" { "arm64" } else { "riscv64" }),
+            entrypoint: Some(format!("/{tag}/exe").into()),
+            sysroot: None,
+        }]),
+        output_platform: Some(format!("linux/{tag}")),
         origins,
     }
 }
@@ -170,14 +176,17 @@ fn program_is_a_path_or_a_cargo_build() {
         Err(BuildError::EntrypointAndCargo)
     ));
     let checked = cargo.into_request(&env()).unwrap();
-    assert_eq!(checked.entrypoint, Program::Cargo(CargoOptions::default()));
+    assert_eq!(
+        checked.entrypoint.main,
+        Some(Program::Cargo(CargoOptions::default()))
+    );
     assert_eq!(checked.dest, None);
     // Once Cargo has built it, it lands under its own name and is tagged with it.
     let req = checked.with_entrypoint("/t/release/demo".into()).unwrap();
     assert_eq!(req.dest.as_str(), "/app/demo");
     assert_eq!(req.tags, ["demo:latest"]);
     let req = path.into_request(&env()).unwrap();
-    assert_eq!(req.entrypoint, Program::Path("/bin/x".into()));
+    assert_eq!(req.entrypoint.main, Some(Program::Path("/bin/x".into())));
 }
 
 #[test]
@@ -328,7 +337,7 @@ fn the_demo_husk_toml_is_valid() {
         .unwrap()
         .into_request(&env())
         .unwrap();
-    let Program::Cargo(cargo) = &checked.entrypoint else {
+    let Some(Program::Cargo(cargo)) = &checked.entrypoint.main else {
         panic!("the demo is built by cargo: {:?}", checked.entrypoint)
     };
     assert_eq!(cargo.bin.as_deref(), Some("scratch-demo"));

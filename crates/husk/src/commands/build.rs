@@ -5,15 +5,16 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use husk_build::{
     BuildOptions, BuildRequest, CaCerts, CargoOptions, CheckedOptions, ConfigOptions,
-    ContentOptions, Environment, OptionGroups, OutputOptions, Program, ProgramOptions, Summary,
-    TraceOptions,
+    ContentOptions, Environment, OptionGroups, OutputOptions, PlatformSpec, Program,
+    ProgramOptions, Summary, TraceOptions,
 };
 use husk_formats::Engine;
 use husk_transport::{CopyOptions, ImageRef, LocalRef, Source};
 use serde::Serialize;
 
 use crate::cli::{
-    BuildArgs, CargoArgs, ConfigArgs, ContentArgs, Format, LoadEngine, OutputArgs, TraceArgs,
+    BuildArgs, CargoArgs, ConfigArgs, ContentArgs, Format, LoadEngine, OutputArgs, PlatformArgs,
+    TraceArgs,
 };
 use crate::exit::Exit;
 use crate::output::{Printer, bytes};
@@ -60,6 +61,7 @@ fn flag_options(a: &BuildArgs) -> BuildOptions {
         contents,
         trace,
         output,
+        platforms,
         cargo_args,
         no_cache: _,
         format: _,
@@ -70,6 +72,7 @@ fn flag_options(a: &BuildArgs) -> BuildOptions {
             dest: dest.clone(),
             args: non_empty(args),
             cargo: cargo_flags(cargo_args),
+            platforms: platform_flags(platforms),
         },
         config: config_flags(run),
         contents: content_flags(contents),
@@ -172,6 +175,7 @@ fn output_flags(a: &OutputArgs) -> OutputOptions {
         outputs,
         push: _,
         load,
+        platform,
     } = a;
     OutputOptions {
         tags: non_empty(tags),
@@ -180,7 +184,39 @@ fn output_flags(a: &OutputArgs) -> OutputOptions {
         sbom_output: sbom_output.clone(),
         outputs: non_empty(outputs),
         load: load.map(|_| true),
+        output_platform: platform.clone(),
     }
+}
+
+/// `--platform-exe` and `--sysroot`, one entry per flag (the build checks that each
+/// platform has one of each at most); none given: the file's `[[platform]]` tables stay.
+fn platform_flags(a: &PlatformArgs) -> Option<Vec<PlatformSpec>> {
+    let PlatformArgs {
+        platform_exes,
+        sysroots,
+    } = a;
+    let mut specs: Vec<PlatformSpec> = platform_exes
+        .iter()
+        .map(|(platform, exe)| PlatformSpec {
+            platform: platform.clone(),
+            entrypoint: Some(exe.clone()),
+            sysroot: None,
+        })
+        .collect();
+    for (platform, dir) in sysroots {
+        match specs
+            .iter_mut()
+            .find(|s| &s.platform == platform && s.sysroot.is_none())
+        {
+            Some(spec) => spec.sysroot = Some(dir.clone()),
+            None => specs.push(PlatformSpec {
+                platform: platform.clone(),
+                entrypoint: None,
+                sysroot: Some(dir.clone()),
+            }),
+        }
+    }
+    non_empty(&specs)
 }
 
 /// The Cargo build the flags ask for: `--cargo`, or any Cargo option.
@@ -253,16 +289,17 @@ fn cargo_metadata(opts: &BuildOptions, printer: &Printer) -> Result<Option<Build
     Ok(meta)
 }
 
-/// The request for the program: the given path, or the executable Cargo builds (run
-/// only after every option and destination was checked).
+/// The requests for the programs: the given path, or the executable Cargo builds (run
+/// only after every option and destination was checked), and one per `--platform-exe`.
 fn with_program(
     checked: CheckedOptions,
     env: &Environment,
     printer: &Printer,
-) -> Result<BuildRequest> {
-    let exe = match &checked.entrypoint {
-        Program::Path(path) => path.clone(),
-        Program::Cargo(cargo) => {
+) -> Result<Vec<BuildRequest>> {
+    let exe = match &checked.entrypoint.main {
+        None => None,
+        Some(Program::Path(path)) => Some(path.clone()),
+        Some(Program::Cargo(cargo)) => {
             printer.info("building the entrypoint with cargo");
             let built = husk_build::cargo::build_binary(cargo, Path::new("."), env)?;
             if built.auditable {
@@ -276,10 +313,10 @@ fn with_program(
                     built.executable.display()
                 ));
             }
-            built.executable
+            Some(built.executable)
         }
     };
-    Ok(checked.with_entrypoint(exe)?)
+    Ok(checked.into_requests(exe)?)
 }
 
 fn pick_engine(choice: LoadEngine) -> Result<Engine> {
@@ -376,23 +413,26 @@ struct JsonLayer<'a> {
     created_by: &'a str,
 }
 
-/// Write the built image to every output, then load it into `load`'s engine, all through
-/// the transport's one copy; returns what was written, for the summary.
-fn write_outputs(
+/// Write the built image (or index) to every output, then load it into `load`'s engine,
+/// all through the transport's one copy; returns what was written, for the summary.
+/// `platform` picks the image of an index for outputs that hold one image.
+pub(crate) fn write_outputs(
     ctx: &husk_transport::Context,
-    image: &dyn husk_oci::Image,
+    source: Source<'_>,
     outputs: &[ImageRef],
     load: Option<Engine>,
     tags: &[String],
+    platform: Option<husk_oci::Platform>,
     printer: &Printer,
 ) -> Result<Vec<String>> {
     let mut written = Vec::new();
     let copy = CopyOptions {
         names: tags.to_vec(),
+        platform,
         ..CopyOptions::default()
     };
     for dest in outputs {
-        let report = ctx.copy(Source::Image(image), dest, &copy)?;
+        let report = ctx.copy(source, dest, &copy)?;
         if let Some(push) = &report.push {
             printer.info(format!("  {}", crate::summary::push_line(push)));
         }
@@ -403,15 +443,15 @@ fn write_outputs(
             engine,
             name: tags.first().cloned().unwrap_or_default(),
         });
-        ctx.copy(Source::Image(image), &dest, &copy)
+        ctx.copy(source, &dest, &copy)
             .with_context(|| format!("cannot load the image into {}", engine.program()))?;
         written.push(format!("{}:{}", engine.program(), tags.join(",")));
     }
     Ok(written)
 }
 
-pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
-    let opts = read_options(args, printer)?;
+/// The outputs (`--output`s and `--push`es) and the engine `--load` writes to.
+fn destinations(opts: &BuildOptions, args: &BuildArgs) -> Result<(Vec<ImageRef>, Option<Engine>)> {
     let outputs: Vec<ImageRef> = opts
         .outputs
         .clone()
@@ -430,6 +470,12 @@ pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -
             "nothing to write: pass --output oci:DIR, oci-archive:FILE or docker-archive:FILE, or --load"
         );
     }
+    Ok((outputs, load))
+}
+
+pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
+    let opts = read_options(args, printer)?;
+    let (outputs, load) = destinations(&opts, args)?;
     let check = opts.check.unwrap_or(false);
     if check && !husk_formats::engine_available(Engine::Podman) {
         bail!(
@@ -438,6 +484,7 @@ pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -
     }
     let report = opts.trace_report.clone();
     let sbom_dir = opts.sbom_output.clone();
+    let platform = super::build_index::output_platform(opts.output_platform.as_deref())?;
     let env = environment(args.no_cache);
     let checked = opts.into_request(&env)?;
     // Refuse bad destinations before doing any work (a Cargo build included), so a bad one
@@ -445,7 +492,21 @@ pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -
     for dest in &outputs {
         ctx.check_destination(dest)?;
     }
-    let req = with_program(checked, &env, printer)?;
+    let mut reqs = with_program(checked, &env, printer)?;
+    if reqs.len() > 1 {
+        if check {
+            bail!(
+                "--check runs one image; drop it for a multi-platform build, or build and check one platform at a time"
+            );
+        }
+        let to = super::build_index::Outputs {
+            outputs: &outputs,
+            load,
+            platform,
+        };
+        return super::build_index::run(args.format, ctx, &reqs, &to, printer);
+    }
+    let req = reqs.pop().context("no program to build")?;
 
     let fs = husk_elf::RealFs;
     let built = husk_build::build(&req, &fs)
@@ -453,7 +514,15 @@ pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -
     if let (Some(path), Some(traced)) = (&report, &built.traced) {
         write_report(path, traced)?;
     }
-    let mut written = write_outputs(ctx, &built.image, &outputs, load, &req.tags, printer)?;
+    let mut written = write_outputs(
+        ctx,
+        Source::Image(&built.image),
+        &outputs,
+        load,
+        &req.tags,
+        None,
+        printer,
+    )?;
     let documents =
         super::sbom_files::write_documents(sbom_dir.as_deref(), &outputs, &req.tags, &built.sbom)?;
     written.extend(documents.iter().map(|p| p.display().to_string()));

@@ -1,5 +1,6 @@
 //! `husk inspect IMAGE [--format json]`: digest, platform, how a container from the image
-//! runs, its layers (digest, size, what created them) and history. Reads no layer.
+//! runs, its layers (digest, size, what created them) and history. Reads no layer. A
+//! multi-platform index without `--platform` lists its platforms.
 
 use std::io::Write;
 
@@ -22,7 +23,52 @@ fn or_dash(v: &Option<String>) -> String {
     v.as_deref().map_or("-".into(), |s| escape(s).into_owned())
 }
 
+/// An index named without `--platform`: its digest and media type, and one line per
+/// image (platform, manifest digest, size); JSON is the index document itself.
+fn inspect_index(
+    format: Format,
+    reference: &husk_transport::ImageRef,
+    index: &husk_oci::OwnedIndex,
+    printer: &Printer,
+) -> Result<Exit> {
+    let mut out = printer.data_writer(format != Format::Json);
+    if format == Format::Json {
+        serde_json::to_writer_pretty(&mut out, index.document())?;
+        writeln!(out)?;
+        out.flush()?;
+        return Ok(Exit::Success);
+    }
+    writeln!(out, "{:<12} {}", "image:", escape(&reference.to_string()))?;
+    writeln!(out, "{:<12} {}", "digest:", index.digest())?;
+    writeln!(out, "{:<12} {}", "media type:", escape(index.media_type()))?;
+    writeln!(
+        out,
+        "platforms:   (choose one with --platform to inspect it)"
+    )?;
+    for d in &index.document().manifests {
+        let platform = d
+            .platform
+            .as_ref()
+            .map_or_else(|| "unspecified".to_owned(), ToString::to_string);
+        writeln!(
+            out,
+            "  {:<16} {} {:>10}",
+            escape(&platform),
+            d.digest,
+            bytes(d.size)
+        )?;
+    }
+    out.flush()?;
+    Ok(Exit::Success)
+}
+
 pub fn run(args: &InspectArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
+    if args.platform.is_none() {
+        let reference: husk_transport::ImageRef = args.image.parse()?;
+        if let husk_transport::Opened::Index(index) = ctx.open_whole(&reference, None)? {
+            return inspect_index(args.format, &reference, &index, printer);
+        }
+    }
     let opened = open(ctx, &args.image, args.platform.as_deref())?;
     let s = summarize(opened.image.as_ref())?;
     let mut out = printer.data_writer(args.format == Format::Text);

@@ -1,5 +1,6 @@
 pub mod audit;
 pub mod build;
+pub mod build_index;
 pub mod cat;
 pub mod check;
 pub mod cp;
