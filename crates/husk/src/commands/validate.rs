@@ -154,13 +154,10 @@ pub fn run(args: &ValidateArgs, ctx: &husk_transport::Context, printer: &Printer
 
 /// One image's lines: its digest and platform, its layers, its problems.
 fn print_text(label: &str, report: &husk_oci::ValidationReport, printer: &Printer) -> Result<()> {
-    let platform = report
-        .platform
-        .as_ref()
-        .map_or_else(
-            || "unknown platform".into(),
-            |p| escape(&p.to_string()).into_owned(),
-        );
+    let platform = report.platform.as_ref().map_or_else(
+        || "unknown platform".into(),
+        |p| escape(&p.to_string()).into_owned(),
+    );
     printer.data(format!("{label}: {} ({platform})", report.digest))?;
     for (i, l) in report.layers.iter().enumerate() {
         printer.data(format!(
