@@ -17,7 +17,7 @@ use husk_oci::Layer;
 use serde::Serialize;
 
 use crate::error::ExploreError;
-use crate::fs::{Filesystem, Layering, Node, ViewOptions};
+use crate::fs::{Filesystem, Layering, Locator, Node, ViewOptions};
 
 /// How a layer changed one path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -47,27 +47,20 @@ impl ChangeKind {
     }
 }
 
-/// One path a layer touched.
+/// One path a layer touched. The node after the layer is in the view as of that layer
+/// ([`History::as_of`]); only what the listing needs of it is kept here.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PathChange {
     pub path: ImagePath,
     pub kind: ChangeKind,
-    /// The node below this layer (`None` when added).
-    pub before: Option<Node>,
-    /// The node once this layer is applied (`None` when removed).
-    pub after: Option<Node>,
-}
-
-impl PathChange {
-    /// The node to describe the path by: after the layer, or before it when removed.
-    pub fn node(&self) -> Option<&Node> {
-        self.after.as_ref().or(self.before.as_ref())
-    }
-
-    /// Content bytes of the path (after the layer, or before it when removed).
-    pub fn size(&self) -> u64 {
-        self.node().map_or(0, |n| n.size)
-    }
+    /// The node below this layer (`None` when added; boxed: most changes are additions).
+    pub before: Option<Box<Node>>,
+    /// What the path is ([`Node::noun`]) after the layer, or before it when removed.
+    pub noun: &'static str,
+    /// Content bytes after the layer, or before it when removed.
+    pub size: u64,
+    /// Where the content written by this layer is (files only; `None` when removed).
+    pub content: Option<Locator>,
 }
 
 /// Every path one layer touched, in tree order.
@@ -86,7 +79,7 @@ impl LayerChanges {
     /// How many paths changed this way, and their content bytes.
     pub fn tally(&self, kind: ChangeKind) -> (usize, u64) {
         self.of_kind(kind)
-            .fold((0, 0), |(n, b), c| (n + 1, b.saturating_add(c.size())))
+            .fold((0, 0), |(n, b), c| (n + 1, b.saturating_add(c.size)))
     }
 }
 
@@ -164,20 +157,25 @@ impl History {
         Ok(())
     }
 
-    fn change(&self, path: ImagePath, before: Option<Node>) -> Option<PathChange> {
-        let after = self.fs.get(&path).cloned();
-        let kind = match (&before, &after) {
+    fn change(&self, path: ImagePath, before: Option<Box<Node>>) -> Option<PathChange> {
+        let after = self.fs.get(&path);
+        let kind = match (before.as_deref(), after) {
             (None, None) => return None,
             (None, Some(_)) => ChangeKind::Added,
             (Some(_), None) => ChangeKind::Removed,
             (Some(b), Some(a)) if same(b, a) => ChangeKind::Unchanged,
             (Some(_), Some(_)) => ChangeKind::Modified,
         };
+        let shown = after.or(before.as_deref())?;
+        let (noun, size) = (shown.noun(), shown.size);
+        let content = after.and_then(|a| a.content);
         Some(PathChange {
             path,
             kind,
             before,
-            after,
+            noun,
+            size,
+            content,
         })
     }
 
@@ -220,7 +218,7 @@ impl History {
         let mut fs = self.fs.clone();
         for layer in self.changes[index + 1..].iter().rev() {
             for c in &layer.paths {
-                fs.restore(&c.path, c.before.clone());
+                fs.restore(&c.path, c.before.as_deref().cloned());
             }
         }
         fs.truncate_layers(index + 1);
@@ -235,16 +233,13 @@ impl History {
         let mut by_path: HashMap<&ImagePath, (usize, u64)> = HashMap::new();
         for layer in &self.changes {
             for c in &layer.paths {
-                let Some(n) = c.after.as_ref().filter(|n| n.layer == layer.index) else {
-                    continue;
-                };
-                let Some(loc) = n.content.filter(|l| !visible.contains(l)) else {
+                let Some(loc) = c.content.filter(|l| !visible.contains(l)) else {
                     continue;
                 };
                 if seen.insert(loc) {
                     let e = by_path.entry(&c.path).or_default();
                     e.0 += 1;
-                    e.1 = e.1.saturating_add(n.size);
+                    e.1 = e.1.saturating_add(c.size);
                 }
             }
         }

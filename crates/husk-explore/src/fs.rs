@@ -172,6 +172,9 @@ impl PartialOrd for Key {
     }
 }
 
+/// Each path one layer touched, with its node before the layer's first touch.
+pub(crate) type Journal = BTreeMap<Key, Option<Box<Node>>>;
+
 /// The merged (or single-layer) filesystem view of an image.
 #[derive(Debug, Clone, Default)]
 pub struct Filesystem {
@@ -184,7 +187,7 @@ pub struct Filesystem {
     path_bytes: u64,
     /// While a layer is applied for [`crate::changes::History`]: each path the layer
     /// touched, with its node before the layer's first touch (`None`: it did not exist).
-    journal: Option<BTreeMap<Key, Option<Node>>>,
+    journal: Option<Journal>,
 }
 
 /// Byte offsets where each proper ancestor of `path` (the root excluded) ends:
@@ -305,10 +308,7 @@ impl Filesystem {
     }
 
     /// Start (`Some`) or stop (`None`, returned) recording what the next layers touch.
-    pub(crate) fn set_journal(
-        &mut self,
-        journal: Option<BTreeMap<Key, Option<Node>>>,
-    ) -> Option<BTreeMap<Key, Option<Node>>> {
+    pub(crate) fn set_journal(&mut self, journal: Option<Journal>) -> Option<Journal> {
         std::mem::replace(&mut self.journal, journal)
     }
 
@@ -317,7 +317,7 @@ impl Filesystem {
         if let Some(journal) = &mut self.journal
             && !journal.contains_key(key)
         {
-            journal.insert(key.clone(), self.nodes.get(key).cloned());
+            journal.insert(key.clone(), self.nodes.get(key).cloned().map(Box::new));
         }
     }
 

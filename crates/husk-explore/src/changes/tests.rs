@@ -117,7 +117,8 @@ fn each_layer_records_what_it_added_modified_and_removed() {
     assert_eq!(ch[1].tally(Modified), (1, 20));
     let motd = &ch[1].paths[1];
     assert_eq!(motd.before.as_ref().unwrap().size, 10);
-    assert_eq!(motd.after.as_ref().unwrap().size, 20);
+    assert_eq!(motd.size, 20);
+    assert_eq!(motd.noun, "file");
     assert_eq!(
         kinds(&ch[2]),
         [

@@ -55,8 +55,8 @@ impl JsonChanges {
                 .flat_map(|c| c.of_kind(kind))
                 .map(|c| JsonPath {
                     path: c.path.to_string(),
-                    kind: c.node().map_or("file", |n| n.noun()),
-                    size: c.size(),
+                    kind: c.noun,
+                    size: c.size,
                 })
                 .collect()
         };
