@@ -146,24 +146,30 @@ pub(crate) struct Key(pub(crate) ImagePath);
 
 impl Ord for Key {
     fn cmp(&self, other: &Self) -> Ordering {
-        let (a, b) = (self.0.as_str().as_bytes(), other.0.as_str().as_bytes());
-        // Deep paths share long prefixes: skip equal chunks with slice equality (memcmp).
-        let n = a.len().min(b.len());
-        let mut i = 0;
-        while i + 64 <= n && a[i..i + 64] == b[i..i + 64] {
-            i += 64;
-        }
-        for (x, y) in a[i..].iter().zip(&b[i..]) {
-            if x != y {
-                return match (*x == b'/', *y == b'/') {
-                    (true, _) => Ordering::Less,
-                    (_, true) => Ordering::Greater,
-                    _ => x.cmp(y),
-                };
-            }
-        }
-        a.len().cmp(&b.len())
+        tree_order(&self.0, &other.0)
     }
+}
+
+/// The order of [`Filesystem::walk`]: component-wise, `/` before every other byte, so a
+/// directory is immediately followed by everything below it (`/a`, `/a/b`, `/a-b`).
+pub fn tree_order(a: &ImagePath, b: &ImagePath) -> Ordering {
+    let (a, b) = (a.as_str().as_bytes(), b.as_str().as_bytes());
+    // Deep paths share long prefixes: skip equal chunks with slice equality (memcmp).
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 64 <= n && a[i..i + 64] == b[i..i + 64] {
+        i += 64;
+    }
+    for (x, y) in a[i..].iter().zip(&b[i..]) {
+        if x != y {
+            return match (*x == b'/', *y == b'/') {
+                (true, _) => Ordering::Less,
+                (_, true) => Ordering::Greater,
+                _ => x.cmp(y),
+            };
+        }
+    }
+    a.len().cmp(&b.len())
 }
 
 impl PartialOrd for Key {

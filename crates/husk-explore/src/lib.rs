@@ -49,7 +49,7 @@ pub use export_tar::export_tar;
 pub use extract::{
     ExtractOptions, ExtractReport, Skipped, extract_dir, extract_one, running_as_root,
 };
-pub use fs::{Filesystem, LayerStats, Locator, MAX_SYMLINK_HOPS, Node, ViewOptions};
+pub use fs::{Filesystem, LayerStats, Locator, MAX_SYMLINK_HOPS, Node, ViewOptions, tree_order};
 /// The one entry kind of husk (from husk-layer), re-exported for the view's users.
 pub use husk_layer::{Device, EntryKind};
 pub use inspect::{Summary, summarize};

@@ -1,4 +1,5 @@
 pub mod audit;
+pub mod browse;
 pub mod build;
 pub mod cat;
 pub mod check;
