@@ -86,7 +86,7 @@ fn left_panes(f: &mut Frame, b: &Browser, area: Rect) {
     let n = b.layer_count() as u16;
     let [layers, layer, image, wasted] = Layout::vertical([
         Constraint::Length((n + 2).clamp(3, 9)),
-        Constraint::Length(5),
+        Constraint::Length(6),
         Constraint::Length(7),
         Constraint::Min(3),
     ])
@@ -120,9 +120,7 @@ fn layers_pane(f: &mut Frame, b: &Browser, area: Rect) {
         .skip(top)
         .take(height)
         .map(|l| {
-            let cmd = l.created_by.as_deref().map(clean).unwrap_or_default();
-            let cmd = cmd.trim_start_matches("/bin/sh -c ");
-            let cmd = cmd.trim_start_matches("#(nop) ").trim();
+            let cmd = command(l.created_by.as_deref());
             let read = if l.index < b.history.loaded() {
                 ' '
             } else {
@@ -145,10 +143,29 @@ fn layers_pane(f: &mut Frame, b: &Browser, area: Rect) {
     );
 }
 
+/// A layer's command from the history, short: without the `/bin/sh -c` and `#(nop)`
+/// builders put in front, an exec form (`["/bin/busybox", "rm"]`) as words; cleaned.
+pub fn command(created_by: Option<&str>) -> String {
+    let cmd = created_by.unwrap_or_default();
+    let cmd = cmd.trim_start_matches("/bin/sh -c ");
+    let cmd = cmd.trim_start_matches("#(nop) ").trim();
+    let words = cmd
+        .starts_with('[')
+        .then(|| serde_json::from_str::<Vec<String>>(cmd).ok())
+        .flatten();
+    match words {
+        Some(w) => clean(&w.join(" ")).into_owned(),
+        None => clean(cmd).into_owned(),
+    }
+}
+
 fn layer_details(f: &mut Frame, b: &Browser, area: Rect) {
     let info = b.summary.layers.get(b.layer);
     let digest = info.map_or("", |l| l.digest.as_str());
-    let mut lines = vec![Line::raw(format!("digest {}", clean(digest)))];
+    let mut lines = vec![
+        Line::raw(format!("digest {}", clean(digest))),
+        Line::raw(command(info.and_then(|l| l.created_by.as_deref()))),
+    ];
     match (b.history.changes().get(b.layer), &b.loading) {
         (_, Some((i, size))) => lines.push(Line::raw(format!(
             "reading layer {i} ({} compressed)...",
