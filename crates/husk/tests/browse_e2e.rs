@@ -4,6 +4,8 @@
 //! and overwrite a file. Every wait for the screen is bounded (polling, not timing).
 
 mod common;
+#[path = "common/registry.rs"]
+mod registry;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -130,6 +132,22 @@ fn script(husk: &Path, image: &str, tag: &str) -> String {
          stty -a > stty-{tag}-after; echo BROWSE-ENDED; exec sleep 600",
         husk.display()
     )
+}
+
+/// The digests of the blobs the registry served (`GET .../blobs/sha256:...`).
+fn blob_gets(log: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| l.contains("http.request.method=GET") && l.contains("/blobs/sha256:"))
+        .filter(|l| l.contains("response completed"))
+        .filter_map(|l| {
+            let at = l.find("/blobs/")? + "/blobs/".len();
+            let digest: String = l[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == ':')
+                .collect();
+            Some(digest)
+        })
+        .collect()
 }
 
 fn ended(dir: &Path, pane: &Pane, tag: &str) {
@@ -285,4 +303,54 @@ fn browse_refuses_when_stdout_is_not_a_terminal() {
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn a_registry_image_downloads_only_the_layers_selected() {
+    if !require_path("/usr/bin/tmux", "tmux")
+        || !require("podman")
+        || !require_path("/bin/busybox", "busybox-static")
+        || !registry::have_registry()
+    {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let image = podman_image(d);
+    let reg = registry::start_registry(false);
+    let remote = format!("docker://{}/browse:1", reg.host());
+    let r = husk_run(d, &["push", &image, &remote, "--insecure-http"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = husk_run(
+        d,
+        &["inspect", "--format", "json", &remote, "--insecure-http"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let inspect: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let layers: Vec<String> = inspect["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(layers.len(), 4);
+    let served_before = blob_gets(&reg.log()).len();
+
+    let husk = PathBuf::from(env!("CARGO_BIN_EXE_husk"));
+    let args = format!("{remote} --insecure-http");
+    let pane = Pane::start(d, "r", &script(&husk, &args, "r"));
+    let s = pane.wait_for("wasted ? (1/4 layers read)");
+    assert!(row(&s, "busybox").is_some(), "{s}");
+    // Layer 2 selected: layers 1 and 2 are read (the tree as of 2 needs them), 3 is not.
+    pane.keys(&["Down", "Down"]);
+    let s = pane.wait_for("wasted ? (3/4 layers read)");
+    assert!(row(&s, "sub").unwrap().starts_with("- drwxr-xr-x"), "{s}");
+    pane.keys(&["q"]);
+    ended(d, &pane, "r");
+    let served = blob_gets(&reg.log())[served_before..].to_vec();
+    for (i, digest) in layers.iter().enumerate() {
+        let n = served.iter().filter(|s| *s == digest).count();
+        let want = usize::from(i < 3);
+        assert_eq!(n, want, "layer {i} ({digest}) served {n} times: {served:?}");
+    }
 }
