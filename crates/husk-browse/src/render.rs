@@ -83,9 +83,12 @@ fn block<'a>(b: &Browser, title: &'a str, focused: bool) -> Block<'a> {
 }
 
 fn left_panes(f: &mut Frame, b: &Browser, area: Rect) {
+    // The details (6 and 7 rows) and 3 rows of wasted files always fit; the layers
+    // list takes what is left, up to 9 rows (it scrolls).
     let n = b.layer_count() as u16;
+    let room = area.height.saturating_sub(6 + 7 + 3).max(3);
     let [layers, layer, image, wasted] = Layout::vertical([
-        Constraint::Length((n + 2).clamp(3, 9)),
+        Constraint::Length((n + 2).clamp(3, 9).min(room)),
         Constraint::Length(6),
         Constraint::Length(7),
         Constraint::Min(3),
@@ -204,7 +207,22 @@ fn image_details(f: &mut Frame, b: &Browser, area: Rect) {
             .unwrap_or_default()
     };
     let total: u64 = s.layers.iter().map(|l| l.size).sum();
-    let mut lines = vec![
+    // The figures first: they must show even when the block is squeezed.
+    let figures = match &b.efficiency {
+        Some(e) => format!(
+            "efficiency {:.1}%  wasted {}",
+            e.efficiency * 100.0,
+            bytes(e.wasted_bytes)
+        ),
+        None => format!(
+            "wasted ? ({}/{} layers read)",
+            b.history.loaded(),
+            b.history.total()
+        ),
+    };
+    let lines = vec![
+        Line::raw(figures),
+        Line::raw(format!("size {} ({} layers)", bytes(total), s.layers.len())),
         Line::raw(format!(
             "user {}  ports {}",
             clean(s.user.as_deref().unwrap_or("(root)")),
@@ -219,20 +237,7 @@ fn image_details(f: &mut Frame, b: &Browser, area: Rect) {
             "env {}",
             clean(&s.env.first().cloned().unwrap_or_default())
         )),
-        Line::raw(format!("size {} ({} layers)", bytes(total), s.layers.len())),
     ];
-    lines.push(Line::raw(match &b.efficiency {
-        Some(e) => format!(
-            "efficiency {:.1}%  wasted {}",
-            e.efficiency * 100.0,
-            bytes(e.wasted_bytes)
-        ),
-        None => format!(
-            "wasted ? ({}/{} layers read)",
-            b.history.loaded(),
-            b.history.total()
-        ),
-    }));
     f.render_widget(Paragraph::new(lines).block(block(b, "Image", false)), area);
 }
 

@@ -305,3 +305,19 @@ fn hostile_names_and_tiny_terminals() {
     }
     screen(&b, 80, 24);
 }
+
+#[test]
+fn many_layers_in_80x24_keep_the_figures_and_the_selection_in_view() {
+    let data: Vec<Vec<u8>> = (0..12).map(|i| vec![b'x'; i + 1]).collect();
+    let layers: Vec<_> = data.iter().map(|d| layer(&[E::File("f", d)])).collect();
+    let mut b = browser(&layers, false);
+    let s = screen(&b, 80, 24);
+    assert!(s.contains("efficiency ") && s.contains("wasted 66 B"), "{s}");
+    assert!(s.contains("66 B 11x /f"), "the top wasted file shows:\n{s}");
+    b.handle(Key::End);
+    let s = screen(&b, 80, 24);
+    assert!(s.contains(">11"), "{s}");
+    assert!(s.contains("Layer 11"), "{s}");
+    b.handle(Key::Home);
+    assert!(screen(&b, 80, 24).contains("> 0"));
+}
