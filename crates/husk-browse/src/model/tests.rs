@@ -312,7 +312,10 @@ fn many_layers_in_80x24_keep_the_figures_and_the_selection_in_view() {
     let layers: Vec<_> = data.iter().map(|d| layer(&[E::File("f", d)])).collect();
     let mut b = browser(&layers, false);
     let s = screen(&b, 80, 24);
-    assert!(s.contains("efficiency ") && s.contains("wasted 66 B"), "{s}");
+    assert!(
+        s.contains("efficiency ") && s.contains("wasted 66 B"),
+        "{s}"
+    );
     assert!(s.contains("66 B 11x /f"), "the top wasted file shows:\n{s}");
     b.handle(Key::End);
     let s = screen(&b, 80, 24);
