@@ -142,28 +142,34 @@ pub struct LayerStats {
 /// A path key ordered component-wise (`/` sorts before every other byte), so a directory is
 /// immediately followed by everything below it: `/a`, `/a/b`, `/a-b`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Key(ImagePath);
+pub(crate) struct Key(pub(crate) ImagePath);
 
 impl Ord for Key {
     fn cmp(&self, other: &Self) -> Ordering {
-        let (a, b) = (self.0.as_str().as_bytes(), other.0.as_str().as_bytes());
-        // Deep paths share long prefixes: skip equal chunks with slice equality (memcmp).
-        let n = a.len().min(b.len());
-        let mut i = 0;
-        while i + 64 <= n && a[i..i + 64] == b[i..i + 64] {
-            i += 64;
-        }
-        for (x, y) in a[i..].iter().zip(&b[i..]) {
-            if x != y {
-                return match (*x == b'/', *y == b'/') {
-                    (true, _) => Ordering::Less,
-                    (_, true) => Ordering::Greater,
-                    _ => x.cmp(y),
-                };
-            }
-        }
-        a.len().cmp(&b.len())
+        tree_order(&self.0, &other.0)
     }
+}
+
+/// The order of [`Filesystem::walk`]: component-wise, `/` before every other byte, so a
+/// directory is immediately followed by everything below it (`/a`, `/a/b`, `/a-b`).
+pub fn tree_order(a: &ImagePath, b: &ImagePath) -> Ordering {
+    let (a, b) = (a.as_str().as_bytes(), b.as_str().as_bytes());
+    // Deep paths share long prefixes: skip equal chunks with slice equality (memcmp).
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 64 <= n && a[i..i + 64] == b[i..i + 64] {
+        i += 64;
+    }
+    for (x, y) in a[i..].iter().zip(&b[i..]) {
+        if x != y {
+            return match (*x == b'/', *y == b'/') {
+                (true, _) => Ordering::Less,
+                (_, true) => Ordering::Greater,
+                _ => x.cmp(y),
+            };
+        }
+    }
+    a.len().cmp(&b.len())
 }
 
 impl PartialOrd for Key {
@@ -171,6 +177,9 @@ impl PartialOrd for Key {
         Some(self.cmp(other))
     }
 }
+
+/// Each path one layer touched, with its node before the layer's first touch.
+pub(crate) type Journal = BTreeMap<Key, Option<Box<Node>>>;
 
 /// The merged (or single-layer) filesystem view of an image.
 #[derive(Debug, Clone, Default)]
@@ -182,6 +191,9 @@ pub struct Filesystem {
     limits: Limits,
     /// Sum of the lengths of every path in `nodes`.
     path_bytes: u64,
+    /// While a layer is applied for [`crate::changes::History`]: each path the layer
+    /// touched, with its node before the layer's first touch (`None`: it did not exist).
+    journal: Option<Journal>,
 }
 
 /// Byte offsets where each proper ancestor of `path` (the root excluded) ends:
@@ -207,29 +219,9 @@ impl Filesystem {
     /// verification errors, [`ExploreError::RootNotDirectory`] and
     /// [`ExploreError::HardlinkTarget`].
     pub fn build<L: Layer>(layers: &[L], opts: ViewOptions) -> Result<Filesystem, ExploreError> {
-        let mut fs = Filesystem::empty();
-        fs.limits = opts.limits;
-        let mut seen = HashSet::new();
-        let repeated: HashSet<&Digest> = layers
-            .iter()
-            .map(Layer::digest)
-            .filter(|d| !seen.insert(*d))
-            .collect();
-        let mut again: HashMap<&Digest, Staged> = HashMap::new();
-        let mut used: u64 = 0;
-        for (index, layer) in layers.iter().enumerate() {
-            let digest = layer.digest();
-            if let Some(first) = again.get(digest) {
-                // The same blob again: its entries are applied again, not decompressed again.
-                fs.apply_staged(first.again(index))?;
-                continue;
-            }
-            let staged = fs.read_layer(layer, index, used, opts.hash)?;
-            used = used.saturating_add(staged.stats.tar_bytes);
-            if repeated.contains(digest) {
-                again.insert(digest, staged.clone());
-            }
-            fs.apply_staged(staged)?;
+        let (mut fs, mut layering) = Layering::start(layers, opts);
+        for index in 0..layers.len() {
+            layering.apply(&mut fs, layers, index)?;
         }
         Ok(fs)
     }
@@ -317,13 +309,48 @@ impl Filesystem {
             single_layer: None,
             limits: Limits::default(),
             path_bytes: 1,
+            journal: None,
         }
+    }
+
+    /// Start (`Some`) or stop (`None`, returned) recording what the next layers touch.
+    pub(crate) fn set_journal(&mut self, journal: Option<Journal>) -> Option<Journal> {
+        std::mem::replace(&mut self.journal, journal)
+    }
+
+    /// Remember the node at `key` as it was before the current layer first touched it.
+    fn note(&mut self, key: &Key) {
+        if let Some(journal) = &mut self.journal
+            && !journal.contains_key(key)
+        {
+            journal.insert(key.clone(), self.nodes.get(key).cloned().map(Box::new));
+        }
+    }
+
+    /// Put back the node at `path` as it was (`None`: absent), outside any budget: the
+    /// undo of a layer, which only returns the view to a state it already had.
+    pub(crate) fn restore(&mut self, path: &ImagePath, node: Option<Node>) {
+        let key = Key(path.clone());
+        match node {
+            Some(n) => {
+                if self.nodes.insert(key, n).is_none() {
+                    self.path_bytes += path.as_str().len() as u64;
+                }
+            }
+            None => self.take(&key),
+        }
+    }
+
+    /// Forget the figures of the layers from `count` on (after an undo).
+    pub(crate) fn truncate_layers(&mut self, count: usize) {
+        self.layers.truncate(count);
     }
 
     /// Add (or replace) the node at `path`, within the view's budget.
     fn put(&mut self, path: ImagePath, node: Node, layer: usize) -> Result<(), ExploreError> {
         let len = path.as_str().len() as u64;
         let key = Key(path);
+        self.note(&key);
         if let Some(existing) = self.nodes.get_mut(&key) {
             *existing = node;
             return Ok(());
@@ -346,6 +373,7 @@ impl Filesystem {
 
     /// Remove the node at exactly `key`.
     fn take(&mut self, key: &Key) {
+        self.note(key);
         if self.nodes.remove(key).is_some() {
             self.path_bytes -= key.0.as_str().len() as u64;
         }
@@ -739,6 +767,62 @@ impl Filesystem {
             let loc = n.content?;
             seen.insert(loc).then_some((loc, n.size))
         })
+    }
+}
+
+/// The state of streaming layers into a view one at a time: which blobs are listed more
+/// than once (their entries are kept to be applied again, not decompressed again) and how
+/// much of the image's decompression budget the layers read so far used.
+pub(crate) struct Layering {
+    repeated: HashSet<Digest>,
+    again: HashMap<Digest, Staged>,
+    used: u64,
+    hash: bool,
+}
+
+impl Layering {
+    /// An empty view of `layers` and the state to apply them with.
+    pub(crate) fn start<L: Layer>(layers: &[L], opts: ViewOptions) -> (Filesystem, Layering) {
+        let mut fs = Filesystem::empty();
+        fs.limits = opts.limits;
+        let mut seen = HashSet::new();
+        let repeated = layers
+            .iter()
+            .map(Layer::digest)
+            .filter(|d| !seen.insert(*d))
+            .cloned()
+            .collect();
+        let layering = Layering {
+            repeated,
+            again: HashMap::new(),
+            used: 0,
+            hash: opts.hash,
+        };
+        (fs, layering)
+    }
+
+    /// Apply layer `index` (every layer below it applied already) on top of `fs`.
+    pub(crate) fn apply<L: Layer>(
+        &mut self,
+        fs: &mut Filesystem,
+        layers: &[L],
+        index: usize,
+    ) -> Result<(), ExploreError> {
+        let layer = layers.get(index).ok_or(ExploreError::NoSuchLayer {
+            layer: index,
+            count: layers.len(),
+        })?;
+        let digest = layer.digest();
+        if let Some(first) = self.again.get(digest) {
+            // The same blob again: its entries are applied again, not decompressed again.
+            return fs.apply_staged(first.again(index));
+        }
+        let staged = fs.read_layer(layer, index, self.used, self.hash)?;
+        self.used = self.used.saturating_add(staged.stats.tar_bytes);
+        if self.repeated.contains(digest) {
+            self.again.insert(digest.clone(), staged.clone());
+        }
+        fs.apply_staged(staged)
     }
 }
 

@@ -9,6 +9,8 @@
 //!   whiteouts and opaque directories applied per image-spec `layer.md`, symlinks resolved
 //!   inside the image root only; a single layer's own view for `--layer N`. This is husk's
 //!   one filesystem model: husk-audit's facts are this view plus what file contents showed;
+//! - [`changes`]: what each layer added, modified and removed, and the tree as of any
+//!   layer ([`History`], read one layer at a time on demand);
 //! - [`diff`] (files and config), [`efficiency`](mod@efficiency) (bytes added and wasted per layer),
 //!   [`inspect`] (the config summary);
 //! - [`extract`] (into a directory, never outside it, by descriptor-relative `*at` calls
@@ -22,6 +24,7 @@
 //! verified by `husk_oci` as every layer streams, and each reader is read to its end.
 //! Paths are [`husk_layer::ImagePath`]s, from the one path-safety module.
 
+pub mod changes;
 pub mod content;
 pub mod debug;
 pub mod diff;
@@ -35,6 +38,7 @@ pub mod inspect;
 pub mod reader;
 pub mod whiteout;
 
+pub use changes::{ChangeKind, History, LayerChanges, PathChange, WastedFile};
 pub use content::copy_content;
 pub use debug::{DEBUG_DIR, DebugImage, debug_image};
 pub use diff::{Change, ConfigChange, PathDiff, diff_config, diff_files};
@@ -46,7 +50,7 @@ pub use extract::{
     ExtractOptions, ExtractReport, Skipped, extract_dir, extract_one, running_as_root,
     skipped_summary,
 };
-pub use fs::{Filesystem, LayerStats, Locator, MAX_SYMLINK_HOPS, Node, ViewOptions};
+pub use fs::{Filesystem, LayerStats, Locator, MAX_SYMLINK_HOPS, Node, ViewOptions, tree_order};
 /// The one entry kind of husk (from husk-layer), re-exported for the view's users.
 pub use husk_layer::{Device, EntryKind};
 pub use inspect::{Summary, summarize};

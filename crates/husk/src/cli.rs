@@ -52,6 +52,8 @@ pub enum Command {
     Diff(DiffArgs),
     /// Per layer: sizes, bytes added, bytes wasted by later layers, efficiency.
     Layers(LayersArgs),
+    /// Explore an image's layers and file tree in an interactive terminal view (like dive).
+    Browse(BrowseArgs),
     /// Write a debug variant of an image with a static busybox at /.husk/bin.
     Debug(DebugArgs),
     /// Find insecure or broken settings and files in an image (and its Dockerfile).
@@ -514,6 +516,17 @@ pub struct LayersArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct BrowseArgs {
+    /// The image: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
+    pub image: String,
+    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Args, Debug)]
 pub struct DebugArgs {
     /// The image: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
     pub image: String,
@@ -742,6 +755,8 @@ impl Command {
             Command::Doctor(a) => a.format == Format::Json,
             Command::Lint(a) => machine(a.check.format),
             Command::Sbom(a) => !a.attached,
+            // The screen is the browser's: progress bars on stderr would draw over it.
+            Command::Browse(_) => true,
             _ => false,
         }
     }

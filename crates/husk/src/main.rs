@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         Command::Export(args) => commands::export::run(args, &ctx, &printer),
         Command::Diff(args) => commands::diff::run(args, &ctx, &printer),
         Command::Layers(args) => commands::layers::run(args, &ctx, &printer),
+        Command::Browse(args) => commands::browse::run(args, &ctx),
         Command::Debug(args) => commands::debug::run(args, &ctx, &printer),
         Command::Audit(args) => commands::audit::run(args, &ctx, &printer),
         Command::Doctor(args) => commands::doctor::run(args, &ctx, &printer),

@@ -127,6 +127,29 @@ fn podman_built_images_with_real_whiteouts_in_both_archive_formats() {
         assert_eq!(layers["layers"].as_array().unwrap().len(), 5);
         assert_eq!(layers["layers"][1]["wasted_bytes"], 6);
         assert_eq!(layers["wasted_bytes"], 6);
+        // Per-layer changes: what each RUN removed and added, with sizes.
+        let paths = |layer: usize, kind: &str| -> Vec<(String, u64)> {
+            layers["layers"][layer]["changes"][kind]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    let path = p["path"].as_str().unwrap().to_owned();
+                    (path, p["size"].as_u64().unwrap())
+                })
+                .collect()
+        };
+        assert!(paths(1, "added").contains(&("/data/hello.txt".into(), 6)));
+        assert_eq!(paths(2, "removed"), [("/data/x".into(), 2)], "{image}");
+        assert_eq!(
+            paths(3, "removed"),
+            [("/data/sub".into(), 0), ("/data/sub/bye.txt".into(), 4)]
+        );
+        assert_eq!(paths(4, "added"), [("/data/sub".into(), 0)]);
+        assert_eq!(
+            layers["layers"][4]["changes"]["removed"],
+            serde_json::json!([])
+        );
         let inspect: serde_json::Value =
             serde_json::from_str(&ok(d, &["inspect", "--format", "json", image])).unwrap();
         assert!(

@@ -1,10 +1,14 @@
 //! `husk layers IMAGE`: per layer, its sizes, what it adds, what later layers waste of it,
 //! and the efficiency figure (visible / added bytes; 100 % for a clean single layer).
+//! With `--format json`, each layer also lists the paths it added, modified and removed
+//! (with sizes), from husk-explore's per-layer changes: what `husk browse` shows.
 
 use std::io::Write;
 
-use anyhow::Result;
-use husk_explore::{efficiency, escape, summarize};
+use anyhow::{Context, Result};
+use husk_explore::{
+    ChangeKind, Efficiency, History, LayerChanges, ViewOptions, efficiency, escape, summarize,
+};
 use serde::Serialize;
 
 use crate::cli::{Format, LayersArgs};
@@ -25,6 +29,43 @@ struct JsonLayer {
     wasted_bytes: u64,
     efficiency: f64,
     created_by: Option<String>,
+    changes: JsonChanges,
+}
+
+/// One changed path: its path, what it is and its content bytes.
+#[derive(Serialize)]
+struct JsonPath {
+    path: String,
+    kind: &'static str,
+    size: u64,
+}
+
+#[derive(Serialize)]
+struct JsonChanges {
+    added: Vec<JsonPath>,
+    modified: Vec<JsonPath>,
+    removed: Vec<JsonPath>,
+}
+
+impl JsonChanges {
+    fn of(changes: Option<&LayerChanges>) -> JsonChanges {
+        let list = |kind| {
+            changes
+                .into_iter()
+                .flat_map(|c| c.of_kind(kind))
+                .map(|c| JsonPath {
+                    path: c.path.to_string(),
+                    kind: c.noun,
+                    size: c.size,
+                })
+                .collect()
+        };
+        JsonChanges {
+            added: list(ChangeKind::Added),
+            modified: list(ChangeKind::Modified),
+            removed: list(ChangeKind::Removed),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -39,8 +80,30 @@ struct JsonReport {
 pub fn run(args: &LayersArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
     let opened = open(ctx, &args.image, args.platform.as_deref())?;
     let summary = summarize(opened.image.as_ref())?;
-    let fs = opened.view(None, args.limits.limits(), false)?;
-    let eff = efficiency(&fs);
+    let limits = args.limits.limits();
+    // The per-layer changes only for JSON: the table does not need their memory.
+    let history =
+        match args.format {
+            Format::Json => {
+                let opts = ViewOptions {
+                    limits,
+                    hash: false,
+                };
+                Some(History::read_all(&opened.layers()?, opts).with_context(|| {
+                    format!("cannot read the filesystem of {}", opened.reference)
+                })?)
+            }
+            Format::Text => None,
+        };
+    let plain;
+    let fs = match &history {
+        Some(h) => h.merged(),
+        None => {
+            plain = opened.view(None, limits, false)?;
+            &plain
+        }
+    };
+    let eff = efficiency(fs);
     let layers: Vec<JsonLayer> = fs
         .layer_stats()
         .iter()
@@ -58,6 +121,7 @@ pub fn run(args: &LayersArgs, ctx: &husk_transport::Context, printer: &Printer) 
             wasted_bytes: e.wasted_bytes,
             efficiency: e.efficiency,
             created_by: info.created_by.clone(),
+            changes: JsonChanges::of(history.as_ref().and_then(|h| h.changes().get(s.index))),
         })
         .collect();
     let mut out = printer.data_writer(args.format == Format::Text);
@@ -73,40 +137,44 @@ pub fn run(args: &LayersArgs, ctx: &husk_transport::Context, printer: &Printer) 
             serde_json::to_writer_pretty(&mut out, &j)?;
             writeln!(out)?;
         }
-        Format::Text => {
-            writeln!(
-                out,
-                "{:<5} {:<19} {:>10} {:>10} {:>7} {:>10} {:>10} {:>7}  CREATED BY",
-                "LAYER", "DIGEST", "SIZE", "TAR", "ENTRIES", "ADDED", "WASTED", "EFFIC."
-            )?;
-            for l in &layers {
-                let created: String = l
-                    .created_by
-                    .as_deref()
-                    .map(|c| escape(c).chars().take(60).collect())
-                    .unwrap_or_default();
-                writeln!(
-                    out,
-                    "{:<5} {:<19} {:>10} {:>10} {:>7} {:>10} {:>10} {:>6.1}%  {created}",
-                    l.index,
-                    &l.digest[..l.digest.len().min(19)],
-                    bytes(l.size),
-                    bytes(l.tar_bytes),
-                    l.entries,
-                    bytes(l.added_bytes),
-                    bytes(l.wasted_bytes),
-                    l.efficiency * 100.0,
-                )?;
-            }
-            writeln!(
-                out,
-                "image efficiency: {:.1}% ({} wasted of {} added)",
-                eff.efficiency * 100.0,
-                bytes(eff.wasted_bytes),
-                bytes(eff.added_bytes)
-            )?;
-        }
+        Format::Text => text(&mut out, &layers, &eff)?,
     }
     out.flush()?;
     Ok(Exit::Success)
+}
+
+/// The table and the image figure.
+fn text(out: &mut impl Write, layers: &[JsonLayer], eff: &Efficiency) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:<5} {:<19} {:>10} {:>10} {:>7} {:>10} {:>10} {:>7}  CREATED BY",
+        "LAYER", "DIGEST", "SIZE", "TAR", "ENTRIES", "ADDED", "WASTED", "EFFIC."
+    )?;
+    for l in layers {
+        let created: String = l
+            .created_by
+            .as_deref()
+            .map(|c| escape(c).chars().take(60).collect())
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{:<5} {:<19} {:>10} {:>10} {:>7} {:>10} {:>10} {:>6.1}%  {created}",
+            l.index,
+            &l.digest[..l.digest.len().min(19)],
+            bytes(l.size),
+            bytes(l.tar_bytes),
+            l.entries,
+            bytes(l.added_bytes),
+            bytes(l.wasted_bytes),
+            l.efficiency * 100.0,
+        )?;
+    }
+    writeln!(
+        out,
+        "image efficiency: {:.1}% ({} wasted of {} added)",
+        eff.efficiency * 100.0,
+        bytes(eff.wasted_bytes),
+        bytes(eff.added_bytes)
+    )?;
+    Ok(())
 }

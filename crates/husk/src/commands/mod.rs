@@ -1,4 +1,5 @@
 pub mod audit;
+pub mod browse;
 pub mod build;
 pub mod build_index;
 pub mod cat;

@@ -50,6 +50,10 @@ impl Registry {
     pub fn cert_dir(&self) -> PathBuf {
         self.dir.path().join("certs")
     }
+    /// What the registry logged so far (one line per request at level info).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
     /// The flags husk needs to reach it (a generated certificate trusted with --ca-cert).
     pub fn flags(&self) -> Vec<String> {
         if self.tls {

@@ -1,0 +1,82 @@
+//! How untrusted text (file names, link targets, layer commands, config values) and sizes
+//! are shown on the screen.
+//!
+//! [`clean`] is the one place the TUI neutralises names from the image: a control
+//! character written to the terminal could move the cursor, retitle the window or change
+//! colours under ratatui's feet. It is husk's one escaping helper (`husk_oci::escape`,
+//! re-exported by husk-explore): control characters (C0, DEL, C1) and bidi overrides become
+//! `\u{..}`/`\n` escapes, as every text command prints them, so a name reads the same in
+//! `husk ls` and on this screen.
+
+use std::borrow::Cow;
+
+/// `s` with control characters escaped (`\n`, `\u{1b}`, ...) and backslashes doubled.
+pub fn clean(s: &str) -> Cow<'_, str> {
+    husk_explore::escape(s)
+}
+
+/// `n` bytes the way `husk layers` prints them: `512 B`, `1.5 KiB`, `16.5 MiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    format!("{v:.1} {}", UNITS[i])
+}
+
+/// `drwxr-xr-x`, with setuid/setgid/sticky shown as `s`/`S`/`t`/`T`.
+pub fn mode_string(letter: char, m: u32) -> String {
+    let mut s = String::with_capacity(10);
+    s.push(letter);
+    let bit = |b: u32, c: char| if m & b != 0 { c } else { '-' };
+    let special = |x: bool, set: bool, on: char, off: char| match (set, x) {
+        (true, true) => on,
+        (true, false) => off,
+        (false, true) => 'x',
+        (false, false) => '-',
+    };
+    s.push(bit(0o400, 'r'));
+    s.push(bit(0o200, 'w'));
+    s.push(special(m & 0o100 != 0, m & 0o4000 != 0, 's', 'S'));
+    s.push(bit(0o040, 'r'));
+    s.push(bit(0o020, 'w'));
+    s.push(special(m & 0o010 != 0, m & 0o2000 != 0, 's', 'S'));
+    s.push(bit(0o004, 'r'));
+    s.push(bit(0o002, 'w'));
+    s.push(special(m & 0o001 != 0, m & 0o1000 != 0, 't', 'T'));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        for raw in [
+            "\u{1b}]0;pwned\u{7}",
+            "a\nb",
+            "\u{9b}31m",
+            "del\u{7f}",
+            "\r",
+        ] {
+            let c = clean(raw);
+            assert!(!c.chars().any(char::is_control), "{raw:?} -> {c:?}");
+        }
+        assert_eq!(clean("plain"), "plain");
+    }
+
+    #[test]
+    fn sizes_and_modes() {
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(17_301_504), "16.5 MiB");
+        assert_eq!(mode_string('-', 0o4755), "-rwsr-xr-x");
+        assert_eq!(mode_string('d', 0o1777), "drwxrwxrwt");
+    }
+}

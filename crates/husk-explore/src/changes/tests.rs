@@ -1,0 +1,217 @@
+//! History and per-layer changes on small tar layers built here.
+
+use std::io::Read;
+
+use husk_oci::{BlobReader, Descriptor, Digest, Layer, OciError};
+
+use super::*;
+use crate::efficiency::efficiency;
+
+/// One uncompressed tar layer in memory.
+struct TarLayer {
+    desc: Descriptor,
+    tar: Vec<u8>,
+}
+
+enum E<'a> {
+    File(&'a str, usize),
+    Dir(&'a str, u32),
+    Link(&'a str, &'a str),
+}
+
+fn layer(entries: &[E]) -> TarLayer {
+    let mut b = tar::Builder::new(Vec::new());
+    for e in entries {
+        let mut h = tar::Header::new_ustar();
+        match e {
+            E::File(name, size) => {
+                h.set_size(*size as u64);
+                h.set_mode(0o644);
+                h.set_cksum();
+                b.append_data(&mut h, name, std::io::repeat(b'x').take(*size as u64))
+                    .unwrap();
+            }
+            E::Dir(name, mode) => {
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_size(0);
+                h.set_mode(*mode);
+                h.set_cksum();
+                b.append_data(&mut h, name, std::io::empty()).unwrap();
+            }
+            E::Link(name, target) => {
+                h.set_entry_type(tar::EntryType::Symlink);
+                h.set_size(0);
+                h.set_mode(0o777);
+                b.append_link(&mut h, name, target).unwrap();
+            }
+        }
+    }
+    let tar = b.into_inner().unwrap();
+    let desc = Descriptor::for_bytes(husk_oci::media::OCI_LAYER_TAR, &tar);
+    TarLayer { desc, tar }
+}
+
+impl Layer for TarLayer {
+    fn descriptor(&self) -> &Descriptor {
+        &self.desc
+    }
+    fn diff_id(&self) -> Option<&Digest> {
+        None
+    }
+    fn open_compressed(&self) -> Result<BlobReader<'_>, OciError> {
+        Ok(Box::new(self.tar.as_slice()))
+    }
+}
+
+fn p(s: &str) -> ImagePath {
+    ImagePath::parse(s).unwrap()
+}
+
+/// The podman-like image of the issue: a base, a layer that overwrites a file and one that
+/// deletes a directory.
+fn image() -> Vec<TarLayer> {
+    vec![
+        layer(&[
+            E::Dir("etc", 0o755),
+            E::File("etc/motd", 10),
+            E::Dir("usr/share/perl", 0o755),
+            E::File("usr/share/perl/a.pm", 100),
+            E::File("usr/share/perl/b.pm", 50),
+            E::Link("bin", "usr/bin"),
+        ]),
+        layer(&[
+            E::Dir("etc", 0o755),
+            E::File("etc/motd", 20),
+            E::File("etc/new", 5),
+        ]),
+        layer(&[E::File("usr/share/.wh.perl", 0), E::Dir("etc", 0o700)]),
+    ]
+}
+
+fn kinds(c: &LayerChanges) -> Vec<(String, ChangeKind)> {
+    c.paths
+        .iter()
+        .map(|c| (c.path.to_string(), c.kind))
+        .collect()
+}
+
+#[test]
+fn each_layer_records_what_it_added_modified_and_removed() {
+    let layers = image();
+    let h = History::read_all(&layers, ViewOptions::default()).unwrap();
+    assert!(h.is_complete());
+    let ch = h.changes();
+    assert_eq!(ch.len(), 3);
+    // Layer 0 adds everything, implicit parents included.
+    assert!(ch[0].paths.iter().all(|c| c.kind == ChangeKind::Added));
+    assert_eq!(ch[0].tally(ChangeKind::Added), (8, 160));
+    use ChangeKind::*;
+    assert_eq!(
+        kinds(&ch[1]),
+        [
+            ("/etc".into(), Unchanged),
+            ("/etc/motd".into(), Modified),
+            ("/etc/new".into(), Added),
+        ]
+    );
+    assert_eq!(ch[1].tally(Modified), (1, 20));
+    let motd = &ch[1].paths[1];
+    assert_eq!(motd.before.as_ref().unwrap().size, 10);
+    assert_eq!(motd.size, 20);
+    assert_eq!(motd.noun, "file");
+    assert_eq!(
+        kinds(&ch[2]),
+        [
+            ("/etc".into(), Modified),
+            ("/usr/share/perl".into(), Removed),
+            ("/usr/share/perl/a.pm".into(), Removed),
+            ("/usr/share/perl/b.pm".into(), Removed),
+        ]
+    );
+    assert_eq!(ch[2].tally(Removed), (3, 150));
+}
+
+#[test]
+fn the_tree_as_of_a_layer_undoes_the_layers_above_it() {
+    let layers = image();
+    let h = History::read_all(&layers, ViewOptions::default()).unwrap();
+    let full = Filesystem::build(&layers, ViewOptions::default()).unwrap();
+    // The merged history is exactly the one-pass view.
+    let walk = |fs: &Filesystem| {
+        fs.walk(&ImagePath::root())
+            .map(|(p, n)| (p.to_string(), n.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(walk(h.merged()), walk(&full));
+    for k in 0..3 {
+        let want = Filesystem::build(&layers[..=k], ViewOptions::default()).unwrap();
+        let got = h.as_of(k).unwrap();
+        assert_eq!(walk(&got), walk(&want), "as of layer {k}");
+        assert_eq!(got.layer_stats(), want.layer_stats());
+        assert_eq!(got.len(), want.len());
+    }
+    assert!(h.as_of(3).is_none());
+}
+
+#[test]
+fn layers_are_read_only_when_asked_for() {
+    let layers = image();
+    let mut h = History::new(&layers, ViewOptions::default());
+    assert_eq!((h.loaded(), h.total()), (0, 3));
+    assert!(h.as_of(0).is_none());
+    h.read_through(&layers, 0).unwrap();
+    assert_eq!(h.loaded(), 1);
+    assert!(h.merged().get(&p("/usr/share/perl/a.pm")).is_some());
+    h.read_through(&layers, 0).unwrap();
+    assert_eq!(h.loaded(), 1, "reading again is a no-op");
+    h.read_through(&layers, 2).unwrap();
+    assert!(h.is_complete());
+    let err = h.read_through(&layers, 3).unwrap_err();
+    assert!(matches!(err, ExploreError::NoSuchLayer { layer: 3, .. }));
+    // A list that is not the one the history was made for is refused, not misread.
+    let err = h.read_through(&layers[..2], 1).unwrap_err();
+    assert!(matches!(err, ExploreError::NoSuchLayer { .. }), "{err:?}");
+}
+
+#[test]
+fn wasted_files_add_up_to_the_wasted_bytes_of_efficiency() {
+    let layers = image();
+    let h = History::read_all(&layers, ViewOptions::default()).unwrap();
+    let wasted = h.wasted_files();
+    let names: Vec<(&str, u64)> = wasted
+        .iter()
+        .map(|w| (w.path.as_str(), w.wasted_bytes))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("/usr/share/perl/a.pm", 100),
+            ("/usr/share/perl/b.pm", 50),
+            ("/etc/motd", 10)
+        ]
+    );
+    let total: u64 = wasted.iter().map(|w| w.wasted_bytes).sum();
+    assert_eq!(total, efficiency(h.merged()).wasted_bytes);
+}
+
+#[test]
+fn a_layer_listed_twice_and_a_broken_layer() {
+    let a = layer(&[E::File("f", 3)]);
+    let b = layer(&[E::File("f", 4)]);
+    let a2 = layer(&[E::File("f", 3)]);
+    let layers = [a, b, a2];
+    let h = History::read_all(&layers, ViewOptions::default()).unwrap();
+    assert_eq!(
+        kinds(&h.changes()[2]),
+        [("/f".into(), ChangeKind::Modified)]
+    );
+    assert_eq!(efficiency(h.merged()).wasted_bytes, 7);
+
+    let mut bad = layer(&[E::File("g", 3)]);
+    bad.tar.truncate(100);
+    let layers = [layer(&[E::File("f", 3)]), bad];
+    let mut h = History::new(&layers, ViewOptions::default());
+    assert!(h.read_through(&layers, 1).is_err());
+    assert_eq!(h.loaded(), 1, "the layer below the broken one stays read");
+    assert!(h.changes()[0].paths.iter().any(|c| c.path == p("/f")));
+}
