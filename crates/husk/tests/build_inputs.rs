@@ -60,15 +60,17 @@ fn platform_comes_from_the_elf_header() {
 fn foreign_interpreter_is_a_clear_error() {
     let t = tempfile::tempdir().unwrap();
     let bin = t.path().join("arm-dyn");
+    // An interpreter no host has (the multi-platform tests install the real arm64 loader,
+    // /lib/ld-linux-aarch64.so.1, so that one would be found).
     write_exec(
         &bin,
         &ElfBuilder::aarch64()
-            .interp("/lib/ld-linux-aarch64.so.1")
+            .interp("/lib/ld-husk-absent-aarch64.so.1")
             .needed("libc.so.6")
             .build(),
     );
     let err = build_fails(t.path(), &bin);
-    assert!(err.contains("ld-linux-aarch64.so.1"), "{err}");
+    assert!(err.contains("ld-husk-absent-aarch64.so.1"), "{err}");
 }
 
 #[test]
