@@ -11,6 +11,9 @@
 #    connect + TLS handshake (requests/s = handshakes/s). wrk resumes sessions, as browsers
 #    do: after the first ones these are TLS 1.3 PSK resumptions with a fresh X25519
 #    exchange, on every server;
+#  - CPU per request: the server's user + system time (/proc/PID/stat, nginx: master +
+#    worker) over each run, divided by the requests wrk completed: on a shared machine
+#    this is steadier than requests/s, which measure the other tenants too;
 #  - peak RSS: VmHWM from /proc/PID/status after all runs (nginx: master + worker).
 # Servers are pinned to CPU 1 (`taskset -c 1`, so the service's runtime and Go's
 # GOMAXPROCS both see one CPU) and wrk to CPU 0. Runs are interleaved (every server, for
@@ -127,17 +130,30 @@ to_ms() {
 
 results="$work/results.tsv"
 : >"$results"
+# CPU time (user + system, clock ticks) of a server and its children (nginx's worker):
+# on a shared machine, CPU per request is steadier than requests per second.
+cpu_ticks() {
+  local total=0 p
+  for p in "$1" $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo "$total"
+}
+tck=$(getconf CLK_TCK)
 run_wrk() { # server mode round
-  local s=$1 mode=$2 out="$work/wrk-$1-$2-$3.txt" extra=()
+  local s=$1 mode=$2 out="$work/wrk-$1-$2-$3.txt" extra=() c0 c1
   [ "$mode" = close ] && extra=(-H "Connection: close")
+  c0=$(cpu_ticks "${pid[$s]}")
   taskset -c 0 wrk -t"$threads" -c"$conns" -d"$dur" --latency "${extra[@]}" \
     "https://127.0.0.1:${port[$s]}/" >"$out"
-  local rps p99 errors
+  c1=$(cpu_ticks "${pid[$s]}")
+  local rps p99 errors us
+  us=$(awk -v c=$((c1 - c0)) -v t="$tck" '/requests in/ {printf "%.1f", c / t * 1e6 / $1}' "$out")
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
   p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
   errors=$(awk '/Socket errors|Non-2xx/ {sub(/^ +/, ""); printf "%s; ", $0}' "$out")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$mode" "$3" "$rps" "$p99" "${errors:-none}" >>"$results"
-  printf '  %-12s %-9s round %s: %10s req/s  p99 %8s ms  errors: %s\n' "$s" "$mode" "$3" "$rps" "$p99" "${errors:-none}"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$mode" "$3" "$rps" "$p99" "$us" "${errors:-none}" >>"$results"
+  printf '  %-12s %-9s round %s: %10s req/s  p99 %8s ms  %7s us CPU/request  errors: %s\n' "$s" "$mode" "$3" "$rps" "$p99" "$us" "${errors:-none}"
 }
 
 echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
@@ -175,27 +191,30 @@ awk -F'\t' -v rounds="$rounds" '
   }
   FNR == NR { rss[$1] = $2; next }
   { vals[$1 "|" $2 "|rps"] = vals[$1 "|" $2 "|rps"] " " $4; vals[$1 "|" $2 "|p99"] = vals[$1 "|" $2 "|p99"] " " $5
-    rps[$1, $2, $3] = $4 }
+    vals[$1 "|" $2 "|cpu"] = vals[$1 "|" $2 "|cpu"] " " $6
+    rps[$1, $2, $3] = $4; cpu[$1, $2, $3] = $6 }
   END {
     n = split("demo-ecdsa go-ecdsa nginx-ecdsa demo-rsa go-rsa nginx-rsa", S, " ")
     printf "\nmedian of %d rounds\n\n", rounds
-    print "| server | keep-alive req/s | keep-alive p99 ms | Connection: close req/s | close p99 ms | peak RSS MiB |"
-    print "|---|---:|---:|---:|---:|---:|"
+    print "| server | keep-alive req/s | keep-alive p99 ms | keep-alive CPU us/req | Connection: close req/s | close p99 ms | close CPU us/req | peak RSS MiB |"
+    print "|---|---:|---:|---:|---:|---:|---:|---:|"
     for (i = 1; i <= n; i++) {
       s = S[i]
-      printf "| %s | %.0f | %.2f | %.0f | %.2f | %.1f |\n", s, median(s "|keepalive|rps"), median(s "|keepalive|p99"), median(s "|close|rps"), median(s "|close|p99"), rss[s] / 1024
+      printf "| %s | %.0f | %.2f | %.1f | %.0f | %.2f | %.1f | %.1f |\n", s, median(s "|keepalive|rps"), median(s "|keepalive|p99"), median(s "|keepalive|cpu"), median(s "|close|rps"), median(s "|close|p99"), median(s "|close|cpu"), rss[s] / 1024
     }
     printf "\nratios: median over rounds of the ratio within each round\n\n"
-    print "| ratio | keep-alive req/s | Connection: close req/s | peak RSS |"
-    print "|---|---:|---:|---:|"
+    print "| ratio | keep-alive req/s | Connection: close req/s | peer CPU / service CPU, keep-alive | same, close | peak RSS |"
+    print "|---|---:|---:|---:|---:|---:|"
     split("demo-ecdsa/go-ecdsa demo-rsa/go-rsa demo-ecdsa/nginx-ecdsa demo-rsa/nginx-rsa", pairs, " ")
     for (i = 1; i <= 4; i++) {
       split(pairs[i], ab, "/"); a = ab[1]; b = ab[2]; k = a "/" b
       for (r = 1; r <= rounds; r++) {
         vals[k "|rk"] = vals[k "|rk"] " " rps[a, "keepalive", r] / rps[b, "keepalive", r]
         vals[k "|rc"] = vals[k "|rc"] " " rps[a, "close", r] / rps[b, "close", r]
+        vals[k "|ck"] = vals[k "|ck"] " " cpu[b, "keepalive", r] / cpu[a, "keepalive", r]
+        vals[k "|cc"] = vals[k "|cc"] " " cpu[b, "close", r] / cpu[a, "close", r]
       }
-      printf "| %s / %s | %.2f | %.2f | %.2f |\n", a, b, median(k "|rk"), median(k "|rc"), rss[a] / rss[b]
+      printf "| %s / %s | %.2f | %.2f | %.2f | %.2f | %.2f |\n", a, b, median(k "|rk"), median(k "|rc"), median(k "|ck"), median(k "|cc"), rss[a] / rss[b]
     }
     print "\ntargets: against Go, keep-alive >= 1.5x, Connection: close >= 1.0x with both key types, peak RSS <= 0.5x; against nginx (ECDSA), Connection: close >= 1.0x"
   }' "$rss_file" "$results"
