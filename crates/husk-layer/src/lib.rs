@@ -24,9 +24,10 @@
 //! uncompressed tar) and `config.md` (`rootfs.diff_ids`); tar format per POSIX.1-2001
 //! ustar/pax.
 //!
-//! Measured on the project machine (2 cores, dev profile with the workspace's opt-level
-//! overrides; `cargo test -p husk-layer --test layer -- --ignored --nocapture timing`), one
-//! layer holding a 20 MiB file (about 41 % ratio):
+//! Measured on the project machine with the zlib-rs gzip encoder used before libdeflate
+//! (2 cores, dev profile with the workspace's opt-level overrides;
+//! `cargo test -p husk-layer --test layer -- --ignored --nocapture timing`), one layer
+//! holding a 20 MiB file (about 41 % ratio):
 //!
 //! | | gzip -6 | zstd -3, 2 workers |
 //! |---|---|---|

@@ -132,6 +132,52 @@ fn static_program_via_load_runs_as_configured_uid_seen_from_host() {
     assert_eq!(uids, ["1000", "1000", "1000", "1000"], "{uid_line}");
 }
 
+/// `--load podman` alone compresses nothing: every layer blob husk wrote is its own tar
+/// (blob digest == diff_id, as podman lists the layers), and the summary says why.
+#[test]
+fn load_only_build_writes_uncompressed_layers() {
+    if !require("podman") || !require("gcc") {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let bin = whoami_static(t.path());
+    let img = TestImage::new("loadonly");
+    let o = husk(t.path())
+        .arg("build")
+        .arg(&bin)
+        .args(["--tag", &img.0, "--load", "podman", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("layers left uncompressed"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let blobs: Vec<String> = summary["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_owned())
+        .collect();
+    let inspect = run(podman().args([
+        "image",
+        "inspect",
+        "--format",
+        "{{json .RootFS.Layers}}",
+        &img.0,
+    ]));
+    let diff_ids: Vec<String> = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert!(!blobs.is_empty());
+    assert_eq!(blobs, diff_ids, "a layer blob is not its uncompressed tar");
+    assert_eq!(
+        summary["compressed_size"].as_u64().unwrap() % 512,
+        0,
+        "tar sizes are whole 512-byte blocks"
+    );
+}
+
 #[test]
 fn system_binary_runs_and_podman_save_round_trips() {
     if !require("podman") {

@@ -216,8 +216,28 @@ pub fn server_config(pair: CertPair) -> Result<Arc<rustls::ServerConfig>> {
             _ => Error::TlsConfig { source },
         })?;
     cfg.alpn_protocols = ALPN_PROTOCOLS.iter().map(|p| p.to_vec()).collect();
+    resume_like_go(&mut cfg)?;
     Ok(Arc::new(cfg))
 }
+
+/// Session resumption as Go's crypto/tls does it, which is what a client reconnecting
+/// for every request (`Connection: close`) pays for: stateless tickets (sealed with
+/// rustls's rotating ring ticketer, no server-side store), one per handshake. rustls's
+/// default is two tickets per TLS 1.3 handshake, each an entry in a shared, locked,
+/// 256-entry memory cache that is consumed on use: every new connection then costs two
+/// encrypted NewSessionTicket records and three locked cache operations more than Go's.
+///
+/// # Errors
+/// [`Error::TlsConfig`] when the ticketer cannot be created (no system randomness).
+fn resume_like_go(cfg: &mut rustls::ServerConfig) -> Result<()> {
+    cfg.ticketer =
+        rustls::crypto::ring::Ticketer::new().map_err(|source| Error::TlsConfig { source })?;
+    cfg.send_tls13_tickets = TLS13_TICKETS;
+    Ok(())
+}
+
+/// NewSessionTicket messages sent after each TLS 1.3 handshake (Go sends one).
+pub const TLS13_TICKETS: usize = 1;
 
 /// Writes `server.crt` (mode 0644) and `server.key` (mode 0600) into `dir`.
 /// Refuses to replace either file unless `force`.

@@ -658,3 +658,97 @@ async fn http1_responses_after_shutdown_began_carry_connection_close() {
     let report = within(BOUND, "run to return", run).await.unwrap();
     assert_eq!(report.abandoned_connections, 0);
 }
+
+/// A client session store that counts the TLS 1.3 tickets the server sends.
+#[derive(Debug)]
+struct CountingStore {
+    inner: rustls::client::ClientSessionMemoryCache,
+    tickets: std::sync::atomic::AtomicUsize,
+}
+
+impl rustls::client::ClientSessionStore for CountingStore {
+    fn set_kx_hint(&self, name: rustls::pki_types::ServerName<'static>, g: rustls::NamedGroup) {
+        self.inner.set_kx_hint(name, g);
+    }
+    fn kx_hint(&self, name: &rustls::pki_types::ServerName<'_>) -> Option<rustls::NamedGroup> {
+        self.inner.kx_hint(name)
+    }
+    fn set_tls12_session(
+        &self,
+        name: rustls::pki_types::ServerName<'static>,
+        value: rustls::client::Tls12ClientSessionValue,
+    ) {
+        self.inner.set_tls12_session(name, value);
+    }
+    fn tls12_session(
+        &self,
+        name: &rustls::pki_types::ServerName<'_>,
+    ) -> Option<rustls::client::Tls12ClientSessionValue> {
+        self.inner.tls12_session(name)
+    }
+    fn remove_tls12_session(&self, name: &rustls::pki_types::ServerName<'static>) {
+        self.inner.remove_tls12_session(name);
+    }
+    fn insert_tls13_ticket(
+        &self,
+        name: rustls::pki_types::ServerName<'static>,
+        value: rustls::client::Tls13ClientSessionValue,
+    ) {
+        self.tickets
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.insert_tls13_ticket(name, value);
+    }
+    fn take_tls13_ticket(
+        &self,
+        name: &rustls::pki_types::ServerName<'static>,
+    ) -> Option<rustls::client::Tls13ClientSessionValue> {
+        self.inner.take_tls13_ticket(name)
+    }
+}
+
+/// One request on a fresh connection (`Connection: close`); the handshake kind.
+async fn one_request(
+    server: &TestServer,
+    cfg: std::sync::Arc<rustls::ClientConfig>,
+) -> Option<rustls::HandshakeKind> {
+    let mut stream = tls_connect(server.addr, cfg).await.expect("handshake");
+    let kind = stream.get_ref().1.handshake_kind();
+    stream
+        .write_all(b"GET /t HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = within(BOUND, "read", stream.read_to_end(&mut buf)).await;
+    assert!(String::from_utf8_lossy(&buf).ends_with(r#"Hello, "/t" from Scratch Demo!"#));
+    kind
+}
+
+/// Resumption as Go does it: one stateless ticket per TLS 1.3 handshake (rustls's default
+/// is two, each an entry in a locked server-side cache), and every reconnection resumes,
+/// TLS 1.3 and TLS 1.2 alike; a ticket is reusable (stateless), not consumed on the server.
+#[tokio::test]
+async fn reconnections_resume_with_one_stateless_ticket_per_handshake() {
+    assert_eq!(tls::TLS13_TICKETS, 1);
+    let server = TestServer::start(test_options()).await;
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        let store = std::sync::Arc::new(CountingStore {
+            inner: rustls::client::ClientSessionMemoryCache::new(32),
+            tickets: std::sync::atomic::AtomicUsize::new(0),
+        });
+        let mut cfg = (*client_config(&server.cert, &[version], &[b"http/1.1"])).clone();
+        cfg.resumption = rustls::client::Resumption::store(store.clone());
+        let cfg = std::sync::Arc::new(cfg);
+        let first = one_request(&server, cfg.clone()).await;
+        assert_eq!(first, Some(rustls::HandshakeKind::Full), "{version:?}");
+        for _ in 0..3 {
+            let again = one_request(&server, cfg.clone()).await;
+            assert_eq!(again, Some(rustls::HandshakeKind::Resumed), "{version:?}");
+        }
+        let tickets = store.tickets.load(std::sync::atomic::Ordering::SeqCst);
+        if version.version == rustls::ProtocolVersion::TLSv1_3 {
+            assert_eq!(tickets, 4, "one ticket per handshake");
+        } else {
+            assert_eq!(tickets, 0);
+        }
+    }
+}

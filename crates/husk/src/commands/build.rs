@@ -413,6 +413,12 @@ struct JsonLayer<'a> {
     created_by: &'a str,
 }
 
+/// Whether the image goes only into an engine (`--load` and no output): engines load an
+/// uncompressed docker-archive, so such a build compresses nothing.
+fn load_only(outputs: &[ImageRef], load: Option<Engine>) -> bool {
+    outputs.is_empty() && load.is_some()
+}
+
 /// Write the built image (or index) to every output, then load it into `load`'s engine,
 /// all through the transport's one copy; returns what was written, for the summary.
 /// `platform` picks the image of an index for outputs that hold one image.
@@ -506,7 +512,15 @@ pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -
         };
         return super::build_index::run(args.format, ctx, &reqs, &to, printer);
     }
-    let req = reqs.pop().context("no program to build")?;
+    let mut req = reqs.pop().context("no program to build")?;
+    if load_only(&outputs, load) && req.encoding.compression != husk_layer::Compression::None {
+        // The engine takes an uncompressed docker-archive: compressing would be undone.
+        req.encoding.compression = husk_layer::Compression::None;
+        printer.info(format!(
+            "layers left uncompressed: the image only goes into {}, which stores them so",
+            load.map_or("the engine", Engine::program)
+        ));
+    }
 
     let fs = husk_elf::RealFs;
     let built = husk_build::build(&req, &fs)
@@ -654,5 +668,21 @@ fn print_trace_summary(t: &husk_build::TraceSummary, printer: &Printer) {
             "  trace skipped {} (see --trace-report for each path)",
             list(&t.skipped_per_reason)
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_engine_load_skips_compression() {
+        let oci: ImageRef = "oci:/tmp/out".parse().unwrap();
+        let push: ImageRef = "docker://localhost:5000/a:1".parse().unwrap();
+        assert!(load_only(&[], Some(Engine::Podman)));
+        assert!(load_only(&[], Some(Engine::Docker)));
+        assert!(!load_only(&[oci], Some(Engine::Podman)));
+        assert!(!load_only(&[push], Some(Engine::Podman)));
+        assert!(!load_only(&[], None));
     }
 }

@@ -40,7 +40,9 @@ macro_rules! drive {
         let opts = &$shared.opts;
         let idle = opts.idle_timeout;
         let period = (idle / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
-        let mut tick = tokio::time::interval(period);
+        // The first check is one period in (`interval` would tick at once: a wake-up per
+        // connection for nothing); the far deadline is armed only once closing.
+        let mut tick = tokio::time::interval_at(Instant::now() + period, period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut closing = false;
         // Far enough never to fire, near enough not to overflow.
@@ -61,7 +63,7 @@ macro_rules! drive {
                         deadline = Instant::now() + opts.close_timeout;
                     }
                 }
-                () = tokio::time::sleep_until(deadline) => {
+                () = tokio::time::sleep_until(deadline), if closing => {
                     $shared.events.add(Event::CloseTimeout, 1);
                     break None;
                 }

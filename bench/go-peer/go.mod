@@ -1,0 +1,3 @@
+module husk.invalid/bench/go-peer
+
+go 1.19
