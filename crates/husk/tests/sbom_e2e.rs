@@ -128,11 +128,18 @@ fn dpkg_pairs(extracted: &Path, entry: (&str, &str)) -> Pairs {
     names
         .into_iter()
         .map(|n| {
+            // One line per installed architecture (libc6:amd64 and libc6:arm64 on a
+            // multiarch host); Multi-Arch: same packages have one version.
             let out = Command::new("dpkg-query")
-                .args(["-W", "-f=${Version}", &n])
+                .args(["-W", "-f=${Version}\n", &n])
                 .output()
                 .unwrap();
-            (n, String::from_utf8_lossy(&out.stdout).into_owned())
+            let version = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            (n, version)
         })
         .collect()
 }
