@@ -12,7 +12,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::model::{Browser, Input, Pane};
-use crate::text::{bytes, clean, mode_string};
+use crate::text::{bytes, clean};
 
 /// The key list `?` shows.
 pub const HELP: &[(&str, &str)] = &[
@@ -333,7 +333,7 @@ fn tree_pane(f: &mut Frame, b: &Browser, area: Rect) {
                 let text = format!(
                     "{} {} {owner}{:>9} {}{fold}{}{link}",
                     e.kind.symbol(),
-                    mode_string(n.letter(), n.mode),
+                    n.mode_string(),
                     if n.is_dir() {
                         String::new()
                     } else {

@@ -30,29 +30,6 @@ pub fn bytes(n: u64) -> String {
     format!("{v:.1} {}", UNITS[i])
 }
 
-/// `drwxr-xr-x`, with setuid/setgid/sticky shown as `s`/`S`/`t`/`T`.
-pub fn mode_string(letter: char, m: u32) -> String {
-    let mut s = String::with_capacity(10);
-    s.push(letter);
-    let bit = |b: u32, c: char| if m & b != 0 { c } else { '-' };
-    let special = |x: bool, set: bool, on: char, off: char| match (set, x) {
-        (true, true) => on,
-        (true, false) => off,
-        (false, true) => 'x',
-        (false, false) => '-',
-    };
-    s.push(bit(0o400, 'r'));
-    s.push(bit(0o200, 'w'));
-    s.push(special(m & 0o100 != 0, m & 0o4000 != 0, 's', 'S'));
-    s.push(bit(0o040, 'r'));
-    s.push(bit(0o020, 'w'));
-    s.push(special(m & 0o010 != 0, m & 0o2000 != 0, 's', 'S'));
-    s.push(bit(0o004, 'r'));
-    s.push(bit(0o002, 'w'));
-    s.push(special(m & 0o001 != 0, m & 0o1000 != 0, 't', 'T'));
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +53,7 @@ mod tests {
     fn sizes_and_modes() {
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(17_301_504), "16.5 MiB");
+        use husk_explore::mode_string;
         assert_eq!(mode_string('-', 0o4755), "-rwsr-xr-x");
         assert_eq!(mode_string('d', 0o1777), "drwxrwxrwt");
     }

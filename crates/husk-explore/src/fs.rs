@@ -111,6 +111,37 @@ impl Node {
             None => self.kind.letter(),
         }
     }
+
+    /// The `ls -l` mode column of this node (see [`mode_string`]).
+    #[must_use]
+    pub fn mode_string(&self) -> String {
+        mode_string(self.letter(), self.mode)
+    }
+}
+
+/// The `ls -l` mode column: the type `letter`, then `rwxr-xr-x` of `m`, with
+/// setuid/setgid/sticky shown as `s`/`S`/`t`/`T`.
+#[must_use]
+pub fn mode_string(letter: char, m: u32) -> String {
+    let mut s = String::with_capacity(10);
+    s.push(letter);
+    let bit = |b: u32, c: char| if m & b != 0 { c } else { '-' };
+    let special = |x: bool, set: bool, on: char, off: char| match (set, x) {
+        (true, true) => on,
+        (true, false) => off,
+        (false, true) => 'x',
+        (false, false) => '-',
+    };
+    s.push(bit(0o400, 'r'));
+    s.push(bit(0o200, 'w'));
+    s.push(special(m & 0o100 != 0, m & 0o4000 != 0, 's', 'S'));
+    s.push(bit(0o040, 'r'));
+    s.push(bit(0o020, 'w'));
+    s.push(special(m & 0o010 != 0, m & 0o2000 != 0, 's', 'S'));
+    s.push(bit(0o004, 'r'));
+    s.push(bit(0o002, 'w'));
+    s.push(special(m & 0o001 != 0, m & 0o1000 != 0, 't', 'T'));
+    s
 }
 
 /// How to build a view.

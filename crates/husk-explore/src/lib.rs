@@ -50,7 +50,9 @@ pub use extract::{
     ExtractOptions, ExtractReport, Skipped, extract_dir, extract_one, running_as_root,
     skipped_summary,
 };
-pub use fs::{Filesystem, LayerStats, Locator, MAX_SYMLINK_HOPS, Node, ViewOptions, tree_order};
+pub use fs::{
+    Filesystem, LayerStats, Locator, MAX_SYMLINK_HOPS, Node, ViewOptions, mode_string, tree_order,
+};
 /// The one entry kind of husk (from husk-layer), re-exported for the view's users.
 pub use husk_layer::{Device, EntryKind};
 pub use inspect::{Summary, summarize};

@@ -63,30 +63,6 @@ pub fn image_path(s: &str) -> Result<ImagePath> {
     p.with_context(|| format!("{s:?} is not a valid path inside an image"))
 }
 
-/// `drwxr-xr-x`, with setuid/setgid/sticky shown as `s`/`S`/`t`/`T`.
-pub fn mode_string(node: &Node) -> String {
-    let m = node.mode;
-    let mut s = String::with_capacity(10);
-    s.push(node.letter());
-    let bit = |b: u32, c: char| if m & b != 0 { c } else { '-' };
-    let special = |x: bool, set: bool, on: char, off: char| match (set, x) {
-        (true, true) => on,
-        (true, false) => off,
-        (false, true) => 'x',
-        (false, false) => '-',
-    };
-    s.push(bit(0o400, 'r'));
-    s.push(bit(0o200, 'w'));
-    s.push(special(m & 0o100 != 0, m & 0o4000 != 0, 's', 'S'));
-    s.push(bit(0o040, 'r'));
-    s.push(bit(0o020, 'w'));
-    s.push(special(m & 0o010 != 0, m & 0o2000 != 0, 's', 'S'));
-    s.push(bit(0o004, 'r'));
-    s.push(bit(0o002, 'w'));
-    s.push(special(m & 0o001 != 0, m & 0o1000 != 0, 't', 'T'));
-    s
-}
-
 /// ` -> target` for links (escaped), `` otherwise.
 pub fn link_suffix(node: &Node) -> String {
     match (&node.kind, &node.hardlink) {
@@ -104,7 +80,7 @@ pub fn long_line(path: &str, node: &Node) -> String {
     };
     format!(
         "{} {:>5}:{:<5} {:>10} L{:<2} {}{}",
-        mode_string(node),
+        node.mode_string(),
         node.uid,
         node.gid,
         size,
