@@ -77,6 +77,10 @@ pub struct ImageFacts {
     pub secrets: Vec<SecretHit>,
     /// Unix time used for certificate expiry (passed in; the library reads no clock).
     pub now: i64,
+    /// The platform a multi-platform index lists this image under, when the image was
+    /// picked from one (set by the caller: an image alone does not know its index). An
+    /// engine on that platform pulls this image, so its entrypoint must run there.
+    pub listed_as: Option<husk_oci::Platform>,
     /// Set by a lazy scan: which contents were read, and which rules asked for since.
     pub(crate) lazy: Option<Lazy>,
 }

@@ -430,6 +430,7 @@ fn assemble(
         layers,
         secrets,
         now,
+        listed_as: None,
         lazy: None,
     }
 }

@@ -60,6 +60,10 @@ pub struct Problem {
 #[derive(Debug, Clone, Serialize)]
 pub struct Diagnosis {
     pub image: String,
+    /// The platform the multi-platform index lists this image under, when it was picked
+    /// from one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
     /// What the container executes: Entrypoint + Cmd (or the ARGS given).
     pub argv: Vec<String>,
     /// The `User` of the config (`""` is root).
@@ -112,6 +116,7 @@ pub fn diagnose(facts: &ImageFacts) -> Diagnosis {
     }
     Diagnosis {
         image: facts.name.clone(),
+        platform: facts.listed_as.as_ref().map(ToString::to_string),
         argv: facts.argv(),
         user: facts.user(),
         blocking,

@@ -16,6 +16,9 @@ pub fn text(d: &Diagnosis) -> String {
         &escape(&d.user)
     };
     let _ = writeln!(out, "{}", escape(&d.image));
+    if let Some(p) = &d.platform {
+        let _ = writeln!(out, "  platform: {} (as the index lists it)", escape(p));
+    }
     let _ = writeln!(out, "  starts: {}", shell_words(&d.argv));
     let _ = writeln!(out, "  as user: {user}");
     section(&mut out, "will not start", &d.blocking);

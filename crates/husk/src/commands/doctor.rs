@@ -4,8 +4,10 @@
 //! needs are read (`husk_audit::scan_for_start`), and `husk_audit::doctor` runs the start
 //! rules as the image's user on Entrypoint + Cmd (or Entrypoint + ARGS, as `docker run
 //! IMAGE ARGS` would). With `--run` the image is also run with podman under a timeout, and
-//! podman's message is tied back to the static causes. Exit 0 when nothing blocks start, 1
-//! when something does (or the run failed), 2 on errors.
+//! podman's message is tied back to the static causes. A multi-platform index is examined
+//! image by image (or the one `--platform` picks), each as an engine on the platform the
+//! index lists it under would run it. Exit 0 when nothing blocks start, 1 when something
+//! does on any platform (or the run failed), 2 on errors.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -16,8 +18,8 @@ use clap::Args;
 use husk_audit::doctor::{self, Diagnosis, Explanation, RunOutcome};
 use husk_audit::{ScanOptions, scan_for_start};
 use husk_formats::{Engine, LocalRef};
-use husk_oci::Image;
-use husk_transport::{CopyOptions, ImageRef, Source};
+use husk_oci::{Image, OwnedIndex, Platform};
+use husk_transport::{CopyOptions, ImageRef, Opened, Source};
 use serde::Serialize;
 
 use crate::cli::{Format, LimitArgs};
@@ -67,7 +69,104 @@ struct RunReport<'a> {
 }
 
 pub fn run(args: &DoctorArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
-    let (parsed, image) = open_image(ctx, &args.image, args.platform.as_deref())?;
+    let parsed: ImageRef = args.image.parse()?;
+    let image = match ctx.open_whole(&parsed, None)? {
+        Opened::Index(index) => return run_index(args, ctx, &parsed, &index, printer),
+        Opened::Image(image) if args.platform.is_none() => image,
+        Opened::Image(_) => open_image(ctx, &args.image, args.platform.as_deref())?.1,
+    };
+    let diagnosis = examine(args, &parsed, image.as_ref(), None, printer)?;
+    let ran = run_if_asked(
+        args,
+        ctx,
+        &parsed,
+        image.as_ref(),
+        None,
+        &diagnosis,
+        printer,
+    )?;
+    print(args.format, &diagnosis, ran.as_ref(), printer)?;
+    Ok(verdict(&[&diagnosis], ran.as_ref()))
+}
+
+/// A multi-platform index: every image it lists (or the one `--platform` picks), each
+/// examined as an engine on its listed platform would run it, so an entry whose program
+/// is for another machine than the index says is caught (HUSK-I005).
+fn run_index(
+    args: &DoctorArgs,
+    ctx: &husk_transport::Context,
+    parsed: &ImageRef,
+    index: &OwnedIndex,
+    printer: &Printer,
+) -> Result<Exit> {
+    let entries = index_entries(index, args.platform.as_deref())?;
+    if args.run && entries.len() != 1 {
+        bail!(
+            "{parsed} is a multi-platform index ({}); --run runs one image: pick it with --platform",
+            husk_oci::platforms_of(index.document()).join(", ")
+        );
+    }
+    let mut diagnoses = Vec::new();
+    for (platform, image) in &entries {
+        diagnoses.push(examine(args, parsed, *image, platform.clone(), printer)?);
+    }
+    if let ([d], [(platform, image)]) = (diagnoses.as_slice(), entries.as_slice()) {
+        let wanted = platform.as_ref().map(ToString::to_string);
+        let ran = run_if_asked(args, ctx, parsed, *image, wanted.as_deref(), d, printer)?;
+        print(args.format, d, ran.as_ref(), printer)?;
+        return Ok(verdict(&[d], ran.as_ref()));
+    }
+    print_index(args.format, parsed, index, &diagnoses, printer)?;
+    Ok(verdict(&diagnoses.iter().collect::<Vec<_>>(), None))
+}
+
+/// The images of `index` with the platform each is listed under (attestations skipped),
+/// or only the one `platform` selects.
+fn index_entries<'a>(
+    index: &'a OwnedIndex,
+    platform: Option<&str>,
+) -> Result<Vec<(Option<Platform>, &'a dyn Image)>> {
+    let wanted = match platform {
+        Some(p) => Some(
+            husk_oci::select_platform(
+                index.document(),
+                Some(&husk_oci::parse_platform(p)?),
+                index.location(),
+            )?
+            .digest,
+        ),
+        None => None,
+    };
+    let mut out = Vec::new();
+    for image in index.images() {
+        let digest = image.digest()?;
+        if wanted.as_ref().is_some_and(|w| *w != digest) {
+            continue;
+        }
+        let Some(desc) = index
+            .document()
+            .manifests
+            .iter()
+            .find(|d| d.digest == digest)
+        else {
+            continue;
+        };
+        if desc.platform.as_ref().is_some_and(|p| p.os == "unknown") {
+            continue; // an attestation manifest, not a runnable image
+        }
+        out.push((desc.platform.clone(), image.as_ref()));
+    }
+    Ok(out)
+}
+
+/// Scan one image for what its start needs and run the start rules on it.
+fn examine(
+    args: &DoctorArgs,
+    parsed: &ImageRef,
+    image: &dyn Image,
+    listed_as: Option<Platform>,
+    printer: &Printer,
+) -> Result<Diagnosis> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
@@ -75,30 +174,88 @@ pub fn run(args: &DoctorArgs, ctx: &husk_transport::Context, printer: &Printer) 
         limits: args.limits.limits(),
         now,
     };
-    printer.info(format!("examining {parsed}"));
-    let mut facts = scan_for_start(image.as_ref(), &opts, &args.args)
+    match &listed_as {
+        Some(p) => printer.info(format!("examining {parsed} ({p})")),
+        None => printer.info(format!("examining {parsed}")),
+    }
+    let mut facts = scan_for_start(image, &opts, &args.args)
         .with_context(|| format!("cannot examine {parsed}"))?;
     facts.name = parsed.to_string();
-    let diagnosis = doctor::diagnose(&facts);
-    let ran = if args.run {
-        Some(run_and_explain(
-            args,
-            ctx,
-            &parsed,
-            image.as_ref(),
-            &diagnosis,
-            printer,
-        )?)
-    } else {
-        None
-    };
-    print(args.format, &diagnosis, ran.as_ref(), printer)?;
-    let failed = ran.as_ref().is_some_and(|(o, _)| o.failed());
-    Ok(if diagnosis.blocks() || failed {
+    facts.listed_as = listed_as;
+    Ok(doctor::diagnose(&facts))
+}
+
+fn run_if_asked(
+    args: &DoctorArgs,
+    ctx: &husk_transport::Context,
+    parsed: &ImageRef,
+    image: &dyn Image,
+    platform: Option<&str>,
+    diagnosis: &Diagnosis,
+    printer: &Printer,
+) -> Result<Option<(RunOutcome, Explanation)>> {
+    if !args.run {
+        return Ok(None);
+    }
+    let platform = platform.or(args.platform.as_deref());
+    run_and_explain(args, ctx, parsed, image, platform, diagnosis, printer).map(Some)
+}
+
+/// Exit 1 when anything blocks a start (or the run failed), else 0.
+fn verdict(diagnoses: &[&Diagnosis], ran: Option<&(RunOutcome, Explanation)>) -> Exit {
+    let failed = ran.is_some_and(|(o, _)| o.failed());
+    if diagnoses.iter().any(|d| d.blocks()) || failed {
         Exit::Findings
     } else {
         Exit::Success
-    })
+    }
+}
+
+/// The JSON document of an index: its reference and digest, and one diagnosis per
+/// platform.
+#[derive(Serialize)]
+struct IndexOutput<'a> {
+    image: String,
+    index: String,
+    platforms: &'a [Diagnosis],
+}
+
+fn print_index(
+    format: Format,
+    parsed: &ImageRef,
+    index: &OwnedIndex,
+    diagnoses: &[Diagnosis],
+    printer: &Printer,
+) -> Result<()> {
+    if format == Format::Json {
+        let out = IndexOutput {
+            image: parsed.to_string(),
+            index: index.digest().to_string(),
+            platforms: diagnoses,
+        };
+        return Ok(printer.json(serde_json::to_string_pretty(&out)?)?);
+    }
+    let mut text = format!(
+        "{} is a multi-platform index of {} image(s); each is examined as its platform runs it.\n",
+        husk_oci::escape(&parsed.to_string()),
+        diagnoses.len()
+    );
+    for d in diagnoses {
+        text.push('\n');
+        text.push_str(&doctor::text(d));
+    }
+    let blocked: Vec<&str> = diagnoses
+        .iter()
+        .filter(|d| d.blocks())
+        .map(|d| d.platform.as_deref().unwrap_or("unspecified"))
+        .collect();
+    if !blocked.is_empty() {
+        text.push_str(&format!(
+            "\nwill not start on: {}\n",
+            husk_oci::escape(&blocked.join(", "))
+        ));
+    }
+    Ok(printer.report(text.trim_end())?)
 }
 
 /// `--run`: run the image with podman and tie what it said to the diagnosis.
@@ -107,6 +264,7 @@ fn run_and_explain(
     ctx: &husk_transport::Context,
     parsed: &ImageRef,
     image: &dyn Image,
+    platform: Option<&str>,
     diagnosis: &Diagnosis,
     printer: &Printer,
 ) -> Result<(RunOutcome, Explanation)> {
@@ -115,7 +273,7 @@ fn run_and_explain(
         "running {r} with podman ({} s at most)",
         args.timeout
     ));
-    let outcome = run_podman(&r, &args.args, Duration::from_secs(args.timeout));
+    let outcome = run_podman(&r, platform, &args.args, Duration::from_secs(args.timeout));
     if let Some(tag) = loaded {
         let _ = Command::new("podman")
             .args(["rmi", "-f", &tag])
@@ -219,10 +377,20 @@ fn engine_reference(
 }
 
 /// `podman run --rm` with a timeout: exit code, whether it was still running, stderr.
-fn run_podman(reference: &str, args: &[String], timeout: Duration) -> Result<RunOutcome> {
+fn run_podman(
+    reference: &str,
+    platform: Option<&str>,
+    args: &[String],
+    timeout: Duration,
+) -> Result<RunOutcome> {
     let name = format!("husk-doctor-{}", std::process::id());
-    let mut child = Command::new("podman")
-        .args(["run", "--rm", "--name", &name, "--network", "none", reference])
+    let mut cmd = Command::new("podman");
+    cmd.args(["run", "--rm", "--name", &name, "--network", "none"]);
+    if let Some(p) = platform {
+        cmd.args(["--platform", p]);
+    }
+    let mut child = cmd
+        .arg(reference)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -1,0 +1,201 @@
+//! `husk doctor` of a multi-platform index (issue 10): every image the index lists is
+//! examined as an engine on the listed platform would run it. A husk-built amd64+arm64
+//! index is clean on both platforms; the same images glued into an index under the wrong
+//! platforms (what a slip with `podman manifest add --arch` or `crane index append` gives)
+//! are caught on each platform by HUSK-I005, although each image alone is consistent
+//! (config architecture = ELF machine) and only the index lies. `--platform` examines one
+//! entry, and `--run` on a whole index asks for it.
+
+mod common;
+
+use std::path::Path;
+
+use common::husk;
+use husk_elf::testing::ElfBuilder;
+use serde_json::Value;
+
+fn write_exec(path: &Path, bytes: &[u8]) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, bytes).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A husk-built two-platform index of static programs in `oci:DIR/good`.
+fn good_index(d: &Path) -> String {
+    let x86 = d.join("app-amd64");
+    write_exec(&x86, &ElfBuilder::x86_64().no_dynamic().build());
+    let arm = d.join("app-arm64");
+    write_exec(&arm, &ElfBuilder::aarch64().no_dynamic().build());
+    let out = format!("oci:{}", d.join("good").display());
+    husk(d)
+        .arg("build")
+        .arg(&x86)
+        .arg("--platform-exe")
+        .arg(format!("linux/arm64={}", arm.display()))
+        .args(["--dest", "/app", "-o", &out])
+        .assert()
+        .success();
+    out
+}
+
+/// A copy of the layout at `from` whose index lists each image under the other's
+/// platform (the index blob rewritten, its descriptor in index.json updated).
+fn swapped_copy(from: &Path, to: &Path) {
+    copy_dir(from, to);
+    let top: Value =
+        serde_json::from_slice(&std::fs::read(to.join("index.json")).unwrap()).unwrap();
+    let desc = &top["manifests"][0];
+    assert_eq!(
+        desc["mediaType"], "application/vnd.oci.image.index.v1+json",
+        "the layout's entry is the index: {top}"
+    );
+    let blob = |digest: &str| {
+        to.join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:"))
+    };
+    let mut index: Value =
+        serde_json::from_slice(&std::fs::read(blob(desc["digest"].as_str().unwrap())).unwrap())
+            .unwrap();
+    let m = index["manifests"].as_array_mut().unwrap();
+    assert_eq!(m.len(), 2);
+    let p0 = m[0]["platform"].take();
+    m[0]["platform"] = m[1]["platform"].take();
+    m[1]["platform"] = p0;
+    let bytes = serde_json::to_vec(&index).unwrap();
+    let digest = husk_oci::Digest::sha256(&bytes).to_string();
+    std::fs::write(blob(&digest), &bytes).unwrap();
+    let mut top = top;
+    top["manifests"][0]["digest"] = Value::from(digest);
+    top["manifests"][0]["size"] = Value::from(bytes.len());
+    std::fs::write(to.join("index.json"), serde_json::to_vec(&top).unwrap()).unwrap();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+/// `husk doctor ARGS --format json`: exit code and document.
+fn doctor_json(cache: &Path, args: &[&str]) -> (i32, Value) {
+    let o = husk(cache)
+        .arg("doctor")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let doc = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    (o.status.code().unwrap(), doc)
+}
+
+/// The rules blocking the start of one diagnosis.
+fn blocking(d: &Value) -> Vec<(String, String)> {
+    d["blocking"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["rule"].as_str().unwrap().to_owned(),
+                p["cause"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_platform_of_an_index_is_examined_and_a_mislabelled_entry_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let good = good_index(d);
+
+    // The husk-built index: both platforms examined, nothing blocks.
+    let (code, doc) = doctor_json(d, &[&good]);
+    assert_eq!(code, 0, "{doc:#}");
+    let platforms: Vec<&str> = doc["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["platform"].as_str().unwrap())
+        .collect();
+    assert_eq!(platforms, ["linux/amd64", "linux/arm64/v8"], "{doc:#}");
+    assert!(doc["index"].as_str().unwrap().starts_with("sha256:"));
+    for p in doc["platforms"].as_array().unwrap() {
+        assert!(blocking(p).is_empty(), "{p:#}");
+    }
+
+    // The same images listed under each other's platform: each image alone is
+    // consistent, the index is not, and an engine on either platform would fail.
+    let bad = d.join("bad");
+    swapped_copy(&d.join("good"), &bad);
+    let bad = format!("oci:{}", bad.display());
+    let (code, doc) = doctor_json(d, &[&bad]);
+    assert_eq!(code, 1, "{doc:#}");
+    for p in doc["platforms"].as_array().unwrap() {
+        let found = blocking(p);
+        assert_eq!(found.len(), 1, "{p:#}");
+        assert_eq!(found[0].0, "HUSK-I005");
+        let listed = p["platform"].as_str().unwrap();
+        let machine = if listed.starts_with("linux/arm64") {
+            "ELF program for amd64"
+        } else {
+            "ELF program for arm64"
+        };
+        assert!(
+            found[0]
+                .1
+                .contains(&format!("the index lists this image for {listed}"))
+                && found[0].1.contains(machine),
+            "{found:?}"
+        );
+    }
+
+    // Text: a section per platform and the platforms it will not start on.
+    let o = husk(d).args(["doctor", &bad]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("multi-platform index of 2 image(s)"),
+        "{text}"
+    );
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("will not start on: "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains("linux/amd64") && line.contains("linux/arm64/v8"),
+        "{text}"
+    );
+    assert_eq!(text.matches("platform: linux/").count(), 2, "{text}");
+
+    // --platform: one entry, the single-image document, still checked against the index.
+    let (code, one) = doctor_json(d, &[&bad, "--platform", "linux/arm64"]);
+    assert_eq!(code, 1, "{one:#}");
+    assert_eq!(one["platform"], "linux/arm64/v8", "{one:#}");
+    assert_eq!(blocking(&one)[0].0, "HUSK-I005");
+    let (code, one) = doctor_json(d, &[&good, "--platform", "linux/arm64"]);
+    assert_eq!(code, 0, "{one:#}");
+    assert!(blocking(&one).is_empty());
+
+    // --run runs one image: a whole index needs --platform (nothing is run).
+    let o = husk(d).args(["doctor", &good, "--run"]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("multi-platform index") && err.contains("--platform"),
+        "{err}"
+    );
+}
