@@ -114,6 +114,9 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
     }
 }
 
+/// Bytes of an ELF file header (64 for ELF64, 52 for ELF32).
+const ELF_HEADER_BYTES: usize = 64;
+
 /// Read the first bytes of a host file (enough for ELF and `#!` detection).
 pub(crate) fn head(path: &Path, n: usize) -> Result<Vec<u8>, std::io::Error> {
     let mut buf = Vec::with_capacity(n);
@@ -151,7 +154,7 @@ pub fn plan(req: &BuildRequest, fs: &dyn HostFs) -> Result<Plans, BuildError> {
             }
         }
     }
-    let arch = image_arch(req, fs, &entry_head, &elf_roots)?;
+    let arch = image_arch(req, &entry_head, &elf_roots)?;
     check_platform(req, arch)?;
     plans.arch = Some(arch);
     if req.contents.libraries && !elf_roots.is_empty() {
@@ -259,16 +262,19 @@ fn elf_files(app: &LayerPlan) -> Vec<(ImagePath, PathBuf)> {
 }
 
 /// The image's platform: the entrypoint's (or its script interpreter's) architecture,
-/// which every other ELF program of the app layer must share.
+/// which every other ELF program of the app layer must share. Only ELF headers are read
+/// here: the resolver parses each program whole once, later.
 fn image_arch(
     req: &BuildRequest,
-    fs: &dyn HostFs,
     entry_head: &[u8],
     elf_roots: &[(ImagePath, PathBuf)],
 ) -> Result<Arch, BuildError> {
+    let header = |host: &Path| -> Result<husk_elf::ElfInfo, BuildError> {
+        let bytes = head(host, ELF_HEADER_BYTES).map_err(io_err(host))?;
+        Ok(husk_elf::parse_header(&bytes, host)?)
+    };
     let entry_arch = if husk_elf::is_elf(entry_head) {
-        let bytes = fs.read(&req.entrypoint).map_err(io_err(&req.entrypoint))?;
-        husk_elf::parse_elf(&bytes, &req.entrypoint)?.arch
+        husk_elf::parse_header(entry_head, &req.entrypoint)?.arch
     } else if let Some(interp) = shebang(entry_head) {
         let Some((_, host)) = elf_roots.iter().find(|(p, _)| p.as_str() == interp) else {
             return Err(BuildError::ScriptWithoutInterpreter {
@@ -276,16 +282,14 @@ fn image_arch(
                 interpreter: interp,
             });
         };
-        let bytes = fs.read(host).map_err(io_err(host))?;
-        husk_elf::parse_elf(&bytes, host)?.arch
+        header(host)?.arch
     } else {
         return Err(BuildError::NotExecutable {
             path: req.entrypoint.clone(),
         });
     };
     for (_, host) in elf_roots {
-        let bytes = fs.read(host).map_err(io_err(host))?;
-        let info = husk_elf::parse_elf(&bytes, host)?;
+        let info = header(host)?;
         if info.arch != entry_arch && !matches!(info.object_type, husk_elf::ObjectType::Relocatable)
         {
             return Err(BuildError::MixedArch {

@@ -178,7 +178,37 @@ pub fn parse_elf(bytes: &[u8], path: &Path) -> Result<ElfInfo, ElfError> {
     }
 }
 
-/// object's ELF structs are naturally aligned; the rare unaligned input is copied into a
+/// What the ELF file header alone says (machine, class, byte order, object type), from
+/// the file's first bytes (64 are enough): for callers that need a program's platform
+/// without reading the whole file. The dynamic fields are empty.
+///
+/// # Errors
+/// [`ElfError::NotElf`] without the ELF magic; [`ElfError::Malformed`] when the header
+/// is truncated or invalid.
+pub fn parse_header(bytes: &[u8], path: &Path) -> Result<ElfInfo, ElfError> {
+    if !is_elf(bytes) {
+        return Err(ElfError::NotElf {
+            path: path.to_path_buf(),
+        });
+    }
+    let data = aligned(bytes);
+    let data = data.bytes();
+    let obj_err = |e: object::Error| ElfError::malformed(path, e.to_string());
+    match data.get(4) {
+        Some(2) => {
+            let h = elf::FileHeader64::<Endianness>::parse(data).map_err(obj_err)?;
+            Ok(header_info(h, h.endian().map_err(obj_err)?))
+        }
+        Some(1) => {
+            let h = elf::FileHeader32::<Endianness>::parse(data).map_err(obj_err)?;
+            Ok(header_info(h, h.endian().map_err(obj_err)?))
+        }
+        Some(c) => Err(ElfError::malformed(path, format!("unknown ELF class {c}"))),
+        None => Err(ElfError::malformed(path, "truncated ELF header")),
+    }
+}
+
+/// The input as the `object` crate's ELF structs need it, naturally aligned; the rare unaligned input is copied into a
 /// buffer at an 8-byte-aligned offset.
 enum Aligned<'a> {
     Borrowed(&'a [u8]),

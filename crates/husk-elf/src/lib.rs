@@ -39,7 +39,7 @@ mod versions;
 
 pub use cache::{CacheEntry, LdCache, build_new_cache, flags_match};
 pub use conf::read_ld_so_conf;
-pub use elf::{Arch, ElfInfo, ObjectType, is_elf, parse_elf};
+pub use elf::{Arch, ElfInfo, ObjectType, is_elf, parse_elf, parse_header};
 pub use error::ElfError;
 pub use fs::{
     FakeFs, FileKind, HostFs, MAX_CONFIG_BYTES, MAX_FILE_BYTES, MAX_LD_CACHE_BYTES, MAX_SYMLINKS,

@@ -209,3 +209,48 @@ proptest! {
         let _ = parse_elf(&bytes, Path::new("/m"));
     }
 }
+
+#[test]
+fn the_header_alone_gives_what_the_whole_file_gives_about_the_platform() {
+    for b in [
+        ElfBuilder::x86_64().e_type(2),
+        ElfBuilder::aarch64().no_dynamic(),
+        ElfBuilder::i386(),
+        ElfBuilder::s390x(),
+    ] {
+        let bytes = b.build();
+        let whole = parse_elf(&bytes, p()).unwrap();
+        let head = crate::parse_header(&bytes[..64.min(bytes.len())], p()).unwrap();
+        assert_eq!(
+            (
+                head.arch,
+                head.class64,
+                head.little_endian,
+                head.object_type
+            ),
+            (
+                whole.arch,
+                whole.class64,
+                whole.little_endian,
+                whole.object_type
+            )
+        );
+        assert!(head.needed.is_empty() && head.interpreter.is_none());
+    }
+    // Truncated, not ELF, unknown class: errors, no panic.
+    let x86 = ElfBuilder::x86_64().build();
+    assert!(matches!(
+        crate::parse_header(&x86[..20], p()),
+        Err(ElfError::Malformed { .. })
+    ));
+    assert!(matches!(
+        crate::parse_header(b"#!/bin/sh\n", p()),
+        Err(ElfError::NotElf { .. })
+    ));
+    let mut odd = x86[..64].to_vec();
+    odd[4] = 9;
+    assert!(matches!(
+        crate::parse_header(&odd, p()),
+        Err(ElfError::Malformed { .. })
+    ));
+}
