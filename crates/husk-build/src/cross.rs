@@ -165,7 +165,7 @@ pub fn runs(program: &str) -> bool {
 #[must_use]
 pub fn linker_configured(triple: &str, cwd: &Path, env: &Environment) -> bool {
     let var = linker_var(triple);
-    if env.target_linkers.iter().any(|v| *v == var) {
+    if env.target_linkers.contains(&var) {
         return true;
     }
     if env

@@ -133,7 +133,7 @@ fn cargo_builds_each_target_into_one_index_that_runs_on_both() {
         husk_oci::platforms_of(index.document()),
         ["linux/amd64", "linux/arm64/v8"]
     );
-    assert_valid(&d.join("cache"), &format!("oci:{}", out.display()));
+    assert_index_valid(&d.join("cache"), &out);
     // Each image has its own libraries: the arm64 one from the arm64 multiarch dirs.
     let listing = husk(&d.join("cache"))
         .args(["ls", "-R", &format!("oci:{}", out.display())])
@@ -149,10 +149,13 @@ fn cargo_builds_each_target_into_one_index_that_runs_on_both() {
     }
     for (platform, machine) in [("linux/amd64", "x86_64"), ("linux/arm64", "aarch64")] {
         let name = format!("localhost/husk-cargo-multi:{machine}");
-        let o = husk(&d.join("cache"))
-            .args(["cp", &format!("oci:{}", out.display())])
+        // The same build (cargo's work is cached) into podman, which holds one image.
+        let o = husk_debian(d)
+            .args(["--target", "x86_64-unknown-linux-gnu"])
+            .args(["--target", "aarch64-unknown-linux-gnu"])
+            .args(["--dest", "/app/hello", "--platform", platform])
+            .arg("-o")
             .arg(format!("podman:{name}"))
-            .args(["--platform", platform])
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -164,6 +167,20 @@ fn cargo_builds_each_target_into_one_index_that_runs_on_both() {
             format!("hello from {machine}")
         );
     }
+}
+
+/// `husk validate` of the whole index in the `oci:` layout `dir` passes.
+fn assert_index_valid(cache: &Path, dir: &Path) {
+    let o = husk(cache)
+        .args(["validate", &format!("oci:{}", dir.display())])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && text.contains("valid: index and its 2 images verified"),
+        "{text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 /// `husk build` in `dir` with `cmd`'s options and `-o oci:DIR/img` fails with exit 2 and
