@@ -572,20 +572,14 @@ pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -
         None,
         printer,
     )?;
-    let documents = super::sbom_files::write_documents(
-        sbom_dir.as_deref(),
+    written.extend(sbom_documents(
+        ctx,
+        &built,
+        &req,
         &outputs,
-        &req.tags,
-        None,
-        &built.sbom,
-    )?;
-    written.extend(documents.iter().map(|p| p.display().to_string()));
-    let created = (req.encoding.epoch > 0).then(|| husk_build::rfc3339(req.encoding.epoch));
-    for line in
-        super::sbom_files::attach_documents(ctx, &built.image, &outputs, &built.sbom, created)?
-    {
-        printer.info(format!("  {line}"));
-    }
+        sbom_dir.as_deref(),
+        printer,
+    )?);
     if check {
         let loaded = load == Some(Engine::Podman);
         check_image(ctx, &built, &req, loaded, printer)?;
@@ -593,6 +587,26 @@ pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -
 
     print_summary(args.format, &built.summary, &req, written, printer)?;
     Ok(Exit::Success)
+}
+
+/// `--sbom`: the documents written (the paths, for the summary) and attached to the image
+/// at every output that keeps referrers.
+fn sbom_documents(
+    ctx: &husk_transport::Context,
+    built: &husk_build::BuildOutput,
+    req: &BuildRequest,
+    outputs: &[ImageRef],
+    dir: Option<&Path>,
+    printer: &Printer,
+) -> Result<Vec<String>> {
+    let documents = super::sbom_files::write_documents(dir, outputs, &req.tags, None, &built.sbom)?;
+    let created = (req.encoding.epoch > 0).then(|| husk_build::rfc3339(req.encoding.epoch));
+    for line in
+        super::sbom_files::attach_documents(ctx, &built.image, outputs, &built.sbom, created)?
+    {
+        printer.info(format!("  {line}"));
+    }
+    Ok(documents.iter().map(|p| p.display().to_string()).collect())
 }
 
 /// What the summary says about the image's package records.
