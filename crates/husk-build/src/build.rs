@@ -76,10 +76,10 @@ pub struct BuildOutput {
 }
 
 impl BuildOutput {
-    /// The image, its summary and the directory holding its layer blobs (which must live
-    /// as long as the image is read).
-    pub(crate) fn into_parts(self) -> (OwnedImage, Summary, tempfile::TempDir) {
-        (self.image, self.summary, self._work)
+    /// The image, its summary, its SBOM documents and the directory holding its layer
+    /// blobs (which must live as long as the image is read).
+    pub(crate) fn into_parts(self) -> (OwnedImage, Summary, Documents, tempfile::TempDir) {
+        (self.image, self.summary, self.sbom, self._work)
     }
 }
 

@@ -206,6 +206,30 @@ pub enum BuildError {
         "{option} is for one image, but this build makes {count} (one per platform); drop it, or build that platform on its own"
     )]
     OnePlatformOnly { option: &'static str, count: usize },
+    #[error(
+        "building for {target} needs a linker for it, and Debian's cross gcc {gcc} is not installed: apt-get install {package} (or set {var} to a linker for {target})"
+    )]
+    CrossLinkerMissing {
+        target: String,
+        gcc: &'static str,
+        package: &'static str,
+        var: String,
+    },
+    #[error(
+        "the Rust standard library for {target} is not installed ({} has none): rustup target add {target}",
+        libdir.display()
+    )]
+    TargetStdMissing { target: String, libdir: PathBuf },
+    #[error(
+        "{option}: {} and {} both build linux/{arch} images; give one target per platform",
+        targets.0,
+        targets.1
+    )]
+    TargetsForOnePlatform {
+        option: Setting,
+        arch: &'static str,
+        targets: Box<(String, String)>,
+    },
     #[error("a build thread panicked; this is a bug in husk, please report it")]
     Panicked,
 }

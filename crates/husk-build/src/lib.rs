@@ -9,13 +9,15 @@
 //! library closure; [`build`] writes them as deterministic layers (husk-layer) and
 //! assembles an [`husk_oci::OwnedImage`]. Sinks (husk-formats) write it anywhere.
 //!
-//! Everything environmental (SOURCE_DATE_EPOCH, the cache directory, CARGO, RUSTFLAGS) is
+//! Everything environmental (SOURCE_DATE_EPOCH, the cache directory, CARGO, RUSTC,
+//! RUSTFLAGS, CARGO_HOME and the CARGO_TARGET_*_LINKER names) is
 //! passed in by the caller through [`Environment`]; this crate reads only the files the
 //! request names and the host's loader configuration through [`husk_elf::HostFs`].
 
 mod build;
 pub mod cargo;
 pub mod check;
+pub mod cross;
 mod error;
 pub mod options;
 pub mod packages;

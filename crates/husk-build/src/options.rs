@@ -356,8 +356,17 @@ pub struct Environment {
     pub dpkg_index_dir: Option<PathBuf>,
     /// The Cargo program to run (`$CARGO`; default `cargo`).
     pub cargo: Option<OsString>,
-    /// `$RUSTFLAGS`, which a static Cargo build extends.
+    /// `$RUSTFLAGS`, which a static Cargo build extends (a `-C linker=` in it is the
+    /// user's linker for every target).
     pub rustflags: Option<String>,
+    /// `$RUSTC`: the rustc asked for the host's triple and a target's library directory
+    /// (default `rustc`).
+    pub rustc: Option<OsString>,
+    /// `$CARGO_HOME` (default `~/.cargo`): its `config.toml` may name a target's linker.
+    pub cargo_home: Option<PathBuf>,
+    /// The names of the `CARGO_TARGET_<TRIPLE>_LINKER` variables set: those targets'
+    /// linkers are the user's, not Debian's cross gcc.
+    pub target_linkers: Vec<String>,
     /// `$HOME`: a traced run never brings files from it into the image.
     pub home: Option<PathBuf>,
 }
@@ -535,15 +544,16 @@ impl CheckedOptions {
     }
 
     /// One request per program: the entrypoint's (`main`: the given path, or what Cargo
-    /// built) first, then one per `--platform-exe`, each checked against the platform
-    /// named for it when built. They share the destination (from the first program's
-    /// name unless given), the tags and every other option.
+    /// built, one per target; their platforms come from their ELF headers) first, then
+    /// one per `--platform-exe`, each checked against the platform named for it when
+    /// built. They share the destination (from the first program's name unless given),
+    /// the tags and every other option; with `--sbom` each image gets its own documents.
     ///
     /// # Errors
     /// [`BuildError::NoEntrypoint`] when there is no program at all,
-    /// [`BuildError::OnePlatformOnly`] for `--trace` or `--sbom` with several programs,
-    /// and [`CheckedOptions::with_entrypoint`]'s errors.
-    pub fn into_requests(self, main: Option<PathBuf>) -> Result<Vec<BuildRequest>, BuildError> {
+    /// [`BuildError::OnePlatformOnly`] for `--trace` with several programs, and
+    /// [`CheckedOptions::with_entrypoint`]'s errors.
+    pub fn into_requests(self, main: Vec<PathBuf>) -> Result<Vec<BuildRequest>, BuildError> {
         let mut programs: Vec<(Option<husk_oci::Platform>, PathBuf)> =
             main.into_iter().map(|exe| (None, exe)).collect();
         programs.extend(
@@ -557,9 +567,6 @@ impl CheckedOptions {
             let one_only = |option| Err(BuildError::OnePlatformOnly { option, count });
             if self.trace.is_some() {
                 return one_only("--trace");
-            }
-            if self.encoding.sbom.any() {
-                return one_only("--sbom");
             }
         }
         let mut programs = programs.into_iter();

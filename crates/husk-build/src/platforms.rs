@@ -22,6 +22,7 @@ use serde::Deserialize;
 use crate::BuildError;
 use crate::build::{BuildOutput, Summary, build};
 use crate::options::BuildRequest;
+use crate::packages::Documents;
 use crate::values::Setting;
 
 /// One platform as the options give it: a `[[platform]]` table of `husk.toml`, or what
@@ -164,6 +165,9 @@ pub struct IndexOutput {
     pub index: OwnedIndex,
     /// What each build produced besides its image (in index order).
     pub summaries: Vec<Summary>,
+    /// Each image's SBOM documents (in index order; empty without `--sbom`), each made
+    /// from that image's own files and packages, named by its own manifest digest.
+    pub documents: Vec<Documents>,
     _work: Vec<tempfile::TempDir>,
 }
 
@@ -208,11 +212,13 @@ pub fn build_index(reqs: &[BuildRequest], fs: &dyn HostFs) -> Result<IndexOutput
     }
     let mut images: Vec<Box<dyn Image>> = Vec::new();
     let mut summaries = Vec::new();
+    let mut documents = Vec::new();
     let mut work = Vec::new();
     for out in outputs {
-        let (image, summary, dir) = out.into_parts();
+        let (image, summary, docs, dir) = out.into_parts();
         images.push(Box::new(image));
         summaries.push(summary);
+        documents.push(docs);
         work.push(dir);
     }
     let annotations = reqs
@@ -223,6 +229,7 @@ pub fn build_index(reqs: &[BuildRequest], fs: &dyn HostFs) -> Result<IndexOutput
     Ok(IndexOutput {
         index,
         summaries,
+        documents,
         _work: work,
     })
 }

@@ -322,9 +322,24 @@ pub struct CargoArgs {
     /// Cargo profile [default: release].
     #[arg(long, value_name = "NAME", help_heading = "Cargo")]
     pub cargo_profile: Option<String>,
-    /// Target triple [default: the host's with --static].
-    #[arg(long, value_name = "TRIPLE", help_heading = "Cargo")]
-    pub target: Option<String>,
+    /// Target triple; repeat (or separate with commas) for one image per target in one
+    /// multi-platform index [default: the host's with --static].
+    #[arg(
+        long = "target",
+        value_name = "TRIPLE",
+        value_delimiter = ',',
+        help_heading = "Cargo"
+    )]
+    pub targets: Vec<String>,
+    /// A target built only where its Rust standard library and linker are installed,
+    /// skipped with a note elsewhere (repeatable).
+    #[arg(
+        long = "optional-target",
+        value_name = "TRIPLE",
+        value_delimiter = ',',
+        help_heading = "Cargo"
+    )]
+    pub optional_targets: Vec<String>,
     /// Link statically (static-pie): no library layer needed.
     #[arg(long = "static", help_heading = "Cargo")]
     pub static_link: bool,

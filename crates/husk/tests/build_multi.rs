@@ -5,6 +5,8 @@
 //! (arm64 through qemu-user-static and binfmt_misc), each saying its machine. Bad input
 //! (two programs for one platform, a program for another machine than the one named, an
 //! unsupported machine, arm64 libraries that are not there) fails, writing nothing.
+//! `--sbom` gives each platform's image its own documents, attached to its own manifest
+//! (layout and registry), and syft and trivy given a platform agree with them.
 //! Under CI (CI=true) a missing tool fails these tests.
 
 mod common;
@@ -518,6 +520,231 @@ fn platform_tables_in_husk_toml() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("unknown field `exe`"), "{err}");
+}
+
+/// A scanner from the test command's venv (HUSK_SYFT, HUSK_TRIVY) or PATH, or none (a
+/// skip outside CI).
+fn scanner(var: &str, name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os(var).map(PathBuf::from).or_else(|| {
+        Command::new(name)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+            .then(|| PathBuf::from(name))
+    });
+    if found.is_none() {
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| v == "true"),
+            "CI=true but {name} is missing; scripts/test.sh installs it"
+        );
+        eprintln!("skipping the scanners: {name} is missing");
+    }
+    found
+}
+
+/// Debian (name, version, arch) of a CycloneDX document's components.
+fn debs(doc: &serde_json::Value) -> std::collections::BTreeSet<(String, String, String)> {
+    doc["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            let purl = c["purl"].as_str()?.strip_prefix("pkg:deb/")?;
+            let arch = purl
+                .split(['?', '&'])
+                .find_map(|q| q.strip_prefix("arch="))
+                .unwrap_or_default();
+            Some((
+                c["name"].as_str()?.to_owned(),
+                c["version"].as_str()?.to_owned(),
+                arch.to_owned(),
+            ))
+        })
+        .collect()
+}
+
+fn json_file(path: &Path) -> serde_json::Value {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// The subjects of the artifacts an `oci:` layout keeps in its index.json.
+fn attached_subjects(layout: &Path) -> Vec<(String, String)> {
+    let index = json_file(&layout.join("index.json"));
+    index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| {
+            let kind = d["artifactType"].as_str()?.to_owned();
+            let hex = d["digest"].as_str()?.strip_prefix("sha256:")?;
+            let manifest = json_file(&layout.join("blobs/sha256").join(hex));
+            Some((manifest["subject"]["digest"].as_str()?.to_owned(), kind))
+        })
+        .collect()
+}
+
+#[test]
+fn each_platform_image_has_its_own_sbom_which_scanners_agree_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((amd64, arm64)) = programs(dir.path()) else {
+        return;
+    };
+    let d = dir.path();
+    let cache = d.join("cache");
+    let out = d.join("out");
+    let reg = (registry::have_registry()).then(|| registry::start_registry(false));
+    let remote = reg
+        .as_ref()
+        .map(|r| format!("docker://{}/husk/hello:sbom", r.host()));
+    let mut build = husk(&cache);
+    build
+        .arg("build")
+        .arg(&amd64)
+        .arg("--platform-exe")
+        .arg(format!("linux/arm64={}", arm64.display()))
+        .args(["--dest", "/app/hello", "-t", "hello:sbom", "--sbom", "all"])
+        .arg("--sbom-output")
+        .arg(d.join("docs"))
+        .arg("-o")
+        .arg(format!("oci:{}", out.display()));
+    if let (Some(reg), Some(remote)) = (&reg, &remote) {
+        build.args(["-o", remote]).args(reg.flags());
+    }
+    let o = build.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let index = open_index(&out);
+    let digests: Vec<String> = index
+        .document()
+        .manifests
+        .iter()
+        .map(|m| m.digest.to_string())
+        .collect();
+
+    // One pair of documents per image, each of that image: its manifest digest, and the
+    // Debian packages of its own architecture.
+    for (slug, arch, digest) in [
+        ("linux-amd64", "amd64", &digests[0]),
+        ("linux-arm64-v8", "arm64", &digests[1]),
+    ] {
+        let spdx = std::fs::read_to_string(d.join(format!("docs/out.{slug}.spdx.json"))).unwrap();
+        assert!(spdx.contains(digest.as_str()), "{slug}: {digest}");
+        let cdx = json_file(&d.join(format!("docs/out.{slug}.cdx.json")));
+        let pkgs = debs(&cdx);
+        assert!(
+            pkgs.iter().any(|(n, _, a)| n == "libc6" && a == arch),
+            "{slug}: {pkgs:?}"
+        );
+        // Every library is of the image's architecture; the OS identity files (the shared
+        // system layer) are the host's base-files, whatever the platform.
+        assert!(
+            pkgs.iter()
+                .all(|(n, _, a)| a == arch || a == "all" || n == "base-files"),
+            "{slug}: {pkgs:?}"
+        );
+    }
+    // Attached to each image's manifest, not to the index.
+    let mut subjects = attached_subjects(&out);
+    subjects.sort();
+    let mut expected: Vec<(String, String)> = digests
+        .iter()
+        .flat_map(|dg| {
+            [
+                (dg.clone(), "application/spdx+json".to_owned()),
+                (dg.clone(), "application/vnd.cyclonedx+json".to_owned()),
+            ]
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(subjects, expected);
+    assert_index_valid(&cache, &out);
+
+    let (Some(reg), Some(remote)) = (reg, remote) else {
+        return;
+    };
+    // The registry keeps them under each image's fallback tag (no referrers API).
+    for digest in &digests {
+        let tag = format!(
+            "docker://{}/husk/hello:{}",
+            reg.host(),
+            digest.replace(':', "-")
+        );
+        let raw =
+            run(Command::new("skopeo").args(["inspect", "--raw", "--tls-verify=false", &tag]));
+        let raw: serde_json::Value = serde_json::from_slice(&raw.stdout).unwrap();
+        assert_eq!(
+            raw["manifests"].as_array().unwrap().len(),
+            2,
+            "{tag}: {raw}"
+        );
+    }
+    let (Some(syft), Some(trivy)) = (scanner("HUSK_SYFT", "syft"), scanner("HUSK_TRIVY", "trivy"))
+    else {
+        return;
+    };
+    // Given a platform, syft and trivy read that image of the index from the registry and
+    // list exactly the packages of husk's document for it.
+    let plain = remote.trim_start_matches("docker://");
+    for (platform, slug) in [
+        ("linux/amd64", "linux-amd64"),
+        ("linux/arm64", "linux-arm64-v8"),
+    ] {
+        let ours = debs(&json_file(&d.join(format!("docs/out.{slug}.cdx.json"))));
+        let names = |s: &std::collections::BTreeSet<(String, String, String)>| {
+            s.iter()
+                .map(|(n, v, _)| (n.clone(), v.clone()))
+                .collect::<std::collections::BTreeSet<_>>()
+        };
+        let o = Command::new(&syft)
+            .arg(format!("registry:{plain}"))
+            .args(["--platform", platform, "-o", "cyclonedx-json", "-q"])
+            .env("SYFT_CHECK_FOR_APP_UPDATE", "false")
+            .env("SYFT_REGISTRY_INSECURE_USE_HTTP", "true")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "syft: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let theirs = debs(&serde_json::from_slice(&o.stdout).unwrap());
+        assert_eq!(names(&theirs), names(&ours), "syft {platform}");
+        let o = Command::new(&trivy)
+            .args(["image", "--platform", platform, "--insecure"])
+            .args([
+                "--format",
+                "cyclonedx",
+                "--quiet",
+                "--skip-db-update",
+                "--offline-scan",
+            ])
+            .arg("--cache-dir")
+            .arg(d.join("trivy-cache"))
+            .arg(plain)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "trivy: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let theirs = debs(&serde_json::from_slice(&o.stdout).unwrap());
+        assert_eq!(names(&theirs), names(&ours), "trivy {platform}");
+    }
+}
+
+/// `husk validate` of the whole index in the `oci:` layout `dir` passes.
+fn assert_index_valid(cache: &Path, dir: &Path) {
+    let o = husk(cache)
+        .args(["validate", &format!("oci:{}", dir.display())])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && text.contains("valid: index and its 2 images verified"),
+        "{text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[path = "common/registry.rs"]

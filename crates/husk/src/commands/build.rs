@@ -38,6 +38,16 @@ pub fn environment(no_cache: bool) -> Environment {
         dpkg_index_dir: root.map(|d| d.join("dpkg")),
         cargo: std::env::var_os("CARGO").filter(|c| !c.is_empty()),
         rustflags: std::env::var("RUSTFLAGS").ok(),
+        rustc: std::env::var_os("RUSTC").filter(|c| !c.is_empty()),
+        cargo_home: std::env::var_os("CARGO_HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo"))),
+        target_linkers: std::env::vars_os()
+            .filter(|(_, v)| !v.is_empty())
+            .filter_map(|(k, _)| k.into_string().ok())
+            .filter(|k| k.starts_with("CARGO_TARGET_") && k.ends_with("_LINKER"))
+            .collect(),
         home: std::env::var_os("HOME")
             .filter(|h| !h.is_empty())
             .map(PathBuf::from),
@@ -227,7 +237,8 @@ fn cargo_flags(a: &CargoArgs) -> Option<CargoOptions> {
         bin,
         manifest_path,
         cargo_profile,
-        target,
+        targets,
+        optional_targets,
         static_link,
         features,
     } = a;
@@ -236,7 +247,8 @@ fn cargo_flags(a: &CargoArgs) -> Option<CargoOptions> {
         package: package.clone(),
         bin: bin.clone(),
         profile: cargo_profile.clone(),
-        target: target.clone(),
+        targets: non_empty(targets),
+        optional_targets: non_empty(optional_targets),
         static_link: static_link.then_some(true),
         features: non_empty(features),
     };
@@ -289,34 +301,56 @@ fn cargo_metadata(opts: &BuildOptions, printer: &Printer) -> Result<Option<Build
     Ok(meta)
 }
 
-/// The requests for the programs: the given path, or the executable Cargo builds (run
-/// only after every option and destination was checked), and one per `--platform-exe`.
+/// The requests for the programs: the given path, or the executables Cargo builds (run
+/// only after every option and destination was checked; one per target), and one per
+/// `--platform-exe`.
 fn with_program(
     checked: CheckedOptions,
     env: &Environment,
     printer: &Printer,
 ) -> Result<Vec<BuildRequest>> {
-    let exe = match &checked.entrypoint.main {
-        None => None,
-        Some(Program::Path(path)) => Some(path.clone()),
-        Some(Program::Cargo(cargo)) => {
-            printer.info("building the entrypoint with cargo");
-            let built = husk_build::cargo::build_binary(cargo, Path::new("."), env)?;
-            if built.auditable {
-                printer.info(format!(
-                    "cargo auditable built {} (its crate list is embedded for scanners)",
-                    built.executable.display()
-                ));
-            } else {
-                printer.info(format!(
-                    "cargo built {}; cargo-auditable is not installed, so scanners will not see its crates (cargo install cargo-auditable --locked)",
-                    built.executable.display()
-                ));
-            }
-            Some(built.executable)
-        }
+    let exes = match &checked.entrypoint.main {
+        None => Vec::new(),
+        Some(Program::Path(path)) => vec![path.clone()],
+        Some(Program::Cargo(cargo)) => cargo_build(cargo, env, printer)?,
     };
-    Ok(checked.into_requests(exe)?)
+    Ok(checked.into_requests(exes)?)
+}
+
+/// Every target's check, then one Cargo run per target; says what it built and skipped.
+fn cargo_build(cargo: &CargoOptions, env: &Environment, printer: &Printer) -> Result<Vec<PathBuf>> {
+    let cwd = Path::new(".");
+    let plan = husk_build::cargo::plan_runs(cargo, cwd, env)?;
+    for (target, why) in &plan.skipped {
+        printer.info(format!("skipping optional target {target}: {why}"));
+    }
+    for run in &plan.runs {
+        if let (Some(target), Some((var, linker))) = (&run.target, &run.linker) {
+            printer.info(format!(
+                "linking {target} with {} (setting {var}; set it yourself to choose another)",
+                linker.to_string_lossy()
+            ));
+        }
+    }
+    printer.info(match plan.runs.len() {
+        1 => "building the entrypoint with cargo".to_owned(),
+        n => format!("building the entrypoint with cargo for {n} targets"),
+    });
+    let built = husk_build::cargo::build_binaries(cargo, &plan, cwd, env)?;
+    for b in &built {
+        if b.auditable {
+            printer.info(format!(
+                "cargo auditable built {} (its crate list is embedded for scanners)",
+                b.executable.display()
+            ));
+        } else {
+            printer.info(format!(
+                "cargo built {}; cargo-auditable is not installed, so scanners will not see its crates (cargo install cargo-auditable --locked)",
+                b.executable.display()
+            ));
+        }
+    }
+    Ok(built.into_iter().map(|b| b.executable).collect())
 }
 
 fn pick_engine(choice: LoadEngine) -> Result<Engine> {
@@ -509,6 +543,7 @@ pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -
             outputs: &outputs,
             load,
             platform,
+            sbom_dir: sbom_dir.as_deref(),
         };
         return super::build_index::run(args.format, ctx, &reqs, &to, printer);
     }
@@ -537,15 +572,14 @@ pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -
         None,
         printer,
     )?;
-    let documents =
-        super::sbom_files::write_documents(sbom_dir.as_deref(), &outputs, &req.tags, &built.sbom)?;
-    written.extend(documents.iter().map(|p| p.display().to_string()));
-    let created = (req.encoding.epoch > 0).then(|| husk_build::rfc3339(req.encoding.epoch));
-    for line in
-        super::sbom_files::attach_documents(ctx, &built.image, &outputs, &built.sbom, created)?
-    {
-        printer.info(format!("  {line}"));
-    }
+    written.extend(sbom_documents(
+        ctx,
+        &built,
+        &req,
+        &outputs,
+        sbom_dir.as_deref(),
+        printer,
+    )?);
     if check {
         let loaded = load == Some(Engine::Podman);
         check_image(ctx, &built, &req, loaded, printer)?;
@@ -553,6 +587,26 @@ pub fn run(args: &BuildArgs, ctx: &husk_transport::Context, printer: &Printer) -
 
     print_summary(args.format, &built.summary, &req, written, printer)?;
     Ok(Exit::Success)
+}
+
+/// `--sbom`: the documents written (the paths, for the summary) and attached to the image
+/// at every output that keeps referrers.
+fn sbom_documents(
+    ctx: &husk_transport::Context,
+    built: &husk_build::BuildOutput,
+    req: &BuildRequest,
+    outputs: &[ImageRef],
+    dir: Option<&Path>,
+    printer: &Printer,
+) -> Result<Vec<String>> {
+    let documents = super::sbom_files::write_documents(dir, outputs, &req.tags, None, &built.sbom)?;
+    let created = (req.encoding.epoch > 0).then(|| husk_build::rfc3339(req.encoding.epoch));
+    for line in
+        super::sbom_files::attach_documents(ctx, &built.image, outputs, &built.sbom, created)?
+    {
+        printer.info(format!("  {line}"));
+    }
+    Ok(documents.iter().map(|p| p.display().to_string()).collect())
 }
 
 /// What the summary says about the image's package records.

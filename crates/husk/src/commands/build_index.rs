@@ -3,6 +3,8 @@
 //! its ELF header) -> one OCI image index, copied whole into `oci:`, `oci-archive:` and
 //! `docker://` outputs; outputs that hold one image (`docker-archive:`, engines,
 //! `--load`) get the `--platform` image, or nothing is written and the error lists them.
+//! With `--sbom`, each image's own documents are written beside the outputs (named with
+//! its platform) and attached to that image's manifest in `oci:` layouts and registries.
 
 use anyhow::{Context, Result};
 use husk_build::{BuildRequest, IndexOutput};
@@ -21,6 +23,8 @@ pub struct Outputs<'a> {
     pub load: Option<Engine>,
     /// `--platform`: the image for outputs that hold one.
     pub platform: Option<Platform>,
+    /// `--sbom-output`: where each image's SBOM documents go.
+    pub sbom_dir: Option<&'a std::path::Path>,
 }
 
 /// `--platform`, parsed before any work.
@@ -63,7 +67,7 @@ pub fn run(
         husk_oci::select_platform(built.index.document(), to.platform.as_ref(), &location)?;
     }
     let tags = reqs.first().map(|r| r.tags.clone()).unwrap_or_default();
-    let written = super::build::write_outputs(
+    let mut written = super::build::write_outputs(
         ctx,
         Source::Index(&built.index),
         to.outputs,
@@ -72,8 +76,55 @@ pub fn run(
         to.platform.clone(),
         printer,
     )?;
+    let epoch = reqs.first().map_or(0, |r| r.encoding.epoch);
+    written.extend(sbom_documents(ctx, &built, to, &tags, epoch, printer)?);
     print_summary(format, &built, reqs, &tags, written, printer)?;
     Ok(Exit::Success)
+}
+
+/// `--sbom`: each image's documents written (named with its platform) and attached to
+/// that image's manifest at every output that keeps referrers; the paths written.
+fn sbom_documents(
+    ctx: &husk_transport::Context,
+    built: &IndexOutput,
+    to: &Outputs<'_>,
+    tags: &[String],
+    epoch: u64,
+    printer: &Printer,
+) -> Result<Vec<String>> {
+    let created = (epoch > 0).then(|| husk_build::rfc3339(epoch));
+    let mut written = Vec::new();
+    for (summary, docs) in built.summaries.iter().zip(&built.documents) {
+        if docs.is_empty() {
+            continue;
+        }
+        let image = built
+            .index
+            .images()
+            .iter()
+            .find(|i| i.digest().is_ok_and(|d| d == summary.digest))
+            .context("the built index lost one of its images")?;
+        let slug = Some(super::sbom_files::platform_slug(&summary.platform));
+        let paths = super::sbom_files::write_documents(
+            to.sbom_dir,
+            to.outputs,
+            tags,
+            slug.as_deref(),
+            docs,
+        )?;
+        written.extend(paths.iter().map(|p| p.display().to_string()));
+        let lines = super::sbom_files::attach_documents(
+            ctx,
+            image.as_ref(),
+            to.outputs,
+            docs,
+            created.clone(),
+        )?;
+        for line in lines {
+            printer.info(format!("  {line}"));
+        }
+    }
+    Ok(written)
 }
 
 #[derive(Serialize)]

@@ -1,6 +1,8 @@
 //! Where `husk build --sbom` writes its documents: `--sbom-output DIR`, else next to the
 //! first local output (`out` -> `./out.spdx.json`), else (a registry or engine output) the
-//! current directory, named after the image.
+//! current directory, named after the image. Each image of a multi-platform build has its
+//! own documents, named with its platform (`out.linux-arm64-v8.spdx.json`) and attached to
+//! its own manifest.
 
 use std::path::{Path, PathBuf};
 
@@ -37,9 +39,23 @@ fn placement(dir: Option<&Path>, outputs: &[ImageRef], tags: &[String]) -> (Path
     }
 }
 
-/// The path a document (`sbom.spdx.json`, `sbom.cdx.json`) is written to.
-fn document_path(dir: &Path, stem: &str, file: &str) -> PathBuf {
+/// The file-name part of a platform: `linux/arm64/v8` -> `linux-arm64-v8`.
+pub fn platform_slug(platform: &husk_oci::Platform) -> String {
+    platform
+        .to_string()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}
+
+/// The path a document (`sbom.spdx.json`, `sbom.cdx.json`) is written to: `stem` and,
+/// for one image of an index, its platform's slug before the extension.
+fn document_path(dir: &Path, stem: &str, platform: Option<&str>, file: &str) -> PathBuf {
     let ext = file.strip_prefix("sbom.").unwrap_or(file);
+    let stem = match platform {
+        Some(p) => format!("{stem}.{p}"),
+        None => stem.to_owned(),
+    };
     let dir = if dir.as_os_str().is_empty() {
         Path::new(".")
     } else {
@@ -48,17 +64,19 @@ fn document_path(dir: &Path, stem: &str, file: &str) -> PathBuf {
     dir.join(format!("{stem}.{ext}"))
 }
 
-/// Writes each document; returns the paths written.
+/// Writes each document (of the image for `platform`, in a multi-platform build);
+/// returns the paths written.
 pub fn write_documents(
     dir: Option<&Path>,
     outputs: &[ImageRef],
     tags: &[String],
+    platform: Option<&str>,
     docs: &[(String, Vec<u8>)],
 ) -> Result<Vec<PathBuf>> {
     let (dir, stem) = placement(dir, outputs, tags);
     let mut written = Vec::new();
     for (file, bytes) in docs {
-        let path = document_path(&dir, &stem, file);
+        let path = document_path(&dir, &stem, platform, file);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create {} for the SBOM", parent.display()))?;
@@ -149,8 +167,17 @@ mod tests {
     fn documents_go_next_to_the_first_local_output() {
         let (dir, stem) = placement(None, &[r("oci:build/out")], &["curl:latest".into()]);
         assert_eq!((dir, stem.as_str()), (PathBuf::from("build"), "out"));
-        let p = document_path(Path::new(""), "out", "sbom.spdx.json");
+        let p = document_path(Path::new(""), "out", None, "sbom.spdx.json");
         assert_eq!(p, PathBuf::from("./out.spdx.json"));
+    }
+
+    #[test]
+    fn each_platform_has_its_own_documents() {
+        let arm = husk_oci::parse_platform("linux/arm64/v8").unwrap();
+        let slug = platform_slug(&arm);
+        assert_eq!(slug, "linux-arm64-v8");
+        let p = document_path(Path::new("b"), "out", Some(&slug), "sbom.cdx.json");
+        assert_eq!(p, PathBuf::from("b/out.linux-arm64-v8.cdx.json"));
     }
 
     #[test]
