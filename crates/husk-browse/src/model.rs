@@ -6,7 +6,7 @@
 use std::cell::Cell;
 use std::collections::HashSet;
 
-use husk_explore::{Efficiency, History, Summary, WastedFile, efficiency};
+use husk_explore::{Efficiency, Filesystem, History, Node, Summary, WastedFile, efficiency};
 use husk_layer::ImagePath;
 
 use crate::keys::Key;
@@ -146,7 +146,13 @@ impl Browser {
             self.efficiency = Some(efficiency(self.history.merged()));
             self.wasted = self.history.wasted_files();
         }
-        if self.tree.as_ref().is_none_or(|t| t.layer != self.layer) {
+        if self
+            .tree
+            .as_ref()
+            .is_none_or(|t| t.layer != self.layer || !t.fits(&self.history))
+        {
+            // The old tree goes first, so two trees are never held at once.
+            self.tree = None;
             let view = self.history.as_of(self.layer);
             let changes = self.history.changes().get(self.layer);
             self.tree = match (view, changes) {
@@ -169,6 +175,16 @@ impl Browser {
             self.rows.iter().position(|&i| t.entries[i].path == p)
         });
         self.cursor = found.unwrap_or(self.cursor.min(self.rows.len().saturating_sub(1)));
+    }
+
+    /// The selected layer's view, when it is read.
+    pub fn view(&self) -> Option<&Filesystem> {
+        Some(self.tree.as_ref()?.view(&self.history))
+    }
+
+    /// The node of tree entry `i`, as of the selected layer (or as it was when removed).
+    pub fn node(&self, i: usize) -> Option<&Node> {
+        self.tree.as_ref()?.node(i, &self.history)
     }
 
     /// The path under the tree cursor.

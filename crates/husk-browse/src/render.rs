@@ -314,7 +314,7 @@ fn tree_pane(f: &mut Frame, b: &Browser, area: Rect) {
         Some(t) => {
             for (row, &i) in b.rows.iter().enumerate().skip(top).take(height) {
                 let e = &t.entries[i];
-                let Some(n) = t.node(i) else { continue };
+                let Some(n) = b.node(i) else { continue };
                 let fold = match (e.dir, b.collapsed.contains(&e.path)) {
                     (true, true) => "▸ ",
                     (true, false) => "▾ ",
