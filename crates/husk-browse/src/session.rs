@@ -206,8 +206,8 @@ fn split(dest: &Path) -> Result<(&Path, &str), BrowseError> {
 pub fn run<L: Layer>(layers: &[L], summary: Summary, opts: &Options) -> Result<(), BrowseError> {
     let _guard = Guard::enter().map_err(BrowseError::Terminal)?;
     let backend = ratatui::backend::CrosstermBackend::new(io::stdout());
+    // The guard cleared the screen: no `terminal.clear()`, which would query the cursor.
     let mut terminal = Terminal::new(backend).map_err(BrowseError::Terminal)?;
-    terminal.clear().map_err(BrowseError::Terminal)?;
     let mut session = Session::new(layers, summary, opts);
     let failed: std::cell::Cell<Option<io::Error>> = std::cell::Cell::new(None);
     let mut draw = |b: &Browser| {
@@ -223,6 +223,7 @@ pub fn run<L: Layer>(layers: &[L], summary: Summary, opts: &Options) -> Result<(
         }
         let key = match ratatui::crossterm::event::read().map_err(BrowseError::Terminal)? {
             ratatui::crossterm::event::Event::Key(k) => Key::from_event(k),
+            ratatui::crossterm::event::Event::Mouse(m) => Key::from_mouse(m),
             _ => None,
         };
         if let Some(k) = key
