@@ -1,8 +1,10 @@
-//! The keys the browser understands, independent of the terminal library, and the one
-//! mapping from crossterm's events to them (so the state machine is tested without a
-//! terminal).
+//! The keys the browser understands (mouse clicks and the wheel among them), independent
+//! of the terminal library, and the one mapping from crossterm's events to them (so the
+//! state machine is tested without a terminal).
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 
 /// One key press.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +26,12 @@ pub enum Key {
     Char(char),
     /// A letter with Ctrl held (lower case): `Ctrl('a')`.
     Ctrl(char),
+    /// The left mouse button pressed at a cell (column, row; 0-based from the top left).
+    Click(u16, u16),
+    /// The mouse wheel turned up (away from the user) over a cell.
+    WheelUp(u16, u16),
+    /// The mouse wheel turned down over a cell.
+    WheelDown(u16, u16),
 }
 
 impl Key {
@@ -52,6 +60,18 @@ impl Key {
             _ => return None,
         })
     }
+
+    /// The key of a mouse event: a left click or a wheel turn; `None` for the rest
+    /// (releases, drags, moves, other buttons).
+    pub fn from_mouse(e: MouseEvent) -> Option<Key> {
+        let (c, r) = (e.column, e.row);
+        match e.kind {
+            MouseEventKind::Down(MouseButton::Left) => Some(Key::Click(c, r)),
+            MouseEventKind::ScrollUp => Some(Key::WheelUp(c, r)),
+            MouseEventKind::ScrollDown => Some(Key::WheelDown(c, r)),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -78,5 +98,27 @@ mod tests {
         let mut release = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
         release.kind = KeyEventKind::Release;
         assert_eq!(Key::from_event(release), None);
+    }
+
+    #[test]
+    fn mouse_events_map_to_clicks_and_wheel_turns() {
+        let m = |kind| {
+            Key::from_mouse(MouseEvent {
+                kind,
+                column: 7,
+                row: 3,
+                modifiers: KeyModifiers::NONE,
+            })
+        };
+        assert_eq!(
+            m(MouseEventKind::Down(MouseButton::Left)),
+            Some(Key::Click(7, 3))
+        );
+        assert_eq!(m(MouseEventKind::ScrollUp), Some(Key::WheelUp(7, 3)));
+        assert_eq!(m(MouseEventKind::ScrollDown), Some(Key::WheelDown(7, 3)));
+        assert_eq!(m(MouseEventKind::Down(MouseButton::Right)), None);
+        assert_eq!(m(MouseEventKind::Up(MouseButton::Left)), None);
+        assert_eq!(m(MouseEventKind::Drag(MouseButton::Left)), None);
+        assert_eq!(m(MouseEventKind::Moved), None);
     }
 }

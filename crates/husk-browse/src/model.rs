@@ -6,8 +6,10 @@
 use std::cell::Cell;
 use std::collections::HashSet;
 
-use husk_explore::{Efficiency, History, Summary, WastedFile, efficiency};
+use husk_explore::{Efficiency, Filesystem, History, Node, Summary, WastedFile, efficiency};
 use husk_layer::ImagePath;
+
+use ratatui::layout::{Position, Rect};
 
 use crate::keys::Key;
 use crate::tree::{Filter, Tree};
@@ -78,6 +80,10 @@ pub struct Browser {
     pub(crate) layers_top: Cell<usize>,
     /// Rows of the tree pane at the last frame (for Page Up/Down).
     pub(crate) page: Cell<usize>,
+    /// Where the last frame drew the layer list and the tree rows (inside their
+    /// borders), for mouse clicks and the wheel.
+    pub(crate) layers_area: Cell<Rect>,
+    pub(crate) tree_area: Cell<Rect>,
 }
 
 impl Browser {
@@ -106,6 +112,8 @@ impl Browser {
             tree_top: Cell::new(0),
             layers_top: Cell::new(0),
             page: Cell::new(10),
+            layers_area: Cell::new(Rect::ZERO),
+            tree_area: Cell::new(Rect::ZERO),
         };
         b.refresh();
         b
@@ -146,7 +154,13 @@ impl Browser {
             self.efficiency = Some(efficiency(self.history.merged()));
             self.wasted = self.history.wasted_files();
         }
-        if self.tree.as_ref().is_none_or(|t| t.layer != self.layer) {
+        if self
+            .tree
+            .as_ref()
+            .is_none_or(|t| t.layer != self.layer || !t.fits(&self.history))
+        {
+            // The old tree goes first, so two trees are never held at once.
+            self.tree = None;
             let view = self.history.as_of(self.layer);
             let changes = self.history.changes().get(self.layer);
             self.tree = match (view, changes) {
@@ -171,6 +185,16 @@ impl Browser {
         self.cursor = found.unwrap_or(self.cursor.min(self.rows.len().saturating_sub(1)));
     }
 
+    /// The selected layer's view, when it is read.
+    pub fn view(&self) -> Option<&Filesystem> {
+        Some(self.tree.as_ref()?.view(&self.history))
+    }
+
+    /// The node of tree entry `i`, as of the selected layer (or as it was when removed).
+    pub fn node(&self, i: usize) -> Option<&Node> {
+        self.tree.as_ref()?.node(i, &self.history)
+    }
+
     /// The path under the tree cursor.
     pub fn selected_path(&self) -> Option<ImagePath> {
         let t = self.tree.as_ref()?;
@@ -187,6 +211,13 @@ impl Browser {
     pub fn handle(&mut self, key: Key) -> Effect {
         if key == Key::Ctrl('c') {
             return Effect::Quit;
+        }
+        if let Key::Click(c, r) | Key::WheelUp(c, r) | Key::WheelDown(c, r) = key {
+            // Not while a line is typed; a click anywhere closes the help.
+            if self.input.is_some() || std::mem::take(&mut self.help) {
+                return Effect::None;
+            }
+            return self.mouse(key, Position::new(c, r));
         }
         if self.input.is_some() {
             return self.type_key(key);
@@ -272,6 +303,41 @@ impl Browser {
             _ => return Effect::None,
         };
         self.select_layer(to)
+    }
+
+    /// A click selects the layer or the tree row under it (and focuses that pane); the
+    /// wheel moves the layer selection by one, or the tree cursor by three rows, in the
+    /// pane under the pointer. Elsewhere the mouse does nothing.
+    fn mouse(&mut self, key: Key, at: Position) -> Effect {
+        let (layers, tree) = (self.layers_area.get(), self.tree_area.get());
+        let step: isize = match key {
+            Key::WheelUp(..) => -1,
+            Key::WheelDown(..) => 1,
+            _ => 0,
+        };
+        if layers.contains(at) {
+            self.focus = Pane::Layers;
+            let to = match step {
+                0 => self.layers_top.get() + usize::from(at.y - layers.y),
+                s => self.layer.saturating_add_signed(s),
+            };
+            return self.select_layer(to.min(self.layer_count().saturating_sub(1)));
+        }
+        if tree.contains(at) {
+            self.focus = Pane::Tree;
+            let last = self.rows.len().saturating_sub(1);
+            self.cursor = match step {
+                0 => {
+                    let row = self.tree_top.get() + usize::from(at.y - tree.y);
+                    if row > last {
+                        return Effect::None;
+                    }
+                    row
+                }
+                s => self.cursor.saturating_add_signed(3 * s).min(last),
+            };
+        }
+        Effect::None
     }
 
     /// Select layer `to`: its tree if it is read, else ask the session to read it.

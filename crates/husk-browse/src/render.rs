@@ -6,7 +6,7 @@
 
 use husk_explore::ChangeKind;
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Margin, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
@@ -28,6 +28,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("Ctrl+L", "layer's own entries / whole tree"),
     ("c", "copy selected path out (safe extraction)"),
     ("x", "export selected layer as a tar"),
+    ("mouse", "click: select layer / row; wheel: scroll"),
     ("q, Ctrl+C", "quit"),
 ];
 
@@ -113,6 +114,7 @@ fn scrolled(top: usize, cursor: usize, height: usize) -> usize {
 }
 
 fn layers_pane(f: &mut Frame, b: &Browser, area: Rect) {
+    b.layers_area.set(area.inner(Margin::new(1, 1)));
     let height = area.height.saturating_sub(2) as usize;
     let top = scrolled(b.layers_top.get(), b.layer, height);
     b.layers_top.set(top);
@@ -300,6 +302,7 @@ fn tree_title(b: &Browser) -> String {
 }
 
 fn tree_pane(f: &mut Frame, b: &Browser, area: Rect) {
+    b.tree_area.set(area.inner(Margin::new(1, 1)));
     let height = area.height.saturating_sub(2) as usize;
     b.page.set(height.max(1));
     let top = scrolled(b.tree_top.get(), b.cursor, height);
@@ -314,7 +317,7 @@ fn tree_pane(f: &mut Frame, b: &Browser, area: Rect) {
         Some(t) => {
             for (row, &i) in b.rows.iter().enumerate().skip(top).take(height) {
                 let e = &t.entries[i];
-                let Some(n) = t.node(i) else { continue };
+                let Some(n) = b.node(i) else { continue };
                 let fold = match (e.dir, b.collapsed.contains(&e.path)) {
                     (true, true) => "▸ ",
                     (true, false) => "▾ ",

@@ -106,14 +106,14 @@ impl<'a, L: Layer> Session<'a, L> {
     /// directory's contents into `dest` (created, or empty), anything else as `dest`, or
     /// `dest/NAME` when `dest` is a directory; never anything outside `dest`.
     fn copy(&self, path: &ImagePath, dest: &str) -> Result<String, BrowseError> {
-        let Some(tree) = &self.browser.tree else {
+        let Some(view) = self.browser.view() else {
             return Ok("this layer is not read".into());
         };
         let fail = |source| BrowseError::Copy {
             path: crate::text::clean(path.as_str()).into_owned(),
             source,
         };
-        let (resolved, node) = tree.view.lookup(path, true).map_err(fail)?;
+        let (resolved, node) = view.lookup(path, true).map_err(fail)?;
         let opts = ExtractOptions {
             force: false,
             preserve_modes: false,
@@ -124,13 +124,13 @@ impl<'a, L: Layer> Session<'a, L> {
         };
         let dest = Path::new(dest);
         let report = if node.is_dir() {
-            extract_dir(self.layers, &tree.view, &resolved, dest, &opts)
+            extract_dir(self.layers, view, &resolved, dest, &opts)
         } else if dest.is_dir() {
             let name = resolved.file_name().unwrap_or("file");
-            extract_one(self.layers, &tree.view, &resolved, dest, name, &opts)
+            extract_one(self.layers, view, &resolved, dest, name, &opts)
         } else {
             let (parent, name) = split(dest)?;
-            extract_one(self.layers, &tree.view, &resolved, parent, name, &opts)
+            extract_one(self.layers, view, &resolved, parent, name, &opts)
         }
         .map_err(fail)?;
         Ok(format!(
@@ -206,8 +206,8 @@ fn split(dest: &Path) -> Result<(&Path, &str), BrowseError> {
 pub fn run<L: Layer>(layers: &[L], summary: Summary, opts: &Options) -> Result<(), BrowseError> {
     let _guard = Guard::enter().map_err(BrowseError::Terminal)?;
     let backend = ratatui::backend::CrosstermBackend::new(io::stdout());
+    // The guard cleared the screen: no `terminal.clear()`, which would query the cursor.
     let mut terminal = Terminal::new(backend).map_err(BrowseError::Terminal)?;
-    terminal.clear().map_err(BrowseError::Terminal)?;
     let mut session = Session::new(layers, summary, opts);
     let failed: std::cell::Cell<Option<io::Error>> = std::cell::Cell::new(None);
     let mut draw = |b: &Browser| {
@@ -223,6 +223,7 @@ pub fn run<L: Layer>(layers: &[L], summary: Summary, opts: &Options) -> Result<(
         }
         let key = match ratatui::crossterm::event::read().map_err(BrowseError::Terminal)? {
             ratatui::crossterm::event::Event::Key(k) => Key::from_event(k),
+            ratatui::crossterm::event::Event::Mouse(m) => Key::from_mouse(m),
             _ => None,
         };
         if let Some(k) = key

@@ -3,9 +3,10 @@
 //! each with its change mark; and which of them are visible under the current filters,
 //! search and collapsed directories.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
-use husk_explore::{ChangeKind, Filesystem, LayerChanges, Node, tree_order};
+use husk_explore::{ChangeKind, Filesystem, History, LayerChanges, Node, tree_order};
 use husk_layer::ImagePath;
 
 /// One path of the tree.
@@ -64,13 +65,16 @@ impl Filter {
 /// The tree of one layer: its view and its entries.
 pub struct Tree {
     pub layer: usize,
-    pub view: Filesystem,
+    /// The view as of the layer, or `None` when it is the history's merged view (the
+    /// top layer read), which is shared rather than copied.
+    own: Option<Filesystem>,
     pub entries: Vec<Entry>,
 }
 
 impl Tree {
-    /// The tree of `view` (the filesystem as of `changes.index`) with `changes` marked.
-    pub fn new(view: Filesystem, changes: &LayerChanges) -> Tree {
+    /// The tree of `view` (the filesystem as of `changes.index`, as
+    /// [`History::as_of`] gives it) with `changes` marked.
+    pub fn new(view: Cow<'_, Filesystem>, changes: &LayerChanges) -> Tree {
         let marks: HashMap<&ImagePath, ChangeKind> =
             changes.paths.iter().map(|c| (&c.path, c.kind)).collect();
         let mut removed = changes
@@ -98,15 +102,31 @@ impl Tree {
         let entries = link(paths, &marks);
         Tree {
             layer: changes.index,
-            view,
+            own: match view {
+                Cow::Owned(fs) => Some(fs),
+                Cow::Borrowed(_) => None,
+            },
             entries,
         }
     }
 
+    /// Whether this tree still fits `history`: a tree sharing the merged view is stale
+    /// once a layer above it is read.
+    pub fn fits(&self, history: &History) -> bool {
+        self.own.is_some() || history.loaded() == self.layer + 1
+    }
+
+    /// The view as of the layer (`history`: the one the tree was made from).
+    pub fn view<'a>(&'a self, history: &'a History) -> &'a Filesystem {
+        self.own.as_ref().unwrap_or_else(|| history.merged())
+    }
+
     /// The node of entry `i` (as of the layer, or as it was when removed).
-    pub fn node(&self, i: usize) -> Option<&Node> {
+    pub fn node<'a>(&'a self, i: usize, history: &'a History) -> Option<&'a Node> {
         let e = self.entries.get(i)?;
-        e.removed.as_deref().or_else(|| self.view.get(&e.path))
+        e.removed
+            .as_deref()
+            .or_else(|| self.view(history).get(&e.path))
     }
 
     /// The entries to list, in order: those the filter and the search (a case-insensitive

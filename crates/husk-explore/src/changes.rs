@@ -4,20 +4,23 @@
 //! Why it is shaped so: `husk browse` shows the tree as of any layer and that layer's
 //! changes, and `husk layers --format json` lists them; both come from one pass over the
 //! layers. The view records, per layer, each path the layer touched with its node before
-//! the layer's first touch; comparing with the node after gives the change, and putting
-//! the "before" nodes back undoes the layer, so the tree as of layer N is the merged view
-//! with the layers above N undone (no layer is read twice). Layers are read one at a time
-//! on demand ([`History::read_through`]), so a registry image downloads only the layers a
-//! user asks to see.
+//! the layer's first touch; comparing with the node after gives the change. The tree as
+//! of layer N is built forward: the paths layers 0..=N touched, each with its node before
+//! the first layer above N that touched it, or its merged node when none did (no layer
+//! is read twice, and the merged view is never copied: the top layer's tree is the
+//! merged view itself). Layers are read one at a time on demand
+//! ([`History::read_through`]), so a registry image downloads only the layers a user
+//! asks to see; a layer that fails half-way is undone from its journal.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet, btree_map};
 
 use husk_layer::{EntryKind, ImagePath};
 use husk_oci::Layer;
 use serde::Serialize;
 
 use crate::error::ExploreError;
-use crate::fs::{Filesystem, Layering, Locator, Node, ViewOptions};
+use crate::fs::{Filesystem, Key, Layering, Locator, Node, ViewOptions, tree_order};
 
 /// How a layer changed one path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -147,7 +150,14 @@ impl History {
             self.fs.set_journal(Some(BTreeMap::new()));
             let applied = self.layering.apply(&mut self.fs, layers, at);
             let journal = self.fs.set_journal(None).unwrap_or_default();
-            applied?;
+            if let Err(e) = applied {
+                // A layer that failed half-way is undone, so the view stays the one of
+                // the layers below it (and `as_of` of the top layer read stays right).
+                for (key, before) in journal {
+                    self.fs.restore(&key.0, before.map(|b| *b));
+                }
+                return Err(e);
+            }
             let paths = journal
                 .into_iter()
                 .filter_map(|(key, before)| self.change(key.0, before))
@@ -210,19 +220,38 @@ impl History {
     }
 
     /// The tree as of layer `index` (that layer and those below it), or `None` when that
-    /// layer is not read yet.
-    pub fn as_of(&self, index: usize) -> Option<Filesystem> {
-        if index >= self.changes.len() {
-            return None;
+    /// layer is not read yet. The top layer read is the merged view itself, borrowed; a
+    /// lower layer's tree is built forward from the paths its layers touched, so the
+    /// merged view is never copied whole ([`History::node_as_of`] says where each node
+    /// comes from).
+    pub fn as_of(&self, index: usize) -> Option<Cow<'_, Filesystem>> {
+        if index + 1 == self.changes.len() {
+            return Some(Cow::Borrowed(&self.fs));
         }
-        let mut fs = self.fs.clone();
-        for layer in self.changes[index + 1..].iter().rev() {
-            for c in &layer.paths {
-                fs.restore(&c.path, c.before.as_deref().cloned());
+        let below = self.changes.get(..=index)?;
+        let mut nodes = BTreeMap::new();
+        let root = ImagePath::root();
+        let touched = below.iter().flat_map(|l| l.paths.iter().map(|c| &c.path));
+        for path in std::iter::once(&root).chain(touched) {
+            if let btree_map::Entry::Vacant(slot) = nodes.entry(Key(path.clone()))
+                && let Some(node) = self.node_as_of(path, index)
+            {
+                slot.insert(node.clone());
             }
         }
-        fs.truncate_layers(index + 1);
-        Some(fs)
+        Some(Cow::Owned(self.fs.with_nodes(nodes, index + 1)))
+    }
+
+    /// The node at `path` as of layer `index`: as it was before the first layer above
+    /// `index` that touched it (each layer's changes are in tree order: a binary search),
+    /// else as it is in the merged view (no layer above changed it).
+    fn node_as_of(&self, path: &ImagePath, index: usize) -> Option<&Node> {
+        for layer in self.changes.get(index + 1..).unwrap_or_default() {
+            if let Ok(i) = layer.paths.binary_search_by(|c| tree_order(&c.path, path)) {
+                return layer.paths[i].before.as_deref();
+            }
+        }
+        self.fs.get(path)
     }
 
     /// The paths whose written content nobody sees in the merged view, most bytes first

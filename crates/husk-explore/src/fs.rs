@@ -372,9 +372,18 @@ impl Filesystem {
         }
     }
 
-    /// Forget the figures of the layers from `count` on (after an undo).
-    pub(crate) fn truncate_layers(&mut self, count: usize) {
-        self.layers.truncate(count);
+    /// A view of the same image with `nodes` and the figures of the first `layers`
+    /// layers (the tree as of a lower layer, built by [`crate::changes::History`]).
+    pub(crate) fn with_nodes(&self, nodes: BTreeMap<Key, Node>, layers: usize) -> Filesystem {
+        let path_bytes = nodes.keys().map(|k| k.0.as_str().len() as u64).sum();
+        Filesystem {
+            nodes,
+            layers: self.layers.iter().take(layers).cloned().collect(),
+            single_layer: None,
+            limits: self.limits,
+            path_bytes,
+            journal: None,
+        }
     }
 
     /// Add (or replace) the node at `path`, within the view's budget.

@@ -21,9 +21,12 @@ RUN ["/bin/busybox", "sh", "-c", "echo changed > /data/hello.txt"]
 CMD ["/bin/busybox", "cat", "/data/hello.txt"]
 "#;
 
-/// Build the image above with podman and save it as an oci-archive.
-fn podman_image(dir: &Path) -> String {
-    let tag = format!("localhost/husk-browse-e2e:{}", std::process::id());
+/// Build the image above with podman and save it as an oci-archive. The tests of this
+/// file run as threads of one process and each removes its tag when saved, so the tag
+/// names the test (`name`) as well as the process: with the process id alone, one
+/// test's `rmi` could remove the image the other was saving.
+fn podman_image(dir: &Path, name: &str) -> String {
+    let tag = format!("localhost/husk-browse-e2e-{name}:{}", std::process::id());
     std::fs::copy("/bin/busybox", dir.join("busybox")).unwrap();
     std::fs::create_dir_all(dir.join("files/sub")).unwrap();
     std::fs::write(dir.join("files/hello.txt"), "hello\n").unwrap();
@@ -197,7 +200,7 @@ fn browse_shows_layers_marks_and_waste_and_keys_change_the_screen() {
     }
     let t = tempfile::tempdir().unwrap();
     let d = t.path();
-    let image = podman_image(d);
+    let image = podman_image(d, "keys");
     let wasted = layers_wasted(d, &image);
     let husk = PathBuf::from(env!("CARGO_BIN_EXE_husk"));
     let pane = Pane::start(d, "q", &script(&husk, &image, "q"));
@@ -316,7 +319,7 @@ fn a_registry_image_downloads_only_the_layers_selected() {
     }
     let t = tempfile::tempdir().unwrap();
     let d = t.path();
-    let image = podman_image(d);
+    let image = podman_image(d, "registry");
     let reg = registry::start_registry(false);
     let remote = format!("docker://{}/browse:1", reg.host());
     let r = husk_run(d, &["push", &image, &remote, "--insecure-http"]);

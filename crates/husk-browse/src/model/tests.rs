@@ -324,3 +324,66 @@ fn many_layers_in_80x24_keep_the_figures_and_the_selection_in_view() {
     b.handle(Key::Home);
     assert!(screen(&b, 80, 24).contains("> 0"));
 }
+
+#[test]
+fn clicks_and_the_wheel_select_layers_and_rows_where_they_were_drawn() {
+    let layers = image();
+    let mut b = browser(&layers, false);
+    // Before any frame the panes have no place on screen: the mouse does nothing.
+    assert_eq!(b.handle(Key::Click(5, 3)), Effect::None);
+    assert_eq!((b.layer(), b.focus), (0, Pane::Layers));
+    screen(&b, 80, 24);
+    let (la, ta) = (b.layers_area.get(), b.tree_area.get());
+    assert!(la.width > 0 && ta.width > 0, "{la:?} {ta:?}");
+
+    // A click on layer 2's row selects it; the wheel moves one layer.
+    assert_eq!(b.handle(Key::Click(la.x + 2, la.y + 2)), Effect::None);
+    assert_eq!(b.layer(), 2);
+    b.handle(Key::WheelUp(la.x, la.y));
+    assert_eq!(b.layer(), 1);
+    b.handle(Key::WheelDown(la.x, la.y));
+    b.handle(Key::WheelDown(la.x, la.y));
+    assert_eq!(b.layer(), 2, "the wheel stops at the last layer");
+
+    // A click on a tree row moves the cursor there and focuses the tree.
+    let s = screen(&b, 80, 24);
+    let y = s
+        .lines()
+        .position(|l| {
+            let tree: String = l.chars().skip(32).collect();
+            tree.trim_end_matches([' ', '│'])
+                .split_whitespace()
+                .any(|w| w == "usr")
+        })
+        .unwrap();
+    b.handle(Key::Click(ta.x + 3, y as u16));
+    assert_eq!(b.focus, Pane::Tree);
+    assert_eq!(b.selected_path().unwrap().as_str(), "/usr");
+    let at = b.cursor;
+    b.handle(Key::WheelDown(ta.x, ta.y));
+    assert_eq!(b.cursor, (at + 3).min(b.rows.len() - 1));
+    b.handle(Key::WheelUp(ta.x, ta.y));
+    b.handle(Key::WheelUp(ta.x, ta.y));
+    assert_eq!(b.cursor, at.saturating_sub(3));
+    // Below the last row, on a border, or outside both panes: nothing moves.
+    let at = b.cursor;
+    b.handle(Key::Click(ta.x, ta.y + ta.height - 1));
+    b.handle(Key::Click(ta.x - 1, ta.y));
+    b.handle(Key::Click(79, 23));
+    b.handle(Key::Click(u16::MAX, u16::MAX));
+    assert_eq!((b.cursor, b.layer(), b.focus), (at, 2, Pane::Tree));
+
+    // While a search is typed the mouse is ignored; with the help open a click closes it.
+    b.handle(Key::Char('/'));
+    b.handle(Key::Click(la.x, la.y));
+    assert_eq!((b.layer(), b.input.clone()), (2, Some(Input::Search)));
+    b.handle(Key::Esc);
+    b.handle(Key::Char('?'));
+    b.handle(Key::Click(la.x, la.y));
+    assert!(!b.help);
+    assert_eq!(
+        b.layer(),
+        2,
+        "the click that closes the help selects nothing"
+    );
+}

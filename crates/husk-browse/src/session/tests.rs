@@ -61,6 +61,42 @@ fn a_lazy_session_reads_only_the_layers_selected() {
     );
 }
 
+/// The size the selected layer's view gives `path`.
+fn size_of(b: &Browser, path: &str) -> Option<u64> {
+    let path = husk_layer::ImagePath::parse(path).unwrap();
+    b.view().and_then(|v| v.get(&path)).map(|n| n.size)
+}
+
+#[test]
+fn a_tree_sharing_the_merged_view_is_rebuilt_once_a_layer_above_is_read() {
+    let layers = image();
+    let mut s = session(&layers, false);
+    // Layer 0 is the top layer read: its tree is the merged view, shared.
+    assert_eq!(size_of(s.browser(), "/etc/motd"), Some(6));
+    press(&mut s, &[Key::Down]);
+    assert_eq!(size_of(s.browser(), "/etc/motd"), Some(13));
+    // Back to layer 0, now below the top: built forward, layer 1's write is not in it.
+    press(&mut s, &[Key::Up]);
+    assert_eq!(size_of(s.browser(), "/etc/motd"), Some(6));
+    assert_eq!(size_of(s.browser(), "/etc/new"), None);
+    let b = s.browser();
+    let motd = b
+        .rows
+        .iter()
+        .find(|&&i| b.tree.as_ref().unwrap().entries[i].path.as_str() == "/etc/motd");
+    assert_eq!(motd.and_then(|&i| b.node(i)).map(|n| n.size), Some(6));
+    // Layer 1 shows, sharing the merged view, when layer 2 is read under it (not
+    // through a key, which drops the tree first): the tree is rebuilt, not stale.
+    press(&mut s, &[Key::Down]);
+    assert_eq!(size_of(s.browser(), "/usr/share/perl/a.pm"), Some(100));
+    s.browser.history_mut().read_through(&layers, 2).unwrap();
+    s.browser.refresh();
+    assert_eq!(s.browser().layer(), 1);
+    assert_eq!(size_of(s.browser(), "/usr/share/perl/a.pm"), Some(100));
+    press(&mut s, &[Key::End]);
+    assert_eq!(size_of(s.browser(), "/usr/share/perl/a.pm"), None);
+}
+
 #[test]
 fn copy_writes_the_selected_path_as_of_the_layer_and_nothing_outside_dest() {
     let layers = image();

@@ -17,6 +17,7 @@ enum E<'a> {
     File(&'a str, usize),
     Dir(&'a str, u32),
     Link(&'a str, &'a str),
+    Hard(&'a str, &'a str),
 }
 
 fn layer(entries: &[E]) -> TarLayer {
@@ -42,6 +43,12 @@ fn layer(entries: &[E]) -> TarLayer {
                 h.set_entry_type(tar::EntryType::Symlink);
                 h.set_size(0);
                 h.set_mode(0o777);
+                b.append_link(&mut h, name, target).unwrap();
+            }
+            E::Hard(name, target) => {
+                h.set_entry_type(tar::EntryType::Link);
+                h.set_size(0);
+                h.set_mode(0o644);
                 b.append_link(&mut h, name, target).unwrap();
             }
         }
@@ -151,6 +158,119 @@ fn the_tree_as_of_a_layer_undoes_the_layers_above_it() {
         assert_eq!(got.len(), want.len());
     }
     assert!(h.as_of(3).is_none());
+}
+
+/// Every kind of change a layer can make: whiteouts of a file and of a tree, an opaque
+/// directory, a file overwritten, a file replaced by a directory and back, a path removed
+/// and added again by one layer, a symlinked parent followed, hard links, a re-listed
+/// directory with new attributes, and an identical layer listed twice.
+fn busy_image() -> Vec<TarLayer> {
+    vec![
+        layer(&[
+            E::Dir("etc", 0o755),
+            E::File("etc/motd", 10),
+            E::File("etc/keep", 1),
+            E::Dir("opt/app/lib", 0o755),
+            E::File("opt/app/lib/a.so", 30),
+            E::File("opt/app/bin", 40),
+            E::Hard("opt/app/bin2", "opt/app/bin"),
+            E::Dir("usr/share/perl", 0o755),
+            E::File("usr/share/perl/a.pm", 100),
+            E::Link("lib", "usr/lib"),
+            E::File("x", 3),
+        ]),
+        layer(&[
+            E::File("etc/motd", 20),
+            E::File("lib/libc.so", 7),
+            E::File("opt/app/.wh..wh..opq", 0),
+            E::File("opt/app/new", 5),
+            E::Dir("x", 0o700),
+            E::File("x/inside", 2),
+        ]),
+        layer(&[
+            E::File("usr/share/.wh.perl", 0),
+            E::File(".wh.x", 0),
+            E::File("x", 9),
+            E::Dir("etc", 0o700),
+            E::File("etc/.wh.keep", 0),
+            E::Hard("etc/motd2", "etc/motd"),
+        ]),
+        layer(&[E::File("etc/motd", 20)]),
+        layer(&[
+            E::Dir("usr/share/perl", 0o750),
+            E::File("usr/share/perl/b.pm", 1),
+            E::File("etc/.wh..wh..opq", 0),
+        ]),
+        layer(&[E::File("etc/motd", 20)]),
+    ]
+}
+
+#[test]
+fn the_tree_as_of_each_layer_equals_merging_the_layers_up_to_it() {
+    let layers = busy_image();
+    let walk = |fs: &Filesystem| {
+        fs.walk(&ImagePath::root())
+            .map(|(p, n)| (p.to_string(), n.clone()))
+            .collect::<Vec<_>>()
+    };
+    let h = History::read_all(&layers, ViewOptions::default()).unwrap();
+    for k in 0..layers.len() {
+        let want = Filesystem::build(&layers[..=k], ViewOptions::default()).unwrap();
+        let got = h.as_of(k).unwrap();
+        assert_eq!(walk(&got), walk(&want), "as of layer {k}");
+        assert_eq!(got.layer_stats(), want.layer_stats(), "layer {k}");
+        assert_eq!(got.len(), want.len());
+        // The budget counts the same paths: one more layer's worth fits the same way.
+        assert_eq!(
+            got.resolve(&p("/lib/libc.so"), true).ok(),
+            want.resolve(&p("/lib/libc.so"), true).ok()
+        );
+    }
+    // The top layer's tree is the merged view itself, not a copy.
+    assert!(matches!(h.as_of(layers.len() - 1), Some(Cow::Borrowed(_))));
+    // Read lazily, each layer's tree is the same as read all at once.
+    let mut lazy = History::new(&layers, ViewOptions::default());
+    for k in 0..layers.len() {
+        lazy.read_through(&layers, k).unwrap();
+        for j in 0..=k {
+            assert_eq!(
+                walk(&lazy.as_of(j).unwrap()),
+                walk(&h.as_of(j).unwrap()),
+                "{j} of {k}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_layer_that_fails_half_way_is_undone() {
+    // The hard link's target does not exist: the layer fails after its first entries
+    // landed, and the view goes back to the layers below it.
+    let layers = [
+        layer(&[E::File("a", 1), E::Dir("d", 0o755)]),
+        layer(&[
+            E::File("a", 2),
+            E::File("d/.wh..wh..opq", 0),
+            E::File("b", 1),
+            E::Hard("c", "nowhere"),
+        ]),
+    ];
+    let mut h = History::new(&layers, ViewOptions::default());
+    h.read_through(&layers, 0).unwrap();
+    let before: Vec<_> = h
+        .merged()
+        .walk(&ImagePath::root())
+        .map(|(p, n)| (p.clone(), n.clone()))
+        .collect();
+    assert!(h.read_through(&layers, 1).is_err());
+    let after: Vec<_> = h
+        .merged()
+        .walk(&ImagePath::root())
+        .map(|(p, n)| (p.clone(), n.clone()))
+        .collect();
+    assert_eq!(after, before);
+    assert_eq!(h.loaded(), 1);
+    assert_eq!(h.merged().layer_stats().len(), 1);
 }
 
 #[test]
