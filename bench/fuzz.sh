@@ -6,6 +6,8 @@
 # and crash/timeout/OOM artifacts found. Logs and artifacts stay under fuzz/.
 # Usage: bench/fuzz.sh [SECONDS] [TARGET...]   (needs the nightly toolchain; installs
 # cargo-fuzz if it is missing)
+#   JOBS=N  fuzz N targets at a time (default 1; each libFuzzer process uses one core, so
+#           on a machine of C cores JOBS=C divides the campaign's wall time by C)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-600}"
@@ -15,19 +17,30 @@ fuzz/seed.sh
 cargo +nightly fuzz build -O
 if [ $# -gt 0 ]; then targets=("$@"); else mapfile -t targets < <(cargo +nightly fuzz list); fi
 mkdir -p fuzz/logs
+jobs="${JOBS:-1}"
+# One target: libFuzzer for $secs, its exit status in fuzz/logs/TARGET.status.
+fuzz_one() {
+  local t=$1 log="fuzz/logs/$1.log"
+  echo "fuzzing $t for ${secs}s" >&2
+  if cargo +nightly fuzz run -O "$t" -- -max_total_time="$secs" -rss_limit_mb=1024 -timeout=10 \
+    -print_final_stats=1 >"$log" 2>&1; then echo ok >"fuzz/logs/$t.status"; else echo failed >"fuzz/logs/$t.status"; fi
+}
+running=0
+for t in "${targets[@]}"; do
+  if [ "$running" -ge "$jobs" ]; then wait -n || true; running=$((running - 1)); fi
+  fuzz_one "$t" &
+  running=$((running + 1))
+done
+wait || true
 rows=()
 for t in "${targets[@]}"; do
   log="fuzz/logs/$t.log"
-  echo "fuzzing $t for ${secs}s" >&2
-  status=ok
-  cargo +nightly fuzz run -O "$t" -- -max_total_time="$secs" -rss_limit_mb=1024 -timeout=10 \
-    -print_final_stats=1 >"$log" 2>&1 || status=failed
   stat() { grep -o "^stat::$1: *[0-9]*" "$log" | tail -1 | grep -o '[0-9]*$' || echo "?"; }
   found=$(find "fuzz/artifacts/$t" -type f \( -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' -o -name 'leak-*' \) 2>/dev/null | wc -l)
-  rows+=("| $t | $(stat average_exec_per_sec) | $(stat number_of_executed_units) | $(stat peak_rss_mb) | $found | $status |")
+  rows+=("| $t | $(stat average_exec_per_sec) | $(stat number_of_executed_units) | $(stat peak_rss_mb) | $found | $(cat "fuzz/logs/$t.status") |")
 done
 echo
-echo "Fuzzing, ${secs} s per target (-rss_limit_mb=1024 -timeout=10):"
+echo "Fuzzing, ${secs} s per target, $jobs at a time (-rss_limit_mb=1024 -timeout=10):"
 echo
 echo "| target | execs/s | total execs | peak RSS (MB) | crash/timeout/OOM artifacts | run |"
 echo "|---|---|---|---|---|---|"
