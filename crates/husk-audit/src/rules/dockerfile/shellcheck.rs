@@ -18,7 +18,9 @@ use husk_dockerfile::shell::Script;
 use serde::Deserialize;
 
 use super::shell::parsed_runs;
-use crate::rule::{DockerfileFacts, Emit, Finding, Location, Rule, RuleInfo, Severity, Target};
+use crate::rule::{
+    DockerfileFacts, Emit, ExternalCode, Finding, Location, Rule, RuleInfo, Severity, Target,
+};
 
 pub struct Shellcheck;
 
@@ -238,6 +240,7 @@ fn finding(c: &Comment, scripts: &[(PathBuf, &Script)], dockerfile: &str) -> Opt
             end_line: line,
             end_column: 1,
         },
+        external: Some(ExternalCode::shellcheck(c.code)),
     })
 }
 
@@ -288,6 +291,15 @@ mod tests {
             f.location
         );
         assert_eq!(f.message, "SC2086 (info): Double quote");
+        let code = f.external.as_ref().expect("the SC code travels with it");
+        assert_eq!(
+            (code.tool, code.code.as_str(), code.help_uri.as_str()),
+            (
+                "ShellCheck",
+                "SC2086",
+                "https://www.shellcheck.net/wiki/SC2086"
+            )
+        );
         assert_eq!(f.severity, Severity::Info);
     }
 }
