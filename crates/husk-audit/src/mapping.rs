@@ -152,7 +152,7 @@ pub const HADOLINT: &[(&str, &str, &str)] = &[
     (
         "DL3045",
         "COPY to a relative destination without WORKDIR set",
-        "not covered yet: HUSK-D030 covers relative WORKDIRs, not relative COPY destinations",
+        "",
     ),
     (
         "DL3046",
@@ -246,7 +246,7 @@ pub const HADOLINT: &[(&str, &str, &str)] = &[
     (
         "DL3067",
         "Do not copy an entire filesystem from another stage",
-        "not covered yet",
+        "",
     ),
     ("DL4000", "MAINTAINER is deprecated", ""),
     (

@@ -89,6 +89,8 @@ pub static RULES: &[&dyn Rule] = &[
     &d::CurlNoFail,
     &d::CurlAndWget,
     &d::UseraddUid,
+    &d::CopyRelativeDest,
+    &d::CopyWholeFilesystem,
     &d::Shellcheck,
 ];
 

@@ -256,6 +256,32 @@ pub struct Finding {
     pub severity: Severity,
     pub message: String,
     pub location: Location,
+    /// The code of the tool whose finding this passes on (HUSK-D099: ShellCheck's SC2086).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external: Option<ExternalCode>,
+}
+
+/// Another tool's code for a finding a husk rule passes on, with its documentation page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExternalCode {
+    /// The tool, as its users name it (`ShellCheck`).
+    pub tool: &'static str,
+    /// Its code (`SC2086`).
+    pub code: String,
+    /// The page that explains the code.
+    pub help_uri: String,
+}
+
+impl ExternalCode {
+    /// ShellCheck's code `SC<number>` and its wiki page.
+    #[must_use]
+    pub fn shellcheck(number: u32) -> ExternalCode {
+        ExternalCode {
+            tool: "ShellCheck",
+            code: format!("SC{number}"),
+            help_uri: format!("https://www.shellcheck.net/wiki/SC{number}"),
+        }
+    }
 }
 
 fn ser_rule_id<S: serde::Serializer>(r: &&'static RuleInfo, s: S) -> Result<S::Ok, S::Error> {
@@ -357,6 +383,7 @@ impl<'a> Emit<'a> {
             severity: self.rule.severity,
             message: message.into(),
             location,
+            external: None,
         });
     }
 

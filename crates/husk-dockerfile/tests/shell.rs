@@ -220,3 +220,81 @@ fn hostile_scripts_are_bounded() {
         let _ = husk_dockerfile::shell::parse(&Script::on_line(junk.into(), 2), Dialect::Sh);
     }
 }
+
+#[test]
+fn scopes_say_where_pipefail_reaches() {
+    let p = first_run(
+        "FROM a\nRUN set -o pipefail; (a | b); sh -c 'c | d'; bash -o pipefail -c 'e | f'; x=$(g | h) & i | j\n",
+    );
+    let at = |n: &str| p.commands.iter().position(|c| c.name() == Some(n)).unwrap();
+    assert!(
+        p.pipefail_at(at("a"), false),
+        "a subshell copies its parent"
+    );
+    assert!(p.pipefail_at(at("g"), false), "so does a substitution");
+    assert!(!p.pipefail_at(at("c"), false), "sh -c is a new shell");
+    assert!(!p.pipefail_at(at("c"), true), "whatever the RUN's shell");
+    assert!(p.pipefail_at(at("e"), false), "bash -o pipefail -c");
+    assert!(p.pipefail_at(at("i"), false));
+    assert!(
+        !p.pipefail_at(at("set"), false),
+        "not before the set itself"
+    );
+    assert!(p.pipefail_at(at("set"), true));
+    let c = &p.commands[at("c")];
+    assert!(c.isolated && !p.scopes[c.scope].inherits);
+    assert_eq!(p.commands[at("set")].scope, 0);
+    // Out-of-range indices answer with the shell's own setting.
+    assert!(p.pipefail_at(usize::MAX, true));
+    assert!(!Parsed::default().pipefail_at(0, false));
+}
+
+#[test]
+fn set_and_shopt_read_as_the_shell_reads_them() {
+    let change = |s: &str| {
+        let p = first_run(&format!("FROM a\nRUN {s}\n"));
+        p.commands[0].pipefail_change()
+    };
+    assert_eq!(change("set -o pipefail"), Some(true));
+    assert_eq!(change("set -eux -o nounset -o pipefail"), Some(true));
+    assert_eq!(change("set -Eeuo pipefail"), Some(true));
+    assert_eq!(change("set +o pipefail"), Some(false));
+    assert_eq!(change("set -o pipefail +o pipefail"), Some(false));
+    assert_eq!(change("set -- -o pipefail"), None);
+    assert_eq!(change("set x -o pipefail"), None);
+    assert_eq!(change("set -o"), None);
+    assert_eq!(change("set -o \"$X\""), None);
+    assert_eq!(change("shopt -so pipefail"), Some(true));
+    assert_eq!(change("shopt -u -o pipefail"), Some(false));
+    assert_eq!(
+        change("shopt -s pipefail"),
+        None,
+        "not a set -o option to shopt without -o"
+    );
+    assert_eq!(change("echo -o pipefail"), None);
+}
+
+#[test]
+fn env_in_front_of_a_shell_is_looked_through() {
+    let s = Shell::new(vec![
+        "/usr/bin/env".into(),
+        "-S".into(),
+        "bash".into(),
+        "-eo".into(),
+        "pipefail".into(),
+    ]);
+    assert_eq!((s.dialect, s.pipefail), (Some(Dialect::Bash), true));
+    let s = Shell::new(vec!["env".into(), "-S bash -o pipefail".into()]);
+    assert_eq!((s.dialect, s.pipefail), (Some(Dialect::Bash), true));
+    let s = Shell::new(vec!["env".into(), "-i".into(), "A=1".into(), "sh".into()]);
+    assert_eq!(s.dialect, Some(Dialect::Sh));
+    for argv in [
+        vec!["env"],
+        vec!["env", "-S"],
+        vec!["env", "-S", ""],
+        vec!["env", "A=1"],
+    ] {
+        let s = Shell::new(argv.into_iter().map(String::from).collect());
+        assert_eq!(s.dialect, None);
+    }
+}

@@ -1,6 +1,7 @@
 //! The Checkstyle XML report (what hadolint's `--format checkstyle` writes, and what
 //! Jenkins' warnings plugin, reviewdog and many CI tools read): one `<file>` per
-//! location, one `<error>` per finding with its line, column, severity and rule id.
+//! location, one `<error>` per finding with its line, column, severity and rule id (and
+//! ShellCheck's code for HUSK-D099: `source="HUSK-D099/SC2086"`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -51,6 +52,15 @@ fn place<'a>(report: &'a Report, f: &'a Finding) -> (&'a str, u32, u32) {
     }
 }
 
+/// The `source` of a finding: its rule id, followed by the external code when it passes
+/// one on (`HUSK-D099/SC2086`, so tools that group by source keep ShellCheck's codes apart).
+pub(crate) fn source(f: &Finding) -> String {
+    match &f.external {
+        Some(e) => format!("{}/{}", f.rule.id, e.code),
+        None => f.rule.id.to_owned(),
+    }
+}
+
 /// Render `report` as Checkstyle XML.
 #[must_use]
 pub fn render(report: &Report) -> String {
@@ -78,7 +88,7 @@ pub fn render(report: &Report) -> String {
                 " severity=\"{}\" message=\"{}\" source=\"{}\"/>",
                 level(f.severity),
                 esc(&format!("{} ({})", f.message, f.rule.name)),
-                esc(f.rule.id)
+                esc(&source(f))
             );
         }
         s.push_str("  </file>\n");

@@ -1,6 +1,7 @@
 //! GitLab's code quality report (a JSON array, the `codequality` artifact of a CI job):
-//! one issue per finding with a description, `check_name`, a severity GitLab knows, the
-//! location (path and line) and a fingerprint.
+//! one issue per finding with a description, `check_name` (the rule id, and ShellCheck's
+//! code for HUSK-D099: `HUSK-D099/SC2086`, with a `content` link to its wiki page), a
+//! severity GitLab knows, the location (path and line) and a fingerprint.
 //!
 //! The fingerprint is the SHA-256 of the rule id, the file, the message and the how-many-th
 //! identical finding it is, but not the line: GitLab matches issues between the merge
@@ -18,10 +19,18 @@ use crate::rule::{Finding, Location, Severity};
 #[derive(Serialize)]
 struct Issue<'a> {
     description: String,
-    check_name: &'static str,
+    check_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<Content>,
     fingerprint: String,
     severity: &'static str,
     location: IssueLocation<'a>,
+}
+
+/// Code Climate's `content.body` (markdown): where an external code is explained.
+#[derive(Serialize)]
+struct Content {
+    body: String,
 }
 
 #[derive(Serialize)]
@@ -73,7 +82,10 @@ pub fn render(report: &Report) -> String {
             let digest = Sha256::digest(format!("{key}\u{0}{n}").as_bytes());
             Issue {
                 description: format!("{}: {}", f.rule.id, f.message),
-                check_name: f.rule.id,
+                check_name: super::checkstyle::source(f),
+                content: f.external.as_ref().map(|e| Content {
+                    body: format!("{} [{}]({})", e.tool, e.code, e.help_uri),
+                }),
                 fingerprint: digest.iter().map(|b| format!("{b:02x}")).collect(),
                 severity: level(f.severity),
                 location: IssueLocation {

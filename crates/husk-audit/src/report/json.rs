@@ -1,12 +1,13 @@
-//! The JSON report: the findings with their rule's name, summary and fix inlined, and
-//! counts per severity.
+//! The JSON report: the findings with their rule's name, summary and fix inlined (and
+//! `external`: the ShellCheck code and wiki page of a HUSK-D099 finding), and counts per
+//! severity.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use super::Report;
-use crate::rule::{Location, Severity};
+use crate::rule::{ExternalCode, Location, Severity};
 
 #[derive(Serialize)]
 struct Json<'a> {
@@ -29,6 +30,9 @@ struct JsonFinding<'a> {
     message: &'a str,
     location: &'a Location,
     fix: &'static str,
+    /// Another tool's code for the finding (HUSK-D099: ShellCheck's), with its page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external: Option<&'a ExternalCode>,
 }
 
 /// Render `report` as pretty JSON.
@@ -54,6 +58,7 @@ pub fn render(report: &Report) -> String {
                 message: &f.message,
                 location: &f.location,
                 fix: f.rule.fix,
+                external: f.external.as_ref(),
             })
             .collect(),
     };

@@ -99,6 +99,7 @@ mod tests {
                     end_line: *l,
                     end_column: 9,
                 },
+                external: None,
             })
             .collect();
         Report::new(None, None, Some("dir/Docker file".into()), findings)
@@ -136,5 +137,72 @@ mod tests {
         assert_eq!(a[0]["check_name"], "HUSK-D005");
         assert_eq!(a[0]["location"]["lines"]["begin"], 3);
         assert_eq!(a[0]["location"]["path"], "dir/Docker file");
+    }
+
+    /// A HUSK-D099 finding carries its SC code into every machine format.
+    #[test]
+    fn shellcheck_codes_reach_every_machine_format() {
+        let mut f = report(&[4]).findings.remove(0);
+        f.rule = crate::rule_by_id("HUSK-D099").unwrap();
+        f.message = "SC2086 (info): Double quote to prevent globbing".into();
+        f.external = Some(crate::rule::ExternalCode::shellcheck(2086));
+        let mut other = f.clone();
+        other.external = Some(crate::rule::ExternalCode::shellcheck(2046));
+        let plain = report(&[5]).findings.remove(0);
+        let r = Report::new(
+            None,
+            None,
+            Some("Dockerfile".into()),
+            vec![f.clone(), other, f, plain],
+        );
+        let wiki = "https://www.shellcheck.net/wiki/SC2086";
+
+        let s: serde_json::Value = serde_json::from_str(&sarif::render(&r, None)).unwrap();
+        let run = &s["runs"][0];
+        let res = run["results"].as_array().unwrap();
+        let d099 = res.iter().find(|x| x["ruleId"] == "HUSK-D099").unwrap();
+        assert_eq!(d099["properties"]["externalCode"], "SC2086");
+        assert_eq!(d099["properties"]["externalTool"], "ShellCheck");
+        assert_eq!(d099["properties"]["helpUri"], wiki);
+        let taxa = run["taxonomies"][0]["taxa"].as_array().unwrap();
+        assert_eq!(taxa.len(), 2, "each code once: {taxa:?}");
+        let i = d099["taxa"][0]["index"].as_u64().unwrap() as usize;
+        assert_eq!(taxa[i]["id"], "SC2086");
+        assert_eq!(taxa[i]["helpUri"], wiki);
+        assert_eq!(d099["taxa"][0]["toolComponent"]["name"], "ShellCheck");
+        let plain = res.iter().find(|x| x["ruleId"] == "HUSK-D005").unwrap();
+        assert!(plain.get("properties").is_none() && plain.get("taxa").is_none());
+        let rule = &run["tool"]["driver"]["rules"][d099["ruleIndex"].as_u64().unwrap() as usize];
+        assert_eq!(rule["id"], "HUSK-D099");
+        assert!(
+            rule["helpUri"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://www.shellcheck.net/wiki")
+        );
+
+        let j: serde_json::Value = serde_json::from_str(&json::render(&r)).unwrap();
+        let findings = j["findings"].as_array().unwrap();
+        let first = findings.iter().find(|x| x["rule"] == "HUSK-D099").unwrap();
+        assert_eq!(first["external"]["code"], "SC2086");
+        assert_eq!(first["external"]["tool"], "ShellCheck");
+        assert_eq!(first["external"]["help_uri"], wiki);
+        let plain = findings.iter().find(|x| x["rule"] == "HUSK-D005").unwrap();
+        assert!(plain.get("external").is_none());
+
+        let x = checkstyle::render(&r);
+        assert!(x.contains("source=\"HUSK-D099/SC2086\""), "{x}");
+        assert!(x.contains("source=\"HUSK-D005\""), "{x}");
+
+        let g: Vec<serde_json::Value> = serde_json::from_str(&gitlab::render(&r)).unwrap();
+        let sc: Vec<&serde_json::Value> = g
+            .iter()
+            .filter(|i| i["check_name"] == "HUSK-D099/SC2086")
+            .collect();
+        assert_eq!(sc.len(), 2);
+        assert!(sc[0]["content"]["body"].as_str().unwrap().contains(wiki));
+        assert_ne!(sc[0]["fingerprint"], sc[1]["fingerprint"]);
+        let plain = g.iter().find(|i| i["check_name"] == "HUSK-D005").unwrap();
+        assert!(plain.get("content").is_none());
     }
 }

@@ -25,7 +25,52 @@ struct Sarif {
 #[serde(rename_all = "camelCase")]
 struct Run {
     tool: Tool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    taxonomies: Vec<Taxonomy>,
     results: Vec<SarifResult>,
+}
+
+/// Another tool's codes (ShellCheck's) as a SARIF taxonomy: one taxon per code met, with
+/// its help page, so a result can name its code beside its husk rule.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Taxonomy {
+    name: &'static str,
+    information_uri: &'static str,
+    taxa: Vec<Taxon>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Taxon {
+    id: String,
+    help_uri: String,
+}
+
+/// A result's reference to a taxon: its id, its index in the taxonomy, the taxonomy's
+/// index in `run.taxonomies`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TaxonRef {
+    id: String,
+    index: usize,
+    tool_component: ComponentRef,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ComponentRef {
+    name: &'static str,
+    index: usize,
+}
+
+/// A result's `properties`: the external code and its page, when it has one.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultProperties {
+    external_tool: &'static str,
+    external_code: String,
+    help_uri: String,
 }
 
 #[derive(Serialize)]
@@ -58,6 +103,8 @@ struct SarifRule {
     full_description: Text,
     default_configuration: Level,
     help: Text,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help_uri: Option<&'static str>,
     properties: RuleProperties,
 }
 
@@ -83,6 +130,10 @@ struct SarifResult {
     level: &'static str,
     message: Text,
     locations: Vec<SarifLocation>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    taxa: Vec<TaxonRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    properties: Option<ResultProperties>,
 }
 
 #[derive(Serialize)]
@@ -157,6 +208,7 @@ pub fn render(report: &Report, image_anchor: Option<(&str, husk_dockerfile::Span
                 help: Text {
                     text: format!("{}\n\nFix: {}", i.explanation, i.fix),
                 },
+                help_uri: (i.id == "HUSK-D099").then_some(SHELLCHECK_WIKI),
                 properties: RuleProperties {
                     tags: vec![
                         "security".to_owned(),
@@ -167,6 +219,7 @@ pub fn render(report: &Report, image_anchor: Option<(&str, husk_dockerfile::Span
             }
         })
         .collect();
+    let taxonomy = taxonomy(report);
     let results = report
         .findings
         .iter()
@@ -181,6 +234,12 @@ pub fn render(report: &Report, image_anchor: Option<(&str, husk_dockerfile::Span
                 text: f.message.clone(),
             },
             locations: vec![location(f, report, image_anchor)],
+            taxa: taxon_ref(f, taxonomy.as_ref()).into_iter().collect(),
+            properties: f.external.as_ref().map(|e| ResultProperties {
+                external_tool: e.tool,
+                external_code: e.code.clone(),
+                help_uri: e.help_uri.clone(),
+            }),
         })
         .collect();
     let sarif = Sarif {
@@ -195,10 +254,50 @@ pub fn render(report: &Report, image_anchor: Option<(&str, husk_dockerfile::Span
                     rules,
                 },
             },
+            taxonomies: taxonomy.into_iter().collect(),
             results,
         }],
     };
     serde_json::to_string_pretty(&sarif).expect("SARIF serialises")
+}
+
+/// ShellCheck's wiki, the help of HUSK-D099 (each result names its own page).
+const SHELLCHECK_WIKI: &str = "https://www.shellcheck.net/wiki/";
+
+/// The ShellCheck taxonomy of the report's findings: every SC code once, sorted; `None`
+/// when no finding has one.
+fn taxonomy(report: &Report) -> Option<Taxonomy> {
+    let mut taxa: Vec<Taxon> = report
+        .findings
+        .iter()
+        .filter_map(|f| f.external.as_ref())
+        .filter(|e| e.tool == "ShellCheck")
+        .map(|e| Taxon {
+            id: e.code.clone(),
+            help_uri: e.help_uri.clone(),
+        })
+        .collect();
+    taxa.sort_by(|a, b| a.id.cmp(&b.id));
+    taxa.dedup_by(|a, b| a.id == b.id);
+    (!taxa.is_empty()).then_some(Taxonomy {
+        name: "ShellCheck",
+        information_uri: "https://www.shellcheck.net/",
+        taxa,
+    })
+}
+
+/// A finding's reference into the ShellCheck taxonomy.
+fn taxon_ref(f: &Finding, taxonomy: Option<&Taxonomy>) -> Option<TaxonRef> {
+    let code = &f.external.as_ref()?.code;
+    let index = taxonomy?.taxa.iter().position(|t| &t.id == code)?;
+    Some(TaxonRef {
+        id: code.clone(),
+        index,
+        tool_component: ComponentRef {
+            name: "ShellCheck",
+            index: 0,
+        },
+    })
 }
 
 fn location(

@@ -98,8 +98,9 @@ impl Shell {
     /// The shell of an argv (`SHELL ["/bin/bash", "-o", "pipefail", "-c"]`).
     #[must_use]
     pub fn new(argv: Vec<String>) -> Shell {
-        let dialect = argv.first().and_then(|p| Dialect::of_program(p));
-        let pipefail = argv.windows(2).any(|w| {
+        let program = after_env(&argv);
+        let dialect = program.first().and_then(|p| Dialect::of_program(p));
+        let pipefail = program.windows(2).any(|w| {
             w[1] == "pipefail"
                 && w[0].starts_with('-')
                 && !w[0].starts_with("--")
@@ -149,6 +150,8 @@ pub struct SimpleCommand {
     /// Runs in a subshell, a command or process substitution, or a pipeline: what it
     /// changes (`cd`, `set`) does not reach the commands after it.
     pub isolated: bool,
+    /// The shell environment it runs in: an index in [`Parsed::scopes`] (0: the RUN's).
+    pub scope: usize,
     /// Byte offset in [`Script::text`] (of its own script for a heredoc fed to a shell).
     pub offset: usize,
     /// The Dockerfile line it is on.
@@ -192,16 +195,104 @@ impl SimpleCommand {
     /// Whether this is `set` turning pipefail on (`set -o pipefail`, `set -euxo pipefail`).
     #[must_use]
     pub fn sets_pipefail(&self) -> bool {
-        self.name() == Some("set")
-            && self.words.windows(2).any(|w| {
-                let (a, b) = (w[0].text(), w[1].text());
-                b == "pipefail" && a.starts_with('-') && a.ends_with('o')
-            })
+        self.pipefail_change() == Some(true)
     }
+
+    /// What this command does to pipefail: `Some(true)` for `set -o pipefail`,
+    /// `set -euxo pipefail`, `set -o errexit -o pipefail`, `shopt -so pipefail`;
+    /// `Some(false)` for `set +o pipefail`, `shopt -uo pipefail`; `None` otherwise. The
+    /// last of several `pipefail` options wins, as in the shell.
+    #[must_use]
+    pub fn pipefail_change(&self) -> Option<bool> {
+        let args = self.words.get(1..)?;
+        match self.name()? {
+            "set" => set_pipefail(args),
+            "shopt" if args.iter().any(|w| w.text() == "pipefail") => {
+                let flags: String = args
+                    .iter()
+                    .map(Word::text)
+                    .filter(|a| a.starts_with('-') && !a.starts_with("--"))
+                    .collect();
+                if !flags.contains('o') {
+                    return None;
+                }
+                match (flags.contains('s'), flags.contains('u')) {
+                    (true, false) => Some(true),
+                    (false, true) => Some(false),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `set`'s options, read as the shell reads them: clusters of `-x`/`+x` letters, the one
+/// ending in `o` taking the next word as an option name, up to `--`, `-` or the first
+/// other word (the positional parameters: `set -- -o pipefail` sets `$1` and `$2`).
+fn set_pipefail(args: &[Word]) -> Option<bool> {
+    let mut change = None;
+    let mut words = args.iter().map(Word::text);
+    while let Some(a) = words.next() {
+        let on = a.starts_with('-');
+        if a == "--" || a == "-" || !(on || a.starts_with('+')) {
+            break;
+        }
+        if a.ends_with('o') {
+            match words.next() {
+                Some("pipefail") => change = Some(on),
+                Some(_) => {}
+                None => break,
+            }
+        }
+    }
+    change
 }
 
 fn base_name(s: &str) -> &str {
     s.rsplit('/').next().unwrap_or(s)
+}
+
+/// A command line without a leading `env` (`#!/usr/bin/env bash`, `env -S bash -e`), its
+/// options and `VAR=value` words: the program it runs and that program's arguments.
+fn after_env(argv: &[String]) -> Vec<String> {
+    if argv.first().map(|p| base_name(p)) != Some("env") {
+        return argv.to_vec();
+    }
+    let mut out = Vec::new();
+    let mut rest = argv[1..].iter();
+    let mut split_next = false;
+    for a in rest.by_ref() {
+        let split = if split_next {
+            Some(a.as_str())
+        } else {
+            a.strip_prefix("-S")
+        };
+        if let Some(text) = split {
+            // `env -S 'bash -eo pipefail'` splits its argument into words.
+            out.extend(text.split_whitespace().map(str::to_owned));
+            split_next = out.is_empty() && !split_next;
+            if !out.is_empty() {
+                break;
+            }
+        } else if !a.starts_with('-') && !a.contains('=') {
+            out.push(a.clone());
+            break;
+        }
+    }
+    out.extend(rest.cloned());
+    out
+}
+
+/// A shell environment a script's commands run in. Scope 0 is the RUN's shell; a
+/// subshell, a command or process substitution, a background job or a function body is
+/// a copy of its parent's (`inherits`); a new shell process (`sh -c 'SCRIPT'`, a heredoc
+/// fed to `bash`) starts from its own command line (`pipefail`: `bash -o pipefail -c`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Scope {
+    pub parent: Option<usize>,
+    pub inherits: bool,
+    pub pipefail: bool,
 }
 
 /// Why a script was not (fully) analysed.
@@ -226,6 +317,8 @@ pub enum Incomplete {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Parsed {
     pub commands: Vec<SimpleCommand>,
+    /// The shell environments the commands run in ([`SimpleCommand::scope`]).
+    pub scopes: Vec<Scope>,
     pub incomplete: Option<Incomplete>,
 }
 
@@ -236,6 +329,67 @@ impl Parsed {
         self.commands
             .iter()
             .any(|c| c.offset < offset && !c.isolated && c.sets_pipefail())
+    }
+
+    /// Whether command `index` runs in a shell process of its own (`sh -c 'SCRIPT'`, a
+    /// heredoc fed to `bash`), not in the RUN's shell or a copy of it.
+    #[must_use]
+    pub fn in_nested_shell(&self, index: usize) -> bool {
+        let mut scope = self.commands.get(index).map_or(0, |c| c.scope);
+        for _ in 0..=self.scopes.len() {
+            match self.scopes.get(scope) {
+                Some(Scope {
+                    parent: Some(p),
+                    inherits,
+                    ..
+                }) if *p < scope => {
+                    if !inherits {
+                        return true;
+                    }
+                    scope = *p;
+                }
+                _ => return false,
+            }
+        }
+        false
+    }
+
+    /// Whether pipefail is on when command `index` runs, the RUN's shell having been
+    /// started with it or not (`shell_pipefail`): the last `set -o pipefail` or
+    /// `set +o pipefail` before it in its own shell environment, else in the one that
+    /// environment copies (a subshell's parent), else how that environment started.
+    /// A `set` inside a pipeline or a background job changes nothing after it.
+    #[must_use]
+    pub fn pipefail_at(&self, index: usize, shell_pipefail: bool) -> bool {
+        let Some(cmd) = self.commands.get(index) else {
+            return shell_pipefail;
+        };
+        let mut scope = cmd.scope;
+        // Every step goes to a parent with a smaller index: the walk ends.
+        for _ in 0..=self.scopes.len() {
+            let change = self
+                .commands
+                .iter()
+                .filter(|c| c.scope == scope && c.offset < cmd.offset && c.pipe_len == 1)
+                .rev()
+                .find_map(SimpleCommand::pipefail_change);
+            if let Some(on) = change {
+                return on;
+            }
+            match self.scopes.get(scope) {
+                Some(s) if s.pipefail => return true,
+                Some(Scope {
+                    parent: Some(p),
+                    inherits: true,
+                    ..
+                }) if *p < scope => scope = *p,
+                Some(Scope {
+                    parent: Some(_), ..
+                }) => return false,
+                _ => return shell_pipefail,
+            }
+        }
+        shell_pipefail
     }
 }
 
@@ -262,9 +416,11 @@ pub fn exec_command(argv: &[String], line: u32) -> Parsed {
             pipe_index: 0,
             pipe_len: 1,
             isolated: false,
+            scope: 0,
             offset: 0,
             line,
         }],
+        scopes: vec![Scope::default()],
         incomplete: None,
     }
 }
@@ -290,6 +446,7 @@ impl Run<'_> {
                 Some(d) => parse(s, d),
                 None => Parsed {
                     commands: Vec::new(),
+                    scopes: Vec::new(),
                     incomplete: Some(Incomplete::NotShell {
                         program: self.shell.argv.first().cloned().unwrap_or_default(),
                     }),

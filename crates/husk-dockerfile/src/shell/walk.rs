@@ -7,7 +7,7 @@ use brush_parser::word::{self, WordPiece, WordPieceWithSource};
 use brush_parser::{ParserOptions, SourcePosition};
 
 use super::{
-    Dialect, Incomplete, MAX_COMMANDS, MAX_NESTING, MAX_SCRIPT_BYTES, Parsed, Script,
+    Dialect, Incomplete, MAX_COMMANDS, MAX_NESTING, MAX_SCRIPT_BYTES, Parsed, Scope, Script, Shell,
     SimpleCommand, Word,
 };
 
@@ -17,6 +17,8 @@ struct Ctx<'t> {
     text: &'t Text<'t>,
     depth: usize,
     isolated: bool,
+    /// The shell environment (index in [`Walker::scopes`]) the commands run in.
+    scope: usize,
 }
 
 /// One text handed to the parser, and how its char indices become script offsets.
@@ -58,6 +60,7 @@ struct Walker<'s> {
     opts: ParserOptions,
     out: Vec<SimpleCommand>,
     pipelines: usize,
+    scopes: Vec<Scope>,
     incomplete: Option<Incomplete>,
 }
 
@@ -72,6 +75,7 @@ pub(super) fn parse(script: &Script, posix: bool) -> Parsed {
         opts,
         out: Vec::new(),
         pipelines: 0,
+        scopes: vec![Scope::default()],
         incomplete: None,
     };
     if script.text.len() > MAX_SCRIPT_BYTES {
@@ -79,10 +83,11 @@ pub(super) fn parse(script: &Script, posix: bool) -> Parsed {
             bytes: script.text.len(),
         });
     } else {
-        w.program(&script.text, 0, 0, false);
+        w.program(&script.text, 0, 0, 0);
     }
     Parsed {
         commands: w.out,
+        scopes: w.scopes,
         incomplete: w.incomplete,
     }
 }
@@ -115,8 +120,31 @@ impl Walker<'_> {
         self.incomplete.get_or_insert(why);
     }
 
-    /// Parse and walk one text found at byte `base` of the script.
-    fn program(&mut self, text: &str, base: usize, depth: usize, isolated: bool) {
+    /// A new shell environment inside `cx`'s: a copy of it (`inherits`: subshell,
+    /// substitution, background job) or a new shell process started with or without
+    /// `-o pipefail`. Returns its index.
+    fn enter(&mut self, cx: Ctx<'_>, inherits: bool, pipefail: bool) -> usize {
+        self.scopes.push(Scope {
+            parent: Some(cx.scope),
+            inherits,
+            pipefail,
+        });
+        self.scopes.len() - 1
+    }
+
+    /// `cx` moved into a new copy of its shell environment, isolated.
+    fn sub<'t>(&mut self, cx: Ctx<'t>) -> Ctx<'t> {
+        let scope = self.enter(cx, true, false);
+        Ctx {
+            isolated: true,
+            scope,
+            ..cx
+        }
+    }
+
+    /// Parse and walk one text found at byte `base` of the script, run in `scope` (0: the
+    /// RUN's own shell; any other is isolated).
+    fn program(&mut self, text: &str, base: usize, depth: usize, scope: usize) {
         if depth + nesting(text) > MAX_NESTING {
             return self.stop(Incomplete::TooDeep);
         }
@@ -137,7 +165,8 @@ impl Walker<'_> {
         let cx = Ctx {
             text: &t,
             depth,
-            isolated,
+            isolated: scope != 0,
+            scope,
         };
         for list in &program.complete_commands {
             self.list(list, cx);
@@ -146,9 +175,10 @@ impl Walker<'_> {
 
     fn list(&mut self, list: &ast::CompoundList, cx: Ctx<'_>) {
         for ast::CompoundListItem(and_or, sep) in &list.0 {
-            let cx = Ctx {
-                isolated: cx.isolated || matches!(sep, ast::SeparatorOperator::Async),
-                ..cx
+            let cx = if matches!(sep, ast::SeparatorOperator::Async) {
+                self.sub(cx)
+            } else {
+                cx
             };
             self.pipeline(&and_or.first, cx);
             for next in &and_or.additional {
@@ -191,10 +221,7 @@ impl Walker<'_> {
                 }
             }
             ast::Command::Function(f) => {
-                let body = Ctx {
-                    isolated: true,
-                    ..inner
-                };
+                let body = self.sub(inner);
                 self.compound(&f.body.0, body);
             }
             ast::Command::ExtendedTest(..) => {}
@@ -202,15 +229,14 @@ impl Walker<'_> {
     }
 
     fn compound(&mut self, c: &ast::CompoundCommand, cx: Ctx<'_>) {
-        let sub = Ctx {
-            isolated: true,
-            ..cx
-        };
         match c {
             ast::CompoundCommand::Arithmetic(_) => {}
             ast::CompoundCommand::ArithmeticForClause(f) => self.list(&f.body.list, cx),
             ast::CompoundCommand::BraceGroup(b) => self.list(&b.list, cx),
-            ast::CompoundCommand::Subshell(s) => self.list(&s.list, sub),
+            ast::CompoundCommand::Subshell(s) => {
+                let sub = self.sub(cx);
+                self.list(&s.list, sub);
+            }
             ast::CompoundCommand::ForClause(f) => {
                 for w in f.values.iter().flatten() {
                     self.word(w, cx);
@@ -242,6 +268,7 @@ impl Walker<'_> {
             ast::CompoundCommand::Coprocess(c) => {
                 let id = self.pipelines;
                 self.pipelines += 1;
+                let sub = self.sub(cx);
                 self.command(&c.body, (id, 0, 1), sub);
             }
         }
@@ -261,6 +288,7 @@ impl Walker<'_> {
             pipe_index: pipe.1,
             pipe_len: pipe.2,
             isolated: cx.isolated,
+            scope: cx.scope,
             offset,
             line: self.script.line_at(offset),
         });
@@ -302,7 +330,10 @@ impl Walker<'_> {
                 self.word(w, cx);
             }
             ast::CommandPrefixOrSuffixItem::IoRedirect(r) => self.redirect(r, Some(heredocs), cx),
-            ast::CommandPrefixOrSuffixItem::ProcessSubstitution(_, s) => self.list(&s.list, cx),
+            ast::CommandPrefixOrSuffixItem::ProcessSubstitution(_, s) => {
+                let sub = self.sub(cx);
+                self.list(&s.list, sub);
+            }
         }
     }
 
@@ -318,7 +349,10 @@ impl Walker<'_> {
                 | ast::IoFileRedirectTarget::Duplicate(w) => {
                     self.word(w, cx);
                 }
-                ast::IoFileRedirectTarget::ProcessSubstitution(_, s) => self.list(&s.list, cx),
+                ast::IoFileRedirectTarget::ProcessSubstitution(_, s) => {
+                    let sub = self.sub(cx);
+                    self.list(&s.list, sub);
+                }
                 ast::IoFileRedirectTarget::Fd(_) => {}
             },
             ast::IoRedirect::HereDocument(_, h) => {
@@ -332,7 +366,9 @@ impl Walker<'_> {
         }
     }
 
-    /// A shell given `-c SCRIPT` or a heredoc runs a script of its own: walk it too.
+    /// A shell given `-c SCRIPT` or a heredoc runs a script of its own: walk it too, in
+    /// a new shell environment with the options of its command line (`bash -o pipefail
+    /// -c`), none inherited.
     fn nested_scripts(
         &mut self,
         words: &[Word],
@@ -350,14 +386,16 @@ impl Walker<'_> {
                 .is_some_and(|f| !f.starts_with('-') && f.contains('c'))
         }) && let Some(script) = words.get(i + 1).and_then(|w| w.value.as_deref())
         {
-            self.program(script, offset, cx.depth, true);
+            let scope = self.enter(cx, false, pipefail_flag(&words[..=i]));
+            self.program(script, offset, cx.depth, scope);
         }
         for doc in heredocs {
             let base = doc
                 .loc
                 .as_ref()
                 .map_or(offset, |l| cx.text.offset(&l.start));
-            self.program(&doc.value, base, cx.depth, true);
+            let scope = self.enter(cx, false, pipefail_flag(words));
+            self.program(&doc.value, base, cx.depth, scope);
         }
     }
 
@@ -411,11 +449,13 @@ impl Walker<'_> {
                     self.pieces(inner, base, true, cx)
                 }
                 WordPiece::CommandSubstitution(s) => {
-                    self.program(s, at + 2, cx.depth + 1, true);
+                    let scope = self.enter(cx, true, false);
+                    self.program(s, at + 2, cx.depth + 1, scope);
                     None
                 }
                 WordPiece::BackquotedCommandSubstitution(s) => {
-                    self.program(s, at + 1, cx.depth + 1, true);
+                    let scope = self.enter(cx, true, false);
+                    self.program(s, at + 1, cx.depth + 1, scope);
                     None
                 }
                 WordPiece::AnsiCQuotedText(_)
@@ -433,4 +473,9 @@ impl Walker<'_> {
         }
         out
     }
+}
+
+/// Whether a shell's command line (`bash -eo pipefail -c`) turns pipefail on.
+fn pipefail_flag(words: &[Word]) -> bool {
+    Shell::new(words.iter().map(|w| w.text().to_owned()).collect()).pipefail
 }

@@ -18,7 +18,9 @@ use husk_dockerfile::shell::Script;
 use serde::Deserialize;
 
 use super::shell::parsed_runs;
-use crate::rule::{DockerfileFacts, Emit, Finding, Location, Rule, RuleInfo, Severity, Target};
+use crate::rule::{
+    DockerfileFacts, Emit, ExternalCode, Finding, Location, Rule, RuleInfo, Severity, Target,
+};
 
 pub struct Shellcheck;
 
@@ -158,32 +160,34 @@ fn run(
             program: program.to_owned(),
             source,
         })?;
-    let drain = |r: Option<Box<dyn Read + Send>>| {
+    // Both pipes are drained by threads; stdout reaching its end means ShellCheck has
+    // exited (it starts no children), so waiting for that with a deadline replaces a
+    // polling loop and adds no latency to every file.
+    let (tx, rx) = std::sync::mpsc::channel();
+    if let Some(mut r) = child.stdout.take() {
         std::thread::spawn(move || {
             let mut buf = Vec::new();
-            if let Some(mut r) = r {
-                let _ = r.read_to_end(&mut buf);
-            }
+            let _ = r.read_to_end(&mut buf);
+            let _ = tx.send(buf);
+        });
+    }
+    let err = child.stderr.take().map(|mut r| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
             buf
         })
-    };
-    let out = drain(
-        child
-            .stdout
-            .take()
-            .map(|r| Box::new(r) as Box<dyn Read + Send>),
-    );
-    let err = drain(
-        child
-            .stderr
-            .take()
-            .map(|r| Box::new(r) as Box<dyn Read + Send>),
-    );
-    let start = Instant::now();
+    });
+    let deadline = Instant::now() + timeout;
+    let stdout = rx.recv_timeout(timeout).ok();
+    // Normally exited by now; a program that closed its stdout and goes on running is
+    // still held to the deadline.
     let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break s,
-            Ok(None) if start.elapsed() < timeout => std::thread::sleep(Duration::from_millis(5)),
+        match (&stdout, child.try_wait()) {
+            (Some(_), Ok(Some(s))) => break s,
+            (Some(_), Ok(None)) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
             _ => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -194,8 +198,8 @@ fn run(
             }
         }
     };
-    let stdout = out.join().unwrap_or_default();
-    let stderr = err.join().unwrap_or_default();
+    let stdout = stdout.unwrap_or_default();
+    let stderr = err.and_then(|t| t.join().ok()).unwrap_or_default();
     // 0: no comments, 1: comments; anything else is ShellCheck failing.
     if !matches!(status.code(), Some(0 | 1)) {
         let text = String::from_utf8_lossy(&stderr);
@@ -238,6 +242,7 @@ fn finding(c: &Comment, scripts: &[(PathBuf, &Script)], dockerfile: &str) -> Opt
             end_line: line,
             end_column: 1,
         },
+        external: Some(ExternalCode::shellcheck(c.code)),
     })
 }
 
@@ -269,6 +274,26 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// A ShellCheck that never answers, or closes its output and keeps running, is
+    /// stopped at the deadline and reported, never waited for forever.
+    #[test]
+    fn a_hanging_program_is_stopped() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("husk-sc-hang-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = facts("FROM debian:12\nRUN echo $x\n");
+        for (name, body) in [("hang", "sleep 30"), ("closed", "exec >&-; sleep 30")] {
+            let program = dir.join(name);
+            std::fs::write(&program, format!("#!/bin/sh\n{body}\n")).unwrap();
+            std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+            let scratch = dir.join(format!("{name}.d"));
+            std::fs::create_dir_all(&scratch).unwrap();
+            let e = shellcheck(&f, &program, &scratch, Duration::from_millis(300)).unwrap_err();
+            assert!(matches!(e, ShellcheckError::Timeout { .. }), "{name}: {e}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn comments_map_to_dockerfile_lines() {
         let script = Script::shell_form("echo a \\\n  && echo $b", 3, '\\');
@@ -288,6 +313,15 @@ mod tests {
             f.location
         );
         assert_eq!(f.message, "SC2086 (info): Double quote");
+        let code = f.external.as_ref().expect("the SC code travels with it");
+        assert_eq!(
+            (code.tool, code.code.as_str(), code.help_uri.as_str()),
+            (
+                "ShellCheck",
+                "SC2086",
+                "https://www.shellcheck.net/wiki/SC2086"
+            )
+        );
         assert_eq!(f.severity, Severity::Info);
     }
 }
