@@ -284,6 +284,19 @@ pub fn run_dockerfile_facts(rule: &dyn Rule, facts: &DockerfileFacts) -> Vec<Fin
     e.into_findings()
 }
 
+/// The Dockerfile lines of `rule`'s findings on `text` (0 for an image location), for
+/// short assertions.
+#[must_use]
+pub fn dockerfile_lines(rule: &dyn Rule, text: &str) -> Vec<u32> {
+    run_dockerfile(rule, text)
+        .iter()
+        .map(|f| match f.location {
+            crate::rule::Location::Dockerfile { line, .. } => line,
+            crate::rule::Location::Image { .. } => 0,
+        })
+        .collect()
+}
+
 /// The messages of findings, for short assertions.
 #[must_use]
 pub fn messages(f: &[Finding]) -> Vec<String> {

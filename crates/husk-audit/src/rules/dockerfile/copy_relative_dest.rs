@@ -74,16 +74,10 @@ impl Rule for CopyRelativeDest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::run_dockerfile;
+    use crate::testing::{dockerfile_lines, run_dockerfile};
 
     fn lines(t: &str) -> Vec<u32> {
-        run_dockerfile(&CopyRelativeDest, t)
-            .iter()
-            .map(|f| match f.location {
-                crate::rule::Location::Dockerfile { line, .. } => line,
-                crate::rule::Location::Image { .. } => 0,
-            })
-            .collect()
+        dockerfile_lines(&CopyRelativeDest, t)
     }
 
     /// The cases hadolint 2.15.1's DL3045 reports (lines 2, 3, 6, 11) and the ones it

@@ -73,16 +73,10 @@ impl Rule for CopyWholeFilesystem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::run_dockerfile;
+    use crate::testing::{dockerfile_lines, run_dockerfile};
 
     fn lines(t: &str) -> Vec<u32> {
-        run_dockerfile(&CopyWholeFilesystem, t)
-            .iter()
-            .map(|f| match f.location {
-                crate::rule::Location::Dockerfile { line, .. } => line,
-                crate::rule::Location::Image { .. } => 0,
-            })
-            .collect()
+        dockerfile_lines(&CopyWholeFilesystem, t)
     }
 
     /// hadolint 2.15.1's DL3067 reports lines 4, 9 and 10 of this file, not the others;

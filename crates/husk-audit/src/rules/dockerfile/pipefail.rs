@@ -70,18 +70,12 @@ fn upstream_cannot_fail(cmds: &[SimpleCommand], head: &SimpleCommand) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::run_dockerfile;
+    use crate::testing::{dockerfile_lines, run_dockerfile};
 
     /// The lines D062 reports in `FROM debian:12` followed by `body`.
     fn lines(body: &str) -> Vec<u32> {
         let t = format!("FROM debian:12\n{body}");
-        run_dockerfile(&Pipefail, &t)
-            .iter()
-            .map(|f| match f.location {
-                crate::rule::Location::Dockerfile { line, .. } => line,
-                crate::rule::Location::Image { .. } => 0,
-            })
-            .collect()
+        dockerfile_lines(&Pipefail, &t)
     }
 
     #[test]
