@@ -72,20 +72,6 @@ fn open_index(dir: &Path) -> husk_oci::OwnedIndex {
     husk_formats::open_index(&r).unwrap().expect("an index")
 }
 
-/// binfmt_misc hands aarch64 programs to qemu (scripts/test.sh registers it).
-fn qemu_aarch64() -> bool {
-    let ok = std::fs::read_to_string("/proc/sys/fs/binfmt_misc/qemu-aarch64")
-        .is_ok_and(|s| s.starts_with("enabled"));
-    if !ok {
-        assert!(
-            !std::env::var("CI").is_ok_and(|v| v == "true"),
-            "qemu-aarch64 is not registered in binfmt_misc under CI (scripts/test.sh registers it)"
-        );
-        eprintln!("skipping the podman runs: qemu-aarch64 is not registered in binfmt_misc");
-    }
-    ok
-}
-
 #[test]
 fn cargo_builds_each_target_into_one_index_that_runs_on_both() {
     if !debian_cross_toolchain() {
@@ -167,20 +153,6 @@ fn cargo_builds_each_target_into_one_index_that_runs_on_both() {
             format!("hello from {machine}")
         );
     }
-}
-
-/// `husk validate` of the whole index in the `oci:` layout `dir` passes.
-fn assert_index_valid(cache: &Path, dir: &Path) {
-    let o = husk(cache)
-        .args(["validate", &format!("oci:{}", dir.display())])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success() && text.contains("valid: index and its 2 images verified"),
-        "{text}{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
 }
 
 /// `husk build` in `dir` with `cmd`'s options and `-o oci:DIR/img` fails with exit 2 and

@@ -237,3 +237,46 @@ pub fn snapshot_settings(dir: &Path, extra: &[(&str, &str)]) -> insta::Settings 
     s.add_filter(r"\d+(\.\d)? (B|KiB|MiB)", "[SIZE]");
     s
 }
+
+/// binfmt_misc with qemu-aarch64, mounted and enabled when it is not (as root).
+pub fn qemu_aarch64() -> bool {
+    let entry = Path::new("/proc/sys/fs/binfmt_misc/qemu-aarch64");
+    if !entry.exists() {
+        if !Path::new("/proc/sys/fs/binfmt_misc/register").exists() {
+            let _ = Command::new("mount")
+                .args([
+                    "-t",
+                    "binfmt_misc",
+                    "binfmt_misc",
+                    "/proc/sys/fs/binfmt_misc",
+                ])
+                .status();
+        }
+        let _ = Command::new("update-binfmts")
+            .args(["--enable", "qemu-aarch64"])
+            .status();
+    }
+    let ok = std::fs::read_to_string(entry).is_ok_and(|s| s.starts_with("enabled"));
+    if !ok {
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| v == "true"),
+            "qemu-aarch64 is not registered in binfmt_misc under CI (install qemu-user-static and binfmt-support, mount binfmt_misc)"
+        );
+        eprintln!("skipping: qemu-aarch64 is not registered in binfmt_misc");
+    }
+    ok
+}
+
+/// `husk validate` of the whole index in the `oci:` layout `dir` passes.
+pub fn assert_index_valid(cache: &Path, dir: &Path) {
+    let o = husk(cache)
+        .args(["validate", &format!("oci:{}", dir.display())])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && text.contains("valid: index and its 2 images verified"),
+        "{text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
