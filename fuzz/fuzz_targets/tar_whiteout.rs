@@ -3,7 +3,7 @@
 //! path is resolved. Limits are small so one input stays bounded.
 #![no_main]
 
-use husk_explore::{BuildOptions, Filesystem, Limits};
+use husk_explore::{Filesystem, Limits, ViewOptions};
 use husk_oci::{BlobReader, Descriptor, Digest, Layer, OciError, media};
 use libfuzzer_sys::fuzz_target;
 
@@ -37,11 +37,14 @@ fuzz_target!(|data: &[u8]| {
     };
     let at = (usize::from(split) * 512).min(rest.len());
     let layers = [layer(&rest[..at]), layer(&rest[at..])];
-    let opts = BuildOptions {
+    let opts = ViewOptions {
         limits: Limits {
             max_entries: 20_000,
             max_header_bytes: 64 << 10,
             max_layer_bytes: 64 << 20,
+            max_image_bytes: 128 << 20,
+            max_nodes: 100_000,
+            max_path_bytes: 16 << 20,
         },
         hash: true,
     };
