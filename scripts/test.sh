@@ -7,9 +7,9 @@
 # reads it). Packages are installed without Recommends, so a Recommends the tests rely on
 # (catatonit for `podman kube play`) is named there on its own. Under CI=true a missing
 # program stops the run before cargo starts, naming the program and its package.
-# fmt, clippy and the tests all run even when an earlier one fails, and `cargo test
-# --no-fail-fast` runs every test binary, so one failure never hides the rest; the exit
-# status is non-zero when any of them failed.
+# fmt, clippy, the tests and the fuzz targets' compile check all run even when an earlier
+# one fails, and `cargo test --no-fail-fast` runs every test binary, so one failure never
+# hides the rest; the exit status is non-zero when any of them failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -98,6 +98,9 @@ step() {
 step cargo fmt --all -- --check
 step cargo clippy --workspace --all-targets --locked -- -D warnings
 step cargo test --workspace --locked --no-fail-fast
+# The fuzz targets and their seed generator (a workspace of their own, fuzzed with nightly
+# by bench/fuzz.sh) still compile against today's crates; without libFuzzer's C++ part.
+step cargo check --manifest-path fuzz/Cargo.toml --workspace --bins --locked --no-default-features
 
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'FAILED: %s\n' "${failed[@]}" >&2
