@@ -155,21 +155,6 @@ fn cargo_builds_each_target_into_one_index_that_runs_on_both() {
     }
 }
 
-/// `husk build` in `dir` with `cmd`'s options and `-o oci:DIR/img` fails with exit 2 and
-/// writes nothing; its stderr.
-fn refused(dir: &Path, mut cmd: assert_cmd::Command) -> String {
-    let img = dir.join("img");
-    let o = cmd
-        .arg("-o")
-        .arg(format!("oci:{}", img.display()))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(!img.exists(), "nothing is written: {err}");
-    err
-}
-
 #[test]
 fn a_missing_cross_gcc_or_standard_library_is_an_error_before_cargo_runs() {
     if !debian_cross_toolchain() {
@@ -183,7 +168,7 @@ fn a_missing_cross_gcc_or_standard_library_is_an_error_before_cargo_runs() {
     let mut cmd = husk_debian(d);
     cmd.env("PATH", &empty)
         .args(["--target", "aarch64-unknown-linux-gnu"]);
-    let err = refused(d, cmd);
+    let err = refused_build(d, cmd);
     assert!(
         err.contains("apt-get install gcc-aarch64-linux-gnu")
             && err.contains("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER"),
@@ -198,7 +183,7 @@ fn a_missing_cross_gcc_or_standard_library_is_an_error_before_cargo_runs() {
             "/nonexistent/cc",
         )
         .args(["--target", "aarch64-unknown-linux-gnu"]);
-    let err = refused(d, cmd);
+    let err = refused_build(d, cmd);
     assert!(!err.contains("apt-get install"), "{err}");
     assert!(
         err.contains("cargo build for aarch64-unknown-linux-gnu failed"),
@@ -209,7 +194,7 @@ fn a_missing_cross_gcc_or_standard_library_is_an_error_before_cargo_runs() {
     let mut cmd = husk_debian(d);
     cmd.args(["--target", "x86_64-unknown-linux-gnu"])
         .args(["--target", "riscv64gc-unknown-linux-gnu"]);
-    let err = refused(d, cmd);
+    let err = refused_build(d, cmd);
     assert!(
         err.contains("the Rust standard library for riscv64gc-unknown-linux-gnu is not installed")
             && err.contains("rustup target add riscv64gc-unknown-linux-gnu"),
@@ -218,7 +203,7 @@ fn a_missing_cross_gcc_or_standard_library_is_an_error_before_cargo_runs() {
 }
 
 #[test]
-fn two_targets_of_one_platform_are_refused() {
+fn two_targets_of_one_platform_are_refused_build() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let mut cmd = husk(&d.join("cache"));
@@ -229,7 +214,7 @@ fn two_targets_of_one_platform_are_refused() {
             "--target",
             "x86_64-unknown-linux-gnu,x86_64-unknown-linux-musl",
         ]);
-    let err = refused(d, cmd);
+    let err = refused_build(d, cmd);
     assert!(
         err.contains(
             "x86_64-unknown-linux-gnu and x86_64-unknown-linux-musl both build linux/amd64"
@@ -250,7 +235,7 @@ fn targets_in_husk_toml_are_a_list() {
     .unwrap();
     let mut cmd = husk(&d.join("cache"));
     cmd.current_dir(d).arg("build");
-    let err = refused(d, cmd);
+    let err = refused_build(d, cmd);
     assert!(err.contains("both build linux/arm64"), "{err}");
     // Every optional target missing here: the error lists each with why.
     std::fs::write(
@@ -263,7 +248,7 @@ fn targets_in_husk_toml_are_a_list() {
     }
     let mut cmd = husk(&d.join("cache"));
     cmd.current_dir(d).arg("build");
-    let err = refused(d, cmd);
+    let err = refused_build(d, cmd);
     assert!(
         err.contains("none of the optional targets can be built here")
             && err.contains("rustup target add riscv64gc-unknown-linux-gnu"),

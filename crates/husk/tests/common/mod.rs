@@ -280,3 +280,18 @@ pub fn assert_index_valid(cache: &Path, dir: &Path) {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// `CMD -o oci:DIR/img` (a `husk build` command line) fails with exit 2 and writes
+/// nothing; its stderr.
+pub fn refused_build(dir: &Path, mut cmd: assert_cmd::Command) -> String {
+    let img = dir.join("img");
+    let o = cmd
+        .arg("-o")
+        .arg(format!("oci:{}", img.display()))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(!img.exists(), "nothing is written: {err}");
+    err
+}
