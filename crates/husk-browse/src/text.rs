@@ -15,20 +15,7 @@ pub fn clean(s: &str) -> Cow<'_, str> {
     husk_explore::escape(s)
 }
 
-/// `n` bytes the way `husk layers` prints them: `512 B`, `1.5 KiB`, `16.5 MiB`.
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let mut v = n as f64 / 1024.0;
-    let mut i = 0;
-    while v >= 1024.0 && i < UNITS.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    format!("{v:.1} {}", UNITS[i])
-}
+pub use husk_explore::human_bytes as bytes;
 
 #[cfg(test)]
 mod tests {

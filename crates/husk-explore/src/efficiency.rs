@@ -70,3 +70,19 @@ pub fn efficiency(fs: &Filesystem) -> Efficiency {
         layers,
     }
 }
+
+/// Human byte sizes, as every husk view prints them: `512 B`, `1.5 KiB`, `16.5 MiB`.
+#[must_use]
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    format!("{v:.1} {}", UNITS[i])
+}

@@ -42,7 +42,7 @@ pub use changes::{ChangeKind, History, LayerChanges, PathChange, WastedFile};
 pub use content::copy_content;
 pub use debug::{DEBUG_DIR, DebugImage, debug_image};
 pub use diff::{Change, ConfigChange, PathDiff, diff_config, diff_files};
-pub use efficiency::{Efficiency, LayerEfficiency, efficiency};
+pub use efficiency::{Efficiency, LayerEfficiency, efficiency, human_bytes};
 pub use error::ExploreError;
 pub use escape::escape;
 pub use export_tar::{TarExport, export_tar};

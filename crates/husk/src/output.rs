@@ -156,17 +156,4 @@ impl Drop for DataWriter {
     }
 }
 
-/// Human byte sizes: 512 B, 1.5 KiB, 3.2 MiB.
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let mut v = n as f64 / 1024.0;
-    let mut i = 0;
-    while v >= 1024.0 && i < UNITS.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    format!("{v:.1} {}", UNITS[i])
-}
+pub use husk_explore::human_bytes as bytes;
