@@ -211,6 +211,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let fingerprint = pair.fingerprint();
     let tls_config = tls::server_config(pair)?;
     logger.info(&format!("{origin} (SHA-256 fingerprint {fingerprint})"));
+    // Which build is running: one image index carries a program per architecture, and an
+    // engine picks one; this line says which it picked (as `uname -m` would).
+    logger.info(&format!(
+        "scratch-demo {} on {}/{}",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    ));
     let opts = ServeOptions {
         handshake_timeout: args.handshake_timeout,
         header_read_timeout: args.header_read_timeout,
