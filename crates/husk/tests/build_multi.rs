@@ -72,49 +72,6 @@ fn build_index(cache: &Path, amd64: &Path, arm64: &Path, out: &str) -> String {
     String::from_utf8(o.stdout).unwrap().trim().to_owned()
 }
 
-fn open_index(dir: &Path) -> husk_oci::OwnedIndex {
-    let r: husk_formats::LocalRef = format!("oci:{}", dir.display()).parse().unwrap();
-    husk_formats::open_index(&r).unwrap().expect("an index")
-}
-
-/// Every layer digest of each image of the index, by platform.
-fn layers_by_platform(index: &husk_oci::OwnedIndex) -> Vec<(String, Vec<husk_oci::Digest>)> {
-    index
-        .document()
-        .manifests
-        .iter()
-        .map(|d| {
-            let image = index.image(d).unwrap();
-            let layers = image.manifest().unwrap().layers;
-            (
-                d.platform.as_ref().unwrap().to_string(),
-                layers.into_iter().map(|l| l.digest).collect(),
-            )
-        })
-        .collect()
-}
-
-/// Every file under `dir` with its bytes, sorted.
-fn tree_bytes(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push((
-                    p.strip_prefix(dir).unwrap().to_path_buf(),
-                    std::fs::read(&p).unwrap(),
-                ));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn one_build_makes_an_amd64_and_arm64_index() {
     let dir = tempfile::tempdir().unwrap();

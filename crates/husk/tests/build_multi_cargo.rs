@@ -1,9 +1,10 @@
 //! `husk build --cargo` with several targets (issue 12): one Cargo run per target, one
 //! index. The rustup toolchains here have only the x86_64 standard library and rustup has
-//! no network, so the end-to-end build uses Debian's own toolchain for a tiny package with
-//! no dependencies: rustc 1.63 with `libstd-rust-dev:arm64` (the arm64 standard library
-//! under /usr/lib/rustlib), given to husk as `CARGO=/usr/bin/cargo RUSTC=/usr/bin/rustc` for
-//! that one command only, so rustup's cargo stays first on PATH for everything else. husk
+//! no network, so the end-to-end build uses Debian's own toolchain (`rustc-web` 1.96 with
+//! `libstd-rust-web-dev:arm64`, the arm64 standard library under /usr/lib/rustlib) for a
+//! tiny package with no dependencies, given to husk as `CARGO=/usr/bin/cargo
+//! RUSTC=/usr/bin/rustc` for that one command only, so rustup's cargo stays first on PATH
+//! for everything else. husk
 //! sets Debian's aarch64-linux-gnu-gcc as the arm64 linker; the index validates and podman
 //! runs both images (arm64 through qemu). Bad input: a target whose standard library is
 //! missing, a cross gcc that is missing, two targets of one platform: each a clear error,
@@ -15,22 +16,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
-
-const DEBIAN_CARGO: &str = "/usr/bin/cargo";
-const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
-
-/// Debian's toolchain with the arm64 standard library, the cross gcc and arm64 libc, or
-/// false (a skip outside CI) when one is missing.
-fn debian_cross_toolchain() -> bool {
-    require_path(DEBIAN_CARGO, "cargo")
-        && require_path(DEBIAN_RUSTC, "rustc")
-        && require_path(
-            "/usr/lib/rustlib/aarch64-unknown-linux-gnu/lib",
-            "libstd-rust-dev:arm64",
-        )
-        && require("aarch64-linux-gnu-gcc")
-        && require_path("/usr/lib/aarch64-linux-gnu/libc.so.6", "libc6:arm64")
-}
 
 /// A package with no dependencies whose program says the architecture it was built for.
 fn hello_package(dir: &Path) -> PathBuf {
@@ -65,11 +50,6 @@ fn husk_debian(dir: &Path) -> assert_cmd::Command {
         .arg("--manifest-path")
         .arg(hello_package(dir));
     cmd
-}
-
-fn open_index(dir: &Path) -> husk_oci::OwnedIndex {
-    let r: husk_formats::LocalRef = format!("oci:{}", dir.display()).parse().unwrap();
-    husk_formats::open_index(&r).unwrap().expect("an index")
 }
 
 #[test]

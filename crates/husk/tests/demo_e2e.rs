@@ -29,6 +29,7 @@ mod common;
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -603,3 +604,139 @@ fn k8s_manifest_plays_in_podman_with_restricted_security_context() {
         .unwrap();
     assert!(!gone.success(), "{ctr} still exists after kube down");
 }
+
+/// Runs `image` (an image ID) as the hardened test runs it, published on a loopback port;
+/// checks the startup line names `machine`, then the greeting over verified TLS.
+fn run_and_greet(image: &str, name: &str, machine: &str) {
+    let port = free_port();
+    let ctr = Container(name.to_owned());
+    run(podman().args([
+        "run",
+        "-d",
+        "--name",
+        &ctr.0,
+        "--read-only",
+        "--cap-drop=ALL",
+        "--security-opt",
+        "no-new-privileges",
+        "--sysctl",
+        "net.ipv4.ip_unprivileged_port_start=0",
+        "-p",
+        &format!("127.0.0.1:{port}:443"),
+        image,
+    ]));
+    let started = wait_for_log(&ctr.0, "listening on https://0.0.0.0:443");
+    assert!(
+        started.contains(&format!(" on linux/{machine}")),
+        "the {machine} image did not say its machine:\n{started}"
+    );
+    let client = pinned_client(&logged_fingerprint(&started));
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let (status, body) = https_get_ready(addr, &client, "/multi%20arch");
+    assert_eq!(status, "HTTP/1.1 200 OK", "{machine}");
+    assert_eq!(
+        body, "Hello, \"/multi arch\" from Scratch Demo!",
+        "{machine}"
+    );
+}
+
+/// Issue 12: `husk build --config demo/scratch-demo/husk.toml` with a toolchain that has
+/// the arm64 standard library builds one amd64 + arm64 index in one command. It validates;
+/// the system layer is one blob in both images; a second build is byte-identical; it goes
+/// through a real registry and comes back byte-identical; and podman pulls each platform
+/// from the registry and runs it (arm64 under qemu-user-static), each saying its machine
+/// and answering over TLS.
+#[test]
+fn two_platform_demo_index_round_trips_a_registry_and_runs_on_both() {
+    if !debian_cross_toolchain()
+        || !registry::have_registry()
+        || !require("podman")
+        || !require("skopeo")
+        || !qemu_aarch64()
+    {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let config = repo_root().join("demo/scratch-demo/husk.toml");
+    // Debian's cargo and rustc for this build only, in their own target directory (kept
+    // between runs, like the workspace's).
+    let build = |cache: &Path, out: &Path| {
+        let o = husk(cache)
+            .env("CARGO", DEBIAN_CARGO)
+            .env("RUSTC", DEBIAN_RUSTC)
+            .env("CARGO_TARGET_DIR", repo_root().join("target/debian-cross"))
+            .env_remove("RUSTFLAGS")
+            .arg("build")
+            .arg("--config")
+            .arg(&config)
+            .args(["--cargo-profile", "dev", "--tag", "scratch-demo:multi"])
+            .arg("-o")
+            .arg(format!("oci:{}", out.display()))
+            .timeout(Duration::from_secs(1800))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            o.status.success(),
+            "husk build --config {}: {err}",
+            config.display()
+        );
+        assert!(err.contains("for 2 targets"), "{err}");
+        String::from_utf8(o.stdout).unwrap().trim().to_owned()
+    };
+    let cache = t.path().join("cache");
+    let out = t.path().join("index");
+    let digest = build(&cache, &out);
+    let index = open_index(&out);
+    assert_eq!(index.digest().to_string(), digest);
+    assert_eq!(
+        husk_oci::platforms_of(index.document()),
+        ["linux/amd64", "linux/arm64/v8"]
+    );
+    assert_index_valid(&cache, &out);
+    let layers = layers_by_platform(&index);
+    let (amd, arm) = (&layers[0].1, &layers[1].1);
+    assert_eq!(amd.len(), arm.len(), "{layers:?}");
+    assert_eq!(amd[0], arm[0], "the system layer is one blob: {layers:?}");
+    assert_ne!(amd.last(), arm.last(), "each platform has its own program");
+
+    // A second build (cargo has nothing to do; no layer cache) is byte-identical.
+    let again = t.path().join("again");
+    assert_eq!(build(&t.path().join("cache2"), &again), digest);
+    assert_eq!(tree_bytes(&out), tree_bytes(&again));
+
+    // Through a real registry: skopeo sees the index; pulled back, the same bytes.
+    let reg = registry::start_registry(false);
+    let remote = format!("docker://{}/husk/scratch-demo:multi", reg.host());
+    let o = husk(&cache)
+        .args(["push", &format!("oci:{}", out.display()), &remote])
+        .args(reg.flags())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let raw = run(Command::new("skopeo").args(["inspect", "--raw", "--tls-verify=false", &remote]));
+    let raw: serde_json::Value = serde_json::from_slice(&raw.stdout).unwrap();
+    assert_eq!(raw["mediaType"], "application/vnd.oci.image.index.v1+json");
+    assert_eq!(raw["manifests"].as_array().unwrap().len(), 2);
+    let pulled = t.path().join("pulled");
+    let o = husk(&cache)
+        .args(["pull", &remote, "-o", &format!("oci:{}", pulled.display())])
+        .args(reg.flags())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(open_index(&pulled).digest().to_string(), digest);
+
+    // podman picks each platform from the registry's index and runs it.
+    let plain = remote.trim_start_matches("docker://");
+    let id = std::process::id();
+    for (arch, machine) in [("amd64", "x86_64"), ("arm64", "aarch64")] {
+        let o = run(podman().args(["pull", "-q", "--tls-verify=false", "--arch", arch, plain]));
+        let image = LoadedImage(String::from_utf8_lossy(&o.stdout).trim().to_owned());
+        assert_eq!(inspect(&image.0, "{{.Architecture}}"), arch);
+        run_and_greet(&image.0, &format!("husk-e2e-demo-{arch}-{id}"), machine);
+    }
+}
+
+#[path = "common/registry.rs"]
+mod registry;

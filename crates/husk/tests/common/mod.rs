@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use husk_oci::Layer;
+use husk_oci::{ImageIndex as _, Layer};
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -294,4 +294,69 @@ pub fn refused_build(dir: &Path, mut cmd: assert_cmd::Command) -> String {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(!img.exists(), "nothing is written: {err}");
     err
+}
+
+/// The image index of the `oci:` layout `dir`.
+pub fn open_index(dir: &Path) -> husk_oci::OwnedIndex {
+    let r: husk_formats::LocalRef = format!("oci:{}", dir.display()).parse().unwrap();
+    husk_formats::open_index(&r).unwrap().expect("an index")
+}
+
+/// Every layer digest of each image of the index, by platform.
+pub fn layers_by_platform(index: &husk_oci::OwnedIndex) -> Vec<(String, Vec<husk_oci::Digest>)> {
+    index
+        .document()
+        .manifests
+        .iter()
+        .map(|d| {
+            let image = index.image(d).unwrap();
+            let layers = image.manifest().unwrap().layers;
+            (
+                d.platform.as_ref().unwrap().to_string(),
+                layers.into_iter().map(|l| l.digest).collect(),
+            )
+        })
+        .collect()
+}
+
+/// Every file under `dir` with its bytes, sorted.
+pub fn tree_bytes(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Debian's own Rust toolchain (`cargo-web`, `rustc-web`: Rust 1.96 from bookworm-security,
+/// installed as /usr/bin/cargo and /usr/bin/rustc), whose arm64 standard library Debian
+/// ships as `libstd-rust-web-dev:arm64`. rustup's toolchains here have only the x86_64
+/// standard library and rustup has no network, so the cross builds use this one, given to
+/// husk as `CARGO`/`RUSTC` for that command only (rustup's cargo stays first on PATH).
+pub const DEBIAN_CARGO: &str = "/usr/bin/cargo";
+pub const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
+
+/// Debian's toolchain with the arm64 standard library, the cross gcc and arm64 libc, or
+/// false (a skip outside CI) when one is missing.
+pub fn debian_cross_toolchain() -> bool {
+    require_path(DEBIAN_CARGO, "cargo-web")
+        && require_path(DEBIAN_RUSTC, "rustc-web")
+        && require_path(
+            "/usr/lib/rustlib/aarch64-unknown-linux-gnu/lib",
+            "libstd-rust-web-dev:arm64",
+        )
+        && require("aarch64-linux-gnu-gcc")
+        && require_path("/usr/lib/aarch64-linux-gnu/libc.so.6", "libc6:arm64")
 }
