@@ -319,7 +319,7 @@ fn header_info<E: FileHeader<Endian = Endianness>>(header: &E, endian: Endiannes
 
 /// The dynamic string table's bytes: DT_STRTAB is a virtual address, mapped through the
 /// PT_LOAD segment that contains it and cut at DT_STRSZ, the segment's end or the file's.
-fn string_table<'d, E: FileHeader<Endian = Endianness>>(
+pub(crate) fn string_table<'d, E: FileHeader<Endian = Endianness>>(
     phdrs: &[E::ProgramHeader],
     endian: Endianness,
     data: &'d [u8],

@@ -87,6 +87,31 @@ impl Refusal {
 /// carrying a [`Refusal`] (see [`Refusal::of`]) when the file is not regular, lives on a
 /// pseudo filesystem, or is larger than `limit`.
 pub fn read_regular(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    let (file, size) = open_regular(path, limit)?;
+    let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(limit.saturating_add(1)).read_to_end(&mut buf)?;
+    if u64::try_from(buf.len()).unwrap_or(u64::MAX) > limit {
+        return Err(Refusal::TooLarge { limit }.into_io());
+    }
+    Ok(buf)
+}
+
+/// An ELF file as [`crate::parse_elf`] reads it, under [`read_regular`]'s discipline: a
+/// buffer of the file's length holding its headers, PT_INTERP, PT_DYNAMIC and dynamic
+/// string table, zero elsewhere ([`crate::read_elf_parts`]), so a 20 MB program costs
+/// a few KiB of reads and no copy.
+///
+/// # Errors
+/// As [`read_regular`]; `UnexpectedEof` when the file shrank while being read.
+pub fn read_regular_elf(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt as _;
+    let (file, size) = open_regular(path, limit)?;
+    crate::read_elf_parts(size, &mut |buf, offset| file.read_exact_at(buf, offset))
+}
+
+/// `path` opened for reading as [`read_regular`] describes, with its size (at most
+/// `limit`).
+fn open_regular(path: &Path, limit: u64) -> io::Result<(std::fs::File, u64)> {
     let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
     let fd = rustix::fs::open(path, flags, Mode::empty())?;
     let stat = rustix::fs::fstat(&fd)?;
@@ -104,14 +129,7 @@ pub fn read_regular(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     if size > limit {
         return Err(Refusal::TooLarge { limit }.into_io());
     }
-    let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    std::fs::File::from(fd)
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut buf)?;
-    if u64::try_from(buf.len()).unwrap_or(u64::MAX) > limit {
-        return Err(Refusal::TooLarge { limit }.into_io());
-    }
-    Ok(buf)
+    Ok((std::fs::File::from(fd), size))
 }
 
 fn kind_name(kind: FileType) -> &'static str {
@@ -153,6 +171,15 @@ pub trait HostFs: Sync {
     /// As [`HostFs::read_limited`].
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         self.read_limited(path, MAX_FILE_BYTES)
+    }
+    /// An ELF file as [`crate::parse_elf`] reads it: a buffer of the file's length in
+    /// which at least the parts `parse_elf` looks at hold the file's bytes (the host
+    /// filesystems read only those: [`read_regular_elf`]). By default the whole file.
+    ///
+    /// # Errors
+    /// As [`HostFs::read`].
+    fn read_elf(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.read(path)
     }
     /// The whole content of a regular file, following symlinks, at most `limit` bytes.
     ///
@@ -202,6 +229,10 @@ pub struct RealFs;
 impl HostFs for RealFs {
     fn read_limited(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
         read_regular(path, limit)
+    }
+
+    fn read_elf(&self, path: &Path) -> io::Result<Vec<u8>> {
+        read_regular_elf(path, MAX_FILE_BYTES)
     }
 
     fn read_link(&self, path: &Path) -> io::Result<PathBuf> {

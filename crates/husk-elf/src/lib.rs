@@ -27,6 +27,7 @@ mod engine;
 mod error;
 mod fs;
 mod materialize;
+mod parts;
 mod resolve;
 mod rooted;
 // Synthetic ELF files for tests: compiled only for this crate's tests and for crates
@@ -43,9 +44,10 @@ pub use elf::{Arch, ElfInfo, ObjectType, is_elf, parse_elf, parse_header};
 pub use error::ElfError;
 pub use fs::{
     FakeFs, FileKind, HostFs, MAX_CONFIG_BYTES, MAX_FILE_BYTES, MAX_LD_CACHE_BYTES, MAX_SYMLINKS,
-    RealFs, Refusal, read_regular,
+    RealFs, Refusal, read_regular, read_regular_elf,
 };
 pub use materialize::{HostEntry, canonicalize, materialize};
+pub use parts::read_elf_parts;
 pub use resolve::{Closure, FoundVia, ResolvedLib, Resolver};
 pub use rooted::RootedFs;
 pub use versions::{SymbolVersions, VersionNeed, symbol_versions};

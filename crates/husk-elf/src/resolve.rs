@@ -310,7 +310,7 @@ impl<'fs> Resolver<'fs> {
     }
 
     pub(crate) fn load_root(&self, path: &Path) -> Result<Arc<ElfInfo>, ElfError> {
-        let bytes = self.fs.read(path).map_err(|e| ElfError::io(path, e))?;
+        let bytes = self.fs.read_elf(path).map_err(|e| ElfError::io(path, e))?;
         let info = Arc::new(parse_elf(&bytes, path)?);
         self.memo_insert(path, Candidate::Elf(Arc::clone(&info)));
         Ok(info)
@@ -336,7 +336,7 @@ impl<'fs> Resolver<'fs> {
             Ok(FileKind::Other) => Candidate::Refused(Refusal::NotRegular {
                 kind: "FIFO, device or socket",
             }),
-            Ok(FileKind::File | FileKind::Symlink) => match self.fs.read(path) {
+            Ok(FileKind::File | FileKind::Symlink) => match self.fs.read_elf(path) {
                 Err(e) => match Refusal::of(&e) {
                     Some(Refusal::NotRegular { kind: "directory" }) | None => Candidate::Missing,
                     Some(r) => Candidate::Refused(r.clone()),

@@ -13,7 +13,9 @@ use std::ffi::OsString;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
-use crate::fs::{FileKind, HostFs, MAX_SYMLINKS, RealFs, read_regular};
+use crate::fs::{
+    FileKind, HostFs, MAX_FILE_BYTES, MAX_SYMLINKS, RealFs, read_regular, read_regular_elf,
+};
 
 /// The host filesystem seen from inside `root` (see the module documentation).
 #[derive(Debug, Clone)]
@@ -108,6 +110,10 @@ fn components_rev(path: &Path) -> Vec<OsString> {
 impl HostFs for RootedFs {
     fn read_limited(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
         read_regular(&self.resolve(path, true)?, limit)
+    }
+
+    fn read_elf(&self, path: &Path) -> io::Result<Vec<u8>> {
+        read_regular_elf(&self.resolve(path, true)?, MAX_FILE_BYTES)
     }
 
     fn read_link(&self, path: &Path) -> io::Result<PathBuf> {
