@@ -5,7 +5,9 @@ the same machine load, and report per-command medians plus the median of per-rou
 Usage: alternate.py RUNS WARMUP OUT.json NAME CMD [NAME CMD ...]
 Prints a markdown table; writes {"results": [{"command", "times", "median", "min", "max"}]}.
 Ratios against another command are computed by the caller from the per-round times (same
-index = same round)."""
+index = same round). Each command starts after `sync` (not timed), so the dirty pages one
+command leaves (podman's storage, a written layout) are not written back during the
+next one's timing."""
 import json
 import statistics
 import subprocess
@@ -22,6 +24,7 @@ def main() -> None:
     times = {name: [] for name, _ in cmds}
     for rnd in range(warmup + runs):
         for name, cmd in cmds:
+            subprocess.run(["sync"], check=False)
             t = time.perf_counter()
             r = subprocess.run(["bash", "-c", cmd], stdout=subprocess.DEVNULL)
             dt = time.perf_counter() - t
