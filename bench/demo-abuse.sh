@@ -32,8 +32,9 @@ if [ $# -gt 0 ]; then attacks=("$@"); else attacks=("${all_attacks[@]}"); fi
 ensure_packages nginx-light curl python3 util-linux
 bin="${SCRATCH_DEMO_BIN:-}"
 if [ -z "$bin" ]; then
-  cargo build --release --locked --quiet -p scratch-demo
-  bin="$PWD/target/release/scratch-demo"
+  # The profile the image ships (demo/scratch-demo/husk.toml): release with fat LTO.
+  cargo build --profile dist --locked --quiet -p scratch-demo
+  bin="$PWD/target/dist/scratch-demo"
 fi
 # 2000 client sockets in one process, and the servers' own (scratch-demo raises its soft
 # limit to the hard one by itself; nginx gets worker_rlimit_nofile).

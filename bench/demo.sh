@@ -34,8 +34,9 @@ threads="${THREADS:-1}"
 ensure_packages wrk nginx-light curl python3 golang-go openssl util-linux
 bin="${SCRATCH_DEMO_BIN:-}"
 if [ -z "$bin" ]; then
-  cargo build --release --locked --quiet -p scratch-demo
-  bin="$PWD/target/release/scratch-demo"
+  # The profile the image ships (demo/scratch-demo/husk.toml): release with fat LTO.
+  cargo build --profile dist --locked --quiet -p scratch-demo
+  bin="$PWD/target/dist/scratch-demo"
 fi
 
 work=$(mktemp -d /tmp/scratch-demo-bench.XXXXXX)

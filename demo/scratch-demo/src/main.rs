@@ -126,7 +126,8 @@ struct ServeArgs {
     #[arg(long, env = "SCRATCH_DEMO_H2_MAX_HEADER_LIST_SIZE", default_value_t = 16384,
           value_parser = clap::value_parser!(u32).range(1024..=1_048_576))]
     h2_max_header_list_size: u32,
-    /// Async runtime worker threads [default: the CPUs this process may use].
+    /// Async runtime worker threads [default: the CPUs this process may use]; with 1 the
+    /// server runs on its main thread alone.
     #[arg(long, env = "SCRATCH_DEMO_WORKER_THREADS", value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     worker_threads: Option<u16>,
@@ -233,11 +234,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         h2_max_header_list_size: args.h2_max_header_list_size,
         test_endpoints: args.test_endpoints,
     };
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = args.worker_threads {
-        builder.worker_threads(usize::from(n));
-    }
-    let runtime = builder
+    let runtime = runtime_builder(args.worker_threads)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -250,9 +247,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .local_addr()
             .context("cannot read the bound address")?;
         logger.info(&format!("listening on https://{addr}"));
-        // The accept loop runs on a worker thread, not in `block_on` on the main thread:
-        // connections it spawns then start on that worker's local queue instead of going
-        // through the runtime's global queue with a cross-thread wake-up each.
+        // The accept loop runs as a task (on a worker thread of a multi-thread runtime),
+        // not in `block_on` on the main thread: connections it spawns then start on that
+        // worker's local queue instead of going through the runtime's global queue with a
+        // cross-thread wake-up each.
         let running = tokio::spawn(server.run(first));
         tokio::select! {
             _report = running => {}
@@ -263,6 +261,24 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Connections abandoned after the drain timeout are dropped with the runtime.
     runtime.shutdown_timeout(Duration::from_millis(100));
     Ok(())
+}
+
+/// The async runtime for `workers` threads (default: the CPUs this process may use, as
+/// `available_parallelism` counts them, which honours CPU affinity and cgroup quotas).
+/// With one, the runtime runs on the main thread alone: a multi-thread runtime would add
+/// a worker thread (its stack, its malloc arena) and work-stealing bookkeeping that one
+/// CPU cannot use.
+fn runtime_builder(workers: Option<u16>) -> tokio::runtime::Builder {
+    let workers = workers.map_or_else(
+        || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        usize::from,
+    );
+    if workers == 1 {
+        return tokio::runtime::Builder::new_current_thread();
+    }
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.worker_threads(workers);
+    builder
 }
 
 /// `max_connections`, lowered (with a warning) when the open-files limit, once raised to

@@ -259,6 +259,41 @@ fn self_signed_logs_fingerprint_and_healthcheck_subcommand_probes_it() {
     assert!(stderr.starts_with("unhealthy: "), "{stderr}");
 }
 
+/// Threads of a running process, from /proc.
+fn threads(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .count()
+}
+
+/// One worker thread: the runtime runs on the main thread alone (no second thread), and
+/// serves; two: a worker thread of its own beside the main thread.
+#[test]
+fn one_worker_thread_serves_on_the_main_thread_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    for (workers, want) in [("1", 1), ("2", 3)] {
+        let mut server = Running::spawn(
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--self-signed",
+                "--worker-threads",
+                workers,
+            ],
+            dir.path(),
+        );
+        let addr = format!("127.0.0.1:{}", server.port());
+        let (code, _, stderr) = run(&["healthcheck", "--addr", &addr], dir.path());
+        assert_eq!(code, 0, "{stderr}");
+        server.wait_line(r#""GET /healthz HTTP/1.1" 200"#);
+        assert_eq!(
+            threads(server.child.id()),
+            want,
+            "--worker-threads {workers}"
+        );
+    }
+}
+
 #[test]
 fn missing_cert_is_one_line_error_naming_the_file_exit_2() {
     let dir = tempfile::tempdir().unwrap();
