@@ -2,7 +2,10 @@
 //!
 //! # Connection life cycle
 //! 1. **Listen.** The socket is bound with an explicit listen backlog (`listen_backlog`,
-//!    4096 by default; the kernel clamps it to `net.core.somaxconn`).
+//!    4096 by default; the kernel clamps it to `net.core.somaxconn`) and
+//!    TCP_DEFER_ACCEPT, so a connection reaches `accept` with its ClientHello (one
+//!    wake-up per new connection, and a silent client waits in the kernel, not in the
+//!    table).
 //! 2. **Cap.** Every connection has a place in the connection table ([`table`]), at most
 //!    `max_connections`. When the table is full and a connection arrives, the least
 //!    recently active connection with no request in flight (still handshaking, waiting
@@ -256,8 +259,36 @@ fn listen(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
     };
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
-    socket.listen(backlog.max(1))
+    let listener = socket.listen(backlog.max(1))?;
+    defer_accept(&listener);
+    Ok(listener)
 }
+
+/// TCP_DEFER_ACCEPT (as nginx's `listen ... deferred`): the kernel hands a connection to
+/// `accept` once its first bytes (the ClientHello) have arrived, not at the handshake's
+/// last ACK, so a new connection wakes the server once instead of twice, and a client
+/// that connects and sends nothing waits in the kernel instead of taking a slot of the
+/// connection table. After the period, Linux hands the connection over anyway (the
+/// handshake timeout then applies as before). Best effort: an error leaves the listener
+/// as it was.
+fn defer_accept(listener: &TcpListener) {
+    use std::os::fd::AsRawFd as _;
+    let seconds: libc::c_int = DEFER_ACCEPT_SECONDS;
+    // SAFETY: setsockopt reads `size_of::<c_int>()` bytes from the valid `seconds` on the
+    // listener's open descriptor, which outlives the call.
+    let _ = unsafe {
+        libc::setsockopt(
+            listener.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_DEFER_ACCEPT,
+            std::ptr::from_ref(&seconds).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+}
+
+/// How long a connection may stay silent in the kernel before it is accepted anyway.
+const DEFER_ACCEPT_SECONDS: libc::c_int = 1;
 
 /// Accepts until `shutdown` completes, making room in the table for each newcomer.
 async fn accept_loop<F: Future<Output = ()>>(
@@ -340,4 +371,34 @@ pub fn raise_open_files_limit() -> std::io::Result<u64> {
         lim = raised;
     }
     Ok(lim.rlim_cur)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsRawFd as _;
+
+    /// The listener asks the kernel to defer accepting until the first bytes arrive.
+    #[tokio::test]
+    async fn the_listener_defers_accept_until_data() {
+        let listener = super::listen("127.0.0.1:0".parse().unwrap(), 16).unwrap();
+        let mut value: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `len` bytes into the valid, exclusively
+        // borrowed `value`, and the length into `len`, for the open listener.
+        let rc = unsafe {
+            libc::getsockopt(
+                listener.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_DEFER_ACCEPT,
+                std::ptr::from_mut(&mut value).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+        // Linux reports the period rounded up to its SYN-ACK retransmission schedule.
+        assert!(
+            value >= super::DEFER_ACCEPT_SECONDS,
+            "TCP_DEFER_ACCEPT = {value}"
+        );
+    }
 }

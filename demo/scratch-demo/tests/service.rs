@@ -146,6 +146,19 @@ async fn tls12_only_and_tls13_only_clients_both_work() {
         let cfg = client_config(&server.cert, &[version], &[b"http/1.1"]);
         let mut stream = tls_connect(server.addr, cfg).await.expect("handshake");
         assert_eq!(stream.get_ref().1.protocol_version(), Some(want));
+        // The client (rustls's default order) lists AES-256 first; the server's own
+        // order wins, as Go's does: AES-128-GCM.
+        let suite = stream
+            .get_ref()
+            .1
+            .negotiated_cipher_suite()
+            .unwrap()
+            .suite();
+        let want_suite = match want {
+            rustls::ProtocolVersion::TLSv1_3 => rustls::CipherSuite::TLS13_AES_128_GCM_SHA256,
+            _ => rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        };
+        assert_eq!(suite, want_suite, "{want:?}");
         stream
             .write_all(b"GET /v HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
             .await
