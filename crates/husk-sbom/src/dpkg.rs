@@ -308,7 +308,7 @@ impl DpkgDb {
         let stamp = index_dir.and_then(|_| index::stamp(&self.root, STATUS, INFO));
         let file = index_dir.map(|d| d.join(INDEX_FILE));
         if let (Some(file), Some(stamp)) = (&file, &stamp)
-            && let Some(candidates) = index::lookup(file, stamp, &basenames)
+            && let Some(candidates) = index::lookup(file, stamp, &wanted.keys().collect::<Vec<_>>())
         {
             for package in self
                 .packages
@@ -327,7 +327,11 @@ impl DpkgDb {
                 continue;
             };
             if file.is_some() {
-                builder.add_list(&format!("{}:{}", package.name, package.architecture), &list);
+                builder.add_list(
+                    &format!("{}:{}", package.name, package.architecture),
+                    &list,
+                    |line| self.merge.canonical(line),
+                );
             }
             self.scan_list(package, &list, &ac, wanted, found);
         }

@@ -1,11 +1,16 @@
-//! A file-name index of the dpkg database, kept between runs, so [`DpkgDb::owners`] reads
-//! only the `.list` files of packages that list a wanted file name instead of all of them.
+//! A path index of the dpkg database, kept between runs, so [`DpkgDb::owners`] reads only
+//! the `.list` files of packages that list a wanted path instead of all of them.
 //!
 //! The index is a text file: a stamp line (the root, `status`'s size and modification
 //! time, the `info` directory's modification time: dpkg rewrites `status` and renames
 //! `.list` files into `info` on every install or removal, so any change to the database
-//! changes the stamp), then one `basename\tpackage:arch ...` line per listed file name,
-//! sorted (so a lookup is a binary search per name). A stale, missing or unreadable index
+//! changes the stamp), then one `basename\tpackage:arch@hash ...` line per listed file
+//! name, sorted (so a lookup is a binary search per name), where `hash` is a 32-bit FNV-1a
+//! hash of the listed path in canonical form (merged-`/usr` aliases resolved, as queries
+//! are). A query reads only the lists of packages whose entry for its file name carries
+//! its path's hash: a program called `app` no longer reads every list that holds some
+//! other `app` (a collision of the hash only costs one list read more). A stale, missing
+//! or unreadable index
 //! means one full scan, which writes a fresh
 //! index (atomically: a temporary file renamed). The index only chooses which lists are
 //! read; ownership is still decided from the lists themselves, so a wrong index can at
@@ -21,7 +26,7 @@ use std::time::UNIX_EPOCH;
 use crate::root::Root;
 
 /// The index file's name inside the cache directory the caller gives.
-pub const INDEX_FILE: &str = "dpkg-basenames-v1";
+pub const INDEX_FILE: &str = "dpkg-paths-v2";
 /// Largest index read (a Debian host with 3,000 packages writes about 8 MB).
 const INDEX_CAP: u64 = 64 << 20;
 
@@ -35,15 +40,20 @@ pub(crate) fn stamp(root: &Root, status: &str, info: &str) -> Option<String> {
     let (size, status_time) = time(&root.join(status))?;
     let (_, info_time) = time(&root.join(info))?;
     Some(format!(
-        "husk dpkg index v1 root={} status={size}:{status_time} info={info_time}\n",
+        "husk dpkg index v2 root={} status={size}:{status_time} info={info_time}\n",
         root.dir().display()
     ))
 }
 
-/// The packages (`name:arch`) that list any of `basenames` (each `/name`), or `None` when
-/// the index at `file` is missing, unreadable or not for this `stamp`. Lines are sorted
-/// by name, so each name is a binary search: the file is read, not scanned.
-pub(crate) fn lookup(file: &Path, stamp: &str, basenames: &[String]) -> Option<BTreeSet<String>> {
+/// The packages (`name:arch`) that may list any of `paths` (canonical, absolute), or
+/// `None` when the index at `file` is missing, unreadable or not for this `stamp`. Lines
+/// are sorted by file name, so each path is a binary search: the file is read, not
+/// scanned.
+pub(crate) fn lookup<S: AsRef<str>>(
+    file: &Path,
+    stamp: &str,
+    paths: &[S],
+) -> Option<BTreeSet<String>> {
     let meta = std::fs::metadata(file).ok()?;
     if !meta.is_file() || meta.len() > INDEX_CAP {
         return None;
@@ -51,20 +61,29 @@ pub(crate) fn lookup(file: &Path, stamp: &str, basenames: &[String]) -> Option<B
     let bytes = std::fs::read(file).ok()?;
     let body = bytes.strip_prefix(stamp.as_bytes())?;
     let mut packages = BTreeSet::new();
-    for name in basenames {
-        let Some(line) = find_line(body, name.trim_start_matches('/').as_bytes()) else {
+    for path in paths {
+        let path = path.as_ref();
+        let name = path.rsplit('/').next().unwrap_or_default();
+        let Some(line) = find_line(body, name.as_bytes()) else {
             continue;
         };
         let owners = line.split(|b| *b == b'\t').nth(1).unwrap_or_default();
         let owners = std::str::from_utf8(owners).ok()?;
-        packages.extend(
-            owners
-                .split(' ')
-                .filter(|p| !p.is_empty())
-                .map(str::to_owned),
-        );
+        let want = format!("{:08x}", path_hash(path));
+        packages.extend(owners.split(' ').filter_map(|entry| {
+            let (package, hash) = entry.rsplit_once('@')?;
+            (hash == want && !package.is_empty()).then(|| package.to_owned())
+        }));
     }
     Some(packages)
+}
+
+/// 32-bit FNV-1a of a canonical path: stable across runs and versions (the index keeps
+/// it), and only a filter (the lists decide ownership).
+fn path_hash(path: &str) -> u32 {
+    path.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// The line of sorted `body` (lines `name\t...`) whose name is `name`.
@@ -91,23 +110,35 @@ fn find_line<'a>(body: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     None
 }
 
-/// Collects file names -> packages while a full scan reads every list.
+/// Collects file names -> `package@hash` entries while a full scan reads every list.
 #[derive(Debug, Default)]
 pub(crate) struct Builder {
-    names: BTreeMap<Vec<u8>, Vec<String>>,
+    names: BTreeMap<String, Vec<String>>,
 }
 
 impl Builder {
-    /// Records every file name `list` (one path a line) holds for `package` (`name:arch`).
-    pub(crate) fn add_list(&mut self, package: &str, list: &[u8]) {
+    /// Records every path `list` (one path a line) holds for `package` (`name:arch`),
+    /// each in the canonical form `canonical` gives (as queries are made).
+    pub(crate) fn add_list(
+        &mut self,
+        package: &str,
+        list: &[u8],
+        canonical: impl Fn(&str) -> String,
+    ) {
         for line in list.split(|b| *b == b'\n') {
-            let name = line.rsplit(|b| *b == b'/').next().unwrap_or_default();
-            if name.is_empty() || name.contains(&b'\t') || name.contains(&b'\r') {
+            // Lines that are not UTF-8 never match a query (the scan skips them too).
+            let Ok(line) = std::str::from_utf8(line) else {
+                continue;
+            };
+            let path = canonical(line);
+            let name = path.rsplit('/').next().unwrap_or_default();
+            if name.is_empty() || name.contains(['\t', '\r', ' ']) {
                 continue;
             }
-            let owners = self.names.entry(name.to_vec()).or_default();
-            if owners.last().is_none_or(|p| p != package) {
-                owners.push(package.to_owned());
+            let entry = format!("{package}@{:08x}", path_hash(&path));
+            let owners = self.names.entry(name.to_owned()).or_default();
+            if !owners.contains(&entry) {
+                owners.push(entry);
             }
         }
     }
@@ -130,7 +161,7 @@ impl Builder {
             if !ok {
                 break;
             }
-            ok = out.write_all(name).is_ok()
+            ok = out.write_all(name.as_bytes()).is_ok()
                 && out.write_all(b"\t").is_ok()
                 && out.write_all(owners.join(" ").as_bytes()).is_ok()
                 && out.write_all(b"\n").is_ok();
@@ -169,20 +200,45 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join(INDEX_FILE);
         let mut b = Builder::default();
+        // Merged /usr: /bin/x is listed, /usr/bin/x is asked.
+        let merged = |p: &str| {
+            if p.starts_with("/bin/") {
+                format!("/usr{p}")
+            } else {
+                p.to_owned()
+            }
+        };
         b.add_list(
             "libc6:amd64",
-            b"/.\n/usr/lib/x86_64-linux-gnu/libc.so.6\n/usr/bin\n",
+            b"/.\n/usr/lib/x86_64-linux-gnu/libc.so.6\n/usr/bin\n/bin/app\n",
+            merged,
         );
-        b.add_list("curl:amd64", b"/usr/bin/curl\n/usr/bin\n");
+        b.add_list("curl:amd64", b"/usr/bin/curl\n/usr/bin\n", merged);
+        b.add_list(
+            "google-cloud-cli:all",
+            b"/usr/lib/google-cloud-sdk/app\n",
+            merged,
+        );
         b.write(&file, "stamp\n");
-        let found = lookup(&file, "stamp\n", &["/libc.so.6".into(), "/bin".into()]).unwrap();
+        let ask = |paths: &[&str]| -> Vec<String> {
+            lookup(&file, "stamp\n", paths)
+                .unwrap()
+                .into_iter()
+                .collect()
+        };
         assert_eq!(
-            found.into_iter().collect::<Vec<_>>(),
+            ask(&["/usr/lib/x86_64-linux-gnu/libc.so.6", "/usr/bin"]),
             ["curl:amd64", "libc6:amd64"]
         );
-        assert!(lookup(&file, "other stamp\n", &["/curl".into()]).is_none());
-        let none = lookup(&file, "stamp\n", &["/nothing".into()]).unwrap();
-        assert!(none.is_empty());
+        // The same file name elsewhere: only the package listing that path.
+        assert_eq!(ask(&["/usr/bin/app"]), ["libc6:amd64"]);
+        assert_eq!(
+            ask(&["/usr/lib/google-cloud-sdk/app"]),
+            ["google-cloud-cli:all"]
+        );
+        assert!(ask(&["/tmp/work/app"]).is_empty());
+        assert!(lookup(&file, "other stamp\n", &["/usr/bin/curl"]).is_none());
+        assert!(ask(&["/nothing"]).is_empty());
     }
 
     #[test]
@@ -206,10 +262,11 @@ mod tests {
     fn garbage_or_missing_index_is_no_index() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join(INDEX_FILE);
-        assert!(lookup(&file, "stamp\n", &["/x".into()]).is_none());
-        std::fs::write(&file, b"stamp\n\xff\xfe\tx\n").unwrap();
-        assert!(lookup(&file, "stamp\n", &["/\u{fffd}".into()]).is_some());
+        assert!(lookup(&file, "stamp\n", &["/x"]).is_none());
+        std::fs::write(&file, b"stamp\n\xff\xfe\tx\nx\tno-hash bad@zz @0\n").unwrap();
+        assert!(lookup(&file, "stamp\n", &["/\u{fffd}"]).is_some());
+        assert!(lookup(&file, "stamp\n", &["/x"]).unwrap().is_empty());
         std::fs::create_dir(dir.path().join("d")).unwrap();
-        assert!(lookup(&dir.path().join("d"), "stamp\n", &["/x".into()]).is_none());
+        assert!(lookup(&dir.path().join("d"), "stamp\n", &["/x"]).is_none());
     }
 }
