@@ -19,10 +19,15 @@
 # GOMAXPROCS both see one CPU) and wrk to CPU 0. Runs are interleaved (every server, for
 # each mode and round) so background load hits all servers alike; the table shows medians
 # over ROUNDS, and each ratio is the median of the per-round ratios.
+# With CPU_QUOTA=P each server also runs in a cgroup of its own limited to P% of one CPU
+# (cpu.cfs_quota_us, as a container's CPU limit is enforced): the servers, not wrk, are
+# then the bottleneck, so requests/s measure what each server does with the CPU it gets.
+# Without it, wrk's one thread is saturated by new TLS connections before the servers are,
+# and Connection: close requests/s also measure what each server costs the client.
 #
 # Usage: bench/demo.sh
-#   env: ROUNDS (3), DURATION (10s), CONNECTIONS (32), THREADS (1),
-#        SCRATCH_DEMO_BIN (default: cargo build --release -p scratch-demo)
+#   env: ROUNDS (3), DURATION (10s), CONNECTIONS (32), THREADS (1), CPU_QUOTA (none),
+#        SCRATCH_DEMO_BIN (default: cargo build --profile dist -p scratch-demo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${ROUNDS:-3}"
@@ -41,9 +46,11 @@ fi
 
 work=$(mktemp -d /tmp/scratch-demo-bench.XXXXXX)
 pids=()
+groups=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  for g in "${groups[@]}"; do rmdir "$g" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -119,6 +126,28 @@ for s in "${servers[@]}"; do
   done
   [ "$got" = "$text" ] || { echo "$s does not answer the greeting on ${port[$s]}: $got" >&2; exit 1; }
 done
+
+# CPU_QUOTA: each server (and its children: nginx's worker) in a CPU-limited cgroup.
+limit_cpu() { # server pid
+  local g p
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+    g="/sys/fs/cgroup/husk-bench-$$-$1"
+    grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control || echo +cpu >/sys/fs/cgroup/cgroup.subtree_control
+    mkdir "$g"
+    echo "$((CPU_QUOTA * 1000)) 100000" >"$g/cpu.max"
+  else
+    g="/sys/fs/cgroup/cpu/husk-bench-$$-$1"
+    mkdir "$g"
+    echo 100000 >"$g/cpu.cfs_period_us"
+    echo "$((CPU_QUOTA * 1000))" >"$g/cpu.cfs_quota_us"
+  fi
+  groups+=("$g")
+  for p in "$2" $(pgrep -P "$2" || true); do echo "$p" >"$g/cgroup.procs"; done
+}
+if [ -n "${CPU_QUOTA:-}" ]; then
+  for s in "${servers[@]}"; do limit_cpu "$s" "${pid[$s]}"; done
+  echo "each server limited to ${CPU_QUOTA}% of one CPU (its own cgroup)"
+fi
 
 # Milliseconds from wrk's "1.23ms" / "456.00us" / "1.02s".
 to_ms() {

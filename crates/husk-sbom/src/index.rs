@@ -110,10 +110,12 @@ fn find_line<'a>(body: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     None
 }
 
-/// Collects file names -> `package@hash` entries while a full scan reads every list.
+/// Collects file names -> (package, path hash) entries while a full scan reads every
+/// list; duplicates are dropped when the index is written.
 #[derive(Debug, Default)]
 pub(crate) struct Builder {
-    names: BTreeMap<String, Vec<String>>,
+    packages: Vec<String>,
+    names: BTreeMap<String, Vec<(u32, u32)>>,
 }
 
 impl Builder {
@@ -125,6 +127,8 @@ impl Builder {
         list: &[u8],
         canonical: impl Fn(&str) -> String,
     ) {
+        let id = u32::try_from(self.packages.len()).unwrap_or(u32::MAX);
+        self.packages.push(package.to_owned());
         for line in list.split(|b| *b == b'\n') {
             // Lines that are not UTF-8 never match a query (the scan skips them too).
             let Ok(line) = std::str::from_utf8(line) else {
@@ -135,17 +139,19 @@ impl Builder {
             if name.is_empty() || name.contains(['\t', '\r', ' ']) {
                 continue;
             }
-            let entry = format!("{package}@{:08x}", path_hash(&path));
-            let owners = self.names.entry(name.to_owned()).or_default();
-            if !owners.contains(&entry) {
-                owners.push(entry);
+            let entry = (id, path_hash(&path));
+            match self.names.get_mut(name) {
+                Some(owners) => owners.push(entry),
+                None => {
+                    self.names.insert(name.to_owned(), vec![entry]);
+                }
             }
         }
     }
 
     /// Writes the index to `file` (a temporary file renamed into place). Failures are
     /// ignored: the index only saves time.
-    pub(crate) fn write(self, file: &Path, stamp: &str) {
+    pub(crate) fn write(mut self, file: &Path, stamp: &str) {
         let Some(dir) = file.parent() else {
             return;
         };
@@ -157,14 +163,19 @@ impl Builder {
         };
         let mut out = std::io::BufWriter::new(&mut tmp.1);
         let mut ok = out.write_all(stamp.as_bytes()).is_ok();
-        for (name, owners) in &self.names {
+        for (name, owners) in &mut self.names {
             if !ok {
                 break;
             }
-            ok = out.write_all(name.as_bytes()).is_ok()
-                && out.write_all(b"\t").is_ok()
-                && out.write_all(owners.join(" ").as_bytes()).is_ok()
-                && out.write_all(b"\n").is_ok();
+            owners.sort_unstable();
+            owners.dedup();
+            ok = out.write_all(name.as_bytes()).is_ok() && out.write_all(b"\t").is_ok();
+            for (i, (id, hash)) in owners.iter().enumerate() {
+                let package = self.packages.get(*id as usize).map_or("", String::as_str);
+                let sep = if i == 0 { "" } else { " " };
+                ok = ok && write!(out, "{sep}{package}@{hash:08x}").is_ok();
+            }
+            ok = ok && out.write_all(b"\n").is_ok();
         }
         ok = ok && out.flush().is_ok();
         drop(out);
