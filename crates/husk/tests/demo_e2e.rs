@@ -81,6 +81,19 @@ fn build_demo(dir: &Path, tag: &str) -> DemoImage {
     }
 }
 
+/// Held by each test of this file while it works in podman's storage (load, pull, run,
+/// remove). The tests load, pull and remove images that share their lower layers (the
+/// same system and library layers), and podman 4.3's storage loses an image when that
+/// happens at the same moment in two processes ("image not known" for an image just
+/// loaded). The builds, the slow part, still run in parallel.
+static PODMAN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn podman_storage() -> std::sync::MutexGuard<'static, ()> {
+    PODMAN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A podman image removed on drop.
 struct LoadedImage(String);
 
@@ -389,6 +402,7 @@ fn husk_built_demo_runs_hardened_in_podman() {
     );
     assert_no_private_key(&demo.oci_archive);
 
+    let _podman = podman_storage();
     let image = LoadedImage::load(&demo.docker_archive, &demo.tag);
     let port = free_port();
     let ctr = Container(format!("husk-e2e-scratch-demo-{id}"));
@@ -532,6 +546,7 @@ fn k8s_manifest_plays_in_podman_with_restricted_security_context() {
     let t = tempfile::tempdir().unwrap();
     let id = std::process::id();
     let demo = build_demo(t.path(), &format!("localhost/husk-e2e-kube-demo-{id}:1"));
+    let _podman = podman_storage();
     let image = LoadedImage::load(&demo.docker_archive, &demo.tag);
     let name = format!("husk-e2e-kube-{id}");
     let manifest = t.path().join("k8s.yaml");
@@ -730,6 +745,7 @@ fn two_platform_demo_index_round_trips_a_registry_and_runs_on_both() {
     // podman picks each platform from the registry's index and runs it.
     let plain = remote.trim_start_matches("docker://");
     let id = std::process::id();
+    let _podman = podman_storage();
     for (arch, machine) in [("amd64", "x86_64"), ("arm64", "aarch64")] {
         let o = run(podman().args(["pull", "-q", "--tls-verify=false", "--arch", arch, plain]));
         let image = LoadedImage(String::from_utf8_lossy(&o.stdout).trim().to_owned());
