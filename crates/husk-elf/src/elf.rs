@@ -265,11 +265,7 @@ fn parse_as<E: FileHeader<Endian = Endianness>>(
         .iter()
         .take_while(|d| d.tag(endian) != elf::DT_NULL)
         .collect();
-    let find = |tag: elf::DynamicTag| {
-        dyns.iter()
-            .find(|d| d.tag(endian) == tag)
-            .map(|d| d.val(endian))
-    };
+    let find = |tag: elf::DynamicTag| dynamic_value(dynamic, endian, tag);
     if let Some(flags) = find(elf::DT_FLAGS_1) {
         info.nodeflib = flags & elf::DF_1_NODEFLIB.0 != 0;
     }
@@ -287,6 +283,19 @@ fn parse_as<E: FileHeader<Endian = Endianness>>(
     // The loader ignores DT_RPATH when DT_RUNPATH is present; keep both here as the file
     // says, the resolver applies the rule.
     Ok(info)
+}
+
+/// The value of the first `tag` entry of a dynamic section, before its DT_NULL.
+pub(crate) fn dynamic_value<D: Dyn<Endian = Endianness>>(
+    dynamic: &[D],
+    endian: Endianness,
+    tag: elf::DynamicTag,
+) -> Option<u64> {
+    dynamic
+        .iter()
+        .take_while(|d| d.tag(endian) != elf::DT_NULL)
+        .find(|d| d.tag(endian) == tag)
+        .map(|d| d.val(endian))
 }
 
 /// What the ELF header alone says: machine, class, byte order and object type; the

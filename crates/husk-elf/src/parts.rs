@@ -21,7 +21,7 @@ use std::ops::Range;
 
 use object::Endianness;
 use object::elf;
-use object::read::elf::{Dyn, FileHeader, ProgramHeader};
+use object::read::elf::{FileHeader, ProgramHeader};
 
 use crate::elf::string_table;
 
@@ -119,13 +119,7 @@ fn dynamic_strings<'d, E: FileHeader<Endian = Endianness>>(
     let dynamic = phdrs
         .iter()
         .find_map(|ph| ph.dynamic(endian, data).ok().flatten())?;
-    let find = |tag: elf::DynamicTag| {
-        dynamic
-            .iter()
-            .take_while(|d| d.tag(endian) != elf::DT_NULL)
-            .find(|d| d.tag(endian) == tag)
-            .map(|d| d.val(endian))
-    };
+    let find = |tag: elf::DynamicTag| crate::elf::dynamic_value(dynamic, endian, tag);
     let strtab = find(elf::DT_STRTAB)?;
     let path = std::path::Path::new("");
     string_table::<E>(phdrs, endian, data, strtab, find(elf::DT_STRSZ), path).ok()

@@ -14,7 +14,7 @@ use std::path::Path;
 use object::Endianness;
 use object::elf;
 use object::elf::{DT_VERDEF, DT_VERDEFNUM, DT_VERNEED, DT_VERNEEDNUM};
-use object::read::elf::{Dyn, FileHeader, ProgramHeader};
+use object::read::elf::{FileHeader, ProgramHeader};
 
 use crate::error::ElfError;
 
@@ -161,13 +161,7 @@ fn read_as<E: FileHeader<Endian = Endianness>>(
     let Some(dynamic) = dynamic else {
         return Ok(SymbolVersions::default());
     };
-    let find = |tag: elf::DynamicTag| {
-        dynamic
-            .iter()
-            .take_while(|d| d.tag(endian) != elf::DT_NULL)
-            .find(|d| d.tag(endian) == tag)
-            .map(|d| d.val(endian))
-    };
+    let find = |tag: elf::DynamicTag| crate::elf::dynamic_value(dynamic, endian, tag);
     let m = Mapped {
         data,
         endian,

@@ -404,24 +404,7 @@ fn husk_built_demo_runs_hardened_in_podman() {
 
     let _podman = podman_storage();
     let image = LoadedImage::load(&demo.docker_archive, &demo.tag);
-    let port = free_port();
-    let ctr = Container(format!("husk-e2e-scratch-demo-{id}"));
-    // No --user: the image's own 1000:1000 must apply. No --rm: the exit code is checked.
-    run(podman().args([
-        "run",
-        "-d",
-        "--name",
-        &ctr.0,
-        "--read-only",
-        "--cap-drop=ALL",
-        "--security-opt",
-        "no-new-privileges",
-        "--sysctl",
-        "net.ipv4.ip_unprivileged_port_start=0",
-        "-p",
-        &format!("127.0.0.1:{port}:443"),
-        &image.0,
-    ]));
+    let (ctr, port) = run_hardened(&image.0, &format!("husk-e2e-scratch-demo-{id}"));
     let started = wait_for_log(&ctr.0, "listening on https://0.0.0.0:443");
     let pinned = logged_fingerprint(&started);
     assert_eq!(pinned.len(), 32 * 3 - 1, "fingerprint {pinned:?}");
@@ -620,9 +603,10 @@ fn k8s_manifest_plays_in_podman_with_restricted_security_context() {
     assert!(!gone.success(), "{ctr} still exists after kube down");
 }
 
-/// Runs `image` (an image ID) as the hardened test runs it, published on a loopback port;
-/// checks the startup line names `machine`, then the greeting over verified TLS.
-fn run_and_greet(image: &str, name: &str, machine: &str) {
+/// `podman run -d` of `image` as container `name`, hardened (read-only root, no
+/// capabilities, no new privileges), its port 443 published on a free loopback port.
+/// No --user: the image's own user must apply. No --rm: the exit code can be checked.
+fn run_hardened(image: &str, name: &str) -> (Container, u16) {
     let port = free_port();
     let ctr = Container(name.to_owned());
     run(podman().args([
@@ -640,6 +624,13 @@ fn run_and_greet(image: &str, name: &str, machine: &str) {
         &format!("127.0.0.1:{port}:443"),
         image,
     ]));
+    (ctr, port)
+}
+
+/// Runs `image` (an image ID) as the hardened test runs it; checks the startup line names
+/// `machine`, then the greeting over verified TLS.
+fn run_and_greet(image: &str, name: &str, machine: &str) {
+    let (ctr, port) = run_hardened(image, name);
     let started = wait_for_log(&ctr.0, "listening on https://0.0.0.0:443");
     assert!(
         started.contains(&format!(" on linux/{machine}")),
