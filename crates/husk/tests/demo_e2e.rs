@@ -81,19 +81,6 @@ fn build_demo(dir: &Path, tag: &str) -> DemoImage {
     }
 }
 
-/// Held by each test of this file while it works in podman's storage (load, pull, run,
-/// remove). The tests load, pull and remove images that share their lower layers (the
-/// same system and library layers), and podman 4.3's storage loses an image when that
-/// happens at the same moment in two processes ("image not known" for an image just
-/// loaded). The builds, the slow part, still run in parallel.
-static PODMAN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn podman_storage() -> std::sync::MutexGuard<'static, ()> {
-    PODMAN
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// A podman image removed on drop.
 struct LoadedImage(String);
 

@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{cc, husk, podman, require, run, whoami_dynamic, whoami_static};
+use common::{cc, husk, podman, podman_storage, require, run, whoami_dynamic, whoami_static};
 use serde_json::Value;
 
 /// A scratch directory, a layer cache and the podman images to remove at the end.
@@ -64,6 +64,7 @@ impl Lab {
             fs::set_permissions(&p, fs::Permissions::from_mode(*mode)).unwrap();
         }
         let tag = format!("localhost/{}-{name}:1", self.prefix);
+        let _storage = podman_storage();
         run(podman().args(["build", "-q", "-t", &tag]).arg(&ctx));
         self.images.push(tag.clone());
         format!("podman:{tag}")
@@ -93,6 +94,7 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
+        let _storage = podman_storage();
         for i in &self.images {
             let _ = podman().args(["rmi", "-f", i]).output();
         }

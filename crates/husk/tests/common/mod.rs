@@ -34,6 +34,20 @@ pub fn containers_conf() -> PathBuf {
     repo_root().join("tests/engine/containers.conf")
 }
 
+/// Held by a test while it changes podman's storage (build, load, pull, remove, and the
+/// runs of images it may remove). A test binary's tests run in parallel threads, and
+/// podman 4.3's storage is not safe against one process removing images while another
+/// builds, loads or pulls images that share layers with them: seen as "image not known"
+/// for an image just loaded (demo_e2e) and "getting top layer info: layer not known" in
+/// `podman build`'s cache check (doctor_e2e). The slow parts (husk and cargo builds) stay
+/// outside it.
+pub fn podman_storage() -> std::sync::MutexGuard<'static, ()> {
+    static PODMAN_STORAGE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    PODMAN_STORAGE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Whether `tool` can run. Under CI (CI=true) a missing tool fails the test: the test
 /// command installs every tool, so missing means broken setup, never a silent skip.
 pub fn require(tool: &str) -> bool {
