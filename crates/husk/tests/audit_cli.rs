@@ -261,13 +261,17 @@ fn podman_image_with_a_deleted_key() {
     let dockerfile = "FROM scratch\nCOPY busybox /bin/busybox\nCOPY id_rsa /root/.ssh/id_rsa\nRUN [\"/bin/busybox\", \"rm\", \"/root/.ssh/id_rsa\"]\nUSER 65532:65532\nENTRYPOINT [\"/bin/busybox\", \"true\"]\n";
     std::fs::write(ctx.join("Dockerfile"), dockerfile).unwrap();
     let tag = format!("localhost/husk-audit-test:{}", std::process::id());
-    run(podman().args(["build", "-q", "-t", &tag]).arg(&ctx));
+    let storage = podman_storage();
+    run(podman()
+        .args(["build", "--no-cache", "-q", "-t", &tag])
+        .arg(&ctx));
     let archive = t.path().join("img.tar");
     run(podman()
         .args(["save", "--format", "oci-archive", "-o"])
         .arg(&archive)
         .arg(&tag));
     let _ = podman().args(["rmi", "-f", &tag]).output();
+    drop(storage);
     let r = format!("oci-archive:{}", archive.display());
     let df = ctx.join("Dockerfile");
     let (code, f) = audit_json(&cache, &[&r, "--dockerfile", df.to_str().unwrap()]);

@@ -32,9 +32,10 @@ fn podman_image(dir: &Path, name: &str) -> String {
     std::fs::write(dir.join("files/hello.txt"), "hello\n").unwrap();
     std::fs::write(dir.join("files/sub/bye.txt"), "bye\n").unwrap();
     std::fs::write(dir.join("Containerfile"), CONTAINERFILE).unwrap();
+    let _storage = podman_storage();
     run(podman()
         .current_dir(dir)
-        .args(["build", "-q", "-t", &tag, "."]));
+        .args(["build", "--no-cache", "-q", "-t", &tag, "."]));
     let archive = dir.join("image.tar");
     run(podman()
         .args(["save", "--format", "oci-archive", "-o"])

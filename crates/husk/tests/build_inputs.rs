@@ -119,6 +119,7 @@ fn script_runs_with_its_interpreter_added() {
     let script = t.path().join("hello.sh");
     write_exec(&script, b"#!/bin/sh\necho \"hello from $0 as $(id -u)\"\n");
     let name = format!("localhost/husk-script-{}:1", std::process::id());
+    let _storage = podman_storage();
     let o = husk(t.path())
         .arg("build")
         .arg(&script)
@@ -221,6 +222,7 @@ fn library_found_only_through_the_host_cache_loads_in_the_image() {
         "build in a private mount namespace failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let _storage = podman_storage();
     run(podman().arg("load").arg("-i").arg(&archive));
     let ran = podman()
         .args(["run", "--rm", "--network=none", &name])

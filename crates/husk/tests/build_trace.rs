@@ -29,6 +29,7 @@ impl TestImage {
 
 impl Drop for TestImage {
     fn drop(&mut self) {
+        let _storage = podman_storage();
         let _ = podman().args(["rmi", "-f", &self.0]).output();
     }
 }
@@ -47,6 +48,7 @@ fn build_traced(
     extra: &[&str],
     args: &[&str],
 ) -> serde_json::Value {
+    let storage = podman_storage();
     let o = husk(cache)
         .args([
             "build", program, "--trace", "--load", "podman", "--format", "json",
@@ -57,6 +59,7 @@ fn build_traced(
         .args(args)
         .output()
         .unwrap();
+    drop(storage);
     assert!(
         o.status.success(),
         "husk build {program} --trace failed:\n{}",

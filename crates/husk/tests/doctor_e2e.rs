@@ -65,7 +65,9 @@ impl Lab {
         }
         let tag = format!("localhost/{}-{name}:1", self.prefix);
         let _storage = podman_storage();
-        run(podman().args(["build", "-q", "-t", &tag]).arg(&ctx));
+        run(podman()
+            .args(["build", "--no-cache", "-q", "-t", &tag])
+            .arg(&ctx));
         self.images.push(tag.clone());
         format!("podman:{tag}")
     }
@@ -525,6 +527,7 @@ fn import(lab: &mut Lab, name: &str, root: &Path, cmd: &str) -> String {
 
 fn import_tar(lab: &mut Lab, name: &str, tar: &Path, cmd: &str) -> String {
     let tag = format!("localhost/{}-{name}:1", lab.prefix);
+    let _storage = podman_storage();
     run(podman()
         .args(["import", "--change", &format!("CMD {cmd}"), "-q"])
         .arg(tar)

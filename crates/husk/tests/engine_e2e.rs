@@ -11,11 +11,19 @@ use std::process::Command;
 use common::*;
 
 /// A unique image name per test, removed on drop.
-struct TestImage(String);
+/// A podman image name, removed at the end of the test; it holds the podman storage lock
+/// for its whole life (each test here loads, runs and removes one image).
+struct TestImage(
+    String,
+    #[allow(dead_code)] std::sync::MutexGuard<'static, ()>,
+);
 
 impl TestImage {
     fn new(tag: &str) -> TestImage {
-        TestImage(format!("localhost/husk-e2e-{tag}-{}:1", std::process::id()))
+        TestImage(
+            format!("localhost/husk-e2e-{tag}-{}:1", std::process::id()),
+            podman_storage(),
+        )
     }
 }
 

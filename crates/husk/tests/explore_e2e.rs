@@ -44,9 +44,10 @@ fn podman_image(dir: &Path, tag: &str) -> (String, String) {
     std::fs::write(dir.join("files/sub/bye.txt"), "bye\n").unwrap();
     std::fs::write(dir.join("files/x"), "x\n").unwrap();
     std::fs::write(dir.join("Containerfile"), CONTAINERFILE).unwrap();
+    let _storage = podman_storage();
     run(podman()
         .current_dir(dir)
-        .args(["build", "-q", "-t", tag, "."]));
+        .args(["build", "--no-cache", "-q", "-t", tag, "."]));
     let docker = dir.join("docker.tar");
     let oci = dir.join("oci.tar");
     run(podman()
@@ -171,6 +172,7 @@ fn podman_built_images_with_real_whiteouts_in_both_archive_formats() {
     let r = husk_run(d, &["diff", &docker, &oci]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert_eq!(r.stdout, "");
+    let _storage = podman_storage();
     let _ = podman().args(["rmi", &tag]).output();
 }
 
@@ -252,6 +254,8 @@ fn husk_built_images_explore_diff_and_debug() {
     };
     assert_eq!(n(&dbg_layers), n(&a_layers) + 1);
     if require("podman") {
+        // Running from an OCI layout stores the image in podman's storage first.
+        let _storage = podman_storage();
         let o = run(podman().current_dir(d).args([
             "run",
             "--rm",

@@ -39,8 +39,10 @@ pub fn containers_conf() -> PathBuf {
 /// podman 4.3's storage is not safe against one process removing images while another
 /// builds, loads or pulls images that share layers with them: seen as "image not known"
 /// for an image just loaded (demo_e2e) and "getting top layer info: layer not known" in
-/// `podman build`'s cache check (doctor_e2e). The slow parts (husk and cargo builds) stay
-/// outside it.
+/// `podman build`'s cache check (doctor_e2e, while another test imported an image). The
+/// slow parts (husk and cargo builds) stay outside it where they can. Tests also build
+/// with `podman build --no-cache`: the cache check reads every image in the store, so one
+/// damaged image anywhere would fail every cached build.
 pub fn podman_storage() -> std::sync::MutexGuard<'static, ()> {
     static PODMAN_STORAGE: std::sync::Mutex<()> = std::sync::Mutex::new(());
     PODMAN_STORAGE
