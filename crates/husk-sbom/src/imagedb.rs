@@ -16,10 +16,7 @@ use crate::license::License;
 /// # Errors
 /// [`SbomError::Deb822`] when the text is malformed.
 pub fn parse_dpkg_status(bytes: &[u8], what: &str) -> Result<Vec<DebPackage>> {
-    let mut packages: Vec<DebPackage> = deb822::parse(bytes, what)?
-        .into_iter()
-        .filter_map(DebPackage::from_paragraph)
-        .collect();
+    let mut packages = deb822::packages(bytes, what)?;
     packages.sort_by(|a, b| (&a.name, &a.architecture).cmp(&(&b.name, &b.architecture)));
     Ok(packages)
 }

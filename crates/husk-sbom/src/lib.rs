@@ -61,7 +61,9 @@ mod license;
 mod paths;
 mod root;
 
-pub use deb822::{Field, Paragraph, parse as parse_deb822};
+pub use deb822::{
+    Field, Paragraph, RawParagraph, paragraphs as deb822_paragraphs, parse as parse_deb822,
+};
 pub use dpkg::{DebKey, DebPackage, Diversion, DpkgDb, Provenance};
 pub use error::{Result, SbomError};
 pub use index::INDEX_FILE;

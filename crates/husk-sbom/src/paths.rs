@@ -7,7 +7,7 @@ use crate::root::Root;
 /// The top-level directories Debian's merged-`/usr` turns into symlinks.
 const MERGEABLE: [&str; 7] = ["bin", "sbin", "lib", "lib32", "lib64", "libx32", "libo32"];
 
-/// Which of [`MERGEABLE`] are symlinks to `usr/<same>` under a root.
+/// Which of `MERGEABLE` are symlinks to `usr/<same>` under a root.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UsrMerge {
     merged: Vec<&'static str>,

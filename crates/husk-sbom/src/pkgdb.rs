@@ -74,7 +74,7 @@ pub fn package_db_files(
         };
         out.push(DbFile {
             path: format!("{STATUS_D}/{stem}"),
-            bytes: status_entry(&package.paragraph).into_bytes(),
+            bytes: status_entry(&package.paragraph()).into_bytes(),
         });
         let sums = db.md5sums(&key)?;
         let mut lines = BTreeSet::new();

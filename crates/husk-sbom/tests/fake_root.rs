@@ -269,7 +269,7 @@ fn package_db_files_are_distroless_entries_with_placed_md5sums() {
     );
     // Same input, same bytes.
     assert_eq!(package_db_files(&db, &prov, &files).unwrap(), entries);
-    let para = &db.package(&key("dash", "amd64")).unwrap().paragraph;
+    let para = &db.package(&key("dash", "amd64")).unwrap().paragraph();
     assert_eq!(
         status_entry(para),
         "Package: dash\nStatus: install ok installed\nArchitecture: amd64\nVersion: 0.5.12-2\n"
