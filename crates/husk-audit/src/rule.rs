@@ -238,6 +238,10 @@ pub enum Location {
         path: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         layer: Option<usize>,
+        /// The platform a multi-platform index lists the image under (`linux/arm64/v8`),
+        /// when the audited reference is an index.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        platform: Option<String>,
     },
     Dockerfile {
         file: String,
@@ -259,6 +263,20 @@ pub struct Finding {
     /// The code of the tool whose finding this passes on (HUSK-D099: ShellCheck's SC2086).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external: Option<ExternalCode>,
+}
+
+impl Finding {
+    /// The message, followed by ` [PLATFORM]` for a finding about one image of a
+    /// multi-platform index: for formats that have no place of their own for it.
+    #[must_use]
+    pub fn message_with_platform(&self) -> std::borrow::Cow<'_, str> {
+        match &self.location {
+            Location::Image {
+                platform: Some(p), ..
+            } => format!("{} [{p}]", self.message).into(),
+            _ => self.message.as_str().into(),
+        }
+    }
 }
 
 /// Another tool's code for a finding a husk rule passes on, with its documentation page.
@@ -312,6 +330,7 @@ impl<'a> Emit<'a> {
             Location::Image {
                 path: None,
                 layer: None,
+                platform: None,
             },
         );
     }
@@ -329,6 +348,7 @@ impl<'a> Emit<'a> {
             Location::Image {
                 path: Some(path.to_owned()),
                 layer,
+                platform: None,
             },
         );
     }

@@ -3,7 +3,7 @@
 //! the Context, so every reading command takes every form, `docker://` included.
 
 use anyhow::Result;
-use husk_oci::Image;
+use husk_oci::{Image, OwnedIndex, Platform};
 use husk_transport::{Context, ImageRef};
 
 /// Parse `reference` and `platform` (`OS/ARCH[/VARIANT]`) and open the image.
@@ -16,4 +16,43 @@ pub fn open_image(
     let platform = platform.map(husk_oci::parse_platform).transpose()?;
     let image = ctx.open(&parsed, platform.as_ref())?;
     Ok((parsed, image))
+}
+
+/// The images of `index` with the platform each is listed under (attestations skipped),
+/// or only the one `platform` selects.
+pub fn index_entries<'a>(
+    index: &'a OwnedIndex,
+    platform: Option<&str>,
+) -> Result<Vec<(Option<Platform>, &'a dyn Image)>> {
+    let wanted = match platform {
+        Some(p) => Some(
+            husk_oci::select_platform(
+                index.document(),
+                Some(&husk_oci::parse_platform(p)?),
+                index.location(),
+            )?
+            .digest,
+        ),
+        None => None,
+    };
+    let mut out = Vec::new();
+    for image in index.images() {
+        let digest = image.digest()?;
+        if wanted.as_ref().is_some_and(|w| *w != digest) {
+            continue;
+        }
+        let Some(desc) = index
+            .document()
+            .manifests
+            .iter()
+            .find(|d| d.digest == digest)
+        else {
+            continue;
+        };
+        if desc.platform.as_ref().is_some_and(|p| p.os == "unknown") {
+            continue; // an attestation manifest, not a runnable image
+        }
+        out.push((desc.platform.clone(), image.as_ref()));
+    }
+    Ok(out)
 }

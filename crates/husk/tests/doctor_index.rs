@@ -4,7 +4,8 @@
 //! platforms (what a slip with `podman manifest add --arch` or `crane index append` gives)
 //! are caught on each platform by HUSK-I005, although each image alone is consistent
 //! (config architecture = ELF machine) and only the index lies. `--platform` examines one
-//! entry, and `--run` on a whole index asks for it.
+//! entry, and `--run` on a whole index asks for it. `husk audit` of an index does the
+//! same: every image audited against its listed platform, each finding naming it.
 
 mod common;
 
@@ -197,5 +198,101 @@ fn every_platform_of_an_index_is_examined_and_a_mislabelled_entry_is_caught() {
     assert!(
         err.contains("multi-platform index") && err.contains("--platform"),
         "{err}"
+    );
+}
+
+/// `husk audit ARGS --format F`: exit code and stdout.
+fn audit(cache: &Path, args: &[&str], format: &str) -> (i32, String) {
+    let o = husk(cache)
+        .arg("audit")
+        .args(args)
+        .args(["--format", format])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_ne!(
+        o.status.code(),
+        Some(2),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (o.status.code().unwrap(), stdout)
+}
+
+/// The findings of an audit JSON report as (rule, platform) pairs.
+fn findings(report: &str) -> Vec<(String, Option<String>)> {
+    let doc: Value = serde_json::from_str(report).unwrap_or_else(|e| panic!("{e}: {report}"));
+    doc["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{doc:#}"))
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                f["location"]["platform"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn audit_checks_every_platform_of_an_index_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let good = good_index(d);
+    let bad = d.join("bad");
+    swapped_copy(&d.join("good"), &bad);
+    let bad = format!("oci:{}", bad.display());
+
+    // The husk-built index: both images audited, nothing that fails the audit (only
+    // the advice a bare test program earns: no HEALTHCHECK, no package metadata), the
+    // same on both platforms.
+    let (code, report) = audit(d, &[&good], "json");
+    assert_eq!(code, 0, "{report}");
+    let found = findings(&report);
+    for platform in ["linux/amd64", "linux/arm64/v8"] {
+        let rules: Vec<&str> = found
+            .iter()
+            .filter(|(_, p)| p.as_deref() == Some(platform))
+            .map(|(rule, _)| rule.as_str())
+            .collect();
+        assert_eq!(rules, ["HUSK-I018", "HUSK-I026"], "{report}");
+    }
+    assert_eq!(found.len(), 4, "{report}");
+
+    // Mislabelled entries: each image is checked against the platform the index lists
+    // it under, and each finding names that platform.
+    let (code, report) = audit(d, &[&bad], "json");
+    assert_eq!(code, 1, "{report}");
+    let mut arch: Vec<Option<String>> = findings(&report)
+        .into_iter()
+        .filter(|(rule, _)| rule == "HUSK-I005")
+        .map(|(_, platform)| platform)
+        .collect();
+    arch.sort();
+    assert_eq!(
+        arch,
+        [
+            Some("linux/amd64".to_owned()),
+            Some("linux/arm64/v8".to_owned())
+        ],
+        "{report}"
+    );
+
+    // Text and SARIF say the platform too; --platform audits one entry.
+    let (_, text) = audit(d, &[&bad], "text");
+    assert!(
+        text.contains("[linux/amd64]") && text.contains("[linux/arm64/v8]"),
+        "{text}"
+    );
+    let (_, sarif) = audit(d, &[&bad], "sarif");
+    assert!(sarif.contains(" [linux/arm64/v8]\""), "{sarif}");
+    let (code, report) = audit(d, &[&bad, "--platform", "linux/arm64"], "json");
+    assert_eq!(code, 1, "{report}");
+    assert!(
+        findings(&report)
+            .iter()
+            .all(|(_, p)| p.as_deref() == Some("linux/arm64/v8")),
+        "{report}"
     );
 }

@@ -87,7 +87,7 @@ pub fn render(report: &Report) -> String {
                 s,
                 " severity=\"{}\" message=\"{}\" source=\"{}\"/>",
                 level(f.severity),
-                esc(&format!("{} ({})", f.message, f.rule.name)),
+                esc(&format!("{} ({})", f.message_with_platform(), f.rule.name)),
                 esc(&source(f))
             );
         }

@@ -76,12 +76,13 @@ pub fn render(report: &Report) -> String {
         .iter()
         .map(|f| {
             let (path, line) = place(report, f);
-            let key = format!("{}\u{0}{path}\u{0}{}", f.rule.id, f.message);
+            let message = f.message_with_platform();
+            let key = format!("{}\u{0}{path}\u{0}{message}", f.rule.id);
             let n = seen.entry(key.clone()).or_default();
             *n += 1;
             let digest = Sha256::digest(format!("{key}\u{0}{n}").as_bytes());
             Issue {
-                description: format!("{}: {}", f.rule.id, f.message),
+                description: format!("{}: {message}", f.rule.id),
                 check_name: super::checkstyle::source(f),
                 content: f.external.as_ref().map(|e| Content {
                     body: format!("{} [{}]({})", e.tool, e.code, e.help_uri),

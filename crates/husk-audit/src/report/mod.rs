@@ -68,8 +68,16 @@ impl Report {
 
 fn loc_key(f: &Finding) -> (String, u32, u32) {
     match &f.location {
-        crate::rule::Location::Image { path, layer } => (
-            path.clone().unwrap_or_default(),
+        crate::rule::Location::Image {
+            path,
+            layer,
+            platform,
+        } => (
+            format!(
+                "{}\u{0}{}",
+                platform.as_deref().unwrap_or_default(),
+                path.as_deref().unwrap_or_default()
+            ),
             layer.map_or(0, |l| l as u32),
             0,
         ),
@@ -121,6 +129,37 @@ mod tests {
         assert!(x.contains("source=\"HUSK-D005\""), "{x}");
         let empty = checkstyle::render(&Report::new(None, None, Some("Dockerfile".into()), vec![]));
         assert!(empty.contains("<file name=\"Dockerfile\">"), "{empty}");
+    }
+
+    /// One image finding on each platform of an index: every format tells them apart.
+    #[test]
+    fn image_findings_name_the_platform_of_an_index_entry() {
+        let rule = crate::rule_by_id("HUSK-I018").unwrap();
+        let findings = ["linux/amd64", "linux/arm64/v8"]
+            .map(|p| Finding {
+                rule,
+                severity: Severity::Info,
+                message: "no healthcheck is defined".into(),
+                location: Location::Image {
+                    path: None,
+                    layer: None,
+                    platform: Some(p.into()),
+                },
+                external: None,
+            })
+            .to_vec();
+        let r = Report::new(Some("oci:idx".into()), None, None, findings);
+        let text = text::render(&r);
+        assert!(text.contains("image config [linux/arm64/v8]"), "{text}");
+        let x = checkstyle::render(&r);
+        assert!(x.contains("defined [linux/amd64] ("), "{x}");
+        let g: Vec<serde_json::Value> = serde_json::from_str(&gitlab::render(&r)).unwrap();
+        assert_ne!(g[0]["description"], g[1]["description"]);
+        let j: serde_json::Value = serde_json::from_str(&json::render(&r)).unwrap();
+        assert_eq!(
+            j["findings"][1]["location"]["platform"], "linux/arm64/v8",
+            "{j}"
+        );
     }
 
     /// Fingerprints survive lines moving, and two identical findings differ.

@@ -324,7 +324,11 @@ fn location(
             }),
             logical_locations: Vec::new(),
         },
-        Location::Image { path, layer } => {
+        Location::Image {
+            path,
+            layer,
+            platform,
+        } => {
             let image = report.image.clone().unwrap_or_default();
             let mut name = image;
             if let Some(p) = path {
@@ -332,6 +336,9 @@ fn location(
             }
             if let Some(l) = layer {
                 name.push_str(&format!(" (layer {l})"));
+            }
+            if let Some(p) = platform {
+                name.push_str(&format!(" [{p}]"));
             }
             SarifLocation {
                 physical_location: anchor.map(|(file, span)| Physical {

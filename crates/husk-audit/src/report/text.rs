@@ -13,19 +13,26 @@ use crate::rule::{Finding, Location};
 pub fn location(f: &Finding) -> String {
     match &f.location {
         Location::Image {
-            path: None,
-            layer: None,
-        } => "image config".to_owned(),
-        Location::Image { path, layer } => {
-            let mut s = path
-                .as_deref()
-                .map(|p| format!("{p:?}"))
-                .unwrap_or_default();
-            if let Some(l) = layer {
+            path,
+            layer,
+            platform,
+        } => {
+            let mut s = match path {
+                Some(p) => format!("{p:?}"),
+                None if layer.is_none() => "image config".to_owned(),
+                None => String::new(),
+            };
+            for part in [
+                layer.map(|l| format!("(layer {l})")),
+                platform.as_ref().map(|p| format!("[{}]", escape(p))),
+            ]
+            .into_iter()
+            .flatten()
+            {
                 if !s.is_empty() {
                     s.push(' ');
                 }
-                let _ = write!(s, "(layer {l})");
+                s.push_str(&part);
             }
             s
         }

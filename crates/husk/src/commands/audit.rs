@@ -1,14 +1,21 @@
-//! `husk audit IMAGE [--dockerfile FILE]` and `husk audit --list-rules`.
+//! `husk audit IMAGE [--dockerfile FILE]` and `husk audit --list-rules`. A multi-platform
+//! index is audited image by image (or the one `--platform` picks): each finding about an
+//! image names the platform the index lists it under.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
-use husk_audit::{RULES, Report, ScanOptions, check_dockerfile, check_image, scan_image};
+use husk_audit::{
+    Finding, Location, RULES, Report, ScanOptions, Selection, check_dockerfile, check_image,
+    scan_image,
+};
+use husk_oci::{Image, Platform};
+use husk_transport::{ImageRef, Opened};
 
 use super::check::{finish, read_dockerfile};
 use crate::cli::{AuditArgs, ReportFormat};
 use crate::exit::Exit;
-use crate::open::open_image;
+use crate::open::{index_entries, open_image};
 use crate::output::Printer;
 
 pub fn run(args: &AuditArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
@@ -26,7 +33,6 @@ pub fn run(args: &AuditArgs, ctx: &husk_transport::Context, printer: &Printer) -
     let Some(reference) = args.image.as_deref() else {
         bail!("an IMAGE is required (or --list-rules)");
     };
-    let (parsed, image) = open_image(ctx, reference, args.platform.as_deref())?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
@@ -34,15 +40,36 @@ pub fn run(args: &AuditArgs, ctx: &husk_transport::Context, printer: &Printer) -
         limits: args.limits.limits(),
         now,
     };
-    printer.info(format!("auditing {parsed}"));
-    let mut facts =
-        scan_image(image.as_ref(), &opts).with_context(|| format!("cannot audit {parsed}"))?;
-    facts.name = parsed.to_string();
-    let mut findings = check_image(&facts, &selection);
+    let parsed: ImageRef = reference.parse()?;
+    let (digest, mut findings) = match ctx.open_whole(&parsed, None)? {
+        // Every image of a multi-platform index (or the one --platform picks), each
+        // checked against the platform the index lists it under.
+        Opened::Index(index) => {
+            let mut findings = Vec::new();
+            for (platform, image) in index_entries(&index, args.platform.as_deref())? {
+                let tag = platform.as_ref().map(ToString::to_string);
+                let mut found = audit_image(&parsed, image, platform, &opts, &selection, printer)?;
+                for f in &mut found {
+                    if let Location::Image { platform, .. } = &mut f.location {
+                        platform.clone_from(&tag);
+                    }
+                }
+                findings.extend(found);
+            }
+            (Some(index.digest().to_string()), findings)
+        }
+        Opened::Image(image) => {
+            let image = match args.platform.as_deref() {
+                None => image,
+                Some(p) => open_image(ctx, reference, Some(p))?.1,
+            };
+            let findings = audit_image(&parsed, image.as_ref(), None, &opts, &selection, printer)?;
+            (image.digest().ok().map(|d| d.to_string()), findings)
+        }
+    };
     if let Some(d) = &dockerfile {
         findings.extend(check_dockerfile(d, &selection));
     }
-    let digest = image.digest().ok().map(|d| d.to_string());
     let report = Report::new(
         Some(parsed.to_string()),
         digest,
@@ -50,6 +77,29 @@ pub fn run(args: &AuditArgs, ctx: &husk_transport::Context, printer: &Printer) -
         findings,
     );
     finish(&report, &args.check, dockerfile.as_ref(), printer, false)
+}
+
+/// Scan one image and run the image rules on it; `listed_as` is the platform an index
+/// lists it under.
+fn audit_image(
+    parsed: &ImageRef,
+    image: &dyn Image,
+    listed_as: Option<Platform>,
+    opts: &ScanOptions,
+    selection: &Selection,
+    printer: &Printer,
+) -> Result<Vec<Finding>> {
+    match &listed_as {
+        Some(p) => printer.info(format!("auditing {parsed} ({p})")),
+        None => printer.info(format!("auditing {parsed}")),
+    }
+    let mut facts = scan_image(image, opts).with_context(|| match &listed_as {
+        Some(p) => format!("cannot audit {parsed} ({p})"),
+        None => format!("cannot audit {parsed}"),
+    })?;
+    facts.name = parsed.to_string();
+    facts.listed_as = listed_as;
+    Ok(check_image(&facts, selection))
 }
 
 fn list_rules(format: ReportFormat, printer: &Printer) -> Result<Exit> {

@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::cli::{Format, LimitArgs};
 use crate::exit::Exit;
-use crate::open::open_image;
+use crate::open::{index_entries, open_image};
 use crate::output::Printer;
 
 /// Most bytes of the container's stderr kept for the explanation.
@@ -118,45 +118,6 @@ fn run_index(
     }
     print_index(args.format, parsed, index, &diagnoses, printer)?;
     Ok(verdict(&diagnoses.iter().collect::<Vec<_>>(), None))
-}
-
-/// The images of `index` with the platform each is listed under (attestations skipped),
-/// or only the one `platform` selects.
-fn index_entries<'a>(
-    index: &'a OwnedIndex,
-    platform: Option<&str>,
-) -> Result<Vec<(Option<Platform>, &'a dyn Image)>> {
-    let wanted = match platform {
-        Some(p) => Some(
-            husk_oci::select_platform(
-                index.document(),
-                Some(&husk_oci::parse_platform(p)?),
-                index.location(),
-            )?
-            .digest,
-        ),
-        None => None,
-    };
-    let mut out = Vec::new();
-    for image in index.images() {
-        let digest = image.digest()?;
-        if wanted.as_ref().is_some_and(|w| *w != digest) {
-            continue;
-        }
-        let Some(desc) = index
-            .document()
-            .manifests
-            .iter()
-            .find(|d| d.digest == digest)
-        else {
-            continue;
-        };
-        if desc.platform.as_ref().is_some_and(|p| p.os == "unknown") {
-            continue; // an attestation manifest, not a runnable image
-        }
-        out.push((desc.platform.clone(), image.as_ref()));
-    }
-    Ok(out)
 }
 
 /// Scan one image for what its start needs and run the start rules on it.
