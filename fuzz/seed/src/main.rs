@@ -24,6 +24,7 @@ fn main() {
     texts(&root.join("shell_script"), &[SCRIPTS, DOCKERFILES].concat());
     texts(&root.join("www_authenticate"), CHALLENGES);
     texts(&root.join("husk_toml"), HUSK_TOMLS);
+    texts(&root.join("dpkg_status"), DPKG_STATUS);
     println!("seeds written under {}", root.display());
 }
 
@@ -229,4 +230,13 @@ const CHALLENGES: &[&str] = &[
 const HUSK_TOMLS: &[&str] = &[
     "entrypoint = \"target/release/app\"\nargs = [\"--port\", \"8443\"]\nuser = \"65532:65532\"\nworkdir = \"/app\"\nexpose = [\"8443/tcp\"]\nstop-signal = \"SIGTERM\"\ntags = [\"app:1\"]\ncompression = \"zstd\"\nca-certs = \"host\"\n\n[env]\nRUST_LOG = \"info\"\n\n[labels]\n\"org.opencontainers.image.title\" = \"app\"\n",
     "entrypoint = \"/usr/bin/env\"\nfiles = [\"conf/app.toml:/etc/app.toml:0644\"]\nnss = [\"files\", \"dns\"]\n",
+];
+
+/// dpkg `status` paragraphs as dpkg writes them (installed, half-installed, Multi-Arch,
+/// `Source: name (version)`, Conffiles and Description continuations), and the forms
+/// deb822 also allows (comments, CRLF, white-space-only separator lines).
+const DPKG_STATUS: &[&str] = &[
+    "Package: libc6\nStatus: install ok installed\nPriority: optional\nSection: libs\nInstalled-Size: 12987\nMaintainer: GNU Libc Maintainers <debian-glibc@lists.debian.org>\nArchitecture: amd64\nMulti-Arch: same\nSource: glibc\nVersion: 2.36-9+deb12u10\nReplaces: libc6-amd64\nDepends: libgcc-s1\nConffiles:\n /etc/ld.so.conf.d/x86_64-linux-gnu.conf d4e7a7b88a71b5ffd9e2644e71a0cfab\nDescription: GNU C Library: Shared libraries\n Contains the standard libraries that are used by nearly all programs on\n the system.\n .\n More text.\n\nPackage: curl\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 7.88.1-10+deb12u12\n\nPackage: libssl3\nStatus: install ok installed\nArchitecture: amd64\nMulti-Arch: same\nSource: openssl (3.0.17-1~deb12u2)\nVersion: 3.0.17-1~deb12u2\n",
+    "# a comment\r\npackage: tzdata\r\nSTATUS: install ok installed\r\nVersion: 2025b-0+deb12u1\r\nArchitecture: all\r\n \t\r\nPackage: base-files\nVersion: 12.4+deb12u11\nDescription:\n multi\n line\n",
+    "Package: half\nStatus: install reinstreq half-installed\nVersion: 1\n\n\n\nPackage: x\nVersion: 1:2.3-4\nSource:\n",
 ];
