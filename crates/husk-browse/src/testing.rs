@@ -1,92 +1,21 @@
-//! Test fixtures: small uncompressed tar layers in memory that count how often they are
-//! opened, and an image of them like the (a layer overwrites a file, another
-//! deletes a directory).
-
-use std::io::Read;
-use std::sync::atomic::{AtomicUsize, Ordering};
+//! Test fixtures: an image of in-memory tar layers (husk-explore's `testing` layers,
+//! which count how often they are opened) like the issue's: a layer overwrites a file,
+//! another deletes a directory.
 
 use husk_explore::inspect::LayerInfo;
+pub use husk_explore::testing::{Entry as E, TarLayer, layer};
 use husk_explore::{History, Summary, ViewOptions};
-use husk_oci::{BlobReader, Descriptor, Digest, Layer, OciError};
+use husk_oci::Layer;
 
 use crate::model::Browser;
-
-/// One tar layer in memory.
-pub struct TarLayer {
-    desc: Descriptor,
-    pub tar: Vec<u8>,
-    opens: AtomicUsize,
-}
-
-impl TarLayer {
-    /// How often the blob was opened (a registry would have downloaded it).
-    pub fn opens(&self) -> usize {
-        self.opens.load(Ordering::SeqCst)
-    }
-}
-
-/// An entry: a file with content, a directory, or a symlink.
-pub enum E<'a> {
-    File(&'a str, &'a [u8]),
-    Dir(&'a str),
-    Link(&'a str, &'a str),
-}
-
-pub fn layer(entries: &[E]) -> TarLayer {
-    let mut b = tar::Builder::new(Vec::new());
-    for e in entries {
-        let mut h = tar::Header::new_ustar();
-        match e {
-            E::File(name, data) => {
-                h.set_size(data.len() as u64);
-                h.set_mode(0o644);
-                h.set_cksum();
-                b.append_data(&mut h, name, *data).unwrap();
-            }
-            E::Dir(name) => {
-                h.set_entry_type(tar::EntryType::Directory);
-                h.set_size(0);
-                h.set_mode(0o755);
-                h.set_cksum();
-                b.append_data(&mut h, name, std::io::empty()).unwrap();
-            }
-            E::Link(name, target) => {
-                h.set_entry_type(tar::EntryType::Symlink);
-                h.set_size(0);
-                h.set_mode(0o777);
-                b.append_link(&mut h, name, target).unwrap();
-            }
-        }
-    }
-    let tar = b.into_inner().unwrap();
-    let desc = Descriptor::for_bytes(husk_oci::media::OCI_LAYER_TAR, &tar);
-    TarLayer {
-        desc,
-        tar,
-        opens: AtomicUsize::new(0),
-    }
-}
-
-impl Layer for TarLayer {
-    fn descriptor(&self) -> &Descriptor {
-        &self.desc
-    }
-    fn diff_id(&self) -> Option<&Digest> {
-        None
-    }
-    fn open_compressed(&self) -> Result<BlobReader<'_>, OciError> {
-        self.opens.fetch_add(1, Ordering::SeqCst);
-        Ok(Box::new(self.tar.as_slice().chain(std::io::empty())))
-    }
-}
 
 /// Base files, a layer that overwrites /etc/motd, one that deletes /usr/share/perl.
 pub fn image() -> Vec<TarLayer> {
     vec![
         layer(&[
-            E::Dir("etc"),
+            E::Dir("etc", 0o755),
             E::File("etc/motd", b"hello\n"),
-            E::Dir("usr/share/perl"),
+            E::Dir("usr/share/perl", 0o755),
             E::File("usr/share/perl/a.pm", &[b'a'; 100]),
             E::File("usr/share/perl/b.pm", &[b'b'; 50]),
             E::Link("bin", "usr/bin"),
@@ -107,9 +36,9 @@ pub fn summary(layers: &[TarLayer]) -> Summary {
         .enumerate()
         .map(|(i, l)| LayerInfo {
             index: i,
-            digest: l.desc.digest.to_string(),
+            digest: l.descriptor().digest.to_string(),
             media_type: husk_oci::media::OCI_LAYER_TAR.into(),
-            size: l.desc.size,
+            size: l.descriptor().size,
             diff_id: None,
             created_by: Some(format!("RUN step {i}")),
             comment: None,

@@ -36,6 +36,8 @@ pub mod extract;
 pub mod fs;
 pub mod inspect;
 pub mod reader;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod whiteout;
 
 pub use changes::{ChangeKind, History, LayerChanges, PathChange, WastedFile};

@@ -1,74 +1,8 @@
 //! History and per-layer changes on small tar layers built here.
 
-use std::io::Read;
-
-use husk_oci::{BlobReader, Descriptor, Digest, Layer, OciError};
-
 use super::*;
 use crate::efficiency::efficiency;
-
-/// One uncompressed tar layer in memory.
-struct TarLayer {
-    desc: Descriptor,
-    tar: Vec<u8>,
-}
-
-enum E<'a> {
-    File(&'a str, usize),
-    Dir(&'a str, u32),
-    Link(&'a str, &'a str),
-    Hard(&'a str, &'a str),
-}
-
-fn layer(entries: &[E]) -> TarLayer {
-    let mut b = tar::Builder::new(Vec::new());
-    for e in entries {
-        let mut h = tar::Header::new_ustar();
-        match e {
-            E::File(name, size) => {
-                h.set_size(*size as u64);
-                h.set_mode(0o644);
-                h.set_cksum();
-                b.append_data(&mut h, name, std::io::repeat(b'x').take(*size as u64))
-                    .unwrap();
-            }
-            E::Dir(name, mode) => {
-                h.set_entry_type(tar::EntryType::Directory);
-                h.set_size(0);
-                h.set_mode(*mode);
-                h.set_cksum();
-                b.append_data(&mut h, name, std::io::empty()).unwrap();
-            }
-            E::Link(name, target) => {
-                h.set_entry_type(tar::EntryType::Symlink);
-                h.set_size(0);
-                h.set_mode(0o777);
-                b.append_link(&mut h, name, target).unwrap();
-            }
-            E::Hard(name, target) => {
-                h.set_entry_type(tar::EntryType::Link);
-                h.set_size(0);
-                h.set_mode(0o644);
-                b.append_link(&mut h, name, target).unwrap();
-            }
-        }
-    }
-    let tar = b.into_inner().unwrap();
-    let desc = Descriptor::for_bytes(husk_oci::media::OCI_LAYER_TAR, &tar);
-    TarLayer { desc, tar }
-}
-
-impl Layer for TarLayer {
-    fn descriptor(&self) -> &Descriptor {
-        &self.desc
-    }
-    fn diff_id(&self) -> Option<&Digest> {
-        None
-    }
-    fn open_compressed(&self) -> Result<BlobReader<'_>, OciError> {
-        Ok(Box::new(self.tar.as_slice()))
-    }
-}
+use crate::testing::{Entry as E, TarLayer, layer};
 
 fn p(s: &str) -> ImagePath {
     ImagePath::parse(s).unwrap()
@@ -80,18 +14,18 @@ fn image() -> Vec<TarLayer> {
     vec![
         layer(&[
             E::Dir("etc", 0o755),
-            E::File("etc/motd", 10),
+            E::Sized("etc/motd", 10),
             E::Dir("usr/share/perl", 0o755),
-            E::File("usr/share/perl/a.pm", 100),
-            E::File("usr/share/perl/b.pm", 50),
+            E::Sized("usr/share/perl/a.pm", 100),
+            E::Sized("usr/share/perl/b.pm", 50),
             E::Link("bin", "usr/bin"),
         ]),
         layer(&[
             E::Dir("etc", 0o755),
-            E::File("etc/motd", 20),
-            E::File("etc/new", 5),
+            E::Sized("etc/motd", 20),
+            E::Sized("etc/new", 5),
         ]),
-        layer(&[E::File("usr/share/.wh.perl", 0), E::Dir("etc", 0o700)]),
+        layer(&[E::Sized("usr/share/.wh.perl", 0), E::Dir("etc", 0o700)]),
     ]
 }
 
@@ -168,40 +102,40 @@ fn busy_image() -> Vec<TarLayer> {
     vec![
         layer(&[
             E::Dir("etc", 0o755),
-            E::File("etc/motd", 10),
-            E::File("etc/keep", 1),
+            E::Sized("etc/motd", 10),
+            E::Sized("etc/keep", 1),
             E::Dir("opt/app/lib", 0o755),
-            E::File("opt/app/lib/a.so", 30),
-            E::File("opt/app/bin", 40),
+            E::Sized("opt/app/lib/a.so", 30),
+            E::Sized("opt/app/bin", 40),
             E::Hard("opt/app/bin2", "opt/app/bin"),
             E::Dir("usr/share/perl", 0o755),
-            E::File("usr/share/perl/a.pm", 100),
+            E::Sized("usr/share/perl/a.pm", 100),
             E::Link("lib", "usr/lib"),
-            E::File("x", 3),
+            E::Sized("x", 3),
         ]),
         layer(&[
-            E::File("etc/motd", 20),
-            E::File("lib/libc.so", 7),
-            E::File("opt/app/.wh..wh..opq", 0),
-            E::File("opt/app/new", 5),
+            E::Sized("etc/motd", 20),
+            E::Sized("lib/libc.so", 7),
+            E::Sized("opt/app/.wh..wh..opq", 0),
+            E::Sized("opt/app/new", 5),
             E::Dir("x", 0o700),
-            E::File("x/inside", 2),
+            E::Sized("x/inside", 2),
         ]),
         layer(&[
-            E::File("usr/share/.wh.perl", 0),
-            E::File(".wh.x", 0),
-            E::File("x", 9),
+            E::Sized("usr/share/.wh.perl", 0),
+            E::Sized(".wh.x", 0),
+            E::Sized("x", 9),
             E::Dir("etc", 0o700),
-            E::File("etc/.wh.keep", 0),
+            E::Sized("etc/.wh.keep", 0),
             E::Hard("etc/motd2", "etc/motd"),
         ]),
-        layer(&[E::File("etc/motd", 20)]),
+        layer(&[E::Sized("etc/motd", 20)]),
         layer(&[
             E::Dir("usr/share/perl", 0o750),
-            E::File("usr/share/perl/b.pm", 1),
-            E::File("etc/.wh..wh..opq", 0),
+            E::Sized("usr/share/perl/b.pm", 1),
+            E::Sized("etc/.wh..wh..opq", 0),
         ]),
-        layer(&[E::File("etc/motd", 20)]),
+        layer(&[E::Sized("etc/motd", 20)]),
     ]
 }
 
@@ -247,11 +181,11 @@ fn a_layer_that_fails_half_way_is_undone() {
     // The hard link's target does not exist: the layer fails after its first entries
     // landed, and the view goes back to the layers below it.
     let layers = [
-        layer(&[E::File("a", 1), E::Dir("d", 0o755)]),
+        layer(&[E::Sized("a", 1), E::Dir("d", 0o755)]),
         layer(&[
-            E::File("a", 2),
-            E::File("d/.wh..wh..opq", 0),
-            E::File("b", 1),
+            E::Sized("a", 2),
+            E::Sized("d/.wh..wh..opq", 0),
+            E::Sized("b", 1),
             E::Hard("c", "nowhere"),
         ]),
     ];
@@ -316,9 +250,9 @@ fn wasted_files_add_up_to_the_wasted_bytes_of_efficiency() {
 
 #[test]
 fn a_layer_listed_twice_and_a_broken_layer() {
-    let a = layer(&[E::File("f", 3)]);
-    let b = layer(&[E::File("f", 4)]);
-    let a2 = layer(&[E::File("f", 3)]);
+    let a = layer(&[E::Sized("f", 3)]);
+    let b = layer(&[E::Sized("f", 4)]);
+    let a2 = layer(&[E::Sized("f", 3)]);
     let layers = [a, b, a2];
     let h = History::read_all(&layers, ViewOptions::default()).unwrap();
     assert_eq!(
@@ -327,9 +261,9 @@ fn a_layer_listed_twice_and_a_broken_layer() {
     );
     assert_eq!(efficiency(h.merged()).wasted_bytes, 7);
 
-    let mut bad = layer(&[E::File("g", 3)]);
+    let mut bad = layer(&[E::Sized("g", 3)]);
     bad.tar.truncate(100);
-    let layers = [layer(&[E::File("f", 3)]), bad];
+    let layers = [layer(&[E::Sized("f", 3)]), bad];
     let mut h = History::new(&layers, ViewOptions::default());
     assert!(h.read_through(&layers, 1).is_err());
     assert_eq!(h.loaded(), 1, "the layer below the broken one stays read");
