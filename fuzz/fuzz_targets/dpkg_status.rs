@@ -5,14 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-const NAMES: [&str; 6] = [
-    "Status",
-    "Package",
-    "Version",
-    "Architecture",
-    "Source",
-    "Multi-Arch",
-];
+use husk_sbom::DebPackage;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(raws) = husk_sbom::deb822_paragraphs(data, "fuzz") else {
@@ -24,7 +17,8 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(&text[raw.range()], raw.text());
         let parsed = raw.parse();
         assert!(!parsed.fields.is_empty());
-        assert_eq!(raw.first_lines(NAMES), NAMES.map(|n| parsed.first_line(n)));
+        let names = DebPackage::FIELDS;
+        assert_eq!(raw.first_lines(names), names.map(|n| parsed.first_line(n)));
     }
     let packages = husk_sbom::parse_dpkg_status(data, "fuzz").expect("the paragraphs parsed");
     for package in packages {

@@ -55,19 +55,24 @@ pub struct DebPackage {
 }
 
 impl DebPackage {
+    /// The status fields a package is made of, in the order [`DebPackage::from_paragraph`]
+    /// reads them.
+    pub const FIELDS: [&'static str; 6] = [
+        "Status",
+        "Package",
+        "Version",
+        "Architecture",
+        "Source",
+        "Multi-Arch",
+    ];
+
     /// Builds a package from a status paragraph; `None` when it is not installed (or has
     /// no name or version). Only the fields named here are read; the rest of the
     /// paragraph is kept as text until [`DebPackage::paragraph`] is asked for.
     #[must_use]
     pub fn from_paragraph(document: &Arc<str>, paragraph: &RawParagraph<'_>) -> Option<Self> {
-        let [status, name, version, architecture, source, multi_arch] = paragraph.first_lines([
-            "Status",
-            "Package",
-            "Version",
-            "Architecture",
-            "Source",
-            "Multi-Arch",
-        ]);
+        let [status, name, version, architecture, source, multi_arch] =
+            paragraph.first_lines(Self::FIELDS);
         let status = status.unwrap_or("install ok installed");
         if status.split_whitespace().nth(2) != Some("installed") {
             return None;
