@@ -2,9 +2,6 @@
 //! small parser that keeps field order and continuation lines verbatim, so a paragraph
 //! can be written back byte-for-byte in the same form dpkg wrote it.
 
-use std::sync::Arc;
-
-use crate::dpkg::DebPackage;
 use crate::error::{Result, SbomError};
 
 /// One field: its name as written and its value (first line trimmed; continuation lines
@@ -233,21 +230,6 @@ pub fn paragraphs<'a>(bytes: &'a [u8], what: &str) -> Result<Vec<RawParagraph<'a
         });
     }
     Ok(out)
-}
-
-/// The installed packages of a dpkg `status` document (or a `status.d/` entry), in file
-/// order; they share one copy of the document.
-///
-/// # Errors
-/// As [`paragraphs`].
-pub fn packages(bytes: &[u8], what: &str) -> Result<Vec<DebPackage>> {
-    let raws = paragraphs(bytes, what)?;
-    // `paragraphs` checked that the bytes are UTF-8: this borrows and copies them once.
-    let document: Arc<str> = Arc::from(String::from_utf8_lossy(bytes));
-    Ok(raws
-        .iter()
-        .filter_map(|raw| DebPackage::from_paragraph(&document, raw))
-        .collect())
 }
 
 /// Parses every paragraph of `text`; `what` names the document in errors.

@@ -124,6 +124,21 @@ impl DebPackage {
     }
 }
 
+/// The installed packages of a dpkg `status` document (or a `status.d/` entry), in file
+/// order; they share one copy of the document.
+///
+/// # Errors
+/// As [`deb822::paragraphs`].
+pub(crate) fn installed_packages(bytes: &[u8], what: &str) -> Result<Vec<DebPackage>> {
+    let raws = deb822::paragraphs(bytes, what)?;
+    // `paragraphs` checked that the bytes are UTF-8: this borrows and copies them once.
+    let document: Arc<str> = Arc::from(String::from_utf8_lossy(bytes));
+    Ok(raws
+        .iter()
+        .filter_map(|raw| DebPackage::from_paragraph(&document, raw))
+        .collect())
+}
+
 /// `Source: name (version)` or `Source: name`.
 fn parse_source(src: &str, version: &str) -> (String, String) {
     match src.split_once('(') {
@@ -211,7 +226,7 @@ impl DpkgDb {
         let merge = UsrMerge::detect(&root);
         let status = root.read_opt(STATUS, STATUS_CAP)?.unwrap_or_default();
         let what = root.join(STATUS).display().to_string();
-        let mut packages = deb822::packages(&status, &what)?;
+        let mut packages = installed_packages(&status, &what)?;
         packages.sort_by(|a, b| (&a.name, &a.architecture).cmp(&(&b.name, &b.architecture)));
         packages.dedup_by(|a, b| a.name == b.name && a.architecture == b.architecture);
         let by_key = packages

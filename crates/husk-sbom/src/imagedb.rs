@@ -5,8 +5,7 @@
 //! `L` licence).
 
 use crate::component::{Component, Ecosystem};
-use crate::deb822;
-use crate::dpkg::DebPackage;
+use crate::dpkg::{DebPackage, installed_packages};
 use crate::error::{Result, SbomError};
 use crate::license::License;
 
@@ -16,7 +15,7 @@ use crate::license::License;
 /// # Errors
 /// [`SbomError::Deb822`] when the text is malformed.
 pub fn parse_dpkg_status(bytes: &[u8], what: &str) -> Result<Vec<DebPackage>> {
-    let mut packages = deb822::packages(bytes, what)?;
+    let mut packages = installed_packages(bytes, what)?;
     packages.sort_by(|a, b| (&a.name, &a.architecture).cmp(&(&b.name, &b.architecture)));
     Ok(packages)
 }
