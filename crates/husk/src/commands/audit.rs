@@ -47,14 +47,9 @@ pub fn run(args: &AuditArgs, ctx: &husk_transport::Context, printer: &Printer) -
         Opened::Index(index) => {
             let mut findings = Vec::new();
             for (platform, image) in index_entries(&index, args.platform.as_deref())? {
-                let tag = platform.as_ref().map(ToString::to_string);
-                let mut found = audit_image(&parsed, image, platform, &opts, &selection, printer)?;
-                for f in &mut found {
-                    if let Location::Image { platform, .. } = &mut f.location {
-                        platform.clone_from(&tag);
-                    }
-                }
-                findings.extend(found);
+                findings.extend(audit_image(
+                    &parsed, image, platform, &opts, &selection, printer,
+                )?);
             }
             (Some(index.digest().to_string()), findings)
         }
@@ -80,7 +75,7 @@ pub fn run(args: &AuditArgs, ctx: &husk_transport::Context, printer: &Printer) -
 }
 
 /// Scan one image and run the image rules on it; `listed_as` is the platform an index
-/// lists it under.
+/// lists it under, which every finding about the image then names.
 fn audit_image(
     parsed: &ImageRef,
     image: &dyn Image,
@@ -98,8 +93,15 @@ fn audit_image(
         None => format!("cannot audit {parsed}"),
     })?;
     facts.name = parsed.to_string();
+    let tag = listed_as.as_ref().map(ToString::to_string);
     facts.listed_as = listed_as;
-    Ok(check_image(&facts, selection))
+    let mut findings = check_image(&facts, selection);
+    for f in &mut findings {
+        if let Location::Image { platform, .. } = &mut f.location {
+            platform.clone_from(&tag);
+        }
+    }
+    Ok(findings)
 }
 
 fn list_rules(format: ReportFormat, printer: &Printer) -> Result<Exit> {
