@@ -340,7 +340,7 @@ fn foreign_libraries(
         source,
         husk_elf::ElfError::LibraryNotFound { .. } | husk_elf::ElfError::InterpreterNotFound { .. }
     );
-    let host = arch.oci_architecture() == host_arch();
+    let host = arch.oci_architecture() == husk_oci::host_platform().architecture;
     let platform = format!("linux/{}", arch.oci_architecture());
     let (place, fix) = match rooted {
         Some(r) if missing => (
@@ -365,15 +365,6 @@ fn foreign_libraries(
         path: req.entrypoint.clone(),
         hint: Box::new((place, fix)),
         source: Box::new(source),
-    }
-}
-
-/// The OCI architecture of the machine husk was built for (its libraries are the host's).
-fn host_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
     }
 }
 

@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 
-use husk_oci::Image;
+use husk_oci::{Image, PlatformChoice};
 
 use crate::docker_archive::write_docker_archive_to;
 use crate::reference::Engine;
@@ -85,7 +85,9 @@ pub fn open_engine_image(engine: Engine, name: &str) -> Result<EngineImage, Form
         });
     }
     let inner: Box<dyn Image> = match engine {
-        Engine::Podman => Box::new(open_oci_archive(&out, None, None)?) as Box<dyn Image>,
+        Engine::Podman => {
+            Box::new(open_oci_archive(&out, None, &PlatformChoice::Only)?) as Box<dyn Image>
+        }
         Engine::Docker => Box::new(open_docker_archive(&out, None)?),
     };
     Ok(EngineImage {

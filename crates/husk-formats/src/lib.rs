@@ -21,14 +21,14 @@ mod select;
 mod store;
 mod tar_index;
 
-use husk_oci::{Descriptor, Image, OwnedIndex, Platform};
+use husk_oci::{Descriptor, Image, OwnedIndex};
 
 pub use docker_archive::{
     DockerArchiveImage, open_docker_archive, write_docker_archive, write_docker_archive_to,
 };
 pub use engine::{EngineImage, engine_available, load_into_engine, open_engine_image};
 pub use error::FormatError;
-pub use husk_oci::{PlatformError, parse_platform, select_platform};
+pub use husk_oci::{PlatformChoice, PlatformError, parse_platform, select_platform};
 pub use oci_layout::{
     DEFAULT_JOBS, LayoutImage, open_oci_archive, open_oci_archive_index, open_oci_dir,
     open_oci_dir_index, write_oci_archive, write_oci_archive_index, write_oci_dir,
@@ -44,7 +44,7 @@ pub use store::open_regular;
 /// See the per-medium open functions.
 pub fn open(
     reference: &LocalRef,
-    platform: Option<&Platform>,
+    platform: &PlatformChoice,
 ) -> Result<Box<dyn Image>, FormatError> {
     Ok(match reference {
         LocalRef::Oci { dir, reference } => {

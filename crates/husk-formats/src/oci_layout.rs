@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use husk_oci::spec::to_canonical_json;
 use husk_oci::{
-    BlobReader, Descriptor, Digest, Image, Index, OciError, OwnedIndex, Platform, blob_error,
+    BlobReader, Descriptor, Digest, Image, Index, OciError, OwnedIndex, PlatformChoice, blob_error,
     media, parse_index,
 };
 use serde::{Deserialize, Serialize};
@@ -112,7 +112,7 @@ fn read_top_index(store: &dyn Store) -> Result<Index, FormatError> {
 fn open_layout(
     store: Arc<dyn Store>,
     reference: Option<&str>,
-    platform: Option<&Platform>,
+    platform: &PlatformChoice,
 ) -> Result<LayoutImage, FormatError> {
     let location = store.location();
     let index = read_top_index(store.as_ref())?;
@@ -153,7 +153,7 @@ fn open_layout(
 pub fn open_oci_dir(
     dir: &Path,
     reference: Option<&str>,
-    platform: Option<&Platform>,
+    platform: &PlatformChoice,
 ) -> Result<LayoutImage, FormatError> {
     if !dir.join("oci-layout").is_file() {
         return Err(FormatError::NotALayout {
@@ -176,7 +176,7 @@ pub fn open_oci_dir(
 pub fn open_oci_archive(
     path: &Path,
     reference: Option<&str>,
-    platform: Option<&Platform>,
+    platform: &PlatformChoice,
 ) -> Result<LayoutImage, FormatError> {
     let index = TarIndex::scan(path)?;
     if !index.contains("oci-layout") {

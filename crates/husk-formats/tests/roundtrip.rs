@@ -70,12 +70,14 @@ fn oci_dir_and_archive_round_trip_exactly() {
     valid(&img);
     let dir = t.path().join("layout");
     husk_formats::write_oci_dir(&img, &dir, Some("demo:1")).unwrap();
-    let back = husk_formats::open_oci_dir(&dir, Some("demo:1"), None).unwrap();
+    let back =
+        husk_formats::open_oci_dir(&dir, Some("demo:1"), &husk_oci::PlatformChoice::Only).unwrap();
     assert_eq!(back.digest().unwrap(), img.digest().unwrap());
     valid(&back);
     let arch = t.path().join("a.tar");
     husk_formats::write_oci_archive(&back, &arch, Some("demo:1")).unwrap();
-    let back2 = husk_formats::open_oci_archive(&arch, None, None).unwrap();
+    let back2 =
+        husk_formats::open_oci_archive(&arch, None, &husk_oci::PlatformChoice::Only).unwrap();
     assert_eq!(back2.digest().unwrap(), img.digest().unwrap());
     valid(&back2);
     // Byte-identical archives for the same image.
@@ -98,8 +100,8 @@ fn layout_keeps_other_images_and_replaces_same_ref() {
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
     assert_eq!(index["manifests"].as_array().unwrap().len(), 1);
-    assert!(husk_formats::open_oci_dir(&dir, Some("b"), None).is_ok());
-    let err = husk_formats::open_oci_dir(&dir, Some("zzz"), None)
+    assert!(husk_formats::open_oci_dir(&dir, Some("b"), &husk_oci::PlatformChoice::Only).is_ok());
+    let err = husk_formats::open_oci_dir(&dir, Some("zzz"), &husk_oci::PlatformChoice::Only)
         .err()
         .unwrap();
     assert!(matches!(err, FormatError::RefNotFound { .. }), "{err}");
@@ -220,7 +222,7 @@ fn hostile_archives_are_refused_with_a_reason() {
     // Path traversal entry.
     let p = t.path().join("evil.tar");
     tar_of(&p, &[("oci-layout", layout), ("../escape", b"x")]);
-    let e = husk_formats::open_oci_archive(&p, None, None)
+    let e = husk_formats::open_oci_archive(&p, None, &husk_oci::PlatformChoice::Only)
         .err()
         .unwrap();
     assert!(matches!(e, FormatError::UnsafeArchiveEntry { .. }), "{e}");
@@ -241,7 +243,7 @@ fn hostile_archives_are_refused_with_a_reason() {
             (&blob, manifest),
         ],
     );
-    let e = husk_formats::open_oci_archive(&p, None, None)
+    let e = husk_formats::open_oci_archive(&p, None, &husk_oci::PlatformChoice::Only)
         .err()
         .unwrap();
     assert!(e.to_string().contains("ambiguous"), "{e}");
@@ -257,7 +259,7 @@ fn hostile_archives_are_refused_with_a_reason() {
             (&blob, &other),
         ],
     );
-    let e = husk_formats::open_oci_archive(&p, None, None)
+    let e = husk_formats::open_oci_archive(&p, None, &husk_oci::PlatformChoice::Only)
         .err()
         .unwrap();
     assert!(e.to_string().contains("does not match"), "{e}");
@@ -268,7 +270,7 @@ fn hostile_archives_are_refused_with_a_reason() {
         b"this is not a tar file at all, not even close............",
     )
     .unwrap();
-    assert!(husk_formats::open_oci_archive(&p, None, None).is_err());
+    assert!(husk_formats::open_oci_archive(&p, None, &husk_oci::PlatformChoice::Only).is_err());
     assert!(husk_formats::open_docker_archive(&p, None).is_err());
 }
 
@@ -282,7 +284,7 @@ fn symlinked_blob_in_layout_is_not_followed() {
     let blob = dir.join(m.layers[0].digest.blob_path());
     std::fs::remove_file(&blob).unwrap();
     std::os::unix::fs::symlink("/etc/passwd", &blob).unwrap();
-    let back = husk_formats::open_oci_dir(&dir, None, None).unwrap();
+    let back = husk_formats::open_oci_dir(&dir, None, &husk_oci::PlatformChoice::Only).unwrap();
     let r = husk_oci::validate(&back).unwrap();
     assert!(!r.is_valid());
 }
@@ -339,11 +341,16 @@ fn a_multi_platform_index_round_trips_whole_through_dir_and_archive() {
         // One image by platform; none without it.
         let arm = husk_formats::open(
             &r,
-            Some(&husk_formats::parse_platform("linux/arm64").unwrap()),
+            &husk_formats::PlatformChoice::Exactly(
+                husk_formats::parse_platform("linux/arm64").unwrap(),
+            ),
         )
         .unwrap();
         assert_eq!(arm.config().unwrap().architecture, "arm64");
-        let e = husk_formats::open(&r, None).err().unwrap().to_string();
+        let e = husk_formats::open(&r, &husk_formats::PlatformChoice::Only)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("linux/amd64, linux/arm64"), "{e}");
     }
     // A single image is not an index.

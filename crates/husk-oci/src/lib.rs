@@ -36,7 +36,9 @@ pub use image::{
     parse_manifest, read_capped, read_document,
 };
 pub use index::{OwnedIndex, is_index_media_type};
-pub use platform::{PlatformError, parse_platform, platforms_of, select_platform};
+pub use platform::{
+    PlatformChoice, PlatformError, host_platform, parse_platform, platforms_of, select_platform,
+};
 pub use spec::{Descriptor, ImageConfig, Index, Manifest, Platform};
 pub use validate::{
     IndexProblem, IndexReport, Problem, ValidationReport, validate, validate_index,

@@ -26,8 +26,63 @@ pub enum PlatformError {
         wanted: String,
         available: Vec<String>,
     },
+    #[error(
+        "{location} is a multi-platform index with no image for this machine ({host}); choose one with --platform (it has: {})",
+        list(available)
+    )]
+    NoHostImage {
+        location: String,
+        host: String,
+        available: Vec<String>,
+    },
     #[error("{location} holds no image")]
     Empty { location: String },
+}
+
+/// Which image of a multi-platform index to take. Only an index is chosen from: an image
+/// manifest is what it is, whatever the choice.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum PlatformChoice {
+    /// The index's one image; an index of several is an error that lists them (the
+    /// outputs of `husk build` that hold one image).
+    #[default]
+    Only,
+    /// The image for this platform (`--platform`). A wanted platform without a variant
+    /// matches any variant of its architecture.
+    Exactly(Platform),
+    /// The index's one image, or of several the one for the machine husk runs on, as
+    /// docker, podman and skopeo pick (the reading commands without `--platform`).
+    Host,
+}
+
+impl From<Option<Platform>> for PlatformChoice {
+    fn from(p: Option<Platform>) -> Self {
+        p.map_or(Self::Only, Self::Exactly)
+    }
+}
+
+/// The platform of the machine husk runs on, as OCI names it (`linux/amd64`,
+/// `linux/arm64`, ...; no variant, so it matches any).
+pub fn host_platform() -> Platform {
+    let architecture = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "arm" => "arm",
+        "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
+        "powerpc64" => "ppc64",
+        "riscv64" => "riscv64",
+        "s390x" => "s390x",
+        "loongarch64" => "loong64",
+        "mips64" if cfg!(target_endian = "little") => "mips64le",
+        other => other,
+    };
+    Platform {
+        architecture: architecture.to_owned(),
+        os: std::env::consts::OS.to_owned(),
+        os_version: None,
+        variant: None,
+    }
 }
 
 fn list(v: &[String]) -> String {
@@ -74,16 +129,16 @@ fn platform_name(d: &Descriptor) -> String {
         .unwrap_or_else(|| "unspecified".into())
 }
 
-/// Pick one image manifest of a (multi-platform) index by platform. Without a wanted
-/// platform, an index of exactly one image gives that image; otherwise the error lists
-/// what the index has. Attestation manifests (platform `unknown/unknown`) are skipped.
+/// Pick one image manifest of a (multi-platform) index as `choice` says. Attestation
+/// manifests (platform `unknown/unknown`) are never picked.
 ///
 /// # Errors
-/// [`PlatformError::PlatformRequired`], [`PlatformError::PlatformNotFound`] or
-/// [`PlatformError::Empty`], each naming `location` and listing the platforms it has.
+/// [`PlatformError::PlatformRequired`], [`PlatformError::PlatformNotFound`],
+/// [`PlatformError::NoHostImage`] or [`PlatformError::Empty`], each naming `location`
+/// and listing the platforms it has.
 pub fn select_platform(
     index: &Index,
-    wanted: Option<&Platform>,
+    choice: &PlatformChoice,
     location: &str,
 ) -> Result<Descriptor, PlatformError> {
     let images: Vec<&Descriptor> = index
@@ -91,34 +146,40 @@ pub fn select_platform(
         .iter()
         .filter(|d| d.platform.as_ref().is_none_or(|p| p.os != "unknown"))
         .collect();
-    let available: Vec<String> = images.iter().map(|d| platform_name(d)).collect();
-    match wanted {
-        None => match images.as_slice() {
-            [one] => Ok((*one).clone()),
-            [] => Err(PlatformError::Empty {
+    let available = || images.iter().map(|d| platform_name(d)).collect();
+    let find = |w: &Platform| images.iter().find(|d| matches(d, w)).map(|d| (*d).clone());
+    match (choice, images.as_slice()) {
+        (PlatformChoice::Exactly(w), _) => find(w).ok_or_else(|| PlatformError::PlatformNotFound {
+            location: location.to_owned(),
+            wanted: w.to_string(),
+            available: available(),
+        }),
+        (_, []) => Err(PlatformError::Empty {
+            location: location.to_owned(),
+        }),
+        (_, [one]) => Ok((*one).clone()),
+        (PlatformChoice::Only, _) => Err(PlatformError::PlatformRequired {
+            location: location.to_owned(),
+            available: available(),
+        }),
+        (PlatformChoice::Host, _) => {
+            let host = host_platform();
+            find(&host).ok_or_else(|| PlatformError::NoHostImage {
                 location: location.to_owned(),
-            }),
-            _ => Err(PlatformError::PlatformRequired {
-                location: location.to_owned(),
-                available,
-            }),
-        },
-        Some(w) => images
-            .iter()
-            .find(|d| {
-                d.platform.as_ref().is_some_and(|p| {
-                    p.os == w.os
-                        && p.architecture == w.architecture
-                        && (w.variant.is_none() || p.variant == w.variant)
-                })
+                host: host.to_string(),
+                available: available(),
             })
-            .map(|d| (*d).clone())
-            .ok_or_else(|| PlatformError::PlatformNotFound {
-                location: location.to_owned(),
-                wanted: w.to_string(),
-                available,
-            }),
+        }
     }
+}
+
+/// Whether `d` is listed for `wanted` (any variant when `wanted` names none).
+fn matches(d: &Descriptor, wanted: &Platform) -> bool {
+    d.platform.as_ref().is_some_and(|p| {
+        p.os == wanted.os
+            && p.architecture == wanted.architecture
+            && (wanted.variant.is_none() || p.variant == wanted.variant)
+    })
 }
 
 #[cfg(test)]
@@ -131,6 +192,78 @@ mod tests {
         assert_eq!(p.to_string(), "linux/arm64/v8");
         for bad in ["", "linux", "linux/", "/amd64", "a/b/c/d", "linux/am d64"] {
             assert!(parse_platform(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    fn index(platforms: &[&str]) -> Index {
+        let manifests = platforms
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut d = Descriptor::new(
+                    crate::media::OCI_MANIFEST,
+                    crate::Digest::sha256(&[u8::try_from(i).unwrap()]),
+                    1,
+                );
+                d.platform = Some(parse_platform(p).unwrap());
+                d
+            })
+            .collect();
+        Index {
+            schema_version: 2,
+            media_type: None,
+            manifests,
+            annotations: Default::default(),
+        }
+    }
+
+    fn pick(platforms: &[&str], choice: &PlatformChoice) -> Result<String, PlatformError> {
+        select_platform(&index(platforms), choice, "oci:x").map(|d| d.platform.unwrap().to_string())
+    }
+
+    #[test]
+    fn the_host_choice_takes_the_only_image_or_the_machines() {
+        let host = host_platform().to_string();
+        let exactly = |p: &str| PlatformChoice::Exactly(parse_platform(p).unwrap());
+        // One image (attestations aside): every choice but a different --platform takes it.
+        for choice in [PlatformChoice::Only, PlatformChoice::Host] {
+            assert_eq!(pick(&["linux/s390x"], &choice).unwrap(), "linux/s390x");
+            assert_eq!(
+                pick(&["linux/s390x", "unknown/unknown"], &choice).unwrap(),
+                "linux/s390x"
+            );
+        }
+        assert!(matches!(
+            pick(&["linux/s390x"], &exactly("linux/riscv64")),
+            Err(PlatformError::PlatformNotFound { .. })
+        ));
+        // Several: Only asks, Host takes this machine's (any variant), Exactly the one named.
+        let several = ["linux/s390x", &format!("{host}/v8"), "linux/riscv64"];
+        assert!(matches!(
+            pick(&several, &PlatformChoice::Only),
+            Err(PlatformError::PlatformRequired { .. })
+        ));
+        assert_eq!(
+            pick(&several, &PlatformChoice::Host).unwrap(),
+            format!("{host}/v8")
+        );
+        assert_eq!(
+            pick(&several, &exactly("linux/riscv64")).unwrap(),
+            "linux/riscv64"
+        );
+        // Several, none for this machine: the error names it and lists what there is.
+        let err = pick(&["linux/s390x", "linux/riscv64"], &PlatformChoice::Host).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "oci:x is a multi-platform index with no image for this machine ({host}); choose one with --platform (it has: linux/s390x, linux/riscv64)"
+            )
+        );
+        for choice in [PlatformChoice::Only, PlatformChoice::Host] {
+            assert!(matches!(
+                pick(&["unknown/unknown"], &choice),
+                Err(PlatformError::Empty { .. })
+            ));
         }
     }
 }

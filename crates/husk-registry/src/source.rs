@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use crate::RegistryRef;
 use husk_oci::{
-    BlobReader, Descriptor, Digest, Image, MAX_DOCUMENT_BYTES, OciError, OwnedIndex, Platform,
-    media, parse_index, parse_manifest,
+    BlobReader, Descriptor, Digest, Image, MAX_DOCUMENT_BYTES, OciError, OwnedIndex,
+    PlatformChoice, media, parse_index, parse_manifest,
 };
 use reqwest::Method;
 
@@ -298,7 +298,7 @@ fn fetch_child(
 /// the platforms it has.
 pub fn open(
     reference: &RegistryRef,
-    platform: Option<&Platform>,
+    platform: &PlatformChoice,
     opts: &RegistryOptions,
 ) -> Result<RegistryImage, RegistryError> {
     let (transport, location, top) = fetch_top(reference, opts)?;

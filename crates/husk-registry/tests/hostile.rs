@@ -179,7 +179,12 @@ fn wrong_digest_blob_is_refused_with_the_digests() {
         }
         r
     });
-    let img = husk_registry::open(&reference(fake.port, "x:1"), None, &opts()).unwrap();
+    let img = husk_registry::open(
+        &reference(fake.port, "x:1"),
+        &husk_oci::PlatformChoice::Only,
+        &opts(),
+    )
+    .unwrap();
     let err = img.config().unwrap_err().to_string();
     assert!(
         err.contains("does not match") && err.contains("with digest"),
@@ -197,7 +202,12 @@ fn wrong_size_blob_is_refused_with_the_sizes() {
         }
         r
     });
-    let img = husk_registry::open(&reference(fake.port, "x:1"), None, &opts()).unwrap();
+    let img = husk_registry::open(
+        &reference(fake.port, "x:1"),
+        &husk_oci::PlatformChoice::Only,
+        &opts(),
+    )
+    .unwrap();
     let report = husk_oci::validate(&img);
     let text = match report {
         Ok(r) => r
@@ -226,7 +236,12 @@ fn wrong_size_blob_is_refused_with_the_sizes() {
 fn ambiguous_manifest_is_refused() {
     let doc = br#"{"schemaVersion":2,"manifests":[],"layers":[],"config":{"mediaType":"a","digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000","size":1}}"#.to_vec();
     let fake = registry_with(doc, vec![], |_, r| r);
-    let err = husk_registry::open(&reference(fake.port, "x:1"), None, &opts()).unwrap_err();
+    let err = husk_registry::open(
+        &reference(fake.port, "x:1"),
+        &husk_oci::PlatformChoice::Only,
+        &opts(),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("ambiguous"), "{err}");
 }
 
@@ -236,7 +251,7 @@ fn manifest_not_matching_the_asked_digest_is_refused() {
     let other = Digest::sha256(b"something else");
     let fake = registry_with(m, vec![c, l], |_, r| r);
     let r = reference(fake.port, &format!("x@{other}"));
-    let err = husk_registry::open(&r, None, &opts())
+    let err = husk_registry::open(&r, &husk_oci::PlatformChoice::Only, &opts())
         .unwrap_err()
         .to_string();
     assert!(err.contains(&format!("expected digest {other}")), "{err}");
@@ -253,9 +268,13 @@ fn lying_docker_content_digest_is_refused() {
                 &Digest::sha256(b"nope").to_string(),
             )
     }));
-    let err = husk_registry::open(&reference(fake.port, "x:1"), None, &opts())
-        .unwrap_err()
-        .to_string();
+    let err = husk_registry::open(
+        &reference(fake.port, "x:1"),
+        &husk_oci::PlatformChoice::Only,
+        &opts(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("Docker-Content-Digest"), "{err}");
 }
 
@@ -265,9 +284,13 @@ fn content_type_contradicting_the_bytes_is_refused() {
     let fake = serve(Arc::new(move |_req: &Seen| {
         reply(200, &m).header("Content-Type", media::OCI_INDEX)
     }));
-    let err = husk_registry::open(&reference(fake.port, "x:1"), None, &opts())
-        .unwrap_err()
-        .to_string();
+    let err = husk_registry::open(
+        &reference(fake.port, "x:1"),
+        &husk_oci::PlatformChoice::Only,
+        &opts(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("Content-Type"), "{err}");
 }
 
@@ -305,7 +328,7 @@ fn index_is_resolved_by_platform_and_lists_what_it_has() {
     }));
     let _ = (c, l);
     let r = reference(fake.port, "x:multi");
-    let err = husk_registry::open(&r, None, &opts())
+    let err = husk_registry::open(&r, &husk_oci::PlatformChoice::Only, &opts())
         .unwrap_err()
         .to_string();
     assert!(
@@ -313,12 +336,13 @@ fn index_is_resolved_by_platform_and_lists_what_it_has() {
         "{err}"
     );
     let p = husk_oci::parse_platform("linux/s390x").unwrap();
-    let err = husk_registry::open(&r, Some(&p), &opts())
+    let err = husk_registry::open(&r, &husk_oci::PlatformChoice::Exactly(p.clone()), &opts())
         .unwrap_err()
         .to_string();
     assert!(err.contains("no image for platform linux/s390x"), "{err}");
     let p = husk_oci::parse_platform("linux/amd64").unwrap();
-    let img = husk_registry::open(&r, Some(&p), &opts()).unwrap();
+    let img =
+        husk_registry::open(&r, &husk_oci::PlatformChoice::Exactly(p.clone()), &opts()).unwrap();
     assert_eq!(img.digest().unwrap(), md.digest);
 }
 
@@ -362,7 +386,12 @@ fn bearer_token_flow_and_no_authorization_across_origins() {
     }));
     let mut o = opts();
     o.credentials = Some(Credentials::new("alice", "s3cret-pass"));
-    let img = husk_registry::open(&reference(reg.port, "x:1"), None, &o).unwrap();
+    let img = husk_registry::open(
+        &reference(reg.port, "x:1"),
+        &husk_oci::PlatformChoice::Only,
+        &o,
+    )
+    .unwrap();
     let report = husk_oci::validate(&img).unwrap();
     assert!(
         report
@@ -393,7 +422,12 @@ fn bearer_token_flow_and_no_authorization_across_origins() {
     }
     // Wrong password: a clear error that names the user, never the password.
     o.credentials = Some(Credentials::new("alice", "wrong-pass-xyz"));
-    let err = husk_registry::open(&reference(reg.port, "x:1"), None, &o).unwrap_err();
+    let err = husk_registry::open(
+        &reference(reg.port, "x:1"),
+        &husk_oci::PlatformChoice::Only,
+        &o,
+    )
+    .unwrap_err();
     let shown = format!("{err} {err:?}");
     assert!(shown.contains("rejected the credentials"), "{shown}");
     assert!(!shown.contains("wrong-pass-xyz"), "{shown}");
@@ -413,12 +447,22 @@ fn server_errors_are_retried_a_bounded_number_of_times() {
             reply(200, &m).header("Content-Type", media::OCI_MANIFEST)
         }
     }));
-    husk_registry::open(&reference(fake.port, "x:1"), None, &opts()).unwrap();
+    husk_registry::open(
+        &reference(fake.port, "x:1"),
+        &husk_oci::PlatformChoice::Only,
+        &opts(),
+    )
+    .unwrap();
     let always = serve(Arc::new(|_req: &Seen| {
         reply(500, br#"{"errors":[{"code":"UNKNOWN","message":"boom"}]}"#)
     }));
     let t = std::time::Instant::now();
-    let err = husk_registry::open(&reference(always.port, "x:1"), None, &opts()).unwrap_err();
+    let err = husk_registry::open(
+        &reference(always.port, "x:1"),
+        &husk_oci::PlatformChoice::Only,
+        &opts(),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("HTTP 500: UNKNOWN boom"), "{err}");
     assert_eq!(always.seen.lock().unwrap().len(), 2, "max_attempts is 2");
     assert!(t.elapsed() < Duration::from_secs(5));
@@ -432,7 +476,12 @@ fn registry_error_codes_are_kept_typed_with_the_server_message() {
             br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{"Tag":"x"}},{"code":"VENDOR_SPECIFIC","message":"extra"}]}"#,
         )
     }));
-    let err = husk_registry::open(&reference(fake.port, "x:1"), None, &opts()).unwrap_err();
+    let err = husk_registry::open(
+        &reference(fake.port, "x:1"),
+        &husk_oci::PlatformChoice::Only,
+        &opts(),
+    )
+    .unwrap_err();
     let errors = err.server_errors().expect("a 404 keeps the error document");
     assert!(
         errors.has(&husk_registry::ErrorCode::ManifestUnknown),
@@ -453,7 +502,7 @@ fn registry_error_codes_are_kept_typed_with_the_server_message() {
 #[test]
 fn plain_http_to_a_remote_host_is_refused() {
     let r: RegistryRef = "registry.example.com/x:1".parse().unwrap();
-    let err = husk_registry::open(&r, None, &opts())
+    let err = husk_registry::open(&r, &husk_oci::PlatformChoice::Only, &opts())
         .unwrap_err()
         .to_string();
     assert!(err.contains("refusing plain HTTP"), "{err}");

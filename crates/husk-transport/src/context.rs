@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use husk_formats::LocalRef;
-use husk_oci::{Image, OwnedIndex, Platform};
+use husk_oci::{Image, OwnedIndex, Platform, PlatformChoice};
 use husk_registry::{
     Logger, NoProgress, PlainHttp, Progress, RegistryError, RegistryOptions, RegistryRef, Remote,
     RetryPolicy,
@@ -175,7 +175,7 @@ impl Context {
     pub fn open(
         &self,
         reference: &ImageRef,
-        platform: Option<&Platform>,
+        platform: &PlatformChoice,
     ) -> Result<Box<dyn Image>, TransportError> {
         match reference {
             ImageRef::Registry(r) => Ok(Box::new(
@@ -200,8 +200,10 @@ impl Context {
         reference: &ImageRef,
         platform: Option<&Platform>,
     ) -> Result<Opened, TransportError> {
-        if platform.is_some() {
-            return self.open(reference, platform).map(Opened::Image);
+        if let Some(p) = platform {
+            return self
+                .open(reference, &PlatformChoice::Exactly(p.clone()))
+                .map(Opened::Image);
         }
         match reference {
             ImageRef::Registry(r) => {
@@ -215,7 +217,9 @@ impl Context {
             }
             ImageRef::Local(l) => match husk_formats::open_index(l) {
                 Ok(Some(index)) => Ok(Opened::Index(index)),
-                Ok(None) => self.open(reference, None).map(Opened::Image),
+                Ok(None) => self
+                    .open(reference, &PlatformChoice::Only)
+                    .map(Opened::Image),
                 Err(e) => Err(open_local_error(l, e)),
             },
         }

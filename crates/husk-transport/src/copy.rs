@@ -14,7 +14,7 @@
 //!   blobs go `jobs` at a time (also into an `oci:` directory).
 
 use husk_formats::{DEFAULT_JOBS, LocalRef};
-use husk_oci::{Digest, Image, ImageIndex, OwnedIndex, Platform};
+use husk_oci::{Digest, Image, ImageIndex, OwnedIndex, Platform, PlatformChoice};
 use husk_registry::{PushOptions, PushReport, RegistryRef};
 
 use crate::context::Opened;
@@ -167,12 +167,16 @@ impl Context {
                 report.push = self.write_index(index, source, dest, opts)?;
             }
             (Whole::Index(index), dest) => {
-                // One image only: the index's only platform, else the list to choose from.
+                // One image only: the one --platform names, else the index's only image
+                // or this machine's (as skopeo copy without --all), else the list.
                 let location = source
                     .map(ToString::to_string)
                     .unwrap_or_else(|| index.location().to_owned());
-                let wanted = opts.platform.as_ref();
-                let desc = husk_oci::select_platform(index.document(), wanted, &location)?;
+                let choice = opts
+                    .platform
+                    .clone()
+                    .map_or(PlatformChoice::Host, PlatformChoice::Exactly);
+                let desc = husk_oci::select_platform(index.document(), &choice, &location)?;
                 let image = index.image(&desc)?;
                 return self.copy_whole(Whole::Image(image.as_ref()), source, dest, opts);
             }

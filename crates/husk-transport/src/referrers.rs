@@ -10,7 +10,7 @@ use std::io::Read;
 
 use husk_formats::{ArtifactBlob, LocalRef};
 use husk_oci::spec::to_canonical_json;
-use husk_oci::{BlobReader, Descriptor, Digest, Image, Manifest, OciError, media};
+use husk_oci::{BlobReader, Descriptor, Digest, Image, Manifest, OciError, PlatformChoice, media};
 
 use crate::{Context, ImageRef, TransportError};
 
@@ -221,7 +221,7 @@ impl Context {
         &self,
         reference: &ImageRef,
     ) -> Result<(Digest, Vec<Descriptor>), TransportError> {
-        let subject = self.open(reference, None)?.digest()?;
+        let subject = self.open(reference, &PlatformChoice::Only)?.digest()?;
         let list = match reference {
             ImageRef::Registry(r) => {
                 husk_registry::list_referrers(r, &subject, self.registry_options())
@@ -262,7 +262,7 @@ impl Context {
         let (subject, list) = self.referrers(source)?;
         for entry in &list {
             let at = with_digest(source, &entry.digest);
-            let image = self.open(&at, None)?;
+            let image = self.open(&at, &PlatformChoice::Only)?;
             let artifact = Artifact::read_from(image.as_ref(), entry)?;
             self.attach(dest, &subject, &artifact)?;
         }
@@ -365,7 +365,13 @@ mod tests {
         assert_eq!(digest, subject.digest);
         assert_eq!(list, vec![artifact.entry.clone()]);
         // The layout still opens as the one image.
-        assert_eq!(ctx.open(&dest, None).unwrap().digest().unwrap(), digest);
+        assert_eq!(
+            ctx.open(&dest, &PlatformChoice::Only)
+                .unwrap()
+                .digest()
+                .unwrap(),
+            digest
+        );
         // And the artifacts copy into another layout holding the image.
         let other = ImageRef::Local(LocalRef::Oci {
             dir: t.path().join("other"),

@@ -90,7 +90,7 @@ fn an_image_copies_to_an_oci_layout() {
         .unwrap();
     assert_eq!(second.digest, report.digest);
     assert_eq!(second.source, src.to_string());
-    let back = ctx.open(&again, None).unwrap();
+    let back = ctx.open(&again, &husk_oci::PlatformChoice::Only).unwrap();
     assert_eq!(back.digest().unwrap(), report.digest);
 }
 
@@ -154,15 +154,33 @@ fn an_index_of_one_image_gives_a_docker_archive_that_image() {
     let report = ctx.copy(Source::Reference(&src), &dest, &opts).unwrap();
     assert!(report.index.is_none());
     assert_eq!(report.digest, image_for("amd64").digest().unwrap());
-    let back = ctx.open(&dest, None).unwrap();
+    let back = ctx.open(&dest, &husk_oci::PlatformChoice::Only).unwrap();
     assert_eq!(back.config().unwrap().architecture, "amd64");
 }
 
 #[test]
-fn an_index_of_several_platforms_into_a_docker_archive_lists_them() {
+fn an_index_of_several_platforms_into_a_docker_archive_gives_this_machines_image() {
     let t = tempfile::tempdir().unwrap();
     let ctx = Context::default();
-    let idx = index_of(&["amd64", "arm64"]);
+    let host = husk_oci::host_platform().architecture;
+    let idx = index_of(&["s390x", &host, "riscv64"]);
+    let src = layout_with(&t.path().join("src"), &idx);
+    let dest = reference(format!(
+        "docker-archive:{}",
+        t.path().join("d.tar").display()
+    ));
+    let report = ctx
+        .copy(Source::Reference(&src), &dest, &CopyOptions::default())
+        .unwrap();
+    assert!(report.index.is_none());
+    assert_eq!(report.digest, image_for(&host).digest().unwrap());
+}
+
+#[test]
+fn an_index_without_this_machines_image_into_a_docker_archive_lists_them() {
+    let t = tempfile::tempdir().unwrap();
+    let ctx = Context::default();
+    let idx = index_of(&["s390x", "riscv64"]);
     let src = layout_with(&t.path().join("src"), &idx);
     let file = t.path().join("d.tar");
     let dest = reference(format!("docker-archive:{}", file.display()));
@@ -172,7 +190,7 @@ fn an_index_of_several_platforms_into_a_docker_archive_lists_them() {
     assert!(matches!(err, TransportError::Platform(_)), "{err:?}");
     let msg = err.to_string();
     assert!(
-        msg.contains("--platform") && msg.contains("linux/amd64, linux/arm64"),
+        msg.contains("--platform") && msg.contains("linux/s390x, linux/riscv64"),
         "{msg}"
     );
     assert!(!file.exists(), "nothing written");

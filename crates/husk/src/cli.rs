@@ -357,12 +357,27 @@ pub struct CargoArgs {
 pub struct ValidateArgs {
     /// The image: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
     pub image: String,
-    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
+    /// Check only this platform's image of a multi-platform index, e.g. linux/arm64 [default: every image, and the index].
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
     /// Report format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+}
+
+/// `--platform` of the commands that read one image (ls, cat, cp, sbom, ...): which image
+/// of a multi-platform index they read.
+#[derive(Args, Debug, Clone, Default)]
+pub struct PlatformArg {
+    /// Of a multi-platform index, read this platform's image, e.g. linux/arm64 [default: this machine's, or the index's only image].
+    #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
+    pub value: Option<String>,
+}
+
+impl PlatformArg {
+    pub fn get(&self) -> Option<&str> {
+        self.value.as_deref()
+    }
 }
 
 /// Resource limits for reading layers (see husk_explore::Limits for the defaults).
@@ -392,7 +407,7 @@ pub struct LimitArgs {
 pub struct InspectArgs {
     /// The image: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
     pub image: String,
-    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
+    /// Inspect this platform's image of a multi-platform index, e.g. linux/arm64 [default: the index, listing its platforms].
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
     /// Output format.
@@ -415,9 +430,8 @@ pub struct LsArgs {
     /// Show only layer N's own entries (whiteouts included), counted from 0.
     #[arg(long, value_name = "N")]
     pub layer: Option<usize>,
-    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
-    pub platform: Option<String>,
+    #[command(flatten)]
+    pub platform: PlatformArg,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
@@ -434,9 +448,8 @@ pub struct TreeArgs {
     /// Show only layer N's own entries, counted from 0.
     #[arg(long, value_name = "N")]
     pub layer: Option<usize>,
-    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
-    pub platform: Option<String>,
+    #[command(flatten)]
+    pub platform: PlatformArg,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -447,9 +460,8 @@ pub struct CatArgs {
     pub image: String,
     /// File inside the image.
     pub path: String,
-    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
-    pub platform: Option<String>,
+    #[command(flatten)]
+    pub platform: PlatformArg,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -471,9 +483,8 @@ pub struct CpArgs {
     /// Create device nodes and FIFOs (as root only; skipped by default).
     #[arg(long)]
     pub devices: bool,
-    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
-    pub platform: Option<String>,
+    #[command(flatten)]
+    pub platform: PlatformArg,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -493,9 +504,8 @@ pub struct ExportArgs {
     /// Write device nodes and FIFOs: into DEST.tar, or created in a directory as root only (skipped by default).
     #[arg(long)]
     pub devices: bool,
-    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
-    pub platform: Option<String>,
+    #[command(flatten)]
+    pub platform: PlatformArg,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -506,9 +516,8 @@ pub struct DiffArgs {
     pub image_a: String,
     /// The new image (the same forms as the old one).
     pub image_b: String,
-    /// Platform to pick from multi-platform indexes, e.g. linux/amd64.
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
-    pub platform: Option<String>,
+    #[command(flatten)]
+    pub platform: PlatformArg,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
@@ -520,9 +529,8 @@ pub struct DiffArgs {
 pub struct LayersArgs {
     /// The image: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
     pub image: String,
-    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
-    pub platform: Option<String>,
+    #[command(flatten)]
+    pub platform: PlatformArg,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
@@ -534,9 +542,8 @@ pub struct LayersArgs {
 pub struct BrowseArgs {
     /// The image: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
     pub image: String,
-    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
-    pub platform: Option<String>,
+    #[command(flatten)]
+    pub platform: PlatformArg,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -554,9 +561,8 @@ pub struct DebugArgs {
     /// Name for the debug image (repeatable) [default: husk-debug:latest].
     #[arg(long = "tag", short = 't', value_name = "NAME")]
     pub tags: Vec<String>,
-    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
-    pub platform: Option<String>,
+    #[command(flatten)]
+    pub platform: PlatformArg,
 }
 
 /// Registry connection flags, accepted by every command (any image argument may be a
@@ -625,7 +631,7 @@ pub struct PullArgs {
     /// Where to write it: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], podman:NAME, docker:NAME (local engines) or docker://HOST[:PORT]/REPO[:TAG|@DIGEST] (a registry).
     #[arg(short = 'o', long = "output", value_name = "REF")]
     pub output: String,
-    /// Pull only this image of a multi-platform index, e.g. linux/amd64 (default: the whole index into oci:, oci-archive: and docker://; the only image otherwise).
+    /// Pull only this image of a multi-platform index, e.g. linux/amd64 (default: the whole index into oci:, oci-archive: and docker://; otherwise its only image, or this machine's).
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
     /// Copy a multi-platform index whole (every image and the index, byte for byte); fails when the destination cannot hold an index.
@@ -661,9 +667,8 @@ pub struct SbomArgs {
     /// List the artifacts (SBOMs, signatures) attached to the image instead (oci: layouts and registries).
     #[arg(long)]
     pub attached: bool,
-    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
-    pub platform: Option<String>,
+    #[command(flatten)]
+    pub platform: PlatformArg,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -720,7 +725,7 @@ pub struct AuditArgs {
     /// Print every rule (id, severity, summary) and exit.
     #[arg(long, conflicts_with_all = ["image", "dockerfile"])]
     pub list_rules: bool,
-    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
+    /// Audit only this platform's image of a multi-platform index, e.g. linux/arm64 [default: every image].
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
     #[command(flatten)]

@@ -3,18 +3,23 @@
 //! the Context, so every reading command takes every form, `docker://` included.
 
 use anyhow::Result;
-use husk_oci::{Image, OwnedIndex, Platform};
+use husk_oci::{Image, OwnedIndex, Platform, PlatformChoice};
 use husk_transport::{Context, ImageRef};
 
-/// Parse `reference` and `platform` (`OS/ARCH[/VARIANT]`) and open the image.
+/// Parse `reference` and `platform` (`OS/ARCH[/VARIANT]`) and open the image. Of a
+/// multi-platform index without `platform`, the image for this machine is opened (its
+/// only image when it has one), as docker, podman and skopeo pick.
 pub fn open_image(
     ctx: &Context,
     reference: &str,
     platform: Option<&str>,
 ) -> Result<(ImageRef, Box<dyn Image>)> {
     let parsed: ImageRef = reference.parse()?;
-    let platform = platform.map(husk_oci::parse_platform).transpose()?;
-    let image = ctx.open(&parsed, platform.as_ref())?;
+    let choice = match platform {
+        Some(p) => PlatformChoice::Exactly(husk_oci::parse_platform(p)?),
+        None => PlatformChoice::Host,
+    };
+    let image = ctx.open(&parsed, &choice)?;
     Ok((parsed, image))
 }
 
@@ -28,7 +33,7 @@ pub fn index_entries<'a>(
         Some(p) => Some(
             husk_oci::select_platform(
                 index.document(),
-                Some(&husk_oci::parse_platform(p)?),
+                &PlatformChoice::Exactly(husk_oci::parse_platform(p)?),
                 index.location(),
             )?
             .digest,

@@ -315,7 +315,8 @@ fn https_get_ready(
 /// No private key anywhere in the image: no `*.key`/`*.pem` file and no PEM private-key
 /// block in any file of any layer (read back through husk's own library).
 fn assert_no_private_key(oci_archive: &Path) {
-    let image = husk_formats::open_oci_archive(oci_archive, None, None).unwrap();
+    let image =
+        husk_formats::open_oci_archive(oci_archive, None, &husk_oci::PlatformChoice::Only).unwrap();
     let layers = husk_oci::layers_of(&image).unwrap();
     let mut files = 0;
     for layer in &layers {

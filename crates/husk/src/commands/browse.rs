@@ -23,7 +23,7 @@ pub fn run(args: &BrowseArgs, ctx: &husk_transport::Context) -> Result<Exit> {
             args.image
         );
     }
-    let opened = open(ctx, &args.image, args.platform.as_deref())?;
+    let opened = open(ctx, &args.image, args.platform.get())?;
     let summary = summarize(opened.image.as_ref())?;
     let layers = opened.layers()?;
     let opts = Options {

@@ -64,7 +64,8 @@ pub fn run(
         .or_else(|| to.load.map(|e| format!("--load {}", e.program())));
     if let Some(dest) = single {
         let location = format!("the built index (for {dest})");
-        husk_oci::select_platform(built.index.document(), to.platform.as_ref(), &location)?;
+        let choice = husk_oci::PlatformChoice::from(to.platform.clone());
+        husk_oci::select_platform(built.index.document(), &choice, &location)?;
     }
     let tags = reqs.first().map(|r| r.tags.clone()).unwrap_or_default();
     let mut written = super::build::write_outputs(

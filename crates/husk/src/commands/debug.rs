@@ -52,7 +52,7 @@ pub fn run(args: &DebugArgs, ctx: &husk_transport::Context, printer: &Printer) -
     drop(bytes);
     let dest: ImageRef = args.output.parse()?;
     ctx.check_destination(&dest)?;
-    let opened = open(ctx, &args.image, args.platform.as_deref())?;
+    let opened = open(ctx, &args.image, args.platform.get())?;
     let original_user = opened
         .image
         .config()?

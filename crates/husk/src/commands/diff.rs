@@ -34,8 +34,8 @@ fn describe(c: &Change) -> String {
 
 pub fn run(args: &DiffArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
     let limits = args.limits.limits();
-    let a = open(ctx, &args.image_a, args.platform.as_deref())?;
-    let b = open(ctx, &args.image_b, args.platform.as_deref())?;
+    let a = open(ctx, &args.image_a, args.platform.get())?;
+    let b = open(ctx, &args.image_b, args.platform.get())?;
     let fa = a.view(None, limits, true)?;
     let fb = b.view(None, limits, true)?;
     let files = diff_files(&fa, &fb);

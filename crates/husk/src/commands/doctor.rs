@@ -37,7 +37,7 @@ pub struct DoctorArgs {
     /// Arguments that replace the image's Cmd, as `docker run IMAGE ARGS...` does (after `--`).
     #[arg(last = true)]
     pub args: Vec<String>,
-    /// Platform to pick from a multi-platform index, e.g. linux/amd64.
+    /// Examine only this platform's image of a multi-platform index, e.g. linux/arm64 [default: every image].
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
     /// Output format.

@@ -15,7 +15,7 @@ use crate::exit::Exit;
 use crate::output::Printer;
 
 pub fn run(args: &ExportArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
-    let opened = open(ctx, &args.image, args.platform.as_deref())?;
+    let opened = open(ctx, &args.image, args.platform.get())?;
     let limits = args.limits.limits();
     let fs = opened.view(None, limits, false)?;
     let layers = opened.layers()?;

@@ -78,7 +78,7 @@ struct JsonReport {
 }
 
 pub fn run(args: &LayersArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
-    let opened = open(ctx, &args.image, args.platform.as_deref())?;
+    let opened = open(ctx, &args.image, args.platform.get())?;
     let summary = summarize(opened.image.as_ref())?;
     let limits = args.limits.limits();
     // The per-layer changes only for JSON: the table does not need their memory.

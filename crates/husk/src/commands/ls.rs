@@ -44,7 +44,7 @@ fn json_entry<'a>(path: &'a str, n: &Node) -> JsonEntry<'a> {
 }
 
 pub fn run(args: &LsArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
-    let opened = open(ctx, &args.image, args.platform.as_deref())?;
+    let opened = open(ctx, &args.image, args.platform.get())?;
     let fs = opened.view(args.layer, args.limits.limits(), false)?;
     let path = image_path(args.path.as_deref().unwrap_or("/"))?;
     // Follow a final symlink to a directory unless -l asks about the link itself.

@@ -2,8 +2,9 @@
 //! any destination (oci:, oci-archive:, docker-archive:, podman:, docker:, or another
 //! registry) through `husk_transport::Context::copy`, which decides image or index:
 //! a reference that names a multi-platform index is copied whole into the destinations
-//! that hold an index (oci:, oci-archive:, docker://) and gives the others its only image,
-//! else an error listing the platforms. `--platform` pulls one image; `--all` insists on
+//! that hold an index (oci:, oci-archive:, docker://) and gives the others its only image
+//! or the one for this machine (as skopeo copy without --all), else an error listing the
+//! platforms. `--platform` pulls one image; `--all` insists on
 //! the whole index. Blobs are fetched `--jobs` at a time into an `oci:` directory or a
 //! registry. `--with-referrers` then copies the artifacts attached to the image, verified
 //! (`Context::copy_referrers`).

@@ -23,7 +23,7 @@ pub fn run(args: &SbomArgs, ctx: &husk_transport::Context, printer: &Printer) ->
     if args.attached {
         return list_attached(args, ctx, printer);
     }
-    let opened = open(ctx, &args.image, args.platform.as_deref())?;
+    let opened = open(ctx, &args.image, args.platform.get())?;
     let limits = args.limits.limits();
     let fs = opened.view(None, limits, false)?;
     let layers = opened.layers()?;

@@ -12,7 +12,7 @@ use crate::exit::Exit;
 use crate::output::Printer;
 
 pub fn run(args: &TreeArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
-    let opened = open(ctx, &args.image, args.platform.as_deref())?;
+    let opened = open(ctx, &args.image, args.platform.get())?;
     let fs = opened.view(args.layer, args.limits.limits(), false)?;
     let path = image_path(args.path.as_deref().unwrap_or("/"))?;
     let (root, _) = fs.lookup(&path, true)?;

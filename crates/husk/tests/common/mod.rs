@@ -155,7 +155,7 @@ pub struct TarEntry {
 
 /// Every layer's entries of the image at `oci:DIR`.
 pub fn layers(dir: &Path) -> Vec<Vec<TarEntry>> {
-    let image = husk_formats::open_oci_dir(dir, None, None).unwrap();
+    let image = husk_formats::open_oci_dir(dir, None, &husk_oci::PlatformChoice::Only).unwrap();
     let layers = husk_oci::layers_of(&image).unwrap();
     layers
         .iter()
@@ -191,7 +191,7 @@ pub fn layers(dir: &Path) -> Vec<Vec<TarEntry>> {
 /// The config of the image at `oci:DIR`.
 pub fn config(dir: &Path) -> husk_oci::ImageConfig {
     use husk_oci::Image;
-    husk_formats::open_oci_dir(dir, None, None)
+    husk_formats::open_oci_dir(dir, None, &husk_oci::PlatformChoice::Only)
         .unwrap()
         .config()
         .unwrap()
