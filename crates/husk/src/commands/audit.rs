@@ -15,7 +15,7 @@ use husk_transport::{ImageRef, Opened};
 use super::check::{finish, read_dockerfile};
 use crate::cli::{AuditArgs, ReportFormat};
 use crate::exit::Exit;
-use crate::open::{index_entries, open_image};
+use crate::open::index_entries;
 use crate::output::Printer;
 
 pub fn run(args: &AuditArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
@@ -53,11 +53,9 @@ pub fn run(args: &AuditArgs, ctx: &husk_transport::Context, printer: &Printer) -
             }
             (Some(index.digest().to_string()), findings)
         }
+        // One image, whatever --platform says (an image is not chosen from, as with
+        // docker and skopeo).
         Opened::Image(image) => {
-            let image = match args.platform.as_deref() {
-                None => image,
-                Some(p) => open_image(ctx, reference, Some(p))?.1,
-            };
             let findings = audit_image(&parsed, image.as_ref(), None, &opts, &selection, printer)?;
             (image.digest().ok().map(|d| d.to_string()), findings)
         }

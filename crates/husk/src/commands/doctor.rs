@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::cli::{Format, LimitArgs};
 use crate::exit::Exit;
-use crate::open::{index_entries, open_image};
+use crate::open::index_entries;
 use crate::output::Printer;
 
 /// Most bytes of the container's stderr kept for the explanation.
@@ -72,8 +72,7 @@ pub fn run(args: &DoctorArgs, ctx: &husk_transport::Context, printer: &Printer) 
     let parsed: ImageRef = args.image.parse()?;
     let image = match ctx.open_whole(&parsed, None)? {
         Opened::Index(index) => return run_index(args, ctx, &parsed, &index, printer),
-        Opened::Image(image) if args.platform.is_none() => image,
-        Opened::Image(_) => open_image(ctx, &args.image, args.platform.as_deref())?.1,
+        Opened::Image(image) => image, // --platform chooses only from an index
     };
     let diagnosis = examine(args, &parsed, image.as_ref(), None, printer)?;
     let ran = run_if_asked(
