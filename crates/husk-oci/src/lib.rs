@@ -37,7 +37,8 @@ pub use image::{
 };
 pub use index::{OwnedIndex, is_index_media_type};
 pub use platform::{
-    PlatformChoice, PlatformError, host_platform, parse_platform, platforms_of, select_platform,
+    PlatformChoice, PlatformError, host_platform, is_attestation, parse_platform, platforms_of,
+    select_platform,
 };
 pub use spec::{Descriptor, ImageConfig, Index, Manifest, Platform};
 pub use validate::{

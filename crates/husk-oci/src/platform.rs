@@ -144,7 +144,7 @@ pub fn select_platform(
     let images: Vec<&Descriptor> = index
         .manifests
         .iter()
-        .filter(|d| d.platform.as_ref().is_none_or(|p| p.os != "unknown"))
+        .filter(|d| !is_attestation(d))
         .collect();
     let available = || images.iter().map(|d| platform_name(d)).collect();
     let find = |w: &Platform| images.iter().find(|d| matches(d, w)).map(|d| (*d).clone());
@@ -171,6 +171,12 @@ pub fn select_platform(
             })
         }
     }
+}
+
+/// Whether an index entry is an attestation manifest (BuildKit lists its provenance and
+/// SBOMs under the platform `unknown/unknown`), not an image to run or read.
+pub fn is_attestation(d: &Descriptor) -> bool {
+    d.platform.as_ref().is_some_and(|p| p.os == "unknown")
 }
 
 /// Whether `d` is listed for `wanted` (any variant when `wanted` names none).

@@ -26,4 +26,4 @@ pub use husk_formats::{Engine, LocalRef};
 pub use husk_registry::ReferrersVia;
 pub use husk_registry::RegistryRef;
 pub use reference::{ImageRef, default_names};
-pub use referrers::{Artifact, Attached, subject_of};
+pub use referrers::{Artifact, Attached, Subject, subject_of};

@@ -10,8 +10,12 @@ use std::io::Read;
 
 use husk_formats::{ArtifactBlob, LocalRef};
 use husk_oci::spec::to_canonical_json;
-use husk_oci::{BlobReader, Descriptor, Digest, Image, Manifest, OciError, PlatformChoice, media};
+use husk_oci::{
+    BlobReader, Descriptor, Digest, Image, Manifest, OciError, Platform, PlatformChoice,
+    is_attestation, media,
+};
 
+use crate::context::Opened;
 use crate::{Context, ImageRef, TransportError};
 
 /// The empty config every artifact manifest points at (image-spec "Guidance for an
@@ -212,19 +216,58 @@ impl Context {
         }
     }
 
-    /// The image `reference` names (its manifest digest) and the artifacts attached to it.
+    /// The manifests whose attached artifacts `reference` stands for: an image's own
+    /// (`platform` does not choose from an image); of a multi-platform index, the index's
+    /// and then each image's (attestation entries skipped), or with `platform` the one
+    /// image it picks, under the platform the index lists it.
+    ///
+    /// # Errors
+    /// As [`Context::open_whole`].
+    pub fn subjects(
+        &self,
+        reference: &ImageRef,
+        platform: Option<&Platform>,
+    ) -> Result<Vec<Subject>, TransportError> {
+        let index = match self.open_whole(reference, None)? {
+            Opened::Image(image) => {
+                return Ok(vec![Subject {
+                    digest: image.digest()?,
+                    platform: None,
+                }]);
+            }
+            Opened::Index(index) => index,
+        };
+        let entry = |d: &Descriptor| Subject {
+            digest: d.digest.clone(),
+            platform: d.platform.clone(),
+        };
+        let document = index.document();
+        if let Some(p) = platform {
+            let choice = PlatformChoice::Exactly(p.clone());
+            let chosen = husk_oci::select_platform(document, &choice, &reference.to_string())?;
+            return Ok(vec![entry(&chosen)]);
+        }
+        let whole = Subject {
+            digest: index.digest().clone(),
+            platform: None,
+        };
+        let images = document.manifests.iter().filter(|d| !is_attestation(d));
+        Ok(std::iter::once(whole).chain(images.map(entry)).collect())
+    }
+
+    /// The artifacts attached to the manifest `subject` where `reference` lives.
     ///
     /// # Errors
     /// [`TransportError::ReferrersUnsupported`] for media other than `oci:` and
-    /// registries; open or read errors.
+    /// registries; read errors.
     pub fn referrers(
         &self,
         reference: &ImageRef,
-    ) -> Result<(Digest, Vec<Descriptor>), TransportError> {
-        let subject = self.open(reference, &PlatformChoice::Only)?.digest()?;
-        let list = match reference {
+        subject: &Digest,
+    ) -> Result<Vec<Descriptor>, TransportError> {
+        Ok(match reference {
             ImageRef::Registry(r) => {
-                husk_registry::list_referrers(r, &subject, self.registry_options())
+                husk_registry::list_referrers(r, subject, self.registry_options())
                     .map_err(|e| TransportError::OpenRegistry {
                         reference: reference.to_string(),
                         source: Box::new(e),
@@ -232,7 +275,7 @@ impl Context {
                     .manifests
             }
             ImageRef::Local(LocalRef::Oci { dir, .. }) => {
-                husk_formats::referrers_in_oci_dir(dir, &subject).map_err(|e| {
+                husk_formats::referrers_in_oci_dir(dir, subject).map_err(|e| {
                     TransportError::OpenLocal {
                         reference: reference.to_string(),
                         hint: String::new(),
@@ -245,12 +288,12 @@ impl Context {
                     reference: reference.to_string(),
                 });
             }
-        };
-        Ok((subject, list))
+        })
     }
 
-    /// Copies every artifact attached to the image at `source` to `dest` (which must
-    /// already hold the image), each read verified; returns how many.
+    /// Copies every artifact attached to what `source` names (each of
+    /// [`Context::subjects`]) to `dest`, which must already hold those manifests, each
+    /// read verified; returns how many.
     ///
     /// # Errors
     /// As [`Context::referrers`] and [`Context::attach`].
@@ -258,16 +301,29 @@ impl Context {
         &self,
         source: &ImageRef,
         dest: &ImageRef,
+        platform: Option<&Platform>,
     ) -> Result<usize, TransportError> {
-        let (subject, list) = self.referrers(source)?;
-        for entry in &list {
-            let at = with_digest(source, &entry.digest);
-            let image = self.open(&at, &PlatformChoice::Only)?;
-            let artifact = Artifact::read_from(image.as_ref(), entry)?;
-            self.attach(dest, &subject, &artifact)?;
+        let mut copied = 0;
+        for subject in self.subjects(source, platform)? {
+            for entry in &self.referrers(source, &subject.digest)? {
+                let at = with_digest(source, &entry.digest);
+                let image = self.open(&at, &PlatformChoice::Only)?;
+                let artifact = Artifact::read_from(image.as_ref(), entry)?;
+                self.attach(dest, &subject.digest, &artifact)?;
+                copied += 1;
+            }
         }
-        Ok(list.len())
+        Ok(copied)
     }
+}
+
+/// A manifest artifacts can be attached to: an image, or a multi-platform index itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    pub digest: Digest,
+    /// The platform the index lists an image under; `None` for an index itself and for
+    /// an image named on its own.
+    pub platform: Option<Platform>,
 }
 
 /// `reference` pointing at the manifest `digest` in the same place.
@@ -361,8 +417,16 @@ mod tests {
         assert_eq!(done.via, None);
         // Twice is once.
         ctx.attach(&dest, &subject.digest, &artifact).unwrap();
-        let (digest, list) = ctx.referrers(&dest).unwrap();
-        assert_eq!(digest, subject.digest);
+        let subjects = ctx.subjects(&dest, None).unwrap();
+        assert_eq!(
+            subjects,
+            [Subject {
+                digest: subject.digest.clone(),
+                platform: None
+            }]
+        );
+        let digest = subject.digest.clone();
+        let list = ctx.referrers(&dest, &digest).unwrap();
         assert_eq!(list, vec![artifact.entry.clone()]);
         // The layout still opens as the one image.
         assert_eq!(
@@ -379,8 +443,8 @@ mod tests {
         });
         ctx.copy(crate::Source::Reference(&dest), &other, &Default::default())
             .unwrap();
-        assert_eq!(ctx.copy_referrers(&dest, &other).unwrap(), 1);
-        assert_eq!(ctx.referrers(&other).unwrap().1, list);
+        assert_eq!(ctx.copy_referrers(&dest, &other, None).unwrap(), 1);
+        assert_eq!(ctx.referrers(&other, &digest).unwrap(), list);
         // Media without referrers say so.
         let archive = ImageRef::Local(LocalRef::DockerArchive {
             path: t.path().join("x.tar"),

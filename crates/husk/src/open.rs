@@ -54,8 +54,8 @@ pub fn index_entries<'a>(
         else {
             continue;
         };
-        if desc.platform.as_ref().is_some_and(|p| p.os == "unknown") {
-            continue; // an attestation manifest, not a runnable image
+        if husk_oci::is_attestation(desc) {
+            continue;
         }
         out.push((desc.platform.clone(), image.as_ref()));
     }

@@ -11,6 +11,9 @@
 //! - An SBOM attached to an image pushed to docker-registry 2.8 (TLS + htpasswd; no
 //!   referrers API) is found by `husk sbom --attached docker://...` and under the
 //!   fallback tag in the registry's tag list; `husk pull --with-referrers` brings it back.
+//! - A two-platform build with `--sbom all` attaches each image's documents to its own
+//!   manifest; `husk sbom --attached` lists them per platform (or one `--platform`), and
+//!   `husk push`/`husk pull --with-referrers` carry them with the index, or with one image.
 //!
 //! Tools come from scripts/test.sh (its venv): `HUSK_SYFT`, `HUSK_TRIVY` or PATH. Without
 //! CI=true a missing tool skips with a note; with CI=true it fails.
@@ -498,6 +501,108 @@ fn an_attached_sbom_goes_through_a_registry_without_referrers_api_and_comes_back
         .output()
         .unwrap();
     assert_eq!(ok(&o, "attached after pull").lines().count(), 2);
+    ok(
+        &husk(w).args(["validate", &back]).output().unwrap(),
+        "validate",
+    );
+}
+
+/// `husk sbom --attached REF [--platform P]`: (stdout lines sorted, stderr).
+fn attached(w: &Path, reference: &str, extra: &[&str]) -> (Vec<String>, String) {
+    let o = husk(w)
+        .args(["sbom", "--attached", reference])
+        .args(extra)
+        .output()
+        .unwrap();
+    let mut lines: Vec<String> = ok(&o, "husk sbom --attached")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    lines.sort();
+    (lines, String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+#[test]
+fn a_multi_platform_index_carries_each_images_sboms_through_a_registry() {
+    use husk_elf::testing::ElfBuilder;
+    if !registry::have_registry() {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let w = t.path();
+    let write_exec = |name: &str, bytes: Vec<u8>| {
+        use std::os::unix::fs::PermissionsExt;
+        let p = w.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    };
+    let amd = write_exec("app-amd64", ElfBuilder::x86_64().no_dynamic().build());
+    let arm = write_exec("app-arm64", ElfBuilder::aarch64().no_dynamic().build());
+    let multi = format!("oci:{}", w.join("multi").display());
+    let o = husk(w)
+        .arg("build")
+        .arg(&amd)
+        .arg("--platform-exe")
+        .arg(format!("linux/arm64={}", arm.display()))
+        .args(["--dest", "/app", "--sbom", "all", "-o", &multi])
+        .output()
+        .unwrap();
+    ok(&o, "husk build --sbom all of two platforms");
+
+    // Each image has its two documents; the index itself has none.
+    let (all, info) = attached(w, &multi, &[]);
+    assert_eq!(all.len(), 4, "{all:?}");
+    for line in [
+        "0 artifacts attached to oci:",
+        "2 artifacts attached to oci:",
+        "[linux/amd64] (sha256:",
+        "[linux/arm64/v8] (sha256:",
+    ] {
+        assert!(info.contains(line), "{line}: {info}");
+    }
+    let (arm_docs, info) = attached(w, &multi, &["--platform", "linux/arm64"]);
+    assert_eq!(arm_docs.len(), 2, "{arm_docs:?}");
+    assert!(arm_docs.iter().all(|l| all.contains(l)));
+    assert!(info.contains("[linux/arm64/v8]"), "{info}");
+
+    // Pushed whole with its referrers: the registry lists the same artifacts.
+    let reg = registry::start_registry(false);
+    let remote = format!("docker://{}/sbom/multi:1", reg.host());
+    let o = husk(w)
+        .args(["push", &multi, &remote, "--with-referrers"])
+        .args(reg.flags())
+        .output()
+        .unwrap();
+    ok(&o, "husk push --with-referrers of an index");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("4 attached artifacts"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let flags = reg.flags();
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    assert_eq!(attached(w, &remote, &flags).0, all);
+    let arm_flags = [&["--platform", "linux/arm64"][..], &flags].concat();
+    assert_eq!(attached(w, &remote, &arm_flags).0, arm_docs);
+
+    // Pulled back whole, and one platform alone, each with its own documents.
+    let back = format!("oci:{}", w.join("back").display());
+    let o = husk(w)
+        .args(["pull", &remote, "-o", &back, "--with-referrers"])
+        .args(&flags)
+        .output()
+        .unwrap();
+    ok(&o, "husk pull --with-referrers of an index");
+    assert_eq!(attached(w, &back, &[]).0, all);
+    let arm_back = format!("oci:{}", w.join("arm").display());
+    let o = husk(w)
+        .args(["pull", &remote, "-o", &arm_back, "--with-referrers"])
+        .args(&arm_flags)
+        .output()
+        .unwrap();
+    ok(&o, "husk pull --platform --with-referrers");
+    assert_eq!(attached(w, &arm_back, &[]).0, arm_docs);
     ok(
         &husk(w).args(["validate", &back]).output().unwrap(),
         "validate",

@@ -33,7 +33,7 @@ pub fn run(args: &PushArgs, ctx: &Context, printer: &Printer) -> Result<Exit> {
     let report = ctx.copy(Source::Reference(&source), &dest, &opts)?;
     printer.info(crate::summary::copy_line(&report));
     if args.with_referrers {
-        let n = ctx.copy_referrers(&source, &dest)?;
+        let n = ctx.copy_referrers(&source, &dest, opts.platform.as_ref())?;
         printer.info(format!("  {n} attached artifacts (referrers) copied"));
     }
     printer.data(report.digest.to_string())?;

@@ -3,10 +3,12 @@
 //! following a symlink out of it) and read by `husk_sbom::scan_root`: its dpkg status and
 //! status.d entries, Alpine's installed db, the Rust/Go data of its ELF programs.
 //! `husk sbom IMAGE --attached` lists the artifacts attached to the image instead (OCI
-//! referrers, in an `oci:` layout or a registry): digest, artifact type, size.
+//! referrers, in an `oci:` layout or a registry): digest, artifact type, size; of a
+//! multi-platform index, those of the index and then of each image (or the one
+//! `--platform` names).
 
 use anyhow::{Context, Result};
-use husk_explore::{ExtractOptions, extract_dir};
+use husk_explore::{ExtractOptions, escape, extract_dir};
 use husk_layer::ImagePath;
 
 use crate::cli::{SbomArgs, SbomFormat};
@@ -58,18 +60,31 @@ fn list_attached(
     printer: &Printer,
 ) -> Result<Exit> {
     let reference: husk_transport::ImageRef = args.image.parse()?;
-    let (subject, list) = ctx.referrers(&reference)?;
-    printer.info(format!(
-        "{} artifacts attached to {reference} ({subject})",
-        list.len()
-    ));
-    for d in list {
-        printer.data(format!(
-            "{}  {}  {}",
-            d.digest,
-            d.artifact_type.as_deref().unwrap_or("-"),
-            d.size
-        ))?;
+    let platform = args
+        .platform
+        .get()
+        .map(husk_oci::parse_platform)
+        .transpose()?;
+    // An image's own artifacts; of a multi-platform index, the index's and each image's.
+    for subject in ctx.subjects(&reference, platform.as_ref())? {
+        let list = ctx.referrers(&reference, &subject.digest)?;
+        let what = match &subject.platform {
+            Some(p) => format!("{reference} [{}]", escape(&p.to_string())),
+            None => reference.to_string(),
+        };
+        printer.info(format!(
+            "{} artifacts attached to {what} ({})",
+            list.len(),
+            subject.digest
+        ));
+        for d in list {
+            printer.data(format!(
+                "{}  {}  {}",
+                d.digest,
+                escape(d.artifact_type.as_deref().unwrap_or("-")),
+                d.size
+            ))?;
+        }
     }
     Ok(Exit::Success)
 }
