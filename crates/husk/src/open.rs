@@ -6,6 +6,11 @@ use anyhow::Result;
 use husk_oci::{Image, OwnedIndex, Platform, PlatformChoice};
 use husk_transport::{Context, ImageRef};
 
+/// `--platform P` as a choice: exactly that platform's image.
+pub fn exactly(platform: &str) -> Result<PlatformChoice> {
+    Ok(PlatformChoice::Exactly(husk_oci::parse_platform(platform)?))
+}
+
 /// Parse `reference` and `platform` (`OS/ARCH[/VARIANT]`) and open the image. Of a
 /// multi-platform index without `platform`, the image for this machine is opened (its
 /// only image when it has one), as docker, podman and skopeo pick.
@@ -15,29 +20,19 @@ pub fn open_image(
     platform: Option<&str>,
 ) -> Result<(ImageRef, Box<dyn Image>)> {
     let parsed: ImageRef = reference.parse()?;
-    let choice = match platform {
-        Some(p) => PlatformChoice::Exactly(husk_oci::parse_platform(p)?),
-        None => PlatformChoice::Host,
-    };
-    let image = ctx.open(&parsed, &choice)?;
+    let choice = platform.map(exactly).transpose()?;
+    let image = ctx.open(&parsed, &choice.unwrap_or(PlatformChoice::Host))?;
     Ok((parsed, image))
 }
 
 /// The images of `index` with the platform each is listed under (attestations skipped),
-/// or only the one `platform` selects.
+/// or only the one `choice` selects.
 pub fn index_entries<'a>(
     index: &'a OwnedIndex,
-    platform: Option<&str>,
+    choice: Option<&PlatformChoice>,
 ) -> Result<Vec<(Option<Platform>, &'a dyn Image)>> {
-    let wanted = match platform {
-        Some(p) => Some(
-            husk_oci::select_platform(
-                index.document(),
-                &PlatformChoice::Exactly(husk_oci::parse_platform(p)?),
-                index.location(),
-            )?
-            .digest,
-        ),
+    let wanted = match choice {
+        Some(c) => Some(husk_oci::select_platform(index.document(), c, index.location())?.digest),
         None => None,
     };
     let mut out = Vec::new();

@@ -4,7 +4,7 @@
 //! platforms (what a slip with `podman manifest add --arch` or `crane index append` gives)
 //! are caught on each platform by HUSK-I005, although each image alone is consistent
 //! (config architecture = ELF machine) and only the index lies. `--platform` examines one
-//! entry, and `--run` on a whole index asks for it. `husk audit` of an index does the
+//! entry, and `--run` runs this machine's (refused when the index has none). `husk audit` of an index does the
 //! same: every image audited against its listed platform, each finding naming it.
 
 mod common;
@@ -14,7 +14,7 @@ mod index;
 use std::path::Path;
 
 use common::husk;
-use index::{good_index, swapped_copy};
+use index::{edited_copy, good_index, swapped_copy};
 use serde_json::Value;
 
 /// `husk doctor ARGS --format json`: exit code and document.
@@ -124,14 +124,37 @@ fn every_platform_of_an_index_is_examined_and_a_mislabelled_entry_is_caught() {
     assert_eq!(code, 0, "{one:#}");
     assert!(blocking(&one).is_empty());
 
-    // --run runs one image: a whole index needs --platform (nothing is run).
-    let o = husk(d).args(["doctor", &good, "--run"]).output().unwrap();
+    // --run runs one image: without --platform, this machine's, as podman picks; an
+    // index without one for this machine is refused before anything runs.
+    let foreign = d.join("foreign");
+    edited_copy(&d.join("good"), &foreign, |m| {
+        m[0]["platform"] = serde_json::json!({"os": "linux", "architecture": "s390x"});
+        m[1]["platform"] = serde_json::json!({"os": "linux", "architecture": "riscv64"});
+    });
+    let foreign = format!("oci:{}", foreign.display());
+    let o = husk(d)
+        .args(["doctor", &foreign, "--run"])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("multi-platform index") && err.contains("--platform"),
+        err.contains("no image for this machine") && err.contains("--platform"),
         "{err}"
     );
+    assert!(!err.contains("running"), "nothing is run: {err}");
+    let host = husk_oci::host_platform();
+    if matches!(host.architecture.as_str(), "amd64" | "arm64") && common::require("podman") {
+        let _storage = common::podman_storage();
+        let (_, ran) = doctor_json(d, &[&good, "--run", "--timeout", "20"]);
+        assert!(
+            ran["platform"]
+                .as_str()
+                .is_some_and(|p| p.starts_with(&host.to_string())),
+            "{ran:#}"
+        );
+        assert!(ran["run"].is_object(), "it ran: {ran:#}");
+    }
 }
 
 /// `husk audit ARGS --format F`: exit code and stdout.

@@ -15,7 +15,7 @@ use husk_transport::{ImageRef, Opened};
 use super::check::{finish, read_dockerfile};
 use crate::cli::{AuditArgs, ReportFormat};
 use crate::exit::Exit;
-use crate::open::index_entries;
+use crate::open::{exactly, index_entries};
 use crate::output::Printer;
 
 pub fn run(args: &AuditArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
@@ -46,7 +46,8 @@ pub fn run(args: &AuditArgs, ctx: &husk_transport::Context, printer: &Printer) -
         // checked against the platform the index lists it under.
         Opened::Index(index) => {
             let mut findings = Vec::new();
-            for (platform, image) in index_entries(&index, args.platform.as_deref())? {
+            let choice = args.platform.as_deref().map(exactly).transpose()?;
+            for (platform, image) in index_entries(&index, choice.as_ref())? {
                 findings.extend(audit_image(
                     &parsed, image, platform, &opts, &selection, printer,
                 )?);

@@ -6,7 +6,8 @@
 //! IMAGE ARGS` would). With `--run` the image is also run with podman under a timeout, and
 //! podman's message is tied back to the static causes. A multi-platform index is examined
 //! image by image (or the one `--platform` picks), each as an engine on the platform the
-//! index lists it under would run it. Exit 0 when nothing blocks start, 1 when something
+//! index lists it under would run it; `--run` takes one, this machine's unless `--platform`
+//! names another. Exit 0 when nothing blocks start, 1 when something
 //! does on any platform (or the run failed), 2 on errors.
 
 use std::io::Read;
@@ -18,13 +19,13 @@ use clap::Args;
 use husk_audit::doctor::{self, Diagnosis, Explanation, RunOutcome};
 use husk_audit::{ScanOptions, scan_for_start};
 use husk_formats::{Engine, LocalRef};
-use husk_oci::{Image, OwnedIndex, Platform};
+use husk_oci::{Image, OwnedIndex, Platform, PlatformChoice};
 use husk_transport::{CopyOptions, ImageRef, Opened, Source};
 use serde::Serialize;
 
 use crate::cli::{Format, LimitArgs};
 use crate::exit::Exit;
-use crate::open::index_entries;
+use crate::open::{exactly, index_entries};
 use crate::output::Printer;
 
 /// Most bytes of the container's stderr kept for the explanation.
@@ -98,13 +99,13 @@ fn run_index(
     index: &OwnedIndex,
     printer: &Printer,
 ) -> Result<Exit> {
-    let entries = index_entries(index, args.platform.as_deref())?;
-    if args.run && entries.len() != 1 {
-        bail!(
-            "{parsed} is a multi-platform index ({}); --run runs one image: pick it with --platform",
-            husk_oci::platforms_of(index.document()).join(", ")
-        );
-    }
+    let choice = match (args.platform.as_deref(), args.run) {
+        (Some(p), _) => Some(exactly(p)?),
+        // --run runs the image podman would pick: this machine's.
+        (None, true) => Some(PlatformChoice::Host),
+        (None, false) => None,
+    };
+    let entries = index_entries(index, choice.as_ref())?;
     let mut diagnoses = Vec::new();
     for (platform, image) in &entries {
         diagnoses.push(examine(args, parsed, *image, platform.clone(), printer)?);
