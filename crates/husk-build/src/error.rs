@@ -116,6 +116,10 @@ pub enum BuildError {
         "cannot read the host's package database for the image's package records; pass --no-package-db to build without them"
     )]
     PackageDb(#[source] husk_sbom::SbomError),
+    #[error(
+        "cannot write the image's package records (status.d); pass --no-package-db to build without them"
+    )]
+    PackageRecords(#[source] husk_sbom::SbomError),
     #[error("cannot describe the image's files in its SBOM")]
     Sbom(#[source] husk_sbom::SbomError),
     #[error("invalid SOURCE_DATE_EPOCH {value:?}: expected a non-negative integer of seconds")]

@@ -138,7 +138,7 @@ fn add_records(
         placed.extend(placed_without_hashes(&[(id.clone(), id.clone())]));
     }
     let records =
-        husk_sbom::package_db_files(db, provenance, &placed).map_err(BuildError::PackageDb)?;
+        husk_sbom::package_db_files(db, provenance, &placed).map_err(BuildError::PackageRecords)?;
     for record in records {
         let Ok(path) = ImagePath::parse(&record.path) else {
             continue;

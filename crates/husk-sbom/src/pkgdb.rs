@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::deb822::{Field, Paragraph};
 use crate::dpkg::{DebKey, DpkgDb, Provenance};
-use crate::error::Result;
+use crate::error::{Result, SbomError};
 use crate::placed::PlacedFile;
 use crate::root::{Root, SMALL_CAP};
 
@@ -46,7 +46,8 @@ pub struct DbFile {
 /// two architectures gets `<name>:<arch>` for the second.
 ///
 /// # Errors
-/// A package's md5sums file cannot be read.
+/// A package's md5sums file cannot be read, or a file it lists is placed at a path with
+/// a line break.
 pub fn package_db_files(
     db: &DpkgDb,
     provenance: &Provenance,
@@ -82,6 +83,15 @@ pub fn package_db_files(
             let host = file.host_path.as_deref().unwrap_or_default();
             if let Some(sum) = sums.get(&db.canonical(host)) {
                 let path = file.image_path.trim_start_matches('/');
+                if path.contains(['\n', '\r']) {
+                    return Err(SbomError::BadFile {
+                        path: file.image_path.clone(),
+                        reason: format!(
+                            "it comes from {}, whose status.d md5sums list has one path per line; place it at a path without a line break",
+                            key.name
+                        ),
+                    });
+                }
                 lines.insert(format!("{sum}  {path}\n"));
             }
         }

@@ -2,7 +2,7 @@
 //! digest), its components, its files and who supplied which file. Output order never
 //! depends on insertion order: components are sorted by purl, files by image path.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::component::{Component, Ecosystem};
 use crate::dpkg::{DpkgDb, Provenance};
@@ -17,6 +17,11 @@ pub struct Sbom {
     created: Option<i64>,
     components: Vec<Component>,
     files: Vec<PlacedFile>,
+    /// Where each purl is in `components` (an image lists thousands of packages).
+    component_at: HashMap<String, usize>,
+    /// Where each image path is in `files` (an image has up to
+    /// [`crate::scan::SCAN_MAX_FILES`] files).
+    file_at: HashMap<String, usize>,
     /// (component, file): the component's package installed the file.
     supplied: BTreeSet<(usize, usize)>,
     /// (component, file): the component was compiled into the file (Rust, Go).
@@ -65,25 +70,25 @@ impl Sbom {
     /// [`SbomError::BadFile`] for a relative path or malformed checksums.
     pub fn add_file(&mut self, file: PlacedFile) -> Result<usize> {
         file.validate()?;
-        if let Some(i) = self
-            .files
-            .iter()
-            .position(|f| f.image_path == file.image_path)
-        {
-            return Ok(i);
+        if let Some(i) = self.file_at.get(&file.image_path) {
+            return Ok(*i);
         }
+        let i = self.files.len();
+        self.file_at.insert(file.image_path.clone(), i);
         self.files.push(file);
-        Ok(self.files.len() - 1)
+        Ok(i)
     }
 
     /// Adds a component (once per purl); returns its index.
     pub fn add_component(&mut self, component: Component) -> usize {
         let purl = component.purl();
-        if let Some(i) = self.components.iter().position(|c| c.purl() == purl) {
-            return i;
+        if let Some(i) = self.component_at.get(&purl) {
+            return *i;
         }
+        let i = self.components.len();
+        self.component_at.insert(purl, i);
         self.components.push(component);
-        self.components.len() - 1
+        i
     }
 
     /// Records that `component`'s package installed `file` (indices from the adders;
@@ -134,7 +139,7 @@ impl Sbom {
     /// Adds language components found in the binary at `image_path` (already added with
     /// [`Sbom::add_file`]; otherwise they are listed without a file link).
     pub fn add_built_into(&mut self, image_path: &str, components: Vec<Component>) {
-        let file = self.files.iter().position(|f| f.image_path == image_path);
+        let file = self.file_at.get(image_path).copied();
         for component in components {
             let index = self.add_component(component);
             if let Some(file) = file {
@@ -240,6 +245,45 @@ pub(crate) fn is_language(e: Ecosystem) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn files_and_components_are_kept_once_at_any_count() {
+        let mut sbom = Sbom::new("x", &format!("sha256:{}", "0".repeat(64))).unwrap();
+        let n = 50_000;
+        let path = |i: usize| format!("/data/{i}/file");
+        for i in 0..n {
+            assert_eq!(
+                sbom.add_file(PlacedFile::from_bytes(&path(i), b"x"))
+                    .unwrap(),
+                i
+            );
+        }
+        for i in (0..n).step_by(997) {
+            assert_eq!(
+                sbom.add_file(PlacedFile::from_bytes(&path(i), b"y"))
+                    .unwrap(),
+                i
+            );
+        }
+        let c = |v: &str| Component::new(Ecosystem::Deb, "libc6", v);
+        let first = sbom.add_component(c("1"));
+        assert_ne!(sbom.add_component(c("2")), first);
+        assert_eq!(sbom.add_component(c("1")), first);
+        sbom.add_built_into(&path(7), vec![c("1")]);
+        assert!(sbom.built_into.contains(&(first, 7)));
+        // Any byte but a leading slash is a file name a document can carry.
+        let odd = sbom
+            .add_file(PlacedFile::from_bytes("/nl\nname", b"z"))
+            .unwrap();
+        assert_eq!(odd, n);
+        assert!(
+            sbom.add_file(PlacedFile::from_bytes("relative", b"z"))
+                .is_err()
+        );
+        let doc = String::from_utf8(sbom.to_cyclonedx_json()).unwrap();
+        assert!(doc.contains("/nl\\nname"), "escaped in JSON");
+    }
+
     use super::*;
 
     #[test]

@@ -269,6 +269,17 @@ fn package_db_files_are_distroless_entries_with_placed_md5sums() {
     );
     // Same input, same bytes.
     assert_eq!(package_db_files(&db, &prov, &files).unwrap(), entries);
+    // A package's file placed at a path with a line break would forge a second md5sums
+    // line: refused, naming the path and the package.
+    let mut forged = files.clone();
+    forged[1].image_path = "/usr/lib/libfoo.so\n0000  etc/shadow".into();
+    let err = package_db_files(&db, &prov, &forged)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("libfoo1") && err.contains("line break") && err.contains("etc/shadow"),
+        "{err}"
+    );
     let para = &db.package(&key("dash", "amd64")).unwrap().paragraph();
     assert_eq!(
         status_entry(para),
