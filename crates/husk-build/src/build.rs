@@ -177,6 +177,8 @@ pub fn plan(req: &BuildRequest, fs: &dyn HostFs) -> Result<Plans, BuildError> {
     }
     plan_packages(req, &mut plans)?;
     check_cross_layer(&plans)?;
+    check_generated(&plans)?;
+    inherit_parent_dirs(&mut plans)?;
     Ok(plans)
 }
 
@@ -632,6 +634,84 @@ fn check_cross_layer(plans: &Plans) -> Result<(), BuildError> {
                     }
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// A later layer may not replace what the system layer writes (the users, /tmp, the CA
+/// bundle, ...): a file over `/tmp` or a `--file` at `/etc/passwd` would silently undo
+/// it. A directory there is fine when it is the same directory.
+fn check_generated(plans: &Plans) -> Result<(), BuildError> {
+    for upper in [&plans.libraries, &plans.traced, &plans.app] {
+        for (path, entry) in upper.iter() {
+            let Some(generated) = plans.system.get(path) else {
+                continue;
+            };
+            let same_dir = entry.kind.is_dir()
+                && generated.kind.is_dir()
+                && (entry.mode, entry.uid, entry.gid)
+                    == (generated.mode, generated.uid, generated.gid);
+            if !same_dir {
+                return Err(BuildError::ReplacesGenerated {
+                    path: path.clone(),
+                    generated: generated.to_string(),
+                    new: entry.to_string(),
+                    fix: generated_fix(path),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How to place a file where husk writes one itself.
+fn generated_fix(path: &ImagePath) -> &'static str {
+    match path.as_str() {
+        "/tmp" => "put files inside it (--file SRC:/tmp/), or pass --no-tmp to leave /tmp out",
+        "/etc/passwd" | "/etc/group" | "/etc/nsswitch.conf" => {
+            "pass --no-passwd to ship your own /etc/passwd, /etc/group and /etc/nsswitch.conf"
+        }
+        CA_BUNDLE_PATH => "give it with --ca-certs FILE instead",
+        p if p.starts_with(HOST_ZONEINFO) => "drop --tzdata to ship your own time zone data",
+        p if p.starts_with("/etc/") || p.starts_with("/usr/lib/os-release") => {
+            "place it elsewhere, or pass --no-package-db to leave out the OS identity files"
+        }
+        _ => "place it below that directory instead, or give it the same mode and owner",
+    }
+}
+
+/// A directory a later layer creates only as the parent of its entries is written with
+/// the default mode and owner, which would replace, in the merged view, a directory an
+/// earlier layer made (/tmp's 1777, the home owned by the user). Each such parent takes
+/// the nearest earlier layer's directory instead.
+fn inherit_parent_dirs(plans: &mut Plans) -> Result<(), BuildError> {
+    let mut inherited: [Vec<(ImagePath, Entry)>; 3] = Default::default();
+    {
+        let layers = [&plans.system, &plans.libraries, &plans.traced, &plans.app];
+        for (i, upper) in layers.iter().enumerate().skip(1) {
+            let mut seen = std::collections::BTreeSet::new();
+            for (path, _) in upper.iter() {
+                for anc in path.ancestors() {
+                    if upper.get(&anc).is_some() || !seen.insert(anc.clone()) {
+                        continue;
+                    }
+                    let lower = layers[..i].iter().rev().find_map(|l| l.get(&anc));
+                    if let Some(dir) = lower.filter(|e| e.kind.is_dir()) {
+                        inherited[i - 1].push((anc, dir.clone()));
+                    }
+                }
+            }
+        }
+    }
+    let [libraries, traced, app] = inherited;
+    for (plan, dirs) in [
+        (&mut plans.libraries, libraries),
+        (&mut plans.traced, traced),
+        (&mut plans.app, app),
+    ] {
+        for (path, dir) in dirs {
+            plan.add(path, dir)?;
         }
     }
     Ok(())

@@ -120,6 +120,15 @@ pub enum BuildError {
         "cannot write the image's package records (status.d); pass --no-package-db to build without them"
     )]
     PackageRecords(#[source] husk_sbom::SbomError),
+    #[error(
+        "{path} is written by husk build itself ({generated}); a later layer would replace it with {new}: {fix}"
+    )]
+    ReplacesGenerated {
+        path: husk_layer::ImagePath,
+        generated: String,
+        new: String,
+        fix: &'static str,
+    },
     #[error("cannot describe the image's files in its SBOM")]
     Sbom(#[source] husk_sbom::SbomError),
     #[error("invalid SOURCE_DATE_EPOCH {value:?}: expected a non-negative integer of seconds")]

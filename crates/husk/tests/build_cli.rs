@@ -401,3 +401,73 @@ fn ca_certs_is_a_path_or_none() {
         "{env:?}"
     );
 }
+
+/// What husk writes itself (the users, /tmp, the CA bundle) is never silently replaced by
+/// a later layer, and a directory a later layer needs as a parent keeps the mode and owner
+/// the system layer gave it (/tmp stays 1777, the home stays the user's).
+#[test]
+fn generated_files_are_not_replaced_and_parents_keep_their_mode() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::write(d.join("notes.txt"), "hello").unwrap();
+    let build = |extra: &[&str]| {
+        let mut c = husk(d);
+        c.current_dir(d)
+            .args(["build", "/bin/busybox", "--no-libraries"])
+            .args(extra);
+        c
+    };
+    for (dest, fix) in [
+        ("notes.txt:/tmp", "--no-tmp"),
+        ("notes.txt:/etc/passwd", "--no-passwd"),
+        ("notes.txt:/etc/ssl/certs/ca-certificates.crt", "--ca-certs"),
+    ] {
+        let err = refused_build(d, build(&["--file", dest]));
+        let path = dest.trim_start_matches("notes.txt:");
+        assert!(
+            err.contains(&format!("{path} is written by husk build itself")) && err.contains(fix),
+            "{err}"
+        );
+    }
+    // Turned off, the file is the user's.
+    let out = format!("oci:{}", d.join("own").display());
+    build(&["--file", "notes.txt:/etc/passwd", "--no-passwd", "-o", &out])
+        .assert()
+        .success();
+    let o = husk(d).args(["cat", &out, "/etc/passwd"]).output().unwrap();
+    assert_eq!(o.stdout, b"hello");
+    // Files below /tmp and the home: both directories keep what the system layer gave.
+    let out = format!("oci:{}", d.join("below").display());
+    build(&[
+        "--file",
+        "notes.txt:/tmp/x",
+        "--file",
+        "notes.txt:/home/nonroot/.profile",
+        "-o",
+        &out,
+    ])
+    .assert()
+    .success();
+    let ls = |path: &str| {
+        let o = husk(d).args(["ls", "-l", &out, path]).output().unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let root = ls("/");
+    assert!(
+        root.lines()
+            .any(|l| l.starts_with("drwxrwxrwt") && l.ends_with(" tmp")),
+        "{root}"
+    );
+    let home = ls("/home");
+    assert!(
+        home.lines()
+            .any(|l| l.starts_with("drwx------ 65532:65532") && l.ends_with(" nonroot")),
+        "{home}"
+    );
+    let o = husk(d)
+        .args(["audit", &out, "--format", "json"])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&o.stdout);
+    assert!(!report.contains("HUSK-I009"), "{report}");
+}
