@@ -87,6 +87,10 @@ pub enum ExploreError {
     DestinationNotEmpty { path: PathBuf },
     #[error("refusing to follow the symlink {path} in the destination")]
     SymlinkInDestination { path: PathBuf },
+    #[error(
+        "{path} is a directory with files in it, where the image has {what}; --force replaces files and links, not whole directories: remove it, or write into an empty destination (nothing was written)"
+    )]
+    DirectoryInTheWay { path: PathBuf, what: String },
     #[error("cannot build the debug layer")]
     Debug(#[from] husk_layer::LayerError),
     #[error("cannot plan the debug layer")]

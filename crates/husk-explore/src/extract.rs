@@ -127,7 +127,7 @@ pub fn extract_dir<L: Layer>(
     if fs.get(from).is_none() {
         return Err(ExploreError::NotFound { path: from.clone() });
     }
-    prepare_dir(dest, opts.force)?;
+    let had_files = prepare_dir(dest, opts.force)?;
     let items: Vec<Item> = fs
         .walk(from)
         .map(|(p, node)| Item {
@@ -139,6 +139,9 @@ pub fn extract_dir<L: Layer>(
         })
         .collect();
     let root = open_root(dest)?;
+    if had_files {
+        check_in_the_way(&root, dest, &items)?;
+    }
     write_items(layers, root, dest, &items, opts)
 }
 
@@ -174,24 +177,72 @@ pub fn extract_one<L: Layer>(
         rel: name.to_owned(),
         node,
     }];
+    check_in_the_way(&root, dest_dir, &items)?;
     write_items(layers, root, dest_dir, &items, opts)
 }
 
-fn prepare_dir(dest: &Path, force: bool) -> Result<(), ExploreError> {
+/// Create `dest` if missing; whether it already had entries (then only with `force`).
+fn prepare_dir(dest: &Path, force: bool) -> Result<bool, ExploreError> {
     match std::fs::read_dir(dest) {
         Ok(mut it) => {
-            if it.next().is_some() && !force {
+            let had_files = it.next().is_some();
+            if had_files && !force {
                 return Err(ExploreError::DestinationNotEmpty {
                     path: dest.to_path_buf(),
                 });
             }
-            Ok(())
+            Ok(had_files)
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            std::fs::create_dir(dest).map_err(|e| ExploreError::write(dest, e))
-        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => std::fs::create_dir(dest)
+            .map(|()| false)
+            .map_err(|e| ExploreError::write(dest, e)),
         Err(e) => Err(ExploreError::write(dest, e)),
     }
+}
+
+/// Before anything is written into a destination that has files: a non-directory of the
+/// image whose place holds a non-empty directory would fail half-way (`--force` replaces
+/// files and links, never a tree of the user's files), so it is refused first. Read-only:
+/// every directory is opened without following links, and a path whose parent is not a
+/// plain directory on disk has nothing in its way that could hold files.
+fn check_in_the_way(root: &OwnedFd, host: &Path, items: &[Item]) -> Result<(), ExploreError> {
+    let open_dir = |at: BorrowedFd<'_>, name: &str| {
+        rustix::fs::openat(
+            at,
+            name,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+    };
+    let mut parents: HashMap<&str, Option<OwnedFd>> = HashMap::new();
+    for it in items.iter().filter(|i| !i.node.is_dir()) {
+        let (dir, name) = split(&it.rel);
+        if !parents.contains_key(dir) {
+            let mut cur = rustix::io::dup(root).ok();
+            for c in dir.split('/').filter(|c| !c.is_empty()) {
+                cur = cur.and_then(|fd| open_dir(fd.as_fd(), c).ok());
+            }
+            parents.insert(dir, cur);
+        }
+        let Some(Some(parent)) = parents.get(dir) else {
+            continue;
+        };
+        let Ok(dir_fd) = open_dir(parent.as_fd(), name) else {
+            continue; // absent, a file or a link: replaced with --force
+        };
+        let has_entries = rustix::fs::Dir::read_from(&dir_fd).is_ok_and(|mut d| {
+            std::iter::from_fn(|| d.read())
+                .filter_map(Result::ok)
+                .any(|e| !matches!(e.file_name().to_bytes(), b"." | b".."))
+        });
+        if has_entries {
+            return Err(ExploreError::DirectoryInTheWay {
+                path: host.join(&it.rel),
+                what: format!("{} {}", it.node.kind.noun(), it.image),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn open_root(dest: &Path) -> Result<OwnedFd, ExploreError> {

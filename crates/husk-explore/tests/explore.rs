@@ -694,6 +694,46 @@ fn symlinks_already_in_dest_are_replaced_not_followed() {
 }
 
 #[test]
+fn force_refuses_a_full_directory_in_the_way_before_writing_anything() {
+    let t = tempfile::tempdir().unwrap();
+    let dest = t.path().join("dest");
+    std::fs::create_dir_all(dest.join("ok/inner")).unwrap();
+    std::fs::write(dest.join("ok/inner/keep"), b"mine").unwrap();
+    std::fs::create_dir(dest.join("empty")).unwrap();
+    let img = image(vec![
+        Raw::default()
+            .dir("a/")
+            .file("a/x", b"x")
+            .file("ok", b"file")
+            .file("empty", b"was an empty dir")
+            .done(),
+    ]);
+    let force = ExtractOptions {
+        force: true,
+        ..ExtractOptions::default()
+    };
+    let err = extract_all(&img, &dest, force).unwrap_err();
+    assert!(
+        matches!(&err, ExploreError::DirectoryInTheWay { path, .. } if path.ends_with("ok")),
+        "{err}"
+    );
+    assert!(err.to_string().contains("/ok"), "{err}");
+    // Nothing was written: no /a, the user's files and the empty directory are there.
+    assert!(!dest.join("a").exists());
+    assert_eq!(std::fs::read(dest.join("ok/inner/keep")).unwrap(), b"mine");
+    assert!(dest.join("empty").is_dir());
+    // With the tree gone, the same export goes through (the empty directory is replaced).
+    std::fs::remove_dir_all(dest.join("ok")).unwrap();
+    extract_all(&img, &dest, force).unwrap();
+    assert_eq!(std::fs::read(dest.join("ok")).unwrap(), b"file");
+    assert_eq!(
+        std::fs::read(dest.join("empty")).unwrap(),
+        b"was an empty dir"
+    );
+    assert_eq!(std::fs::read(dest.join("a/x")).unwrap(), b"x");
+}
+
+#[test]
 fn special_files_need_root_and_setuid_needs_preserve_modes() {
     let layer = Raw::default()
         .entry("dev/null", b'3', "", b"", 0o666)
