@@ -8,7 +8,9 @@ use std::path::Path;
 use husk_explore::*;
 use husk_layer::ImagePath;
 use husk_oci::media::OCI_LAYER_TAR;
-use husk_oci::{BlobData, Descriptor, Digest, ImageConfig, NewLayer, OwnedImage, layers_of};
+use husk_oci::{
+    BlobData, Descriptor, Digest, ImageConfig, NewLayer, OciError, OwnedImage, layers_of,
+};
 
 // ---------- layer building ----------
 
@@ -86,6 +88,23 @@ fn image(layers: Vec<Vec<u8>>) -> OwnedImage {
         })
         .collect();
     OwnedImage::assemble(config, layers, BTreeMap::new())
+}
+
+/// An image whose config gives the layer a diff_id its tar does not have.
+fn image_with_wrong_diff_id(bytes: Vec<u8>) -> OwnedImage {
+    let config = ImageConfig {
+        architecture: "amd64".into(),
+        os: "linux".into(),
+        ..ImageConfig::default()
+    };
+    let layer = NewLayer {
+        descriptor: Descriptor::for_bytes(OCI_LAYER_TAR, &bytes),
+        diff_id: Digest::sha256(b"another tar"),
+        blob: BlobData::Bytes(bytes.into()),
+        created_by: "layer 0".into(),
+        comment: None,
+    };
+    OwnedImage::assemble(config, vec![layer], BTreeMap::new())
 }
 
 fn view_with(img: &OwnedImage, opts: ViewOptions) -> Result<Filesystem, ExploreError> {
@@ -656,6 +675,19 @@ fn extraction_refuses_hardlink_escapes() {
         std::fs::metadata(dest.join("a")).unwrap().ino(),
         std::fs::metadata(dest.join("b")).unwrap().ino()
     );
+}
+
+#[test]
+fn a_layer_whose_tar_is_not_its_diff_id_is_refused() {
+    // The blob digest matches its descriptor; only the config's diff_id is wrong, as in an
+    // image whose config was edited (or whose layer was swapped with its descriptor).
+    let img = image_with_wrong_diff_id(Raw::default().file("etc/passwd", b"p").done());
+    let err = view(&img).unwrap_err();
+    assert!(
+        matches!(&err, ExploreError::Oci(OciError::DiffIdMismatch { .. })),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("diff_id"), "{err}");
 }
 
 #[test]

@@ -281,6 +281,53 @@ impl<R: Read> Read for VerifyingReader<R> {
     }
 }
 
+/// A reader over a layer's uncompressed tar that checks, at end of stream, that the tar
+/// has the diff_id the image config gives it. A mismatch is an `io::Error` wrapping
+/// [`OciError::DiffIdMismatch`].
+pub struct DiffIdReader<R> {
+    inner: HashingReader<R>,
+    layer: Digest,
+    expected: Digest,
+    done: bool,
+}
+
+impl<R: Read> DiffIdReader<R> {
+    /// `inner` is the uncompressed stream of the layer blob `layer`.
+    pub fn new(inner: R, layer: Digest, expected: Digest) -> Self {
+        let algorithm = expected.algorithm();
+        DiffIdReader {
+            inner: HashingReader::new(inner, algorithm),
+            layer,
+            expected,
+            done: false,
+        }
+    }
+}
+
+impl<R: Read> Read for DiffIdReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.done {
+            return Ok(0);
+        }
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.done = true;
+            let actual = self.inner.hasher.clone().finish();
+            if actual != self.expected {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    OciError::DiffIdMismatch {
+                        layer: self.layer.clone(),
+                        expected: self.expected.clone(),
+                        actual,
+                    },
+                ));
+            }
+        }
+        Ok(n)
+    }
+}
+
 fn mismatch(expected: &Digest, size: u64, actual: Option<Digest>, read: u64) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidData,

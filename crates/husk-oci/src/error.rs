@@ -16,6 +16,14 @@ pub enum OciError {
         actual_size: u64,
         actual_digest: Option<Digest>,
     },
+    #[error(
+        "layer {layer} uncompresses to {actual}, but the image config says its diff_id is {expected}: the image is corrupt or was altered (engines refuse it too)"
+    )]
+    DiffIdMismatch {
+        layer: Digest,
+        expected: Digest,
+        actual: Digest,
+    },
     #[error("blob {digest} is not in {location}")]
     BlobNotFound { digest: Digest, location: String },
     #[error("cannot read {path}")]

@@ -269,9 +269,23 @@ pub trait Layer {
             }
         })
     }
-    /// The uncompressed tar stream. The blob digest is verified as it streams; the diff_id
-    /// is not (use [`crate::validate`] for that).
+    /// The uncompressed tar stream. The blob digest is verified as it streams, and at its
+    /// end the tar's digest against the config's diff_id when the layer has one: a reader
+    /// that stops early (at the tar's end-of-archive blocks) must read on to EOF for that.
     fn open_uncompressed(&self) -> Result<BlobReader<'_>, OciError> {
+        let tar = self.open_uncompressed_unchecked()?;
+        Ok(match self.diff_id() {
+            Some(diff_id) => Box::new(crate::DiffIdReader::new(
+                tar,
+                self.digest().clone(),
+                diff_id.clone(),
+            )),
+            None => tar,
+        })
+    }
+    /// The uncompressed tar stream with only the blob digest verified, for callers that
+    /// check the diff_id themselves ([`crate::validate`] reports it as a problem).
+    fn open_uncompressed_unchecked(&self) -> Result<BlobReader<'_>, OciError> {
         let compression = self.compression()?;
         let raw = self.open_compressed()?;
         let digest = self.digest().clone();

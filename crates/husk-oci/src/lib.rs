@@ -27,7 +27,9 @@ mod platform;
 pub mod spec;
 mod validate;
 
-pub use digest::{Algorithm, Digest, Hasher, HashingReader, HashingWriter, VerifyingReader};
+pub use digest::{
+    Algorithm, DiffIdReader, Digest, Hasher, HashingReader, HashingWriter, VerifyingReader,
+};
 pub use error::OciError;
 pub use escape::{escape, escape_text};
 pub use image::{
