@@ -319,7 +319,7 @@ impl<R: Read> Read for DiffIdReader<R> {
                     OciError::DiffIdMismatch {
                         layer: self.layer.clone(),
                         expected: self.expected.clone(),
-                        actual,
+                        actual: Box::new(actual),
                     },
                 ));
             }

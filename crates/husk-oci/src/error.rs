@@ -22,7 +22,8 @@ pub enum OciError {
     DiffIdMismatch {
         layer: Digest,
         expected: Digest,
-        actual: Digest,
+        /// Boxed: the error stays as small as the blob mismatch.
+        actual: Box<Digest>,
     },
     #[error("blob {digest} is not in {location}")]
     BlobNotFound { digest: Digest, location: String },
