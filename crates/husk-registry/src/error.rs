@@ -21,6 +21,18 @@ pub enum RegistryError {
         #[source]
         source: reqwest::Error,
     },
+    #[error("{}", crate::idle::describe(registry, method, url, stall, *idle))]
+    Stalled {
+        /// The registry's domain as written in the reference.
+        registry: String,
+        method: String,
+        /// Scheme, host and path of the request (no query: upload URLs carry session state).
+        url: String,
+        stall: crate::idle::Stall,
+        idle: std::time::Duration,
+    },
+    #[error("cannot start the runtime that sends request bodies")]
+    Runtime(#[source] std::io::Error),
     #[error("{method} {url} failed with HTTP {status}{errors}")]
     Status {
         method: String,

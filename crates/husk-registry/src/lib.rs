@@ -13,6 +13,10 @@
 //! - [`auth`] reads docker/podman auth files and credential helpers; [`challenge`] parses
 //!   `WWW-Authenticate`; the transport answers Basic and Bearer challenges, retries with
 //!   backoff ([`RetryPolicy`]) and never forwards `Authorization` across origins.
+//! - No request hangs on a registry that stops answering: one that sends or takes nothing
+//!   for [`RegistryOptions::idle_timeout`] fails with [`RegistryError::Stalled`] (and is
+//!   retried where that is safe); progress resets the clock, so big blobs have no
+//!   deadline (`idle.rs`).
 //!
 //! - A registry's error document is kept typed: [`ErrorCode`] (the spec's codes) and the
 //!   server's messages in [`ServerErrors`], inside the HTTP error variants.
@@ -29,6 +33,7 @@ pub mod auth;
 pub mod challenge;
 mod codes;
 mod error;
+mod idle;
 mod options;
 mod progress;
 mod push;
@@ -43,7 +48,8 @@ pub use auth::{Credentials, Secret};
 pub use codes::{ErrorCode, ServerError, ServerErrors};
 pub use error::RegistryError;
 pub use husk_oci::{PlatformError, parse_platform};
-pub use options::{Logger, PlainHttp, RegistryOptions};
+pub use idle::Stall;
+pub use options::{DEFAULT_IDLE_TIMEOUT, Logger, PlainHttp, RegistryOptions};
 pub use progress::{BlobOutcome, NoProgress, Progress};
 pub use push::{PushOptions, PushReport, check_login, manifest_media_type, push, push_index};
 pub use reference::{RegistryRef, RegistryRefError};

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::{Credentials, RetryPolicy};
 
@@ -24,8 +25,11 @@ pub enum PlainHttp {
     Any,
 }
 
+/// The default of [`RegistryOptions::idle_timeout`].
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Connection, TLS and credential settings of registry operations.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct RegistryOptions {
     /// Auth files to look credentials up in, in order (podman's auth.json, docker's
     /// config.json). Missing files are skipped.
@@ -44,6 +48,12 @@ pub struct RegistryOptions {
     pub certs_d: Vec<PathBuf>,
     pub plain_http: PlainHttp,
     pub retry: RetryPolicy,
+    /// How long a request may go without progress before it fails (and is retried under
+    /// `retry` where that is safe): for the response headers to arrive, for the next bytes
+    /// of a response body, for the registry to take the next bytes of a request body.
+    /// Progress resets it, so a slow transfer that keeps moving has no deadline. At least
+    /// a millisecond is used. Default [`DEFAULT_IDLE_TIMEOUT`].
+    pub idle_timeout: Duration,
     pub log: Option<Logger>,
     /// 0 quiet, 1 requests, 2 requests and headers.
     pub verbosity: u8,
@@ -59,7 +69,25 @@ impl fmt::Debug for RegistryOptions {
             .field("certs_d", &self.certs_d)
             .field("plain_http", &self.plain_http)
             .field("retry", &self.retry)
+            .field("idle_timeout", &self.idle_timeout)
             .field("verbosity", &self.verbosity)
             .finish_non_exhaustive()
+    }
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        RegistryOptions {
+            auth_files: Vec::new(),
+            credentials: None,
+            ca_certs: Vec::new(),
+            cert_dir: None,
+            certs_d: Vec::new(),
+            plain_http: PlainHttp::default(),
+            retry: RetryPolicy::default(),
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            log: None,
+            verbosity: 0,
+        }
     }
 }

@@ -14,8 +14,9 @@ use std::sync::{Arc, Mutex};
 use crate::RegistryRef;
 use husk_oci::{Descriptor, Digest, Image, Manifest, OciError, OwnedIndex, media};
 use reqwest::Method;
-use reqwest::blocking::{Body, Response};
+use reqwest::blocking::Response;
 
+use crate::idle::ReqBody;
 use crate::progress::{BlobOutcome, Progress};
 use crate::retry::retryable_status;
 use crate::transport::{Req, Transport};
@@ -310,7 +311,9 @@ fn blob_exists(t: &Transport, repository: &str, desc: &Descriptor) -> Result<boo
 /// Whether a failed upload attempt is worth another try.
 fn retryable_upload(e: &RegistryError) -> bool {
     match e {
-        RegistryError::Http { .. } | RegistryError::BadLocation { .. } => true,
+        RegistryError::Http { .. }
+        | RegistryError::BadLocation { .. }
+        | RegistryError::Stalled { .. } => true,
         RegistryError::Status { status, .. } => retryable_status(*status) || *status == 416,
         RegistryError::NotFound { .. } => true, // an upload session that vanished
         _ => false,
@@ -515,7 +518,7 @@ fn send_stream(
 ) -> Result<Response, RegistryError> {
     let source_error: Mutex<Option<OciError>> = Mutex::new(None);
     let result = std::thread::scope(|s| {
-        let make = || -> Result<Body, RegistryError> {
+        let make = || -> Result<ReqBody, RegistryError> {
             let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(4);
             let source_error = &source_error;
             s.spawn(move || {
@@ -524,7 +527,7 @@ fn send_stream(
                     let _ = tx.send(Err(io::Error::other("the source blob could not be read")));
                 }
             });
-            Ok(Body::sized(ChanReader::new(rx), take))
+            Ok(ReqBody::Reader(Box::new(ChanReader::new(rx)), take))
         };
         let mut req = Req::new(method, url)
             .header("content-type", "application/octet-stream")
@@ -656,7 +659,7 @@ pub(crate) fn put_manifest(
 ) -> Result<(), RegistryError> {
     let url = t.url(&format!("{repository}/manifests/{reference}"));
     let body = Arc::<[u8]>::from(raw);
-    let make = || Ok(Body::from(body.to_vec()));
+    let make = || Ok(ReqBody::Bytes(body.to_vec()));
     let mut req = Req::new(Method::PUT, url).header("content-type", media_type);
     req.body = Some(&make);
     let what = format!("manifest {digest} as {repository}:{reference}");

@@ -59,7 +59,7 @@ fn get_index(t: &Transport, path: &str, what: &str) -> Result<Option<Index>, Reg
     let resp = t.send(&req)?;
     match resp.status().as_u16() {
         200 => {
-            let bytes = read_limited(resp, MAX_DOCUMENT_BYTES, what)?;
+            let bytes = read_limited(t, resp, MAX_DOCUMENT_BYTES, what)?;
             Ok(Some(parse_index(&bytes, what)?))
         }
         404 => Ok(None),

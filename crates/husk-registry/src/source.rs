@@ -180,7 +180,7 @@ pub(crate) fn fetch_document(
         .get("docker-content-digest")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<Digest>().ok());
-    let bytes = read_limited(resp, MAX_DOCUMENT_BYTES, what)?;
+    let bytes = read_limited(t, resp, MAX_DOCUMENT_BYTES, what)?;
     if let Some(d) = expected
         && bytes.len() as u64 != d.size
     {
@@ -392,7 +392,9 @@ impl RegistryImage {
         &self.reference
     }
 
-    fn get_blob(&self, desc: &Descriptor) -> Result<reqwest::blocking::Response, RegistryError> {
+    /// GET a blob: its body, whose reads fail with [`RegistryError::Stalled`] when the
+    /// registry (or the storage it redirects to) sends nothing for the idle timeout.
+    fn get_blob(&self, desc: &Descriptor) -> Result<crate::idle::BodyReader, RegistryError> {
         let t = &self.transport;
         let url = t.url(&format!(
             "{}/blobs/{}",
@@ -413,7 +415,7 @@ impl RegistryImage {
                 actual: n,
             });
         }
-        Ok(resp)
+        Ok(t.body_reader(&Method::GET, resp))
     }
 }
 

@@ -2,17 +2,21 @@
 //! `--ca-cert` files, no automatic redirects), sends requests with bounded retries,
 //! answers 401 challenges (Basic, or the Bearer token flow), and follows redirects itself
 //! so that `Authorization` never goes to another origin (blob GETs are often redirected
-//! to object storage).
+//! to object storage). Every request is under the idle timeout of [`crate::idle`]: a
+//! registry that sends or takes nothing for that long fails the attempt with
+//! [`RegistryError::Stalled`], retried like a connection reset.
 
 use std::io::Read;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
-use reqwest::blocking::{Body, Client, Response};
-use reqwest::header::{AUTHORIZATION, HeaderValue, LOCATION, WWW_AUTHENTICATE};
+use reqwest::blocking::{Client, Response};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, LOCATION, WWW_AUTHENTICATE};
 use reqwest::{Method, Url};
 
 use crate::auth::{Credentials, Secret};
 use crate::codes::ServerErrors;
+use crate::idle::{BodyReader, BodySender, Failure, ReqBody, Stall, StallContext};
 use crate::retry::{retryable_error, retryable_status};
 use crate::{RegistryError, RegistryOptions, RegistryRef, challenge, options::PlainHttp};
 
@@ -20,6 +24,8 @@ use crate::{RegistryError, RegistryOptions, RegistryRef, challenge, options::Pla
 const MAX_REDIRECTS: u32 = 5;
 /// The most of an error response body read to explain it.
 const MAX_ERROR_BODY: u64 = 64 << 10;
+/// The limit of establishing a connection (TCP and TLS).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Whether two URLs share an origin (scheme, host, port): only then may a redirect
 /// carry the `Authorization` header along.
@@ -64,22 +70,61 @@ pub fn build_client_for(
     opts: &RegistryOptions,
     registry: Option<&str>,
 ) -> Result<Client, RegistryError> {
+    blocking_client(opts, tls_config(opts, registry)?)
+}
+
+/// The TLS configuration of the clients for `registry`.
+fn tls_config(
+    opts: &RegistryOptions,
+    registry: Option<&str>,
+) -> Result<rustls::ClientConfig, RegistryError> {
     // The ring provider must be the process default before any client is built: with two
     // providers compiled in, rustls refuses to pick one and reqwest panics.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(std::time::Duration::from_secs(15))
-        .timeout(None)
-        .pool_max_idle_per_host(8)
-        .user_agent(concat!("husk/", env!("CARGO_PKG_VERSION")))
-        .tls_backend_preconfigured(crate::tls::client_config(opts, registry)?)
+    crate::tls::client_config(opts, registry)
+}
+
+/// The idle timeout in effect (a zero one would fail every request at once).
+fn idle_timeout(opts: &RegistryOptions) -> Duration {
+    opts.idle_timeout.max(Duration::from_millis(1))
+}
+
+/// The settings both clients share (reqwest's blocking and async builders have the same
+/// methods, not a common trait).
+macro_rules! common_settings {
+    ($builder:expr, $tls:expr) => {
+        $builder
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(CONNECT_TIMEOUT)
+            .pool_max_idle_per_host(8)
+            .user_agent(concat!("husk/", env!("CARGO_PKG_VERSION")))
+            .tls_backend_preconfigured($tls)
+    };
+}
+
+/// The client of requests without a body. Its `timeout` is the idle timeout: in reqwest's
+/// blocking client it bounds the wait for the response headers and then each read of the
+/// body on its own, so a download that keeps moving has no deadline (see [`crate::idle`]).
+fn blocking_client(
+    opts: &RegistryOptions,
+    tls: rustls::ClientConfig,
+) -> Result<Client, RegistryError> {
+    common_settings!(Client::builder(), tls)
+        .timeout(idle_timeout(opts))
+        .build()
+        .map_err(RegistryError::Client)
+}
+
+/// The client of requests with a body, driven by [`BodySender`] (which bounds each step
+/// by the idle timeout itself).
+fn async_client(tls: rustls::ClientConfig) -> Result<reqwest::Client, RegistryError> {
+    common_settings!(reqwest::Client::builder(), tls)
         .build()
         .map_err(RegistryError::Client)
 }
 
 /// The body of a request, rebuilt for every attempt.
-pub(crate) type MakeBody<'a> = dyn Fn() -> Result<Body, RegistryError> + 'a;
+pub(crate) type MakeBody<'a> = dyn Fn() -> Result<ReqBody, RegistryError> + 'a;
 
 /// A request, described so that it can be sent again (retry, auth, redirect).
 pub(crate) struct Req<'a> {
@@ -113,6 +158,10 @@ impl<'a> Req<'a> {
 /// A registry endpoint plus the state of its authentication.
 pub(crate) struct Transport {
     client: Client,
+    /// The TLS configuration, for the client of requests with a body.
+    tls: rustls::ClientConfig,
+    /// Sends requests with a body; started with the first one.
+    body_sender: OnceLock<BodySender>,
     base: Url,
     /// The registry's domain as written in the reference, for messages.
     pub registry: String,
@@ -156,8 +205,11 @@ impl Transport {
                 crate::auth::lookup(&opts.auth_files, &reference.domain, &reference.repository)?
             }
         };
+        let tls = tls_config(opts, Some(&reference.domain))?;
         Ok(Transport {
-            client: build_client_for(opts, Some(&reference.domain))?,
+            client: blocking_client(opts, tls.clone())?,
+            tls,
+            body_sender: OnceLock::new(),
             base,
             registry: reference.domain.clone(),
             creds,
@@ -197,6 +249,34 @@ impl Transport {
         &self.opts.retry
     }
 
+    /// What a stall of `method` `url` reports.
+    fn stall_context(&self, method: &Method, url: &Url) -> StallContext {
+        StallContext {
+            registry: self.registry.clone(),
+            method: method.clone(),
+            url: url.clone(),
+            idle: idle_timeout(&self.opts),
+        }
+    }
+
+    /// The body of `resp` (the answer to `method`), whose reads fail with
+    /// [`RegistryError::Stalled`] (inside the I/O error) when the registry sends nothing
+    /// for the idle timeout.
+    pub fn body_reader(&self, method: &Method, resp: Response) -> BodyReader {
+        let ctx = self.stall_context(method, resp.url());
+        BodyReader::new(resp, ctx)
+    }
+
+    fn body_sender(&self) -> Result<&BodySender, RegistryError> {
+        if let Some(s) = self.body_sender.get() {
+            return Ok(s);
+        }
+        let sender = BodySender::new(async_client(self.tls.clone())?, idle_timeout(&self.opts))?;
+        // Another thread may have won the race; its sender is as good.
+        let _ = self.body_sender.set(sender);
+        Ok(self.body_sender.get().expect("set above"))
+    }
+
     /// Send `req`: retries (if `req.retry`), one re-authentication on 401, redirects
     /// (if `req.follow`) with `Authorization` dropped when the origin changes. Only
     /// failed attempts count against the retry policy; a re-authentication or a redirect
@@ -218,7 +298,14 @@ impl Transport {
             let attempt = retries + 1;
             let resp = match self.attempt(req, &leg)? {
                 Ok(resp) => resp,
-                Err(e) => {
+                Err(Failure::Stalled(stall)) => {
+                    if self.retry_after_stall(req, attempt) {
+                        retries += 1;
+                        continue;
+                    }
+                    return Err(self.stall_context(&leg.method, &leg.url).error(stall));
+                }
+                Err(Failure::Net(e)) => {
                     if let Some(tls) = crate::tls::connection_error(&e, &leg.url) {
                         return Err(tls);
                     }
@@ -253,16 +340,25 @@ impl Transport {
 
     /// One attempt: the request of `leg` with `req`'s headers and body, and the
     /// `Authorization` of the current credentials unless the leg left the origin. The
-    /// inner result is the network's answer (an error there may be retried); the outer
+    /// inner result is the network's answer or a stall (either may be retried); the outer
     /// one a request that could not be made.
     fn attempt(
         &self,
         req: &Req<'_>,
         leg: &Leg,
-    ) -> Result<Result<Response, reqwest::Error>, RegistryError> {
-        let mut rb = self.client.request(leg.method.clone(), leg.url.clone());
+    ) -> Result<Result<Response, Failure>, RegistryError> {
+        let mut headers = HeaderMap::new();
         for (name, value) in &req.headers {
-            rb = rb.header(*name, value.as_str());
+            let v =
+                HeaderValue::from_str(value).map_err(|_| RegistryError::UnsupportedDocument {
+                    what: format!(
+                        "{value:?} (for the {name} header of {} {})",
+                        leg.method,
+                        crate::idle::shown_url(&leg.url)
+                    ),
+                    reason: "it is not a valid HTTP header value".into(),
+                })?;
+            headers.append(*name, v);
         }
         let auth = if leg.send_auth {
             self.current_auth()
@@ -276,14 +372,12 @@ impl Transport {
                     reason: "the token is not a valid header value".into(),
                 })?;
             v.set_sensitive(true);
-            rb = rb.header(AUTHORIZATION, v);
+            headers.insert(AUTHORIZATION, v);
         }
-        if let Some(make) = req.body
-            && leg.method != Method::GET
-            && leg.method != Method::HEAD
-        {
-            rb = rb.body(make()?);
-        }
+        let body = match req.body {
+            Some(make) if leg.method != Method::GET && leg.method != Method::HEAD => Some(make()?),
+            _ => None,
+        };
         self.log(1, || format!("> {} {}", leg.method, leg.url));
         self.log(2, || {
             let mut h: Vec<String> = req
@@ -296,12 +390,37 @@ impl Transport {
             }
             h.join("\n")
         });
-        let sent = rb.send();
+        let sent = match body {
+            Some(body) => {
+                self.body_sender()?
+                    .send(leg.method.clone(), leg.url.clone(), headers, body)
+            }
+            None => self
+                .client
+                .request(leg.method.clone(), leg.url.clone())
+                .headers(headers)
+                .send()
+                .map_err(|e| {
+                    if crate::idle::is_timeout(&e) {
+                        Failure::Stalled(Stall::Response)
+                    } else {
+                        Failure::Net(e)
+                    }
+                }),
+        };
         match &sent {
             Ok(r) => self.log(1, || {
                 format!("< {} {} {}", r.status().as_u16(), leg.method, leg.url)
             }),
-            Err(e) => self.log(1, || format!("< {} {}: {e}", leg.method, leg.url)),
+            Err(Failure::Net(e)) => self.log(1, || format!("< {} {}: {e}", leg.method, leg.url)),
+            Err(Failure::Stalled(s)) => self.log(1, || {
+                format!(
+                    "< {} {}: stalled ({s:?}) for the idle timeout of {:?}",
+                    leg.method,
+                    leg.url,
+                    idle_timeout(&self.opts)
+                )
+            }),
         }
         Ok(sent)
     }
@@ -325,6 +444,17 @@ impl Transport {
     fn retry_after_error(&self, req: &Req<'_>, e: &reqwest::Error, attempt: u32) -> bool {
         let policy = &self.opts.retry;
         let again = req.retry && retryable_error(e) && policy.allows_another(attempt);
+        if again {
+            std::thread::sleep(policy.backoff(attempt));
+        }
+        again
+    }
+
+    /// The retry decision after a stall: as [`Transport::retry_after_error`] (a stall is
+    /// transient, like a connection reset).
+    fn retry_after_stall(&self, req: &Req<'_>, attempt: u32) -> bool {
+        let policy = &self.opts.retry;
+        let again = req.retry && policy.allows_another(attempt);
         if again {
             std::thread::sleep(policy.backoff(attempt));
         }
@@ -494,7 +624,7 @@ impl Transport {
             token: Option<String>,
             access_token: Option<String>,
         }
-        let body = read_limited(resp, 1 << 20, "token response")?;
+        let body = read_limited(self, resp, 1 << 20, "token response")?;
         let t: TokenJson = serde_json::from_slice(&body)
             .map_err(|_| token_err("the answer is not JSON with a token".into()))?;
         let token = t
@@ -533,6 +663,11 @@ impl Transport {
                         return Err(tls);
                     }
                     if !(retryable_error(&e) && policy.allows_another(attempt)) {
+                        if crate::idle::is_timeout(&e) {
+                            return Err(self
+                                .stall_context(&Method::GET, url)
+                                .error(Stall::Response));
+                        }
                         return Err(token_err(format!("request failed: {e}")));
                     }
                 }
@@ -605,8 +740,10 @@ fn server_errors(resp: Response) -> ServerErrors {
     ServerErrors::parse(&body)
 }
 
-/// Read a whole (small) body, refusing more than `limit` bytes.
+/// Read a whole (small) body of a GET answer, refusing more than `limit` bytes; a body
+/// that stops coming is [`RegistryError::Stalled`].
 pub(crate) fn read_limited(
+    t: &Transport,
     resp: Response,
     limit: u64,
     what: &str,
@@ -621,12 +758,17 @@ pub(crate) fn read_limited(
     }
     let url = resp.url().to_string();
     let mut out = Vec::new();
-    resp.take(limit + 1).read_to_end(&mut out).map_err(|e| {
-        RegistryError::Oci(husk_oci::OciError::Io {
-            path: url.into(),
-            source: e,
-        })
-    })?;
+    t.body_reader(&Method::GET, resp)
+        .take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| {
+            crate::idle::stalled(e).unwrap_or_else(|e| {
+                RegistryError::Oci(husk_oci::OciError::Io {
+                    path: url.into(),
+                    source: e,
+                })
+            })
+        })?;
     if out.len() as u64 > limit {
         return Err(RegistryError::TooLarge {
             what: what.to_owned(),

@@ -1,6 +1,8 @@
 //! A hostile (or just broken) registry, faked in-process on loopback: every lie it tells
 //! must be refused with the reason. Also the auth flows (Basic, Bearer token) and the
 //! redirect rule (Authorization never reaches another origin). Plain HTTP on loopback.
+//! And registries that stop answering: every request must return (bounded by the idle
+//! timeout), however the registry stalls.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -63,13 +65,11 @@ fn serve(handler: Handler) -> Fake {
     Fake { port, seen }
 }
 
-fn handle(mut conn: TcpStream, h: &Handler, seen: &Mutex<Vec<Seen>>) {
-    conn.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut r = BufReader::new(conn.try_clone().unwrap());
+/// The request line and headers of the next request on `r`.
+fn read_head(r: &mut impl BufRead) -> Option<Seen> {
     let mut line = String::new();
     if r.read_line(&mut line).is_err() || line.is_empty() {
-        return;
+        return None;
     }
     let mut parts = line.split_whitespace();
     let method = parts.next().unwrap_or("").to_owned();
@@ -84,18 +84,33 @@ fn handle(mut conn: TcpStream, h: &Handler, seen: &Mutex<Vec<Seen>>) {
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
         }
     }
-    let len: u64 = headers
-        .get("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let _ = std::io::copy(&mut (&mut r).take(len), &mut std::io::sink());
-    let req = Seen {
+    Some(Seen {
         method,
         path,
         headers,
-    };
+    })
+}
+
+fn content_length(req: &Seen) -> u64 {
+    req.headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn handle(mut conn: TcpStream, h: &Handler, seen: &Mutex<Vec<Seen>>) {
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut r = BufReader::new(conn.try_clone().unwrap());
+    let Some(req) = read_head(&mut r) else { return };
+    let len = content_length(&req);
+    let _ = std::io::copy(&mut (&mut r).take(len), &mut std::io::sink());
     seen.lock().unwrap().push(req.clone());
     let rep = h(&req);
+    write_reply(&mut conn, &req, &rep);
+}
+
+fn write_reply(conn: &mut TcpStream, req: &Seen, rep: &Reply) {
     let mut out = format!("HTTP/1.1 {} X\r\nConnection: close\r\n", rep.status);
     let mut has_len = false;
     for (k, v) in &rep.headers {
@@ -109,6 +124,73 @@ fn handle(mut conn: TcpStream, h: &Handler, seen: &Mutex<Vec<Seen>>) {
     let _ = conn.write_all(out.as_bytes());
     if req.method != "HEAD" {
         let _ = conn.write_all(&rep.body);
+    }
+}
+
+/// What a stalling server does with a request: its head is read, its body is not.
+type RawHandler = Arc<dyn Fn(&Seen, &mut BufReader<TcpStream>, &mut TcpStream) + Send + Sync>;
+
+/// A server that hands each connection to `handler` after the request head, and counts
+/// the requests it saw.
+fn serve_raw(handler: RawHandler) -> Fake {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let (h, s) = (handler.clone(), s2.clone());
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(conn.try_clone().unwrap());
+                if let Some(req) = read_head(&mut r) {
+                    s.lock().unwrap().push(req.clone());
+                    h(&req, &mut r, &mut conn);
+                }
+            });
+        }
+    });
+    Fake { port, seen }
+}
+
+/// Hold a connection open, silent, far longer than any idle timeout of these tests.
+fn stall() {
+    std::thread::sleep(Duration::from_secs(120));
+}
+
+/// Run `f` on its own thread and fail the test if it has not returned within a minute
+/// (so a hang is a failure, not a stuck test run).
+fn bounded<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(v) => v,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{what} did not return within a minute: it hangs")
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("{what} panicked"),
+    }
+}
+
+/// An error with its sources, as the CLI shows it.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+/// Options with a short idle timeout.
+fn impatient() -> RegistryOptions {
+    RegistryOptions {
+        idle_timeout: Duration::from_secs(1),
+        ..opts()
     }
 }
 
@@ -524,4 +606,243 @@ fn base64_encode(b: &[u8]) -> String {
         }
     }
     out
+}
+
+#[test]
+fn a_registry_that_never_answers_fails_after_the_idle_timeout_and_is_retried() {
+    let fake = serve_raw(Arc::new(|_req, _r, _conn| stall()));
+    let r = reference(fake.port, "x:1");
+    let err = bounded("open of a silent registry", move || {
+        husk_registry::open(&r, &husk_oci::PlatformChoice::Only, &impatient())
+            .unwrap_err()
+            .to_string()
+    });
+    let want = format!(
+        "registry 127.0.0.1:{} sent no response to GET http://127.0.0.1:{}/v2/x/manifests/1 for 1 s",
+        fake.port, fake.port
+    );
+    assert!(err.contains(&want), "{err}");
+    assert!(err.contains("--registry-timeout SECONDS"), "{err}");
+    assert_eq!(
+        fake.seen.lock().unwrap().len(),
+        2,
+        "retried: max_attempts is 2"
+    );
+}
+
+#[test]
+fn a_manifest_that_stops_midway_fails_naming_the_bytes_received() {
+    let (m, _, _) = image_parts(b"abc");
+    let fake = serve_raw(Arc::new(move |_req, _r, conn| {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\n\r\n",
+            media::OCI_MANIFEST,
+            m.len()
+        );
+        let _ = conn.write_all(head.as_bytes());
+        let _ = conn.write_all(&m[..10]);
+        let _ = conn.flush();
+        stall();
+    }));
+    let r = reference(fake.port, "x:1");
+    let err = bounded("open of a stalling manifest", move || {
+        husk_registry::open(&r, &husk_oci::PlatformChoice::Only, &impatient())
+            .unwrap_err()
+            .to_string()
+    });
+    assert!(
+        err.contains("stopped sending the response body of GET")
+            && err.contains("/v2/x/manifests/1 after 10 bytes: nothing came for 1 s"),
+        "{err}"
+    );
+}
+
+/// A registry whose layer blob is sent by `send_layer` (after the headers).
+fn registry_sending_layer(
+    send_layer: impl Fn(&[u8], &mut TcpStream) + Send + Sync + 'static,
+) -> (Fake, Descriptor) {
+    let layer: Vec<u8> = (0..64u32 << 10).map(|i| (i * 7 % 251) as u8).collect();
+    let (m, c, l) = image_parts(&layer);
+    let ld = Descriptor::for_bytes(media::OCI_LAYER_TAR, &l);
+    let layer_path = format!("/blobs/{}", ld.digest);
+    let fake = serve_raw(Arc::new(move |req, _r, conn| {
+        let (ct, body) = if req.path.contains("/manifests/") {
+            (media::OCI_MANIFEST, &m)
+        } else if req.path.ends_with(&layer_path) {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+                l.len()
+            );
+            let _ = conn.write_all(head.as_bytes());
+            send_layer(&l, conn);
+            return;
+        } else {
+            ("application/octet-stream", &c)
+        };
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: {ct}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let _ = conn.write_all(head.as_bytes());
+        let _ = conn.write_all(body);
+    }));
+    (fake, ld)
+}
+
+fn read_blob(port: u16, desc: Descriptor) -> Result<Vec<u8>, String> {
+    bounded("a blob read", move || {
+        let img = husk_registry::open(
+            &reference(port, "x:1"),
+            &husk_oci::PlatformChoice::Only,
+            &impatient(),
+        )
+        .map_err(|e| chain(&e))?;
+        let mut out = Vec::new();
+        img.open_verified(&desc)
+            .map_err(|e| chain(&e))?
+            .read_to_end(&mut out)
+            .map_err(|e| chain(&e))?;
+        Ok(out)
+    })
+}
+
+#[test]
+fn a_blob_that_stops_midway_fails_naming_the_bytes_received() {
+    let (fake, ld) = registry_sending_layer(|l, conn| {
+        let _ = conn.write_all(&l[..1000]);
+        let _ = conn.flush();
+        stall();
+    });
+    let err = read_blob(fake.port, ld.clone()).unwrap_err();
+    assert!(
+        err.contains(&format!(
+            "stopped sending the response body of GET http://127.0.0.1:{}/v2/x/blobs/{} after 1000 bytes",
+            fake.port, ld.digest
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_slow_blob_that_keeps_coming_has_no_deadline() {
+    // Eight pieces 400 ms apart: 2.8 s in all, with an idle timeout of 1 s.
+    let (fake, ld) = registry_sending_layer(|l, conn| {
+        for piece in l.chunks(l.len().div_ceil(8)) {
+            std::thread::sleep(Duration::from_millis(400));
+            if conn.write_all(piece).and_then(|()| conn.flush()).is_err() {
+                return;
+            }
+        }
+    });
+    let got = read_blob(fake.port, ld.clone()).unwrap();
+    assert_eq!(got.len() as u64, ld.size);
+}
+
+/// An image held in memory, to push.
+struct Mem {
+    manifest: Vec<u8>,
+    blobs: BTreeMap<Digest, Vec<u8>>,
+}
+
+impl Image for Mem {
+    fn raw_manifest(&self) -> Result<Vec<u8>, husk_oci::OciError> {
+        Ok(self.manifest.clone())
+    }
+    fn open_blob(&self, desc: &Descriptor) -> Result<husk_oci::BlobReader<'_>, husk_oci::OciError> {
+        Ok(Box::new(std::io::Cursor::new(
+            self.blobs[&desc.digest].clone(),
+        )))
+    }
+    fn location(&self) -> String {
+        "memory".into()
+    }
+}
+
+/// Push a one-layer image with a `layer_len`-byte layer to a registry that answers HEAD
+/// (404) and POST (an upload location), takes the config, and hands the upload of the
+/// layer to `on_body`; the push error, with its sources.
+fn push_to(
+    layer_len: usize,
+    on_body: impl Fn(&Seen, &mut BufReader<TcpStream>, &mut TcpStream) + Send + Sync + 'static,
+) -> (Fake, String) {
+    let layer: Vec<u8> = (0..layer_len).map(|i| (i % 253) as u8).collect();
+    let (m, c, l) = image_parts(&layer);
+    let config_put = format!("digest={}", Digest::sha256(&c)).replace(':', "%3A");
+    let fake = serve_raw(Arc::new(move |req, r, conn| {
+        let answer = |conn: &mut TcpStream, status: &str, extra: &str| {
+            let _ = conn.write_all(
+                format!(
+                    "HTTP/1.1 {status}\r\nConnection: close\r\n{extra}Content-Length: 0\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+        };
+        match req.method.as_str() {
+            "HEAD" => answer(conn, "404 Not Found", ""),
+            "POST" => answer(
+                conn,
+                "202 Accepted",
+                "Location: /v2/x/blobs/uploads/1?_state=secret\r\n",
+            ),
+            "PUT" if req.path.contains(&config_put) => {
+                let _ = std::io::copy(&mut r.take(content_length(req)), &mut std::io::sink());
+                answer(conn, "201 Created", "");
+            }
+            _ => on_body(req, r, conn),
+        }
+    }));
+    let image = Mem {
+        manifest: m,
+        blobs: [c, l]
+            .into_iter()
+            .map(|b| (Digest::sha256(&b), b))
+            .collect(),
+    };
+    let dest = reference(fake.port, "x:1");
+    let err = bounded("a push", move || {
+        let push = husk_registry::PushOptions {
+            jobs: 1,
+            ..husk_registry::PushOptions::default()
+        };
+        let e = husk_registry::push(
+            &image,
+            &dest,
+            &impatient(),
+            &push,
+            &husk_registry::NoProgress,
+        )
+        .unwrap_err();
+        chain(&e)
+    });
+    (fake, err)
+}
+
+#[test]
+fn a_registry_that_stops_reading_an_upload_fails() {
+    // More than the loopback socket buffers hold, so the client sees the body stop.
+    let (fake, err) = push_to(48 << 20, |_req, _r, _conn| stall());
+    assert!(
+        err.contains("stopped reading the request body of PUT")
+            && err.contains("/v2/x/blobs/uploads/1 after ")
+            && err.contains(&format!("of {} bytes: nothing was taken for 1 s", 48 << 20)),
+        "{err}"
+    );
+    assert!(
+        !err.contains("secret"),
+        "the upload's state is not shown: {err}"
+    );
+    assert!(err.contains("after 2 attempts"), "{err}");
+    assert!(fake.seen.lock().unwrap().iter().any(|s| s.method == "PUT"));
+}
+
+#[test]
+fn a_registry_that_takes_an_upload_and_never_answers_fails() {
+    let (_fake, err) = push_to(1000, |req, r, _conn| {
+        let _ = std::io::copy(&mut r.take(content_length(req)), &mut std::io::sink());
+        stall();
+    });
+    assert!(
+        err.contains("sent no response to PUT") && err.contains("/v2/x/blobs/uploads/1 for 1 s"),
+        "{err}"
+    );
 }
