@@ -44,6 +44,9 @@ pub struct Settings {
     pub plain_http: PlainHttp,
     /// Attempts per request (at least 1).
     pub retries: u32,
+    /// How long a registry may send or take nothing before a request fails
+    /// (`None`: [`husk_registry::DEFAULT_IDLE_TIMEOUT`]).
+    pub idle_timeout: Option<std::time::Duration>,
     /// 0 quiet, 1 requests, 2 requests and headers (to `log`).
     pub verbosity: u8,
     pub log: Option<Logger>,
@@ -139,6 +142,9 @@ impl Context {
                     max_attempts: s.retries.max(1),
                     ..RetryPolicy::default()
                 },
+                idle_timeout: s
+                    .idle_timeout
+                    .unwrap_or(husk_registry::DEFAULT_IDLE_TIMEOUT),
                 log: s.log,
                 verbosity: s.verbosity,
             },

@@ -596,6 +596,16 @@ pub struct RegistryFlags {
         help_heading = "Registry"
     )]
     pub retries: u32,
+    /// Fail a registry request (then retry it as --retries allows) when the registry sends or takes nothing for this many seconds: no answer, or a body that stops; a transfer that keeps moving has no deadline.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true,
+        help_heading = "Registry"
+    )]
+    pub registry_timeout: u64,
 }
 
 #[derive(Args, Debug)]

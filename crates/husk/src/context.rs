@@ -48,6 +48,9 @@ pub fn build(flags: &RegistryFlags, quiet: bool) -> Context {
         cert_dir: flags.cert_dir.clone(),
         plain_http,
         retries: flags.retries,
+        // 0 only from `RegistryFlags::default()` (the flag refuses it): the library's default.
+        idle_timeout: (flags.registry_timeout > 0)
+            .then(|| std::time::Duration::from_secs(flags.registry_timeout)),
         verbosity: flags.verbose,
         log,
         progress: crate::progress::factory(quiet),
