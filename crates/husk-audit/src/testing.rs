@@ -75,6 +75,7 @@ impl Fake {
             gid: 0,
             size,
             mtime: 0,
+            xattrs: None,
         };
         self.entries.insert(path.to_owned(), (entry, content));
         self

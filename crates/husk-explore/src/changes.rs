@@ -300,6 +300,7 @@ fn same(a: &Node, b: &Node) -> bool {
         && a.device == b.device
         && a.content == b.content
         && a.hardlink == b.hardlink
+        && a.xattrs == b.xattrs
         && (a.kind == EntryKind::Dir || a.size == b.size)
 }
 

@@ -12,17 +12,47 @@ use serde::Serialize;
 use husk_layer::EntryKind;
 
 use crate::fs::{Filesystem, Node};
+use crate::xattr::{CAPABILITY_XATTR, Xattrs, describe_caps, hex_value};
 
 /// One attribute that differs for a path present in both views.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "field", rename_all = "snake_case")]
 pub enum Change {
-    Kind { old: String, new: String },
-    Size { old: u64, new: u64 },
-    Mode { old: u32, new: u32 },
-    Owner { old: String, new: String },
-    Link { old: String, new: String },
-    Content { old: String, new: String },
+    Kind {
+        old: String,
+        new: String,
+    },
+    Size {
+        old: u64,
+        new: u64,
+    },
+    Mode {
+        old: u32,
+        new: u32,
+    },
+    Owner {
+        old: String,
+        new: String,
+    },
+    Link {
+        old: String,
+        new: String,
+    },
+    Content {
+        old: String,
+        new: String,
+    },
+    /// File capabilities (`security.capability`) as `getcap` prints them, `none` without.
+    Capabilities {
+        old: String,
+        new: String,
+    },
+    /// Other extended attributes that differ, `name=0xVALUE` (long values shortened),
+    /// `none` without.
+    Xattrs {
+        old: String,
+        new: String,
+    },
 }
 
 /// What happened to one path.
@@ -81,6 +111,9 @@ fn changes(a: &Node, b: &Node) -> Vec<Change> {
             new: db.to_string(),
         });
     }
+    if a.xattrs != b.xattrs {
+        xattr_changes(a, b, &mut out);
+    }
     if a.kind.is_device() && a.device != b.device {
         let numbers = |n: &Node| {
             n.device
@@ -92,6 +125,68 @@ fn changes(a: &Node, b: &Node) -> Vec<Change> {
         });
     }
     out
+}
+
+/// Hex bytes of an attribute value shown in a diff; longer values are shortened.
+const SHOWN_VALUE_BYTES: usize = 32;
+
+fn value<'a>(n: &'a Node, name: &str) -> Option<&'a [u8]> {
+    n.xattrs.as_ref().and_then(|x| x.get(name))
+}
+
+/// The capabilities and the other extended attributes that differ between `a` and `b`.
+fn xattr_changes(a: &Node, b: &Node, out: &mut Vec<Change>) {
+    let caps = |n: &Node| {
+        n.capabilities()
+            .map_or_else(|| "none".to_owned(), |c| describe_caps(&c))
+    };
+    let (va, vb) = (value(a, CAPABILITY_XATTR), value(b, CAPABILITY_XATTR));
+    if va != vb {
+        let (mut ca, mut cb) = (caps(a), caps(b));
+        if ca == cb {
+            // The same capabilities encoded differently (another revision or root id).
+            ca = format!("{ca} ({})", hex_value(va.unwrap_or_default()));
+            cb = format!("{cb} ({})", hex_value(vb.unwrap_or_default()));
+        }
+        out.push(Change::Capabilities { old: ca, new: cb });
+    }
+    let names = |n: &Node| -> Vec<String> {
+        n.xattrs
+            .iter()
+            .flat_map(|x| x.names())
+            .filter(|name| *name != CAPABILITY_XATTR)
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut differing: Vec<String> = names(a).into_iter().chain(names(b)).collect();
+    differing.sort();
+    differing.dedup();
+    differing.retain(|name| value(a, name) != value(b, name));
+    if differing.is_empty() {
+        return;
+    }
+    let show = |x: Option<&Xattrs>| {
+        let shown: Vec<String> = differing
+            .iter()
+            .filter_map(|name| {
+                let v = x?.get(name)?;
+                let mut hex = hex_value(&v[..v.len().min(SHOWN_VALUE_BYTES)]);
+                if v.len() > SHOWN_VALUE_BYTES {
+                    hex.push_str("...");
+                }
+                Some(format!("{name}={hex}"))
+            })
+            .collect();
+        if shown.is_empty() {
+            "none".to_owned()
+        } else {
+            shown.join(", ")
+        }
+    };
+    out.push(Change::Xattrs {
+        old: show(a.xattrs.as_deref()),
+        new: show(b.xattrs.as_deref()),
+    });
 }
 
 /// Paths added, removed and changed from `a` to `b`, in tree order (every path below an

@@ -3,7 +3,9 @@
 //! order, then regular files in layer order (each needed layer streamed once, content
 //! copied straight through), each hard link right after the copy it links to. Modes and
 //! owners are written as the view has them; names longer than ustar allows use the `tar`
-//! crate's GNU long-name records, which every extractor reads. Device nodes and fifos are
+//! crate's GNU long-name records, which every extractor reads. Extended attributes (file
+//! capabilities among them) go before their entry as PAX `SCHILY.xattr.*` records, as
+//! docker and podman write them. Device nodes and fifos are
 //! written only when asked for (`devices`): a tar extracted as root would make them real.
 
 use std::collections::{BTreeSet, HashMap};
@@ -16,6 +18,7 @@ use crate::error::ExploreError;
 use crate::extract::Skipped;
 use crate::fs::{Filesystem, Locator, Node};
 use crate::reader::{Limits, open_layer};
+use crate::xattr::PAX_XATTR_PREFIX;
 
 /// What [`export_tar`] wrote and left out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,7 +85,15 @@ fn append_non_files<'a, W: Write>(
             });
             continue;
         }
+        if matches!(node.kind, EntryKind::File | EntryKind::Hardlink) {
+            // The view holds hard links as the file they name (with its locator).
+            if let Some(loc) = node.content {
+                wanted.entry(loc).or_default().push((name, node));
+            }
+            continue;
+        }
         let mut h = header_for(node);
+        append_xattrs(b, node)?;
         match &node.kind {
             EntryKind::Dir => {
                 h.set_entry_type(tar::EntryType::Directory);
@@ -107,13 +118,7 @@ fn append_non_files<'a, W: Write>(
                 h.set_entry_type(tar::EntryType::Fifo);
                 b.append_data(&mut h, &name, io::empty())?;
             }
-            // The view holds hard links as the file they name (with its locator).
-            EntryKind::File | EntryKind::Hardlink => {
-                if let Some(loc) = node.content {
-                    wanted.entry(loc).or_default().push((name, node));
-                }
-                continue;
-            }
+            EntryKind::File | EntryKind::Hardlink => unreachable!("handled above"),
         }
         report.entries += 1;
     }
@@ -157,6 +162,7 @@ fn append_files<L: Layer, W: Write>(
             let mut h = header_for(node);
             h.set_entry_type(tar::EntryType::Regular);
             h.set_size(entry.size);
+            append_xattrs(b, node).map_err(werr)?;
             let mut data = reader.data();
             let mut err = None;
             let r = b.append_data(
@@ -175,6 +181,7 @@ fn append_files<L: Layer, W: Write>(
             for (name, node) in &targets[1..] {
                 let mut h = header_for(node);
                 h.set_entry_type(tar::EntryType::Link);
+                append_xattrs(b, node).map_err(werr)?;
                 b.append_link(&mut h, name, first).map_err(werr)?;
                 count += 1;
             }
@@ -182,6 +189,19 @@ fn append_files<L: Layer, W: Write>(
         reader.finish()?;
     }
     Ok(count)
+}
+
+/// The node's extended attributes as a PAX header of `SCHILY.xattr.NAME` records, which
+/// applies to the entry appended next; nothing when it has none.
+fn append_xattrs<W: Write>(b: &mut tar::Builder<W>, node: &Node) -> io::Result<()> {
+    let Some(x) = &node.xattrs else {
+        return Ok(());
+    };
+    let records: Vec<(String, &[u8])> = x
+        .iter()
+        .map(|(name, value)| (format!("{PAX_XATTR_PREFIX}{name}"), value))
+        .collect();
+    b.append_pax_extensions(records.iter().map(|(k, v)| (k.as_str(), *v)))
 }
 
 fn header_for(node: &Node) -> tar::Header {

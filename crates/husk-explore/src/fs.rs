@@ -28,6 +28,7 @@ use husk_oci::{Algorithm, Digest, Hasher, Layer};
 use crate::error::ExploreError;
 use crate::reader::{Limits, TarEntry, TarReader, open_layer};
 use crate::whiteout::{Marker, MarkerKind, classify};
+use crate::xattr::{CapError, FileCaps, Xattrs};
 
 /// Symlinks followed while resolving one path (Linux `MAXSYMLINKS`).
 pub const MAX_SYMLINK_HOPS: usize = 40;
@@ -65,6 +66,10 @@ pub struct Node {
     pub digest: Option<Digest>,
     /// A directory no layer has an entry for (created for an entry below it).
     pub implicit: bool,
+    /// Extended attributes of the entry (file capabilities among them), `None` for the
+    /// many paths that have none. A hard link also has those of the file it names (its
+    /// own win), as they share an inode.
+    pub xattrs: Option<Box<Xattrs>>,
 }
 
 impl Node {
@@ -83,6 +88,7 @@ impl Node {
             hardlink: None,
             digest: None,
             implicit: true,
+            xattrs: None,
         }
     }
 
@@ -110,6 +116,13 @@ impl Node {
             Some(_) => 'w',
             None => self.kind.letter(),
         }
+    }
+
+    /// The file capabilities (`security.capability`) of this path, decoded or why they
+    /// are malformed; `None` without them.
+    #[must_use]
+    pub fn capabilities(&self) -> Option<Result<FileCaps, CapError>> {
+        self.xattrs.as_ref().and_then(|x| x.capabilities())
     }
 
     /// The `ls -l` mode column of this node (see [`mode_string`]).
@@ -546,6 +559,7 @@ impl Filesystem {
             hardlink: None,
             digest,
             implicit: false,
+            xattrs: entry.xattrs.clone(),
         }
     }
 
@@ -571,6 +585,7 @@ impl Filesystem {
             node.size = t.size;
             node.content = t.content;
             node.digest = t.digest.clone();
+            node.xattrs = linked_xattrs(t.xattrs.as_deref(), node.xattrs.take());
             node.hardlink = Some(resolved);
         }
         if path.is_root() && !node.is_dir() {
@@ -905,6 +920,19 @@ impl Staged {
     }
 }
 
+/// The attributes of a hard link: those of the file it names, with the link entry's own
+/// set over them (a runtime sets the entry's attributes on the shared inode).
+fn linked_xattrs(target: Option<&Xattrs>, own: Option<Box<Xattrs>>) -> Option<Box<Xattrs>> {
+    let Some(target) = target else {
+        return own;
+    };
+    let mut merged = target.clone();
+    for (name, value) in own.iter().flat_map(|o| o.iter()) {
+        merged.insert(name.to_owned(), value.to_vec());
+    }
+    merged.boxed()
+}
+
 fn count(stats: &mut LayerStats, entry: &TarEntry, marker: Option<&Marker>) {
     stats.entries += 1;
     match (marker, &entry.kind) {
@@ -965,7 +993,33 @@ mod tests {
             gid: 0,
             size: 3,
             mtime: 0,
+            xattrs: None,
         }
+    }
+
+    fn with_xattr(mut entry: TarEntry, name: &str, value: &[u8]) -> TarEntry {
+        let mut x = entry.xattrs.take().map(|b| *b).unwrap_or_default();
+        x.insert(name.to_owned(), value.to_vec());
+        entry.xattrs = x.boxed();
+        entry
+    }
+
+    #[test]
+    fn a_directory_over_a_directory_takes_the_new_attributes_xattrs_included() {
+        let fs = Filesystem::from_entries([
+            vec![with_xattr(e(0, "/d", EntryKind::Dir), "user.old", b"1")],
+            vec![with_xattr(e(0, "/d", EntryKind::Dir), "user.new", b"2")],
+            vec![e(0, "/d", EntryKind::Dir)],
+        ])
+        .unwrap();
+        assert!(fs.get(&p("/d")).unwrap().xattrs.is_none());
+        let fs = Filesystem::from_entries([
+            vec![with_xattr(e(0, "/d", EntryKind::Dir), "user.old", b"1")],
+            vec![with_xattr(e(0, "/d", EntryKind::Dir), "user.new", b"2")],
+        ])
+        .unwrap();
+        let x = fs.get(&p("/d")).unwrap().xattrs.clone().unwrap();
+        assert_eq!(x.names().collect::<Vec<_>>(), ["user.new"]);
     }
 
     #[test]

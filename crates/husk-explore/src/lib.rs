@@ -9,6 +9,8 @@
 //!   whiteouts and opaque directories applied per image-spec `layer.md`, symlinks resolved
 //!   inside the image root only; a single layer's own view for `--layer N`. This is husk's
 //!   one filesystem model: husk-audit's facts are this view plus what file contents showed;
+//! - [`xattr`]: the extended attributes a node keeps (PAX `SCHILY.xattr.*`) and the file
+//!   capabilities of `security.capability`, decoded for display and for husk-audit;
 //! - [`changes`]: what each layer added, modified and removed, and the tree as of any
 //!   layer ([`History`], read one layer at a time on demand);
 //! - [`diff`] (files and config), [`efficiency`](mod@efficiency) (bytes added and wasted per layer),
@@ -39,6 +41,7 @@ pub mod reader;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod whiteout;
+pub mod xattr;
 
 pub use changes::{ChangeKind, History, LayerChanges, PathChange, WastedFile};
 pub use content::copy_content;
@@ -60,3 +63,4 @@ pub use husk_layer::{Device, EntryKind};
 pub use inspect::{Summary, summarize};
 pub use reader::{Limits, TarEntry, TarReader, open_layer};
 pub use whiteout::MarkerKind;
+pub use xattr::{CapError, FileCaps, Xattrs};

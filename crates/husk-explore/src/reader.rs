@@ -7,6 +7,10 @@
 //! (so raw iteration would mis-frame a PAX-sized entry). The format is POSIX.1-2001 ustar +
 //! pax, plus the GNU `L`/`K` long name records that Docker-era layers contain.
 //!
+//! Extended attributes (PAX `SCHILY.xattr.NAME` records) are kept on the entry
+//! ([`crate::xattr::Xattrs`]), within the PAX record limit and Linux's own bounds (names
+//! of 1 to 255 bytes, values up to 64 KiB: a runtime could not set more).
+//!
 //! Limits ([`Limits`]): entries (headers) per layer, bytes of one PAX/long-name record,
 //! decompressed bytes per layer (and per image, paths per view: applied by `fs`); path length comes from [`ImagePath`] (4096 bytes, 255 a
 //! component). Each has a typed error ([`ExploreError::Limit`]) naming the layer.
@@ -20,6 +24,7 @@ use husk_layer::{Device, EntryKind, ImagePath, MAX_PATH_LEN, PathError};
 use husk_oci::{Layer, OciError};
 
 use crate::error::ExploreError;
+use crate::xattr::{MAX_XATTR_NAME, MAX_XATTR_VALUE, PAX_XATTR_PREFIX, Xattrs};
 
 const READ_BUF: usize = 256 * 1024;
 
@@ -77,6 +82,8 @@ pub struct TarEntry {
     /// Bytes of data that follow the header.
     pub size: u64,
     pub mtime: u64,
+    /// Extended attributes (PAX `SCHILY.xattr.*` records), `None` when there are none.
+    pub xattrs: Option<Box<Xattrs>>,
 }
 
 /// Values from extension records (PAX extended header, GNU long name and long link) that
@@ -89,6 +96,7 @@ struct Pax {
     uid: Option<u64>,
     gid: Option<u64>,
     mtime: Option<u64>,
+    xattrs: Xattrs,
     long_name: Option<Vec<u8>>,
     long_link: Option<Vec<u8>>,
 }
@@ -374,6 +382,7 @@ impl<R: Read> TarReader<R> {
             mtime: pax
                 .mtime
                 .unwrap_or_else(|| ustar::MTIME.number(block).unwrap_or(0)),
+            xattrs: std::mem::take(&mut pax.xattrs).boxed(),
         })
     }
 
@@ -596,6 +605,15 @@ fn pax_time(v: &[u8]) -> Result<u64, &'static str> {
     Ok(u64::try_from(secs).unwrap_or(0))
 }
 
+/// The attribute name of a `SCHILY.xattr.NAME` record: what Linux can hold (1 to 255
+/// bytes), UTF-8 (husk shows and re-writes it as text).
+fn pax_xattr_name(name: &[u8]) -> Result<String, &'static str> {
+    if name.is_empty() || name.len() > MAX_XATTR_NAME {
+        return Err("PAX xattr name length");
+    }
+    String::from_utf8(name.to_vec()).map_err(|_| "PAX xattr name that is not UTF-8")
+}
+
 /// Parse PAX records (`LEN KEY=VALUE\n`) into `pax`, refusing what Go's archive/tar
 /// refuses (a parser differential would show files a runtime never unpacks).
 fn parse_pax(mut data: &[u8], pax: &mut Pax) -> Result<(), &'static str> {
@@ -619,7 +637,7 @@ fn parse_pax(mut data: &[u8], pax: &mut Pax) -> Result<(), &'static str> {
             .position(|&c| c == b'=')
             .ok_or("PAX record without =")?;
         let (key, value) = (&record[..eq], &record[eq + 1..]);
-        if key.is_empty() {
+        if key.is_empty() || key.contains(&0) {
             return Err("PAX record key");
         }
         if matches!(key, b"path" | b"linkpath") && value.contains(&0) {
@@ -633,6 +651,15 @@ fn parse_pax(mut data: &[u8], pax: &mut Pax) -> Result<(), &'static str> {
             b"gid" => pax.gid = Some(pax_unsigned(value, "PAX gid")?),
             b"mtime" => pax.mtime = Some(pax_time(value)?),
             k if k.starts_with(b"GNU.sparse.") => return Err("sparse files are not supported"),
+            k if k.starts_with(PAX_XATTR_PREFIX.as_bytes()) => {
+                let name = pax_xattr_name(&k[PAX_XATTR_PREFIX.len()..])?;
+                if value.len() > MAX_XATTR_VALUE {
+                    return Err("PAX xattr value longer than Linux allows (64 KiB)");
+                }
+                pax.xattrs.insert(name, value.to_vec());
+            }
+            // `LIBARCHIVE.xattr.*` (bsdtar's encoded copy of the same attributes) is not
+            // read: Go's archive/tar based runtimes never apply it, so neither does the view.
             _ => {}
         }
     }
@@ -803,6 +830,72 @@ mod tests {
         let tar = with_pax(&[("mtime", "-5.25"), ("size", "+3")], &file, b"abc");
         let e = entries(&tar).unwrap();
         assert_eq!((e[0].mtime, e[0].size), (0, 3));
+    }
+
+    /// One PAX record `LEN KEY=VALUE\n` of raw bytes.
+    fn record(key: &[u8], value: &[u8]) -> Vec<u8> {
+        let rest = key.len() + value.len() + 3;
+        let mut len = rest + 1;
+        while format!("{len}").len() + rest != len {
+            len += 1;
+        }
+        let mut r = format!("{len} ").into_bytes();
+        r.extend_from_slice(key);
+        r.push(b'=');
+        r.extend_from_slice(value);
+        r.push(b'\n');
+        r
+    }
+
+    #[test]
+    fn pax_xattrs_are_kept_with_binary_values_and_bounded_as_linux_bounds_them() {
+        let file = header("f", typeflag::REGULAR, |_| {});
+        let tar = with_pax(
+            &[
+                ("SCHILY.xattr.security.capability", "\u{1}\0\0\u{2}\n="),
+                ("SCHILY.xattr.user.a", "1"),
+                ("SCHILY.xattr.user.a", "2"),
+                ("LIBARCHIVE.xattr.user.b", "Mg=="),
+            ],
+            &file,
+            b"",
+        );
+        let e = entries(&tar).unwrap();
+        let x = e[0].xattrs.as_deref().unwrap();
+        assert_eq!(x.get("security.capability"), Some(&b"\x01\0\0\x02\n="[..]));
+        assert_eq!(x.get("user.a"), Some(&b"2"[..]));
+        assert_eq!(x.len(), 2);
+        let plain = entries(&with_pax(&[("mtime", "1")], &file, b"")).unwrap();
+        assert!(plain[0].xattrs.is_none());
+
+        let long_name = [b'n'; 256];
+        for (key, value, what) in [
+            (&b"SCHILY.xattr."[..], &b"v"[..], "PAX xattr name length"),
+            (
+                &[b"SCHILY.xattr.".as_slice(), &long_name].concat()[..],
+                b"v",
+                "PAX xattr name length",
+            ),
+            (
+                b"SCHILY.xattr.user.\xff",
+                b"v",
+                "PAX xattr name that is not UTF-8",
+            ),
+            (b"SCHILY.xattr.user.a\0b", b"v", "PAX record key"),
+            (b"comment\0", b"v", "PAX record key"),
+        ] {
+            let mut pax = Pax::default();
+            assert_eq!(parse_pax(&record(key, value), &mut pax).err(), Some(what));
+        }
+        let mut pax = Pax::default();
+        let big = vec![0u8; MAX_XATTR_VALUE + 1];
+        assert!(parse_pax(&record(b"SCHILY.xattr.user.big", &big), &mut pax).is_err());
+        let fits = vec![0u8; MAX_XATTR_VALUE];
+        parse_pax(&record(b"SCHILY.xattr.user.big", &fits), &mut pax).unwrap();
+        assert_eq!(
+            pax.xattrs.get("user.big").map(<[u8]>::len),
+            Some(MAX_XATTR_VALUE)
+        );
     }
 
     #[test]

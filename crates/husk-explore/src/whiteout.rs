@@ -100,6 +100,7 @@ mod tests {
             gid: 0,
             size: 0,
             mtime: 0,
+            xattrs: None,
         }
     }
 

@@ -856,3 +856,214 @@ fn export_tar_is_the_flattened_view() {
         ]
     );
 }
+
+// ---------- extended attributes and file capabilities ----------
+
+/// A layer of regular files (name, content, PAX records before it) and hard links
+/// (name, `=>target`, records), written with the `tar` crate as docker writes them.
+type PaxEntry<'a> = (&'a str, &'a str, &'a [(&'a str, &'a [u8])]);
+
+fn pax_layer(entries: &[PaxEntry]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data, records) in entries {
+        b.append_pax_extensions(records.iter().copied()).unwrap();
+        let mut h = tar::Header::new_ustar();
+        h.set_mode(0o755);
+        if let Some(target) = data.strip_prefix("=>") {
+            h.set_entry_type(tar::EntryType::Link);
+            h.set_size(0);
+            b.append_link(&mut h, name, target).unwrap();
+        } else {
+            h.set_size(data.len() as u64);
+            h.set_cksum();
+            b.append_data(&mut h, name, data.as_bytes()).unwrap();
+        }
+    }
+    b.into_inner().unwrap()
+}
+
+fn caps_of(fs: &Filesystem, path: &str) -> Option<String> {
+    fs.get(&p(path))
+        .unwrap()
+        .capabilities()
+        .map(|c| xattr::describe_caps(&c))
+}
+
+const CAP: &str = "SCHILY.xattr.security.capability";
+
+#[test]
+fn pax_xattrs_reach_the_node_and_hard_links_share_them() {
+    let raw = FileCaps::of(&["cap_net_raw"], false).encode();
+    let setuid = FileCaps::of(&["cap_setuid"], false).encode();
+    let l0 = pax_layer(&[
+        (
+            "bin/ping",
+            "P",
+            &[
+                (CAP, &raw),
+                ("SCHILY.xattr.user.note", b"a\0b\nc"),
+                // bsdtar's copy of an attribute: runtimes never apply it.
+                ("LIBARCHIVE.xattr.user.other", b"dmFsdWU="),
+            ],
+        ),
+        ("bin/plain", "x", &[]),
+        ("bin/ping2", "=>bin/ping", &[]),
+        ("bin/ping3", "=>bin/ping", &[(CAP, &setuid)]),
+        ("bin/later", "x", &[(CAP, &setuid)]),
+    ]);
+    // A later layer writes /bin/later again, without attributes: they go with it.
+    let l1 = pax_layer(&[("bin/later", "y", &[])]);
+    let fs = view(&image(vec![l0, l1])).unwrap();
+    let ping = fs.get(&p("/bin/ping")).unwrap();
+    let x = ping.xattrs.as_deref().unwrap();
+    assert_eq!(
+        x.names().collect::<Vec<_>>(),
+        ["security.capability", "user.note"]
+    );
+    assert_eq!(x.get("user.note"), Some(&b"a\0b\nc"[..]));
+    assert_eq!(caps_of(&fs, "/bin/ping").as_deref(), Some("cap_net_raw+ep"));
+    assert!(fs.get(&p("/bin/plain")).unwrap().xattrs.is_none());
+    assert_eq!(
+        caps_of(&fs, "/bin/ping2").as_deref(),
+        Some("cap_net_raw+ep")
+    );
+    // The link entry's own attribute wins, the others are the file's.
+    assert_eq!(caps_of(&fs, "/bin/ping3").as_deref(), Some("cap_setuid+ep"));
+    assert!(
+        fs.get(&p("/bin/ping3"))
+            .unwrap()
+            .xattrs
+            .as_ref()
+            .unwrap()
+            .get("user.note")
+            .is_some()
+    );
+    assert!(fs.get(&p("/bin/later")).unwrap().xattrs.is_none());
+}
+
+#[test]
+fn hostile_xattr_records_are_refused_or_reported_malformed() {
+    let long = format!("SCHILY.xattr.user.{}", "n".repeat(251));
+    let big = vec![7u8; 64 * 1024 + 1];
+    for records in [
+        vec![("SCHILY.xattr.", &b"v"[..])],
+        vec![(long.as_str(), &b"v"[..])],
+        vec![("SCHILY.xattr.user.big", &big[..])],
+    ] {
+        let l = pax_layer(&[("f", "x", &records)]);
+        let err = view(&image(vec![l])).unwrap_err();
+        assert!(
+            matches!(err, ExploreError::BadHeader { .. }),
+            "{records:?}: {err}"
+        );
+    }
+    // A blob the kernel would refuse is kept and shown as malformed.
+    let l = pax_layer(&[("f", "x", &[(CAP, &[1, 0, 0, 2, 0])])]);
+    let fs = view(&image(vec![l])).unwrap();
+    assert_eq!(
+        caps_of(&fs, "/f").as_deref(),
+        Some("malformed security.capability (revision 2 is 20 bytes, this one is 5)")
+    );
+}
+
+#[test]
+fn diff_sees_a_capability_on_an_otherwise_identical_file() {
+    let caps = FileCaps::of(&["cap_setuid"], false).encode();
+    let a = image(vec![pax_layer(&[
+        ("bin/tool", "T", &[]),
+        ("bin/x", "X", &[("SCHILY.xattr.user.k", b"1")]),
+    ])]);
+    let b = image(vec![pax_layer(&[
+        ("bin/tool", "T", &[(CAP, &caps)]),
+        ("bin/x", "X", &[("SCHILY.xattr.user.k", b"2")]),
+    ])]);
+    let hash = ViewOptions {
+        hash: true,
+        ..ViewOptions::default()
+    };
+    let d = diff_files(&view_with(&a, hash).unwrap(), &view_with(&b, hash).unwrap());
+    assert_eq!(
+        d,
+        [
+            PathDiff::Changed {
+                path: "/bin/tool".into(),
+                changes: vec![Change::Capabilities {
+                    old: "none".into(),
+                    new: "cap_setuid+ep".into()
+                }],
+            },
+            PathDiff::Changed {
+                path: "/bin/x".into(),
+                changes: vec![Change::Xattrs {
+                    old: "user.k=0x31".into(),
+                    new: "user.k=0x32".into()
+                }],
+            },
+        ]
+    );
+}
+
+#[test]
+fn export_tar_writes_xattrs_back_as_pax_records() {
+    let caps = FileCaps {
+        rootid: Some(1000),
+        ..FileCaps::of(&["cap_net_bind_service"], false)
+    }
+    .encode();
+    let l0 = pax_layer(&[
+        (
+            "bin/srv",
+            "S",
+            &[(CAP, &caps), ("SCHILY.xattr.user.k", b"\0v")],
+        ),
+        ("bin/srv2", "=>bin/srv", &[]),
+        ("bin/plain", "p", &[]),
+    ]);
+    let img = image(vec![l0]);
+    let fs = view(&img).unwrap();
+    let mut out = Vec::new();
+    export_tar(
+        &layers_of(&img).unwrap(),
+        &fs,
+        &ImagePath::root(),
+        &mut out,
+        Path::new("t"),
+        Limits::default(),
+        false,
+    )
+    .unwrap();
+    // Read back by husk's own reader and by the tar crate.
+    let again = view(&image(vec![out.clone()])).unwrap();
+    for path in ["/bin/srv", "/bin/srv2", "/bin/plain"] {
+        assert_eq!(
+            again.get(&p(path)).unwrap().xattrs,
+            fs.get(&p(path)).unwrap().xattrs,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        caps_of(&again, "/bin/srv").as_deref(),
+        Some("cap_net_bind_service+ep [rootid=1000]")
+    );
+    let mut a = tar::Archive::new(&out[..]);
+    let mut seen = Vec::new();
+    for e in a.entries().unwrap() {
+        let mut e = e.unwrap();
+        let name = e.path().unwrap().display().to_string();
+        if let Some(ext) = e.pax_extensions().unwrap() {
+            for r in ext {
+                let r = r.unwrap();
+                seen.push(format!("{name} {}", r.key().unwrap()));
+            }
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            "bin/srv SCHILY.xattr.security.capability",
+            "bin/srv SCHILY.xattr.user.k",
+            "bin/srv2 SCHILY.xattr.security.capability",
+            "bin/srv2 SCHILY.xattr.user.k",
+        ]
+    );
+}

@@ -1,6 +1,6 @@
 //! `husk diff IMAGE_A IMAGE_B`: files added, removed and changed (kind, size, mode, owner,
-//! link, content digest) and config settings that differ. Exit 1 when anything differs,
-//! as diff(1) does.
+//! link, content digest, file capabilities and other extended attributes) and config
+//! settings that differ. Exit 1 when anything differs, as diff(1) does.
 
 use std::io::Write;
 
@@ -29,6 +29,8 @@ fn describe(c: &Change) -> String {
         Change::Owner { old, new } => format!("owner {old} -> {new}"),
         Change::Link { old, new } => format!("link {} -> {}", escape(old), escape(new)),
         Change::Content { old, new } => format!("content {old} -> {new}"),
+        Change::Capabilities { old, new } => format!("capabilities {old} -> {new}"),
+        Change::Xattrs { old, new } => format!("xattrs {} -> {}", escape(old), escape(new)),
     }
 }
 
