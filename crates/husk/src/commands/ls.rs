@@ -1,9 +1,11 @@
 //! `husk ls IMAGE [PATH] [-l] [-R] [--layer N]`: list the merged filesystem (or one layer's
 //! own entries). `-R` prints full paths of everything below PATH, one per line.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use anyhow::Result;
+use husk_explore::xattr::{describe_caps, hex_value};
 use husk_explore::{EntryKind, Node, escape};
 use husk_layer::ImagePath;
 use serde::Serialize;
@@ -24,9 +26,15 @@ struct JsonEntry<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     link: Option<String>,
     layer: usize,
+    /// File capabilities as `getcap` prints them (or why they are malformed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capabilities: Option<String>,
+    /// Every extended attribute, value as `getfattr -e hex` prints it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    xattrs: Option<BTreeMap<&'a str, String>>,
 }
 
-fn json_entry<'a>(path: &'a str, n: &Node) -> JsonEntry<'a> {
+fn json_entry<'a>(path: &'a str, n: &'a Node) -> JsonEntry<'a> {
     JsonEntry {
         path,
         kind: n.noun(),
@@ -40,6 +48,11 @@ fn json_entry<'a>(path: &'a str, n: &Node) -> JsonEntry<'a> {
             _ => None,
         },
         layer: n.layer,
+        capabilities: n.capabilities().map(|c| describe_caps(&c)),
+        xattrs: n
+            .xattrs
+            .as_ref()
+            .map(|x| x.iter().map(|(k, v)| (k, hex_value(v))).collect()),
     }
 }
 

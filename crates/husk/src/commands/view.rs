@@ -2,6 +2,7 @@
 //! and its layers, build the merged view, and render one entry the way `ls -l` does.
 
 use anyhow::{Context, Result};
+use husk_explore::xattr::{CAPABILITY_XATTR, describe_caps};
 use husk_explore::{EntryKind, Filesystem, Limits, Node, ViewOptions, escape};
 use husk_layer::ImagePath;
 use husk_oci::{Image, ImageLayer};
@@ -72,20 +73,41 @@ pub fn link_suffix(node: &Node) -> String {
     }
 }
 
-/// One `ls -l` line: mode, owner, size, layer, path.
+/// ` caps=...` (as `getcap` prints them) and ` xattrs=NAME,...` (the other extended
+/// attributes, escaped) for a node that has them; `` for the many that have none.
+pub fn xattr_suffix(node: &Node) -> String {
+    let Some(x) = &node.xattrs else {
+        return String::new();
+    };
+    let mut s = String::new();
+    if let Some(caps) = node.capabilities() {
+        s.push_str(" caps=");
+        s.push_str(&describe_caps(&caps));
+    }
+    let others: Vec<&str> = x.names().filter(|n| *n != CAPABILITY_XATTR).collect();
+    if !others.is_empty() {
+        s.push_str(" xattrs=");
+        s.push_str(&escape(&others.join(",")));
+    }
+    s
+}
+
+/// One `ls -l` line: mode, owner, size, layer, path, and the file capabilities and other
+/// extended attributes when there are any.
 pub fn long_line(path: &str, node: &Node) -> String {
     let size = match node.device {
         Some(d) if node.kind.is_device() => format!("{},{}", d.major, d.minor),
         _ => node.size.to_string(),
     };
     format!(
-        "{} {:>5}:{:<5} {:>10} L{:<2} {}{}",
+        "{} {:>5}:{:<5} {:>10} L{:<2} {}{}{}",
         node.mode_string(),
         node.uid,
         node.gid,
         size,
         node.layer,
         escape(path),
-        link_suffix(node)
+        link_suffix(node),
+        xattr_suffix(node)
     )
 }
