@@ -32,6 +32,7 @@ pub static RULES: &[&dyn Rule] = &[
     &i::WorkdirUnusable,
     &i::TzWithoutZoneinfo,
     &i::NoPackageMetadata,
+    &i::FileCapabilities,
     &d::UnknownInstruction,
     &d::RootUser,
     &d::FromLatest,

@@ -353,6 +353,20 @@ impl<'a> Emit<'a> {
         );
     }
 
+    /// A finding about a path with a severity other than the rule's.
+    pub fn path_severity(
+        &mut self,
+        path: impl AsRef<str>,
+        layer: Option<usize>,
+        severity: Severity,
+        message: impl Into<String>,
+    ) {
+        self.path(path, layer, message);
+        if let Some(f) = self.findings.last_mut() {
+            f.severity = severity;
+        }
+    }
+
     /// A finding at a Dockerfile position.
     pub fn at(&mut self, span: Span, message: impl Into<String>) {
         let file = self.dockerfile.unwrap_or("Dockerfile").to_owned();

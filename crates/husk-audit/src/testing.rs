@@ -118,6 +118,17 @@ impl Fake {
         self
     }
 
+    /// Set an extended attribute on an existing entry (as a PAX `SCHILY.xattr.NAME`
+    /// record would).
+    #[must_use]
+    pub fn xattr(mut self, path: &str, name: &str, value: &[u8]) -> Fake {
+        let (e, _) = self.entries.get_mut(path).expect("entry exists");
+        let mut x = e.xattrs.take().map(|b| *b).unwrap_or_default();
+        x.insert(name.to_owned(), value.to_vec());
+        e.xattrs = x.boxed();
+        self
+    }
+
     /// Declare that the ELF file at `path` needs `versions` from `file` (DT_VERNEED).
     #[must_use]
     pub fn needs(mut self, path: &str, file: &str, versions: &[&str]) -> Fake {
