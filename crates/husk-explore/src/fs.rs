@@ -11,7 +11,8 @@
 //! Memory is one [`Node`] per visible path: content is never held, only a [`Locator`]
 //! (layer, entry ordinal), so `cat`/`extract` stream the layer again to fetch it. Paths are
 //! untrusted, so the view has a budget ([`Limits::max_nodes`], [`Limits::max_path_bytes`]:
-//! a deep path costs one node per ancestor) and the work per entry is linear in its path's
+//! a deep path costs one node per ancestor; [`Limits::max_xattr_bytes`] for the extended
+//! attributes nodes keep) and the work per entry is linear in its path's
 //! length: the deepest existing ancestor is found by a binary search over the path's
 //! prefixes (every node's ancestors exist, so presence is monotone), never by re-walking
 //! them. Identical layers (same digest) listed more than once are read once, and the sum of
@@ -235,6 +236,8 @@ pub struct Filesystem {
     limits: Limits,
     /// Sum of the lengths of every path in `nodes`.
     path_bytes: u64,
+    /// Sum of the extended attribute bytes (names and values) of every node.
+    xattr_bytes: u64,
     /// While a layer is applied for [`crate::changes::History`]: each path the layer
     /// touched, with its node before the layer's first touch (`None`: it did not exist).
     journal: Option<Journal>,
@@ -353,6 +356,7 @@ impl Filesystem {
             single_layer: None,
             limits: Limits::default(),
             path_bytes: 1,
+            xattr_bytes: 0,
             journal: None,
         }
     }
@@ -377,8 +381,10 @@ impl Filesystem {
         let key = Key(path.clone());
         match node {
             Some(n) => {
-                if self.nodes.insert(key, n).is_none() {
-                    self.path_bytes += path.as_str().len() as u64;
+                self.xattr_bytes += xattr_bytes(&n);
+                match self.nodes.insert(key, n) {
+                    None => self.path_bytes += path.as_str().len() as u64,
+                    Some(old) => self.xattr_bytes -= xattr_bytes(&old),
                 }
             }
             None => self.take(&key),
@@ -389,12 +395,14 @@ impl Filesystem {
     /// layers (the tree as of a lower layer, built by [`crate::changes::History`]).
     pub(crate) fn with_nodes(&self, nodes: BTreeMap<Key, Node>, layers: usize) -> Filesystem {
         let path_bytes = nodes.keys().map(|k| k.0.as_str().len() as u64).sum();
+        let xattr_bytes = nodes.values().map(xattr_bytes).sum();
         Filesystem {
             nodes,
             layers: self.layers.iter().take(layers).cloned().collect(),
             single_layer: None,
             limits: self.limits,
             path_bytes,
+            xattr_bytes,
             journal: None,
         }
     }
@@ -404,11 +412,20 @@ impl Filesystem {
         let len = path.as_str().len() as u64;
         let key = Key(path);
         self.note(&key);
+        let over = |what, limit| ExploreError::Limit { layer, what, limit };
+        let old = self.nodes.get(&key).map_or(0, xattr_bytes);
+        let xattrs = (self.xattr_bytes - old).saturating_add(xattr_bytes(&node));
+        if xattrs > self.limits.max_xattr_bytes {
+            return Err(over(
+                "bytes of extended attributes in the view",
+                self.limits.max_xattr_bytes,
+            ));
+        }
         if let Some(existing) = self.nodes.get_mut(&key) {
             *existing = node;
+            self.xattr_bytes = xattrs;
             return Ok(());
         }
-        let over = |what, limit| ExploreError::Limit { layer, what, limit };
         if self.nodes.len() as u64 >= self.limits.max_nodes {
             return Err(over("number of paths in the view", self.limits.max_nodes));
         }
@@ -420,6 +437,7 @@ impl Filesystem {
             ));
         }
         self.path_bytes = bytes;
+        self.xattr_bytes = xattrs;
         self.nodes.insert(key, node);
         Ok(())
     }
@@ -427,8 +445,9 @@ impl Filesystem {
     /// Remove the node at exactly `key`.
     fn take(&mut self, key: &Key) {
         self.note(key);
-        if self.nodes.remove(key).is_some() {
+        if let Some(old) = self.nodes.remove(key) {
             self.path_bytes -= key.0.as_str().len() as u64;
+            self.xattr_bytes -= xattr_bytes(&old);
         }
     }
 
@@ -920,6 +939,11 @@ impl Staged {
     }
 }
 
+/// What a node's extended attributes cost in the view's budget.
+fn xattr_bytes(node: &Node) -> u64 {
+    node.xattrs.as_ref().map_or(0, |x| x.bytes())
+}
+
 /// The attributes of a hard link: those of the file it names, with the link entry's own
 /// set over them (a runtime sets the entry's attributes on the shared inode).
 fn linked_xattrs(target: Option<&Xattrs>, own: Option<Box<Xattrs>>) -> Option<Box<Xattrs>> {
@@ -1246,6 +1270,60 @@ mod tests {
             ),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn extended_attributes_have_a_budget_whose_total_stays_exact() {
+        let value = vec![0u8; 1000];
+        let layer = |n: usize, name: &str| -> Vec<TarEntry> {
+            (0..n)
+                .map(|i| {
+                    with_xattr(
+                        e(i as u64, &format!("/f{i}"), EntryKind::File),
+                        name,
+                        &value,
+                    )
+                })
+                .collect()
+        };
+        let apply = |fs: &mut Filesystem, index: usize, entries: Vec<TarEntry>| {
+            let mut staged = Staged::new(index);
+            for entry in entries {
+                let marker = classify(&entry, index).unwrap();
+                staged.push(entry, marker, None);
+            }
+            fs.apply_staged(staged)
+        };
+        let exact = |fs: &Filesystem| {
+            let sum: u64 = fs.nodes.values().map(xattr_bytes).sum();
+            assert_eq!(sum, fs.xattr_bytes, "the running total is exact");
+        };
+        let mut fs = Filesystem::empty();
+        fs.limits.max_xattr_bytes = 10_000;
+        // 9 files of 1006 bytes each fit; replacing them (same names) does not add up.
+        apply(&mut fs, 0, layer(9, "user.a")).unwrap();
+        apply(&mut fs, 1, layer(9, "user.b")).unwrap();
+        exact(&fs);
+        assert_eq!(fs.xattr_bytes, 9 * 1006);
+        // A whiteout gives its attributes back.
+        let mut wh = e(0, "/.wh.f0", EntryKind::File);
+        wh.size = 0;
+        apply(&mut fs, 2, vec![wh]).unwrap();
+        exact(&fs);
+        assert_eq!(fs.xattr_bytes, 8 * 1006);
+        let err = apply(&mut fs, 3, layer(11, "user.c")).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ExploreError::Limit {
+                    what: "bytes of extended attributes in the view",
+                    limit: 10_000,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        exact(&fs);
     }
 
     #[test]

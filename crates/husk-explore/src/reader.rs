@@ -45,11 +45,14 @@ pub struct Limits {
     /// Bytes of all the paths in a merged view together (a path of depth `d` costs its
     /// `d` ancestors' lengths too).
     pub max_path_bytes: u64,
+    /// Bytes of extended attributes (names and values) in one layer, and in a merged view.
+    pub max_xattr_bytes: u64,
 }
 
 impl Default for Limits {
     /// 2 million headers, 1 MiB per extended header, 64 GiB per layer, 128 GiB per image,
-    /// 4 million paths and 256 MiB of path names per view.
+    /// 4 million paths and 256 MiB of path names per view, 64 MiB of extended attributes
+    /// per layer and per view.
     fn default() -> Self {
         Limits {
             max_entries: 2_000_000,
@@ -58,6 +61,7 @@ impl Default for Limits {
             max_image_bytes: 128 << 30,
             max_nodes: 4_000_000,
             max_path_bytes: 256 << 20,
+            max_xattr_bytes: 64 << 20,
         }
     }
 }
@@ -111,6 +115,8 @@ pub struct TarReader<R> {
     remaining: u64,
     padding: u64,
     total: u64,
+    /// Bytes of extended attributes read so far.
+    xattr_bytes: u64,
     ended: bool,
     scratch: Vec<u8>,
 }
@@ -151,6 +157,7 @@ impl<R: Read> TarReader<R> {
             remaining: 0,
             padding: 0,
             total: 0,
+            xattr_bytes: 0,
             ended: false,
             scratch: Vec::new(),
         }
@@ -270,6 +277,16 @@ impl<R: Read> TarReader<R> {
                 continue;
             }
             let mut entry = self.entry_from(&block, header_size, pax)?;
+            if let Some(x) = &entry.xattrs {
+                self.xattr_bytes = self.xattr_bytes.saturating_add(x.bytes());
+                if self.xattr_bytes > self.limits.max_xattr_bytes {
+                    return Err(ExploreError::Limit {
+                        layer: self.layer,
+                        what: "bytes of extended attributes in the layer",
+                        limit: self.limits.max_xattr_bytes,
+                    });
+                }
+            }
             if header_only(block[ustar::TYPEFLAG.offset]) {
                 // Go's archive/tar reads no data after these, whatever the size says.
                 entry.size = 0;

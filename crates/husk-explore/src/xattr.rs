@@ -59,6 +59,12 @@ impl Xattrs {
         self.0.iter().map(|(n, _)| n.as_str())
     }
 
+    /// Bytes of all the names and values (what the view's budget counts).
+    #[must_use]
+    pub fn bytes(&self) -> u64 {
+        self.0.iter().map(|(n, v)| (n.len() + v.len()) as u64).sum()
+    }
+
     #[must_use]
     pub fn len(&self) -> usize {
         self.0.len()

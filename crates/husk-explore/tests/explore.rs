@@ -957,6 +957,36 @@ fn hostile_xattr_records_are_refused_or_reported_malformed() {
             "{records:?}: {err}"
         );
     }
+    // Many attributes within the record limit still meet the layer's budget.
+    let value = vec![1u8; 4000];
+    let many: Vec<(&str, &[u8])> = vec![("SCHILY.xattr.user.v", &value[..])];
+    let entries: Vec<String> = (0..10).map(|i| format!("f{i}")).collect();
+    let layer: Vec<PaxEntry> = entries
+        .iter()
+        .map(|n| (n.as_str(), "x", &many[..]))
+        .collect();
+    let err = view_with(
+        &image(vec![pax_layer(&layer)]),
+        ViewOptions {
+            limits: Limits {
+                max_xattr_bytes: 20_000,
+                ..Limits::default()
+            },
+            hash: false,
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ExploreError::Limit {
+                what: "bytes of extended attributes in the layer",
+                limit: 20_000,
+                ..
+            }
+        ),
+        "{err}"
+    );
     // A blob the kernel would refuse is kept and shown as malformed.
     let l = pax_layer(&[("f", "x", &[(CAP, &[1, 0, 0, 2, 0])])]);
     let fs = view(&image(vec![l])).unwrap();

@@ -401,6 +401,9 @@ pub struct LimitArgs {
     /// Most bytes of all path names in the merged view [default: 268435456].
     #[arg(long, value_name = "BYTES", help_heading = "Limits")]
     pub max_path_bytes: Option<u64>,
+    /// Most bytes of extended attributes (names and values) in one layer and in the merged view [default: 67108864].
+    #[arg(long, value_name = "BYTES", help_heading = "Limits")]
+    pub max_xattr_bytes: Option<u64>,
 }
 
 #[derive(Args, Debug)]

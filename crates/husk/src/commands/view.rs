@@ -21,6 +21,7 @@ impl LimitArgs {
             max_image_bytes: self.max_image_bytes.unwrap_or(d.max_image_bytes),
             max_nodes: self.max_paths.unwrap_or(d.max_nodes),
             max_path_bytes: self.max_path_bytes.unwrap_or(d.max_path_bytes),
+            max_xattr_bytes: self.max_xattr_bytes.unwrap_or(d.max_xattr_bytes),
         }
     }
 }
