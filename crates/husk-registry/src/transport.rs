@@ -347,33 +347,12 @@ impl Transport {
         req: &Req<'_>,
         leg: &Leg,
     ) -> Result<Result<Response, Failure>, RegistryError> {
-        let mut headers = HeaderMap::new();
-        for (name, value) in &req.headers {
-            let v =
-                HeaderValue::from_str(value).map_err(|_| RegistryError::UnsupportedDocument {
-                    what: format!(
-                        "{value:?} (for the {name} header of {} {})",
-                        leg.method,
-                        crate::idle::shown_url(&leg.url)
-                    ),
-                    reason: "it is not a valid HTTP header value".into(),
-                })?;
-            headers.append(*name, v);
-        }
         let auth = if leg.send_auth {
             self.current_auth()
         } else {
             None
         };
-        if let Some(a) = &auth {
-            let mut v =
-                HeaderValue::from_str(a.expose()).map_err(|_| RegistryError::BadChallenge {
-                    registry: self.registry.clone(),
-                    reason: "the token is not a valid header value".into(),
-                })?;
-            v.set_sensitive(true);
-            headers.insert(AUTHORIZATION, v);
-        }
+        let headers = self.request_headers(req, leg, auth.as_ref())?;
         let body = match req.body {
             Some(make) if leg.method != Method::GET && leg.method != Method::HEAD => Some(make()?),
             _ => None,
@@ -408,7 +387,45 @@ impl Transport {
                     }
                 }),
         };
-        match &sent {
+        self.log_answer(leg, &sent);
+        Ok(sent)
+    }
+
+    /// `req`'s headers, and `auth` as a sensitive `Authorization`.
+    fn request_headers(
+        &self,
+        req: &Req<'_>,
+        leg: &Leg,
+        auth: Option<&Secret>,
+    ) -> Result<HeaderMap, RegistryError> {
+        let mut headers = HeaderMap::new();
+        for (name, value) in &req.headers {
+            let v =
+                HeaderValue::from_str(value).map_err(|_| RegistryError::UnsupportedDocument {
+                    what: format!(
+                        "{value:?} (for the {name} header of {} {})",
+                        leg.method,
+                        crate::idle::shown_url(&leg.url)
+                    ),
+                    reason: "it is not a valid HTTP header value".into(),
+                })?;
+            headers.append(*name, v);
+        }
+        if let Some(a) = auth {
+            let mut v =
+                HeaderValue::from_str(a.expose()).map_err(|_| RegistryError::BadChallenge {
+                    registry: self.registry.clone(),
+                    reason: "the token is not a valid header value".into(),
+                })?;
+            v.set_sensitive(true);
+            headers.insert(AUTHORIZATION, v);
+        }
+        Ok(headers)
+    }
+
+    /// `-v`: the answer of one attempt.
+    fn log_answer(&self, leg: &Leg, sent: &Result<Response, Failure>) {
+        match sent {
             Ok(r) => self.log(1, || {
                 format!("< {} {} {}", r.status().as_u16(), leg.method, leg.url)
             }),
@@ -422,7 +439,6 @@ impl Transport {
                 )
             }),
         }
-        Ok(sent)
     }
 
     fn current_auth(&self) -> Option<Secret> {
