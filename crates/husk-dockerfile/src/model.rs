@@ -232,6 +232,38 @@ impl Dockerfile {
         out
     }
 
+    /// The stage that stage `index` is built on, when that is an earlier stage: the step
+    /// [`Dockerfile::ancestry`] takes.
+    #[must_use]
+    pub fn parent(&self, index: usize) -> Option<usize> {
+        let s = self.stages.get(index)?;
+        match s.base {
+            BaseImage::Stage { index: p } if p < s.index => Some(p),
+            _ => None,
+        }
+    }
+
+    /// A fact of every stage that follows its ancestry, in one pass over the stages: per
+    /// stage in order, `f(stage, the fact of the stage it is built on)` (`None` for a
+    /// stage built on an image or scratch). Each stage is seen once, so a fact of the
+    /// whole ancestry (the SHELL in force, an ENV set anywhere up the chain) costs the
+    /// stages' length, not a walk of [`Dockerfile::ancestry`] per stage: a chain of
+    /// thousands of stages stays linear.
+    pub fn along_ancestry<'a, T>(
+        &'a self,
+        mut f: impl FnMut(&'a Stage, Option<&T>) -> T,
+    ) -> Vec<T> {
+        let mut out: Vec<T> = Vec::with_capacity(self.stages.len());
+        for (i, s) in self.stages.iter().enumerate() {
+            // A parsed file's stage `i` has index `i`, so its parent's fact is already
+            // there; a hand-edited stage list that points forward gets `None`.
+            let base = self.parent(i).and_then(|p| out.get(p));
+            let fact = f(s, base);
+            out.push(fact);
+        }
+        out
+    }
+
     /// The text as written (unknown instructions included).
     #[must_use]
     pub fn source(&self) -> &str {

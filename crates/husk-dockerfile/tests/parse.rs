@@ -146,6 +146,27 @@ fn stage_inheritance() {
     assert_eq!(chain, vec![2, 1, 0]);
 }
 
+/// `along_ancestry` sees each stage once, with the fact of the stage it is built on: here
+/// the length of each stage's ancestry, as `ancestry` walks it.
+#[test]
+fn facts_along_ancestry() {
+    let df = parse("FROM alpine AS a\nFROM a AS b\nFROM scratch AS c\nFROM b\nFROM c\n").unwrap();
+    let mut calls = 0;
+    let depth = df.along_ancestry(|_, base: Option<&usize>| {
+        calls += 1;
+        base.map_or(1, |d| d + 1)
+    });
+    assert_eq!(calls, 5);
+    assert_eq!(depth, vec![1, 2, 1, 3, 2]);
+    for (i, d) in depth.iter().enumerate() {
+        assert_eq!(df.ancestry(i).len(), *d);
+    }
+    assert_eq!(
+        (0..5).map(|i| df.parent(i)).collect::<Vec<_>>(),
+        vec![None, Some(0), None, Some(1), Some(2)]
+    );
+}
+
 /// Thousands of stages, each built on the previous one by a mixed-case name and copying
 /// from a stage named far back: every lookup is a hash probe, so this stays linear (the
 /// old per-comparison lower-casing scan did ~n²/2 = 200 million allocations here).

@@ -24,7 +24,7 @@ use serde::Serialize;
 
 pub use script::Script;
 
-use crate::model::{Dockerfile, Instruction, Kind};
+use crate::model::{Dockerfile, Instruction, Kind, Stage};
 
 /// Scripts larger than this are not parsed.
 pub const MAX_SCRIPT_BYTES: usize = 256 * 1024;
@@ -462,35 +462,163 @@ impl Dockerfile {
     /// The RUN instructions of stage `index`, each with the shell it runs under (the last
     /// `SHELL` of the stage or the stages it is built on, else `/bin/sh -c`; an exec-form
     /// `["bash", "-c", ..]` or a heredoc's `#!` line picks its own).
+    ///
+    /// One stage's cost is its ancestry; for every stage, [`Dockerfile::all_runs`] costs
+    /// the file once.
     #[must_use]
     pub fn runs(&self, index: usize) -> Vec<Run<'_>> {
-        let mut out = Vec::new();
-        let mut shell = Shell::default_linux();
-        for stage in self.ancestry(index).into_iter().rev() {
-            for i in &stage.instructions {
-                match &i.kind {
-                    Kind::Shell { shell: argv } => shell = Shell::new(argv.clone()),
-                    Kind::Run {
-                        flags,
-                        command,
-                        script,
-                    } if stage.index == index => out.push(Run {
-                        instruction: i,
-                        flags,
-                        script: script.as_ref(),
-                        exec: match command {
-                            crate::Command::Exec(v) if script.is_none() => Some(v),
-                            _ => None,
-                        },
-                        shell: script
-                            .as_ref()
-                            .and_then(|s| s.shell.clone())
-                            .map_or_else(|| shell.clone(), Shell::new),
-                    }),
-                    _ => {}
-                }
-            }
-        }
+        let Some(stage) = self.stages.get(index) else {
+            return Vec::new();
+        };
+        // The SHELL in force where the stage starts: the last one of the nearest stage it
+        // is built on that has one.
+        let start = self
+            .ancestry(index)
+            .into_iter()
+            .skip(1)
+            .find_map(last_shell);
+        stage_runs(stage, start).0
+    }
+
+    /// The RUN instructions of every stage, by stage index, as [`Dockerfile::runs`] gives
+    /// them, in one pass: each stage starts with the SHELL its base stage ended with, so a
+    /// chain of thousands of stages is read once, not once per stage.
+    #[must_use]
+    pub fn all_runs(&self) -> Vec<Vec<Run<'_>>> {
+        let mut out = Vec::with_capacity(self.stages.len());
+        self.along_ancestry(|stage, base: Option<&Option<&[String]>>| {
+            let (runs, end) = stage_runs(stage, base.copied().flatten());
+            out.push(runs);
+            end
+        });
         out
+    }
+}
+
+/// The argv of the last `SHELL` of `stage`.
+fn last_shell(stage: &Stage) -> Option<&[String]> {
+    count_stage_scan();
+    stage.instructions.iter().rev().find_map(|i| match &i.kind {
+        Kind::Shell { shell } => Some(shell.as_slice()),
+        _ => None,
+    })
+}
+
+/// The RUNs of `stage` when it starts under the SHELL `start` (`None`: `/bin/sh -c`),
+/// and the SHELL in force at its end.
+fn stage_runs<'a>(
+    stage: &'a Stage,
+    start: Option<&'a [String]>,
+) -> (Vec<Run<'a>>, Option<&'a [String]>) {
+    count_stage_scan();
+    let mut out = Vec::new();
+    let mut end = start;
+    let mut shell = start.map_or_else(Shell::default_linux, |argv| Shell::new(argv.to_vec()));
+    for i in &stage.instructions {
+        match &i.kind {
+            Kind::Shell { shell: argv } => {
+                shell = Shell::new(argv.clone());
+                end = Some(argv);
+            }
+            Kind::Run {
+                flags,
+                command,
+                script,
+            } => out.push(Run {
+                instruction: i,
+                flags,
+                script: script.as_ref(),
+                exec: match command {
+                    crate::Command::Exec(v) if script.is_none() => Some(v),
+                    _ => None,
+                },
+                shell: script
+                    .as_ref()
+                    .and_then(|s| s.shell.clone())
+                    .map_or_else(|| shell.clone(), Shell::new),
+            }),
+            _ => {}
+        }
+    }
+    (out, end)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Stages whose instructions [`Dockerfile::runs`] and [`Dockerfile::all_runs`] read,
+    /// for the tests that count work.
+    static STAGE_SCANS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+#[cfg(test)]
+fn count_stage_scan() {
+    STAGE_SCANS.with(|c| c.set(c.get() + 1));
+}
+
+#[cfg(not(test))]
+fn count_stage_scan() {}
+
+#[cfg(test)]
+mod tests {
+    use super::STAGE_SCANS;
+    use crate::parse;
+
+    fn scans<T>(f: impl FnOnce() -> T) -> (T, usize) {
+        STAGE_SCANS.with(|c| c.set(0));
+        let out = f();
+        (out, STAGE_SCANS.with(std::cell::Cell::get))
+    }
+
+    /// `all_runs` agrees with `runs` stage by stage: SHELLs carried down the chain, a
+    /// stage on an image starting over at `/bin/sh -c`, an exec form's own program.
+    #[test]
+    fn all_runs_is_runs_of_every_stage() {
+        let df = parse(
+            "FROM alpine AS a\nSHELL [\"/bin/bash\", \"-c\"]\nRUN one\n\
+             FROM a AS b\nRUN two\nSHELL [\"/bin/zsh\", \"-c\"]\nRUN three\n\
+             FROM b AS c\nRUN four\nRUN [\"/bin/ash\", \"-c\", \"five\"]\n\
+             FROM alpine AS d\nRUN six\nFROM a\nRUN seven\n",
+        )
+        .unwrap();
+        let all = df.all_runs();
+        assert_eq!(all.len(), df.stages.len());
+        let shells = |runs: &[super::Run<'_>]| -> Vec<String> {
+            runs.iter().map(|r| r.shell.argv.join(" ")).collect()
+        };
+        for (i, runs) in all.iter().enumerate() {
+            let one = df.runs(i);
+            assert_eq!(shells(runs), shells(&one), "stage {i}");
+            let spans =
+                |r: &[super::Run<'_>]| r.iter().map(|r| r.instruction.span).collect::<Vec<_>>();
+            assert_eq!(spans(runs), spans(&one), "stage {i}");
+        }
+        assert_eq!(shells(&all[1]), ["/bin/bash -c", "/bin/zsh -c"]);
+        assert_eq!(shells(&all[2]), ["/bin/zsh -c", "/bin/ash -c"]);
+        assert_eq!(shells(&all[3]), ["/bin/sh -c"]);
+        assert_eq!(shells(&all[4]), ["/bin/bash -c"]);
+        assert!(df.runs(99).is_empty());
+    }
+
+    /// 20,000 stages, each built on the one before: every stage's RUNs are found reading
+    /// each stage once (a walk of the ancestry per stage read 200 million).
+    #[test]
+    fn twenty_thousand_stages_chain_read_once() {
+        let mut text = String::from("FROM alpine AS s0\nSHELL [\"/bin/bash\", \"-c\"]\n");
+        for i in 1..20_000 {
+            text.push_str(&format!("FROM s{} AS s{i}\nRUN step {i}\n", i - 1));
+        }
+        let df = parse(&text).unwrap();
+        let (all, n) = scans(|| df.all_runs());
+        assert_eq!(n, 20_000);
+        assert_eq!(all.len(), 20_000);
+        assert!(
+            all[1..]
+                .iter()
+                .all(|r| r.len() == 1 && r[0].shell.argv[0] == "/bin/bash")
+        );
+        // One stage alone walks its ancestry once, up to the nearest SHELL.
+        let (last, n) = scans(|| df.runs(19_999));
+        assert_eq!(n, 20_000);
+        assert_eq!(last[0].shell.argv[0], "/bin/bash");
     }
 }

@@ -81,12 +81,14 @@ pub(crate) fn parse_cached(script: &Script, dialect: Option<Dialect>) -> Rc<Pars
     parsed
 }
 
-/// Every RUN of every stage, parsed.
+/// Every RUN of every stage, parsed (the stages read once: [`Dockerfile::all_runs`]).
+///
+/// [`Dockerfile::all_runs`]: husk_dockerfile::Dockerfile::all_runs
 pub(crate) fn parsed_runs(file: &DockerfileFacts) -> Vec<ParsedRun<'_>> {
     let df = &file.file;
     let mut out = Vec::new();
-    for stage in &df.stages {
-        for run in df.runs(stage.index) {
+    for (stage, runs) in df.stages.iter().zip(df.all_runs()) {
+        for run in runs {
             let parsed = match run.script {
                 // A script's cached parse; its line numbers are the script's own, and the
                 // same text on another line is another key only through `text`, so the
