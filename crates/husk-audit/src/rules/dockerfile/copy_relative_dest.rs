@@ -39,6 +39,9 @@ impl Rule for CopyRelativeDest {
         // Per stage, in order: whether its working directory is known by its end (a
         // WORKDIR in it or a stage it is built on, or a scratch base: `/`).
         let mut known: Vec<bool> = Vec::with_capacity(df.stages.len());
+        // Per stage: the FROM text of the image its ancestry starts from.
+        let image: Vec<&str> =
+            df.along_ancestry(|s, base: Option<&&str>| base.copied().unwrap_or(&s.base_text));
         for s in &df.stages {
             let mut set = match s.base {
                 BaseImage::Scratch => true,
@@ -56,10 +59,7 @@ impl Rule for CopyRelativeDest {
                     _ => continue,
                 };
                 if !set && relative(dest) {
-                    let image = df
-                        .ancestry(s.index)
-                        .last()
-                        .map_or("", |a| a.base_text.as_str());
+                    let image = image.get(s.index).copied().unwrap_or_default();
                     out.at(
                         i.span,
                         format!("{keyword} to the relative destination {dest} with no WORKDIR set: it lands under whatever working directory {image} sets"),

@@ -3,6 +3,8 @@
 
 use husk_dockerfile::{CopySource, Kind};
 
+use super::inherits_any;
+
 use crate::rule::{DockerfileFacts, Emit, Reference, Rule, RuleInfo, Severity, Target};
 
 pub struct CopyWholeFilesystem;
@@ -26,14 +28,15 @@ fn is_root(p: &str) -> bool {
 
 /// Whether `--from` names a stage that runs commands (a RUN in it or a stage it is built
 /// on): its filesystem holds what the build installed, not only files put there.
-fn runs_commands(file: &DockerfileFacts, from: &str) -> bool {
+/// `runs_in` is that fact per stage, computed on the first COPY that needs it.
+fn runs_commands(file: &DockerfileFacts, from: &str, runs_in: &mut Option<Vec<bool>>) -> bool {
     let df = &file.file;
     df.resolve_from(from).is_some_and(|stage| {
-        df.ancestry(stage.index).iter().any(|s| {
-            s.instructions
-                .iter()
-                .any(|i| matches!(i.kind, Kind::Run { .. }))
-        })
+        runs_in
+            .get_or_insert_with(|| inherits_any(df, |i| matches!(i.kind, Kind::Run { .. })))
+            .get(stage.index)
+            .copied()
+            .unwrap_or(false)
     })
 }
 
@@ -43,6 +46,7 @@ impl Rule for CopyWholeFilesystem {
     }
 
     fn check_dockerfile(&self, file: &DockerfileFacts, out: &mut Emit) {
+        let mut runs_in = None;
         for s in &file.file.stages {
             for i in &s.instructions {
                 let Kind::Copy {
@@ -57,7 +61,7 @@ impl Rule for CopyWholeFilesystem {
                 let root = sources
                     .iter()
                     .any(|src| matches!(src, CopySource::Path(p) if is_root(p)));
-                if root && is_root(dest) && runs_commands(file, from) {
+                if root && is_root(dest) && runs_commands(file, from, &mut runs_in) {
                     out.at_stage(
                         file,
                         s.index,

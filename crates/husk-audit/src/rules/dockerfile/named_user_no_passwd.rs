@@ -2,7 +2,7 @@
 
 use husk_dockerfile::Kind;
 
-use super::{from_scratch, inherited};
+use super::{inherits_any, scratch_based};
 use crate::rule::{DockerfileFacts, Emit, Rule, RuleInfo, Severity, Target};
 
 pub struct NamedUserNoPasswd;
@@ -25,18 +25,20 @@ impl Rule for NamedUserNoPasswd {
 
     fn check_dockerfile(&self, file: &DockerfileFacts, out: &mut Emit) {
         let df = &file.file;
+        // Per stage, once for the file (a chain of scratch stages stays linear).
+        let scratch = scratch_based(df);
+        let has_passwd = inherits_any(df, |i| match &i.kind {
+            Kind::Copy { dest, sources, .. } | Kind::Add { dest, sources, .. } => dest == "/"
+                || dest.starts_with("/etc")
+                || sources.iter().any(
+                    |c| matches!(c, husk_dockerfile::CopySource::Path(p) if p.ends_with("passwd")),
+                ),
+            _ => false,
+        });
         for s in &df.stages {
-            if !from_scratch(df, s.index) {
-                continue;
-            }
-            let all = inherited(df, s.index);
-            let has_passwd = all.iter().any(|i| match &i.kind {
-                Kind::Copy { dest, sources, .. } | Kind::Add { dest, sources, .. } => {
-                    dest == "/" || dest.starts_with("/etc") || sources.iter().any(|c| matches!(c, husk_dockerfile::CopySource::Path(p) if p.ends_with("passwd")))
-                }
-                _ => false,
-            });
-            if has_passwd {
+            let on_scratch = scratch.get(s.index).copied().unwrap_or(false);
+            let passwd = has_passwd.get(s.index).copied().unwrap_or(true);
+            if !on_scratch || passwd {
                 continue;
             }
             for i in &s.instructions {

@@ -24,8 +24,9 @@ impl Rule for PipNoCache {
     }
 
     fn check_dockerfile(&self, file: &DockerfileFacts, out: &mut Emit) {
+        let disabled = env_disables_cache(file);
         for r in hygiene_runs(file) {
-            if r.cache_mount() || env_disables_cache(file, r.stage) {
+            if r.cache_mount() || disabled.get(r.stage).copied().unwrap_or(false) {
                 continue;
             }
             for (c, prog, args) in r.programs() {
@@ -40,11 +41,13 @@ impl Rule for PipNoCache {
     }
 }
 
-/// `ENV PIP_NO_CACHE_DIR=...` in the stage or the stages it is built on.
-fn env_disables_cache(file: &DockerfileFacts, stage: usize) -> bool {
-    super::inherited(&file.file, stage).iter().any(|i| {
-        matches!(&i.kind, Kind::Env { pairs } if pairs.iter().any(|(k, _)| k == "PIP_NO_CACHE_DIR"))
-    })
+/// Per stage: `ENV PIP_NO_CACHE_DIR=...` in it or the stages it is built on (computed once
+/// for the file, not per RUN).
+fn env_disables_cache(file: &DockerfileFacts) -> Vec<bool> {
+    super::inherits_any(
+        &file.file,
+        |i| matches!(&i.kind, Kind::Env { pairs } if pairs.iter().any(|(k, _)| k == "PIP_NO_CACHE_DIR")),
+    )
 }
 
 #[cfg(test)]
@@ -64,5 +67,16 @@ mod tests {
         assert!(run_dockerfile(&PipNoCache, t).is_empty());
         let env = "FROM python:3.12\nENV PIP_NO_CACHE_DIR=1\nRUN pip install flask==3.0\n";
         assert!(run_dockerfile(&PipNoCache, env).is_empty());
+    }
+
+    /// 100,000 RUNs in one stage: the ENV of the stages is read once for the file, not
+    /// once per RUN (which read the whole stage again for each: 10 billion instructions).
+    #[test]
+    fn a_hundred_thousand_runs_stay_linear() {
+        let runs = "RUN pip install flask==3.0\n".repeat(100_000);
+        let t = format!("FROM python:3.12\n{runs}");
+        assert_eq!(run_dockerfile(&PipNoCache, &t).len(), 100_000);
+        let t = format!("FROM python:3.12 AS base\nENV PIP_NO_CACHE_DIR=1\nFROM base\n{runs}");
+        assert!(run_dockerfile(&PipNoCache, &t).is_empty());
     }
 }
