@@ -6,6 +6,7 @@
 //! The walk is a plain depth-first search over stage indices with a visited set: a cycle
 //! (`COPY --from` a later stage that copies back) or thousands of stages stay linear.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
 use crate::model::{BaseImage, Dockerfile, Instruction, Kind, Stage};
@@ -57,6 +58,33 @@ fn mount_from(spec: &str) -> Option<&str> {
         .filter(|v| !v.is_empty())
 }
 
+/// Resolves `--from` values to stages ([`Dockerfile::from_resolver`]), with the global
+/// `ARG`s gathered once for all of them.
+#[derive(Debug)]
+pub struct FromResolver<'a> {
+    file: &'a Dockerfile,
+    /// The global `ARG`s and their defaults (a later one wins), built on first use.
+    vars: OnceCell<BTreeMap<String, String>>,
+}
+
+impl<'a> FromResolver<'a> {
+    /// The stage `value` resolves to, as [`Dockerfile::resolve_from`].
+    #[must_use]
+    pub fn resolve(&self, value: &str) -> Option<&'a Stage> {
+        if value.contains('$') {
+            let vars = self.vars.get_or_init(|| {
+                self.file
+                    .global_args
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone().unwrap_or_default()))
+                    .collect()
+            });
+            return self.file.stage_named(&substitute(value, vars));
+        }
+        self.file.stage_named(value)
+    }
+}
+
 impl Dockerfile {
     /// Every `--from` reference of stage `index`, in order.
     #[must_use]
@@ -78,29 +106,39 @@ impl Dockerfile {
 
     /// The stage a `--from` value resolves to: a stage name or index, after the global
     /// `ARG`s are substituted (`--from=${BUILDER}`).
+    ///
+    /// To resolve many values, [`Dockerfile::from_resolver`] substitutes them all with one
+    /// map of the global `ARG`s.
     #[must_use]
     pub fn resolve_from(&self, value: &str) -> Option<&Stage> {
-        if value.contains('$') {
-            let vars: BTreeMap<String, String> = self
-                .global_args
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone().unwrap_or_default()))
-                .collect();
-            return self.stage_named(&substitute(value, &vars));
+        self.from_resolver().resolve(value)
+    }
+
+    /// What [`Dockerfile::resolve_from`] does, for many values: the global `ARG`s are
+    /// gathered once, on the first value that has a `$`, not once per value (thousands
+    /// of `--from=$X` under thousands of global `ARG`s stay linear).
+    #[must_use]
+    pub fn from_resolver(&self) -> FromResolver<'_> {
+        FromResolver {
+            file: self,
+            vars: OnceCell::new(),
         }
-        self.stage_named(value)
     }
 
     /// The stages stage `index` needs: the stage it is built on and every stage its
     /// `--from` values name (duplicates removed, in order).
     #[must_use]
     pub fn dependencies(&self, index: usize) -> Vec<usize> {
+        self.dependencies_in(index, &self.from_resolver())
+    }
+
+    fn dependencies_in(&self, index: usize, resolver: &FromResolver<'_>) -> Vec<usize> {
         let mut out = Vec::new();
         if let Some(BaseImage::Stage { index: base }) = self.stages.get(index).map(|s| &s.base) {
             out.push(*base);
         }
         for r in self.stage_refs(index) {
-            if let Some(s) = self.resolve_from(r.value)
+            if let Some(s) = resolver.resolve(r.value)
                 && !out.contains(&s.index)
             {
                 out.push(s.index);
@@ -154,12 +192,13 @@ impl Dockerfile {
             return Ok(seen);
         }
         let mut todo = vec![self.target_index(target)?];
+        let resolver = self.from_resolver();
         while let Some(i) = todo.pop() {
             match seen.get_mut(i) {
                 Some(s) if !*s => *s = true,
                 _ => continue,
             }
-            todo.extend(self.dependencies(i));
+            todo.extend(self.dependencies_in(i, &resolver));
         }
         Ok(seen)
     }
@@ -205,6 +244,27 @@ mod tests {
             parse("FROM alpine AS a\nCOPY --from=b /x /x\nFROM alpine AS b\nCOPY --from=a /y /y\n")
                 .unwrap();
         assert_eq!(df.reaching(None).unwrap(), vec![true, true]);
+    }
+
+    /// Ten thousand `COPY --from=$A` under ten thousand global ARGs: the ARGs are
+    /// gathered once for the walk (once per value built 100 million map entries).
+    #[test]
+    fn ten_thousand_from_args_gathered_once() {
+        let mut text = String::new();
+        for i in 0..10_000 {
+            text.push_str(&format!("ARG A{i}=build\n"));
+        }
+        text.push_str("FROM alpine AS build\nFROM alpine AS unused\nFROM scratch\n");
+        for i in 0..10_000 {
+            text.push_str(&format!("COPY --from=${{A{}}} /a /a\n", i % 3));
+        }
+        let df = parse(&text).unwrap();
+        assert_eq!(df.reaching(None).unwrap(), vec![true, false, true]);
+        let resolver = df.from_resolver();
+        assert_eq!(resolver.resolve("$A7").map(|s| s.index), Some(0));
+        assert_eq!(df.resolve_from("$A7").map(|s| s.index), Some(0));
+        assert!(resolver.resolve("${NOPE}").is_none());
+        assert_eq!(resolver.resolve("unused").map(|s| s.index), Some(1));
     }
 
     #[test]

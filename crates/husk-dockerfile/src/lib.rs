@@ -33,7 +33,7 @@ mod read;
 pub mod shell;
 mod text;
 
-pub use graph::{StageRef, UnknownTarget};
+pub use graph::{FromResolver, StageRef, UnknownTarget};
 pub use ignore::DockerIgnore;
 pub use model::{
     BaseImage, Command, CopySource, Dockerfile, ImageName, Instruction, Kind, Stage,

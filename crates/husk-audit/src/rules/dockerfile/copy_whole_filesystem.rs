@@ -1,7 +1,7 @@
 //! HUSK-D067: `COPY --from=X / /`, a stage's (or image's) entire filesystem copied over
 //! another (hadolint's DL3067).
 
-use husk_dockerfile::{CopySource, Kind};
+use husk_dockerfile::{CopySource, FromResolver, Kind};
 
 use super::inherits_any;
 
@@ -28,10 +28,16 @@ fn is_root(p: &str) -> bool {
 
 /// Whether `--from` names a stage that runs commands (a RUN in it or a stage it is built
 /// on): its filesystem holds what the build installed, not only files put there.
-/// `runs_in` is that fact per stage, computed on the first COPY that needs it.
-fn runs_commands(file: &DockerfileFacts, from: &str, runs_in: &mut Option<Vec<bool>>) -> bool {
+/// `runs_in` is that fact per stage, computed on the first COPY that needs it; `resolver`
+/// gathers the global ARGs once for every `--from`.
+fn runs_commands(
+    file: &DockerfileFacts,
+    resolver: &FromResolver<'_>,
+    from: &str,
+    runs_in: &mut Option<Vec<bool>>,
+) -> bool {
     let df = &file.file;
-    df.resolve_from(from).is_some_and(|stage| {
+    resolver.resolve(from).is_some_and(|stage| {
         runs_in
             .get_or_insert_with(|| inherits_any(df, |i| matches!(i.kind, Kind::Run { .. })))
             .get(stage.index)
@@ -47,6 +53,7 @@ impl Rule for CopyWholeFilesystem {
 
     fn check_dockerfile(&self, file: &DockerfileFacts, out: &mut Emit) {
         let mut runs_in = None;
+        let resolver = file.file.from_resolver();
         for s in &file.file.stages {
             for i in &s.instructions {
                 let Kind::Copy {
@@ -61,7 +68,7 @@ impl Rule for CopyWholeFilesystem {
                 let root = sources
                     .iter()
                     .any(|src| matches!(src, CopySource::Path(p) if is_root(p)));
-                if root && is_root(dest) && runs_commands(file, from, &mut runs_in) {
+                if root && is_root(dest) && runs_commands(file, &resolver, from, &mut runs_in) {
                     out.at_stage(
                         file,
                         s.index,
