@@ -1,5 +1,7 @@
 //! HUSK-D029: FROM uses a variable no global ARG declares (BuildKit's UndefinedArgInFrom).
 
+use std::collections::HashSet;
+
 use super::{PREDEFINED_ARGS, platform_as_written, var_refs};
 use crate::rule::{DockerfileFacts, Emit, Reference, Rule, RuleInfo, Severity, Target};
 
@@ -23,11 +25,13 @@ impl Rule for UndefinedArgInFrom {
 
     fn check_dockerfile(&self, file: &DockerfileFacts, out: &mut Emit) {
         let df = &file.file;
+        // Gathered once: thousands of `$X` in FROM lines under thousands of global ARGs
+        // stay linear.
+        let globals: HashSet<&str> = df.global_args.iter().map(|(k, _)| k.as_str()).collect();
         for s in &df.stages {
             let platform = platform_as_written(df, s.span).unwrap_or_default();
             for v in var_refs(&s.base_text).into_iter().chain(var_refs(platform)) {
-                let declared =
-                    df.global_args.iter().any(|(k, _)| k == v) || PREDEFINED_ARGS.contains(&v);
+                let declared = globals.contains(v) || PREDEFINED_ARGS.contains(&v);
                 if !declared {
                     out.at(
                         s.span,
