@@ -7,7 +7,7 @@
 //! (`COPY --from` a later stage that copies back) or thousands of stages stay linear.
 
 use std::cell::OnceCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::model::{BaseImage, Dockerfile, Instruction, Kind, Stage};
 use crate::text::substitute;
@@ -65,6 +65,10 @@ pub struct FromResolver<'a> {
     file: &'a Dockerfile,
     /// The global `ARG`s and their defaults (a later one wins), built on first use.
     vars: OnceCell<BTreeMap<String, String>>,
+    /// Stage name -> position of the first stage with it, built from the stages as they
+    /// are (the file is borrowed, so they stay so) on the first name the parse's index
+    /// misses: a value naming no stage costs a probe, not a scan of the stages.
+    names: OnceCell<HashMap<&'a str, usize>>,
 }
 
 impl<'a> FromResolver<'a> {
@@ -79,9 +83,25 @@ impl<'a> FromResolver<'a> {
                     .map(|(k, v)| (k.clone(), v.clone().unwrap_or_default()))
                     .collect()
             });
-            return self.file.stage_named(&substitute(value, vars));
+            return self.stage_named(&substitute(value, vars));
         }
-        self.file.stage_named(value)
+        self.stage_named(value)
+    }
+
+    fn stage_named(&self, name: &str) -> Option<&'a Stage> {
+        let file = self.file;
+        file.stage_named_or(name, |lower| {
+            let names = self.names.get_or_init(|| {
+                let mut m = HashMap::new();
+                for (i, s) in file.stages.iter().enumerate() {
+                    if let Some(n) = &s.name {
+                        m.entry(n.as_str()).or_insert(i);
+                    }
+                }
+                m
+            });
+            names.get(lower).and_then(|&i| file.stages.get(i))
+        })
     }
 }
 
@@ -115,13 +135,16 @@ impl Dockerfile {
     }
 
     /// What [`Dockerfile::resolve_from`] does, for many values: the global `ARG`s are
-    /// gathered once, on the first value that has a `$`, not once per value (thousands
-    /// of `--from=$X` under thousands of global `ARG`s stay linear).
+    /// gathered once, on the first value that has a `$`, and the stage names once, on the
+    /// first value no stage is named by, not once per value (thousands of `--from=$X`
+    /// under thousands of global `ARG`s, or of `--from=` a missing name over thousands of
+    /// stages, stay linear).
     #[must_use]
     pub fn from_resolver(&self) -> FromResolver<'_> {
         FromResolver {
             file: self,
             vars: OnceCell::new(),
+            names: OnceCell::new(),
         }
     }
 
@@ -264,7 +287,10 @@ mod tests {
         assert_eq!(resolver.resolve("$A7").map(|s| s.index), Some(0));
         assert_eq!(df.resolve_from("$A7").map(|s| s.index), Some(0));
         assert!(resolver.resolve("${NOPE}").is_none());
-        assert_eq!(resolver.resolve("unused").map(|s| s.index), Some(1));
+        assert_eq!(resolver.resolve("UNUSED").map(|s| s.index), Some(1));
+        // A name no stage has, then an index: the resolver's own name map, then the index.
+        assert!(resolver.resolve("nope").is_none());
+        assert_eq!(resolver.resolve("2").map(|s| s.index), Some(2));
     }
 
     #[test]

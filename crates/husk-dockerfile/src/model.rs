@@ -289,17 +289,34 @@ impl Dockerfile {
     }
 
     /// The stage a `COPY --from=` value names, if it names one.
+    ///
+    /// A name no stage has costs a scan of the stages; [`Dockerfile::from_resolver`]
+    /// looks many names up with one.
     #[must_use]
     pub fn stage_named(&self, name: &str) -> Option<&Stage> {
+        self.stage_named_or(name, |lower| {
+            self.stages
+                .iter()
+                .find(|s| s.name.as_deref() == Some(lower))
+        })
+    }
+
+    /// [`Dockerfile::stage_named`], with `scan(lowercased name)` finding the first stage
+    /// of that name when the parse's index has none.
+    pub(crate) fn stage_named_or<'a>(
+        &'a self,
+        name: &str,
+        scan: impl FnOnce(&str) -> Option<&'a Stage>,
+    ) -> Option<&'a Stage> {
         let lower = name.to_ascii_lowercase();
         let named = |s: &&Stage| s.name.as_deref() == Some(lower.as_str());
-        // The index is checked against the (public, mutable) stages; a stale hit falls
-        // back to a scan.
+        // The index is checked against the (public, mutable) stages; a stale hit or a
+        // miss falls back to the scan.
         self.stage_names
             .get(&lower)
             .and_then(|&i| self.stages.get(i))
             .filter(named)
-            .or_else(|| self.stages.iter().find(named))
+            .or_else(|| scan(&lower))
             .or_else(|| name.parse::<usize>().ok().and_then(|i| self.stages.get(i)))
     }
 }

@@ -1,6 +1,8 @@
 //! HUSK-D018: `COPY --from=` or `RUN --mount=from=` names no stage and is not an image
 //! reference with a registry, tag or digest: BuildKit pulls an image by that name.
 
+use std::collections::HashMap;
+
 use husk_dockerfile::Dockerfile;
 
 use super::distance;
@@ -25,11 +27,13 @@ fn looks_like_image(value: &str) -> bool {
     value.contains(['/', ':', '@'])
 }
 
-/// The stage name closest to `value`, if one is close (edit distance 2 or less).
+/// The stage name closest to `value`, if one is close (edit distance 2 or less). Names
+/// whose length differs by more than 2 are not compared: they cannot be that close.
 fn closest<'a>(df: &'a Dockerfile, value: &str) -> Option<&'a str> {
     df.stages
         .iter()
         .filter_map(|s| s.name_as_written.as_deref())
+        .filter(|n| n.len().abs_diff(value.len()) <= 2)
         .map(|n| (distance(n, value), n))
         .filter(|(d, _)| *d <= 2)
         .min_by_key(|(d, _)| *d)
@@ -43,14 +47,18 @@ impl Rule for UnknownFrom {
 
     fn check_dockerfile(&self, file: &DockerfileFacts, out: &mut Emit) {
         let df = &file.file;
+        // The suggestion per value, so a value repeated on thousands of COPYs compares
+        // the stage names once.
+        let mut suggested: HashMap<&str, Option<&str>> = HashMap::new();
+        let resolver = df.from_resolver();
         for s in &df.stages {
             for r in df.stage_refs(s.index) {
                 let v = r.value;
-                if v.contains('$') || looks_like_image(v) || df.resolve_from(v).is_some() {
+                if v.contains('$') || looks_like_image(v) || resolver.resolve(v).is_some() {
                     continue;
                 }
                 let pulled = format!("docker.io/library/{}:latest", v.to_ascii_lowercase());
-                match closest(df, v) {
+                match *suggested.entry(v).or_insert_with(|| closest(df, v)) {
                     Some(n) => out.at(
                         r.instruction.span,
                         format!("--from={v} names no stage, so BuildKit pulls the image {pulled}; did you mean --from={n}?"),
@@ -70,6 +78,22 @@ impl Rule for UnknownFrom {
 mod tests {
     use super::*;
     use crate::testing::{messages, run_dockerfile};
+
+    /// 10,000 stages and 10,000 `COPY --from=` a name none has: the names are compared
+    /// once per distinct value (100 million edit distances before), and only with names
+    /// of about its length.
+    #[test]
+    fn ten_thousand_unknown_refs_compare_names_once() {
+        let mut t = String::new();
+        for i in 0..10_000 {
+            t.push_str(&format!("FROM alpine:3.20 AS stage{i}\n"));
+        }
+        t.push_str(&"COPY --from=stage1x /a /a\nCOPY --from=zz /a /a\n".repeat(5_000));
+        let m = messages(&run_dockerfile(&UnknownFrom, &t));
+        assert_eq!(m.len(), 10_000);
+        assert!(m[0].contains("did you mean --from=stage1?"), "{}", m[0]);
+        assert!(m[1].contains("name a stage"), "{}", m[1]);
+    }
 
     #[test]
     fn fires_for_a_typo_and_a_bare_name() {
