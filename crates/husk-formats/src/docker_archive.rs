@@ -188,6 +188,17 @@ pub fn open_docker_archive(
     }
     let mut names = BTreeMap::new();
     let config_desc = Descriptor::for_bytes(media::DOCKER_CONFIG, &config_bytes);
+    // docker and podman name the config by its digest (`<hex>.json`, or
+    // `blobs/sha256/<hex>` since docker 25): a name that says another digest is an
+    // altered archive, so `validate` does not report it verified.
+    if let Some(named) = named_digest(&config_name)
+        && named != config_desc.digest.hex()
+    {
+        return Err(bad(format!(
+            "the config {config_name} is named for sha256:{named} but its content is {}",
+            config_desc.digest
+        )));
+    }
     names.insert(config_desc.digest.clone(), config_name);
     let mut layers = Vec::new();
     for (layer_name, diff_id) in entry.layers.iter().zip(&config.rootfs.diff_ids) {
@@ -210,6 +221,15 @@ pub fn open_docker_archive(
         manifest,
         names,
     })
+}
+
+/// The sha256 hex a config file is named by: `<64 hex>.json` or `blobs/sha256/<64 hex>`.
+fn named_digest(name: &str) -> Option<&str> {
+    let last = name.rsplit('/').next()?;
+    let hex = last.strip_suffix(".json").unwrap_or(last);
+    let by_digest = last.len() != hex.len() || name.contains("sha256/");
+    (by_digest && hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .then_some(hex)
 }
 
 /// Normalise a tag the way engines store it: `name` gets `:latest`.

@@ -272,6 +272,34 @@ fn hostile_archives_are_refused_with_a_reason() {
     .unwrap();
     assert!(husk_formats::open_oci_archive(&p, None, &husk_oci::PlatformChoice::Only).is_err());
     assert!(husk_formats::open_docker_archive(&p, None).is_err());
+    // A docker-archive whose config is named for another digest than its content (the
+    // way engines name it, <hex>.json or blobs/sha256/<hex>); any other name is taken
+    // as it is.
+    let config =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let right = Digest::sha256(config).hex().to_owned();
+    let wrong = Digest::sha256(b"another config").hex().to_owned();
+    for (name, ok) in [
+        (format!("{right}.json"), true),
+        (format!("blobs/sha256/{right}"), true),
+        ("config.json".to_owned(), true),
+        (format!("{wrong}.json"), false),
+        (format!("blobs/sha256/{wrong}"), false),
+    ] {
+        let manifest = format!(r#"[{{"Config":"{name}","RepoTags":null,"Layers":[]}}]"#);
+        let p = t.path().join("renamed.tar");
+        tar_of(
+            &p,
+            &[("manifest.json", manifest.as_bytes()), (&name, config)],
+        );
+        match husk_formats::open_docker_archive(&p, None) {
+            Ok(_) => assert!(ok, "{name} accepted"),
+            Err(e) => {
+                assert!(!ok, "{name}: {e}");
+                assert!(e.to_string().contains("is named for"), "{e}");
+            }
+        }
+    }
 }
 
 #[test]
