@@ -41,6 +41,13 @@ pub enum ExploreError {
         #[source]
         source: PathError,
     },
+    #[error("layer {layer}: symlink {name:?} has an invalid target")]
+    BadSymlinkEntry {
+        layer: usize,
+        name: String,
+        #[source]
+        source: PathError,
+    },
     #[error("layer {layer}: entry {name:?} has type {kind:?}, which husk does not read")]
     UnsupportedEntry {
         layer: usize,

@@ -569,16 +569,21 @@ fn entry_kind(
 }
 
 fn symlink_target(raw_link: Vec<u8>, named: &Named<'_>) -> Result<String, ExploreError> {
+    let bad_target = |source| ExploreError::BadSymlinkEntry {
+        layer: named.layer,
+        name: String::from_utf8_lossy(named.raw_name).into_owned(),
+        source,
+    };
     let target = String::from_utf8(raw_link).map_err(|e| {
-        named.bad_name(PathError::NotUtf8 {
+        bad_target(PathError::NotUtf8 {
             path: String::from_utf8_lossy(e.as_bytes()).into_owned(),
         })
     })?;
     if target.is_empty() {
-        return Err(named.bad_name(PathError::Empty));
+        return Err(bad_target(PathError::Empty));
     }
     if target.len() > MAX_PATH_LEN {
-        return Err(named.bad_name(PathError::TooLong { path: target }));
+        return Err(bad_target(PathError::TooLong { path: target }));
     }
     Ok(target)
 }

@@ -288,6 +288,30 @@ fn corrupt_and_hostile_headers_are_refused() {
         view(&image(vec![sparse])).unwrap_err(),
         ExploreError::UnsupportedEntry { kind: 'S', .. }
     ));
+    // A symlink target longer than Linux allows (given by a PAX linkpath): an error about
+    // the target, not the name, which does not print all of it.
+    let target = "t".repeat(5000);
+    let body = format!("linkpath={target}\n");
+    let mut len = body.len() + 2;
+    while format!("{len} {body}").len() != len {
+        len += 1;
+    }
+    let record = format!("{len} {body}");
+    let layer = Raw::default()
+        .entry("PaxHeaders/deep", b'x', "", record.as_bytes(), 0o644)
+        .symlink("deep", "short")
+        .done();
+    let err = view(&image(vec![layer])).unwrap_err();
+    assert!(
+        matches!(&err, ExploreError::BadSymlinkEntry { name, .. } if name == "deep"),
+        "{err:?}"
+    );
+    let shown = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+    assert!(
+        shown.contains("invalid target") && shown.contains("5000 bytes"),
+        "{shown}"
+    );
+    assert!(shown.len() < 400, "{shown}");
     // An absolute name is taken from the image root, never from the host root.
     let fs = view(&image(vec![Raw::default().file("/etc/abs", b"x").done()])).unwrap();
     assert!(fs.get(&p("/etc/abs")).is_some());

@@ -23,12 +23,25 @@ pub enum PathError {
     ParentComponent { path: String },
     #[error("path {path:?} contains a NUL byte")]
     Nul { path: String },
-    #[error("path {path:?} is longer than 4096 bytes")]
+    #[error("path {:?} ({} bytes) is longer than 4096 bytes", short(path), path.len())]
     TooLong { path: String },
-    #[error("path {path:?} has a component longer than 255 bytes")]
+    #[error("path {:?} has a component longer than 255 bytes", short(path))]
     ComponentTooLong { path: String },
     #[error("path {path:?} is not valid UTF-8 (shown with replacement characters)")]
     NotUtf8 { path: String },
+}
+
+/// A long path in a message: its first and last bytes around an ellipsis, so an error
+/// about a 4 KiB name stays one readable line.
+fn short(path: &str) -> std::borrow::Cow<'_, str> {
+    const HEAD: usize = 64;
+    const TAIL: usize = 32;
+    if path.len() <= HEAD + TAIL + 3 {
+        return path.into();
+    }
+    let head = path.floor_char_boundary(HEAD);
+    let tail = path.ceil_char_boundary(path.len() - TAIL);
+    format!("{}...{}", &path[..head], &path[tail..]).into()
 }
 
 /// Why an entry cannot go into a `LayerPlan`.
