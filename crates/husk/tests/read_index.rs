@@ -108,3 +108,42 @@ fn reading_an_index_takes_this_machines_image_or_asks() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let _: Value = serde_json::from_slice(&o.stdout).unwrap();
 }
+
+/// As in POSIX, a PATH ending in `/` or `/.` names a directory: `cat`, `ls`, `cp` and
+/// `tree` say "not a directory" for a file there, and take a directory as before.
+#[test]
+fn a_path_ending_in_a_slash_names_a_directory() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let good = good_index(d);
+    let one = ["--platform", "linux/amd64"];
+    for args in [
+        &["cat", &good, "/app/"][..],
+        &["cat", &good, "/app/."],
+        &["ls", &good, "/app/"],
+        &["tree", &good, "/app/"],
+    ] {
+        let o = husk(d).args(args).args(one).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("not a directory"), "{args:?}: {err}");
+    }
+    let dest = d.join("out");
+    let o = husk(d)
+        .args(["cp", &good, "/app/"])
+        .arg(&dest)
+        .args(one)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!dest.exists(), "nothing written");
+    for args in [&["ls", &good, "/etc/"][..], &["tree", &good, "/etc/."]] {
+        let o = husk(d).args(args).args(one).output().unwrap();
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(String::from_utf8_lossy(&o.stdout).contains("passwd"));
+    }
+}

@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use husk_explore::copy_content;
 
 use crate::cli::CatArgs;
-use crate::commands::view::{image_path, open};
+use crate::commands::view::{lookup_arg, open};
 use crate::exit::Exit;
 use crate::output::Printer;
 
@@ -15,8 +15,7 @@ pub fn run(args: &CatArgs, ctx: &husk_transport::Context, printer: &Printer) -> 
     let opened = open(ctx, &args.image, args.platform.get())?;
     let limits = args.limits.limits();
     let fs = opened.view(None, limits, false)?;
-    let path = image_path(&args.path)?;
-    let (resolved, node) = fs.lookup(&path, true)?;
+    let (resolved, node) = lookup_arg(&fs, &args.path, true)?;
     let Some(loc) = node.content.filter(|_| node.is_file()) else {
         bail!("{:?} is a {}, not a regular file", resolved, node.noun());
     };

@@ -16,7 +16,7 @@ use husk_explore::{
 };
 
 use crate::cli::CpArgs;
-use crate::commands::view::{image_path, open};
+use crate::commands::view::{lookup_arg, open};
 use crate::exit::Exit;
 use crate::output::Printer;
 
@@ -24,8 +24,7 @@ pub fn run(args: &CpArgs, ctx: &husk_transport::Context, printer: &Printer) -> R
     let opened = open(ctx, &args.image, args.platform.get())?;
     let limits = args.limits.limits();
     let fs = opened.view(None, limits, false)?;
-    let path = image_path(&args.path)?;
-    let (resolved, node) = fs.lookup(&path, true)?;
+    let (resolved, node) = lookup_arg(&fs, &args.path, true)?;
     let layers = opened.layers()?;
     let opts = ExtractOptions {
         force: args.force,

@@ -11,7 +11,7 @@ use husk_layer::ImagePath;
 use serde::Serialize;
 
 use crate::cli::{Format, LsArgs};
-use crate::commands::view::{image_path, long_line, open};
+use crate::commands::view::{image_path, long_line, lookup_arg, open};
 use crate::exit::Exit;
 use crate::output::Printer;
 
@@ -59,9 +59,10 @@ fn json_entry<'a>(path: &'a str, n: &'a Node) -> JsonEntry<'a> {
 pub fn run(args: &LsArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
     let opened = open(ctx, &args.image, args.platform.get())?;
     let fs = opened.view(args.layer, args.limits.limits(), false)?;
-    let path = image_path(args.path.as_deref().unwrap_or("/"))?;
+    let arg = args.path.as_deref().unwrap_or("/");
+    let path = image_path(arg)?;
     // Follow a final symlink to a directory unless -l asks about the link itself.
-    let (resolved, node) = fs.lookup(&path, false)?;
+    let (resolved, node) = lookup_arg(&fs, arg, false)?;
     let (resolved, node) = match &node.kind {
         EntryKind::Symlink(_) if !args.long => match fs.lookup(&path, true) {
             Ok((r, n)) if n.is_dir() => (r, n),

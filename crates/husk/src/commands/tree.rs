@@ -7,15 +7,14 @@ use anyhow::Result;
 use husk_explore::{EntryKind, escape};
 
 use crate::cli::TreeArgs;
-use crate::commands::view::{image_path, link_suffix, open};
+use crate::commands::view::{link_suffix, lookup_arg, open};
 use crate::exit::Exit;
 use crate::output::Printer;
 
 pub fn run(args: &TreeArgs, ctx: &husk_transport::Context, printer: &Printer) -> Result<Exit> {
     let opened = open(ctx, &args.image, args.platform.get())?;
     let fs = opened.view(args.layer, args.limits.limits(), false)?;
-    let path = image_path(args.path.as_deref().unwrap_or("/"))?;
-    let (root, _) = fs.lookup(&path, true)?;
+    let (root, _) = lookup_arg(&fs, args.path.as_deref().unwrap_or("/"), true)?;
     let mut out = printer.data_writer(true);
     writeln!(out, "{}", escape(root.as_str()))?;
     let depth0 = root.components().count();

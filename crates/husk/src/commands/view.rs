@@ -1,7 +1,7 @@
 //! Shared by the explore commands (ls, tree, cat, cp, export, diff, layers): open an image
 //! and its layers, build the merged view, and render one entry the way `ls -l` does.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use husk_explore::xattr::{CAPABILITY_XATTR, describe_caps};
 use husk_explore::{EntryKind, Filesystem, Limits, Node, ViewOptions, escape};
 use husk_layer::ImagePath;
@@ -53,6 +53,27 @@ impl Opened {
         }
         .with_context(|| format!("cannot read the filesystem of {}", self.reference))
     }
+}
+
+/// Look up a PATH argument in `fs` (the final symlink followed when `follow`). As in
+/// POSIX, a PATH ending in `/` or `/.` names a directory: its final symlink is followed,
+/// and anything else there is "not a directory".
+pub fn lookup_arg<'f>(
+    fs: &'f Filesystem,
+    arg: &str,
+    follow: bool,
+) -> Result<(ImagePath, &'f Node)> {
+    let path = image_path(arg)?;
+    let wants_dir = arg.len() > 1 && (arg.ends_with('/') || arg.ends_with("/."));
+    let (resolved, node) = fs.lookup(&path, follow || wants_dir)?;
+    if wants_dir && !node.is_dir() {
+        bail!(
+            "{}: not a directory ({resolved:?} is a {})",
+            escape(arg),
+            node.noun()
+        );
+    }
+    Ok((resolved, node))
 }
 
 /// Parse a PATH argument inside the image; relative paths are taken from the root.
