@@ -25,6 +25,7 @@ mod dirs;
 mod elf;
 mod engine;
 mod error;
+mod exec;
 mod fs;
 mod materialize;
 mod parts;
@@ -42,6 +43,7 @@ pub use cache::{CacheEntry, LdCache, build_new_cache, flags_match};
 pub use conf::read_ld_so_conf;
 pub use elf::{Arch, ElfInfo, ObjectType, is_elf, parse_elf, parse_header};
 pub use error::ElfError;
+pub use exec::{ExecProblem, exec_check};
 pub use fs::{
     FakeFs, FileKind, HostFs, MAX_CONFIG_BYTES, MAX_FILE_BYTES, MAX_LD_CACHE_BYTES, MAX_SYMLINKS,
     RealFs, Refusal, read_regular, read_regular_elf,
