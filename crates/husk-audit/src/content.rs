@@ -73,11 +73,13 @@ pub fn inspect(path: &str, bytes: &[u8]) -> Content {
             .ok()
             .filter(|v| !v.is_empty());
         c.elf = Some(info);
+        c.exec = husk_elf::exec_check(bytes);
         c.build_data = build_data(bytes);
     } else if let Some(rest) = bytes.strip_prefix(b"#!") {
         let line = rest.split(|&b| b == b'\n').next().unwrap_or_default();
         let line = &line[..line.len().min(256)];
-        c.shebang = Some(String::from_utf8_lossy(line).trim().to_owned());
+        let line = String::from_utf8_lossy(line);
+        c.shebang = Some(line.trim_matches([' ', '\t']).to_owned());
     }
     if keep(path, bytes.len() as u64, bytes) {
         c.bytes = Some(bytes.to_vec());

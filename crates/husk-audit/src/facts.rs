@@ -28,11 +28,15 @@ use husk_oci::spec::RuntimeConfig;
 pub struct Content {
     /// The file starts with the ELF magic: the loader's view of it, or why it does not parse.
     pub elf: Option<Result<ElfInfo, String>>,
+    /// For an ELF file read whole: why the kernel would refuse it or kill it at once
+    /// ([`husk_elf::exec_check`]); `None` when it loads it, or when it was not read whole.
+    pub exec: Option<husk_elf::ExecProblem>,
     /// A TLS implementation the file links or embeds (`libssl.so.3`, `rustls`, `crypto/tls`).
     pub tls: Option<String>,
     /// The symbol versions the file needs and defines (ELF files whose tables parse).
     pub versions: Option<husk_elf::SymbolVersions>,
-    /// The `#!` line without `#!`, trimmed.
+    /// The `#!` line without `#!`, without the spaces and tabs around it (the kernel's
+    /// trimming: a `\r` of a CRLF line stays, and is part of the interpreter's name).
     pub shebang: Option<String>,
     /// The whole content of small files the rules read (passwd, group, CA bundles).
     pub bytes: Option<Vec<u8>>,

@@ -32,6 +32,7 @@ pub static RULES: &[&dyn Rule] = &[
     &i::WorkdirUnusable,
     &i::TzWithoutZoneinfo,
     &i::NoPackageMetadata,
+    &i::EntrypointTruncated,
     &i::FileCapabilities,
     &d::UnknownInstruction,
     &d::RootUser,

@@ -328,6 +328,8 @@ fn judge<R: Read>(
                 content::MAX_INSPECT >> 20
             )));
         }
+        // Only its head was read: the kernel's view of the whole file is unknown.
+        c.exec = None;
         c.bytes = None;
     }
     Ok(c)

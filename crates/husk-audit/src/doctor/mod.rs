@@ -37,6 +37,7 @@ pub const START_RULES: &[&str] = &[
     "HUSK-I023",
     "HUSK-I024",
     "HUSK-I025",
+    "HUSK-I027",
 ];
 
 /// One reason the image will not start (or may fail after starting).

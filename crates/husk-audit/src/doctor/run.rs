@@ -31,8 +31,11 @@ impl RunOutcome {
 pub enum RunFailure {
     /// `exec /app: no such file or directory`, `executable file not found in $PATH`.
     NotFound,
-    /// `exec format error`.
+    /// `exec format error` (or `input/output error`: an ELF file cut in its headers).
     ExecFormat,
+    /// `too many levels of symbolic links`: a loop of `#!` interpreters, or more than
+    /// the kernel follows.
+    Loop,
     /// `permission denied`.
     PermissionDenied,
     /// `unable to find user app: no matching entries in passwd file`.
@@ -53,7 +56,8 @@ impl RunFailure {
     pub fn rules(self) -> &'static [&'static str] {
         match self {
             RunFailure::NotFound => &["HUSK-I004", "HUSK-I006", "HUSK-I007"],
-            RunFailure::ExecFormat => &["HUSK-I005", "HUSK-I004"],
+            RunFailure::ExecFormat => &["HUSK-I005", "HUSK-I004", "HUSK-I007"],
+            RunFailure::Loop => &["HUSK-I007", "HUSK-I004"],
             RunFailure::PermissionDenied => &["HUSK-I004", "HUSK-I024"],
             RunFailure::UnknownUser => &["HUSK-I003"],
             RunFailure::MissingLibrary => &["HUSK-I006"],
@@ -76,6 +80,8 @@ const PATTERNS: &[(&str, RunFailure)] = &[
     ),
     ("no matching entries in group file", RunFailure::UnknownUser),
     ("exec format error", RunFailure::ExecFormat),
+    ("input/output error", RunFailure::ExecFormat),
+    ("too many levels of symbolic links", RunFailure::Loop),
     (
         "error while loading shared libraries",
         RunFailure::MissingLibrary,

@@ -72,6 +72,24 @@ fn each_cause_is_blocking_with_its_rule_and_fix() {
             "HUSK-I024",
             "not a directory",
         ),
+        (
+            working()
+                .exe("/s0", b"#!/s1\n")
+                .exe("/s1", b"#!/missing\n")
+                .entrypoint(&["/s0"]),
+            "HUSK-I007",
+            "/s0 -> /s1 -> /missing",
+        ),
+        (
+            working().exe("/s0", b"#!/s0\n").entrypoint(&["/s0"]),
+            "HUSK-I007",
+            "too many levels of symbolic links",
+        ),
+        (
+            working().exe("/app", b"\x7fELF garbage"),
+            "HUSK-I004",
+            "exec format error",
+        ),
     ];
     for (fake, rule, needle) in cases {
         let d = diagnose(&fake.facts());
@@ -121,6 +139,7 @@ fn ld_library_path_and_the_image_cache_are_searched() {
 fn a_broken_interpreter_of_a_script_is_followed() {
     let f = working()
         .exe("/run.sh", b"#!/usr/bin/env tool\n")
+        .exe("/usr/bin/env", &elf(62, None, &[], b""))
         .exe("/usr/bin/tool", &elf(62, Some(LD), &["libgone.so"], b""))
         .entrypoint(&["/run.sh"])
         .facts();
@@ -132,13 +151,40 @@ fn a_broken_interpreter_of_a_script_is_followed() {
         "{:?}",
         d.blocking
     );
-    // A shebang loop ends.
+    // A shebang loop ends, and blocks.
     let f = working()
         .exe("/a", b"#!/b\n")
         .exe("/b", b"#!/a\n")
         .entrypoint(&["/a"])
         .facts();
-    let _ = diagnose(&f);
+    assert!(diagnose(&f).blocks());
+}
+
+#[test]
+fn a_program_cut_in_a_segment_may_fail() {
+    let full = elf(62, Some(LD), &["libc.so.6"], b"");
+    let d = diagnose(&working().exe("/app", &full[..full.len() - 8]).facts());
+    assert!(!d.blocks(), "{:?}", d.blocking);
+    let p = d.may_fail.iter().find(|p| p.rule == "HUSK-I027").unwrap();
+    assert!(p.cause.contains("cut short"), "{}", p.cause);
+    assert!(text(&d).contains("may fail:"));
+}
+
+#[test]
+fn chains_that_resolve_are_fine() {
+    let f = working()
+        .exe("/s0", b"#!/s1\n")
+        .exe("/s1", b"#!/app\n")
+        .entrypoint(&["/s0"])
+        .facts();
+    let d = diagnose(&f);
+    assert!(!d.blocks(), "{:?}", d.blocking);
+    assert!(d.may_fail.is_empty(), "{:?}", d.may_fail);
+    assert!(
+        text(&d).contains("the script runs through /app"),
+        "{}",
+        text(&d)
+    );
 }
 
 #[test]
@@ -182,6 +228,10 @@ fn runtime_messages_map_to_static_causes() {
             RunFailure::Workdir,
         ),
         ("exec /app: permission denied", RunFailure::PermissionDenied),
+        (
+            "Error: crun: exec `/app`: Too many levels of symbolic links",
+            RunFailure::Loop,
+        ),
         (
             "Error: workdir \"/srv\" exists on container 0a1b, but is not a directory",
             RunFailure::Workdir,

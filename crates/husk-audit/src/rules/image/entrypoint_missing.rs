@@ -1,6 +1,8 @@
-//! HUSK-I004: the program the container starts is missing or not executable.
+//! HUSK-I004: the program the container starts is missing or not executable (no execute
+//! permission, or a format the kernel refuses: neither ELF nor `#!`, or a broken ELF file).
 
 use super::start;
+use husk_elf::ExecProblem;
 use husk_explore::EntryKind;
 
 use crate::facts::ImageFacts;
@@ -14,8 +16,8 @@ static INFO: RuleInfo = RuleInfo {
     target: Target::Image,
     severity: Severity::Critical,
     summary: "The entrypoint does not exist or is not executable",
-    explanation: "The runtime executes argv[0] of Entrypoint + Cmd inside the image (a bare name is searched in the image's PATH). When it is absent, a directory, or lacks the execute bit for the container's user, the container fails at once with \"exec: no such file or directory\" or \"permission denied\". With neither Entrypoint nor Cmd there is nothing to run at all.",
-    fix: "Copy the program into the image at the path the Entrypoint names, with mode 0555 (husk build does both), or correct the Entrypoint.",
+    explanation: "The runtime executes argv[0] of Entrypoint + Cmd inside the image (a bare name is searched in the image's PATH). When it is absent, a directory, or lacks the execute bit for the container's user, the container fails at once with \"exec: no such file or directory\" or \"permission denied\". A file that is neither an ELF program nor a `#!` script, or an ELF file the kernel cannot load (not an executable or shared object, program headers or the loader's path cut off or malformed), fails with \"exec format error\" (or \"input/output error\"). With neither Entrypoint nor Cmd there is nothing to run at all.",
+    fix: "Copy the program, whole, into the image at the path the Entrypoint names, with mode 0555 (husk build does both), or correct the Entrypoint.",
     references: &[],
 };
 
@@ -66,6 +68,16 @@ impl Rule for EntrypointMissing {
                             e.mode,
                             e.uid,
                             e.gid
+                        ),
+                    );
+                } else if let Some(ExecProblem::Refused { error, reason, .. }) =
+                    image.content_of(e).and_then(|c| c.exec.as_ref())
+                {
+                    out.path(
+                        &path,
+                        Some(e.layer),
+                        format!(
+                            "the entrypoint {argv0:?} ({path}) is a broken ELF file ({reason}): the kernel refuses it with \"{error}\""
                         ),
                     );
                 } else if image
@@ -122,6 +134,29 @@ mod tests {
             .entrypoint(&["/app"])
             .facts();
         assert!(messages(&run_image(&EntrypointMissing, &f))[0].contains("exec format error"));
+        let f = Fake::new()
+            .exe("/app", b"\x7fELF garbage")
+            .entrypoint(&["/app"])
+            .facts();
+        let m = messages(&run_image(&EntrypointMissing, &f));
+        assert!(
+            m[0].contains("broken ELF file") && m[0].contains("exec format error"),
+            "{m:?}"
+        );
+        // Cut in its loader's path: a short read, "input/output error".
+        let full = elf(62, Some("/lib64/ld-linux-x86-64.so.2"), &[], b"");
+        let f = Fake::new()
+            .exe("/app", &full[..64 + 3 * 56 + 4])
+            .entrypoint(&["/app"])
+            .facts();
+        let m = messages(&run_image(&EntrypointMissing, &f));
+        assert!(m[0].contains("input/output error"), "{m:?}");
+        // Cut in a segment: it starts (HUSK-I027's finding, not this rule's).
+        let f = Fake::new()
+            .exe("/app", &full[..full.len() - 4])
+            .entrypoint(&["/app"])
+            .facts();
+        assert!(run_image(&EntrypointMissing, &f).is_empty());
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod attack_tools;
 mod device_nodes;
 mod entrypoint_arch;
 mod entrypoint_missing;
+mod entrypoint_truncated;
 mod file_capabilities;
 mod healthcheck_program;
 mod junk_files;
@@ -33,6 +34,7 @@ pub use attack_tools::AttackTools;
 pub use device_nodes::DeviceNodes;
 pub use entrypoint_arch::EntrypointArch;
 pub use entrypoint_missing::EntrypointMissing;
+pub use entrypoint_truncated::EntrypointTruncated;
 pub use file_capabilities::FileCapabilities;
 pub use healthcheck_program::HealthcheckProgram;
 pub use junk_files::JunkFiles;
@@ -88,33 +90,189 @@ pub(crate) fn start(image: &ImageFacts) -> Option<Start<'_>> {
     })
 }
 
-/// How many `#!` interpreters deep the start chain is followed (Linux allows 4).
-pub(crate) const MAX_SHEBANG_DEPTH: usize = 4;
+/// Most `#!` scripts one `execve` goes through. The kernel (fs/exec.c, `exec_binprm`)
+/// runs its format handlers at most 6 times per `execve`: 5 scripts and the program at
+/// their end run; a 6th script whose interpreter exists fails with `ELOOP`.
+pub(crate) const MAX_SHEBANG_DEPTH: usize = 5;
 
-/// The program the kernel runs in the end: argv[0], or for a script its `#!` interpreter
-/// (and `#!/usr/bin/env NAME`'s NAME through PATH), followed up to
-/// [`MAX_SHEBANG_DEPTH`] deep. `None` when a link of the chain is missing (HUSK-I004 and
-/// HUSK-I007 report that).
-pub(crate) fn start_program(image: &ImageFacts) -> Option<(ImagePath, &Node)> {
-    let (mut path, mut node) = start(image)?.found?;
-    for _ in 0..MAX_SHEBANG_DEPTH {
-        let Some(line) = image.content_of(node).and_then(|c| c.shebang.as_deref()) else {
-            return Some((path, node));
+/// One file of the start chain: argv[0], then each interpreter the kernel opens.
+pub(crate) struct Link<'a> {
+    pub path: ImagePath,
+    pub node: &'a Node,
+    /// Reached as `#!/usr/bin/env NAME`'s NAME: env runs it with a new `execve`.
+    pub via_env: bool,
+    /// The kernel loads this file as a program (it is not a script): the last file of
+    /// its `execve`, or the `env` of a `#!/usr/bin/env NAME` line.
+    pub loaded: bool,
+}
+
+/// How the start chain breaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Break {
+    /// The last link's `#!` line names an interpreter that is not in the image (`ENOENT`).
+    Missing(String),
+    /// The last link is `env`, and the NAME it is given is not in the image's PATH (env
+    /// exits 127). `spaced`: the kernel passed `NAME ARGS` as one argument.
+    EnvMissing { prog: String, spaced: bool },
+    /// The last link's `#!` line names no interpreter (`ENOEXEC`).
+    NoInterpreter,
+    /// More scripts than the kernel follows (`ELOOP`); `looped` when the chain comes
+    /// back to a file it went through (the last link), so it never ends.
+    TooDeep { looped: bool },
+}
+
+/// The start chain: what the kernel opens, in order, and where it breaks.
+pub(crate) struct Chain<'a> {
+    /// argv[0] first; never empty.
+    pub links: Vec<Link<'a>>,
+    pub broken: Option<Break>,
+}
+
+impl<'a> Chain<'a> {
+    /// `/s0 -> /s1 -> /missing`: the links, and the missing name.
+    pub fn describe(&self) -> String {
+        let mut parts: Vec<String> = self.links.iter().map(|l| l.path.to_string()).collect();
+        match &self.broken {
+            Some(Break::Missing(name)) => {
+                parts.push(format!("{name:?}").trim_matches('"').to_owned())
+            }
+            Some(Break::EnvMissing { prog, .. }) => parts.push(prog.clone()),
+            _ => {}
+        }
+        parts.join(" -> ")
+    }
+
+    /// The program the kernel runs in the end, when the chain does not break.
+    pub fn end(&self) -> Option<&Link<'a>> {
+        self.links.last().filter(|_| self.broken.is_none())
+    }
+}
+
+/// Where the kernel's `open_exec` finds an interpreter: an absolute path, or one
+/// relative to the working directory (`..` taken lexically).
+fn open_exec<'a>(image: &'a ImageFacts, name: &str) -> Option<(ImagePath, &'a Node)> {
+    let joined = if name.starts_with('/') {
+        name.to_owned()
+    } else {
+        format!("{}/{name}", image.workdir().trim_end_matches('/'))
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for part in joined.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    image.lookup(&format!("/{}", parts.join("/")))
+}
+
+/// The chain of files the kernel goes through to start the container: argv[0], its `#!`
+/// interpreter, that one's, ... (the kernel splits a `#!` line once, at the first space
+/// or tab: the interpreter, then everything else as one argument), and for
+/// `#!/usr/bin/env NAME` NAME through PATH, as env runs it (a new `execve`, which starts
+/// counting [`MAX_SHEBANG_DEPTH`] again). `None` when argv[0] is not in the image
+/// (HUSK-I004). A file whose content was not read ends the chain without a verdict.
+pub(crate) fn start_chain(image: &ImageFacts) -> Option<Chain<'_>> {
+    let (path, node) = start(image)?.found?;
+    let mut links = vec![Link {
+        path,
+        node,
+        via_env: false,
+        loaded: false,
+    }];
+    let mut scripts = 0;
+    let broken = loop {
+        let last = links.last()?;
+        let Some(line) = image
+            .content_of(last.node)
+            .filter(|_| last.node.is_file())
+            .and_then(|c| c.shebang.as_deref())
+        else {
+            break None;
         };
-        let mut words = line.split_whitespace();
-        let interp = words.next()?;
-        let next = if interp.ends_with("/env") {
-            match words.find(|w| !w.starts_with('-')) {
-                Some(prog) => image.find_program(prog, &image.path_var(), &image.workdir())?,
-                None => image.resolve(interp)?,
+        scripts += 1;
+        let (interp, arg) = match line.split_once([' ', '\t']) {
+            Some((i, a)) => (i, a.trim_matches([' ', '\t'])),
+            None => (line, ""),
+        };
+        if interp.is_empty() {
+            break Some(Break::NoInterpreter);
+        }
+        let Some((next, node)) = open_exec(image, interp) else {
+            // `..` after a symlink is not lexical: no verdict then.
+            if interp.split('/').any(|p| p == "..") {
+                break None;
+            }
+            break Some(Break::Missing(interp.to_owned()));
+        };
+        if scripts > MAX_SHEBANG_DEPTH {
+            break Some(Break::TooDeep { looped: false });
+        }
+        // A script met again (env's program is not a script, and may come back).
+        let looped = links.iter().any(|l| l.path == next && !l.loaded);
+        let env = interp.ends_with("/env") && !arg.is_empty() && !looped;
+        links.push(Link {
+            path: next,
+            node,
+            via_env: false,
+            loaded: env,
+        });
+        if looped {
+            break Some(Break::TooDeep { looped: true });
+        }
+        if !env {
+            continue;
+        }
+        // env runs NAME with execvp: a new execve.
+        let (prog, spaced) = if arg.starts_with('-') {
+            // Options (`-S`/`--split-string` splits the rest): the first word that is
+            // not one.
+            match arg.split_whitespace().find(|w| !w.starts_with('-')) {
+                Some(p) => (p, false),
+                None => break None,
             }
         } else {
-            image.resolve(interp)?
+            (arg, arg.contains([' ', '\t']))
         };
-        node = image.files.get(&next)?;
-        path = next;
+        let Some((p, n)) = image
+            .find_program(prog, &image.path_var(), &image.workdir())
+            .and_then(|p| image.files.get(&p).map(|n| (p, n)))
+        else {
+            break Some(Break::EnvMissing {
+                prog: prog.to_owned(),
+                spaced,
+            });
+        };
+        let looped = links.iter().any(|l| l.path == p && !l.loaded);
+        links.push(Link {
+            path: p,
+            node: n,
+            via_env: true,
+            loaded: false,
+        });
+        if looped {
+            break Some(Break::TooDeep { looped: true });
+        }
+        scripts = 0;
+    };
+    if broken.is_none()
+        && let Some(l) = links.last_mut()
+    {
+        l.loaded = true;
     }
-    Some((path, node))
+    Some(Chain { links, broken })
+}
+
+/// The program the kernel runs in the end: argv[0], or for a script its `#!` interpreter
+/// (and `#!/usr/bin/env NAME`'s NAME through PATH), followed as [`start_chain`] does.
+/// `None` when the chain breaks (HUSK-I004 and HUSK-I007 report why).
+pub(crate) fn start_program(image: &ImageFacts) -> Option<(ImagePath, &Node)> {
+    let chain = start_chain(image)?;
+    let end = chain.end()?;
+    Some((end.path.clone(), end.node))
 }
 
 /// The program a container starts (a script's interpreter, see [`start_program`]), when
