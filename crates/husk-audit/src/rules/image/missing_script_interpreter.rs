@@ -16,7 +16,7 @@ static INFO: RuleInfo = RuleInfo {
     name: "missing-script-interpreter",
     target: Target::Image,
     severity: Severity::Critical,
-    summary: "The entrypoint needs a shell or interpreter the image does not have, or its chain of interpreters never reaches a program",
+    summary: "The entrypoint needs a shell or interpreter the image does not have (at any level of its #! chain)",
     explanation: "A script runs through its `#!` interpreter, which may itself be a script, and so on (and `#!/usr/bin/env NAME` also needs NAME in PATH); a shell-form `ENTRYPOINT`/`CMD` becomes `/bin/sh -c \"...\"`. FROM-scratch images have neither, so the container fails with \"no such file or directory\". The kernel checks every level of the chain: each interpreter must exist (`ENOENT`), be a file the user may execute (`EACCES`) and be an ELF program or a script (`ENOEXEC`); it follows at most 5 scripts in a row and gives up with \"too many levels of symbolic links\" (`ELOOP`) beyond, which is also what a script that names itself (or a loop of scripts) ends in. The kernel splits a `#!` line once: the interpreter, then the rest as one argument, so `#!/usr/bin/env python3 -u` makes env look for a program named `python3 -u`, and a CRLF line ends in an interpreter named `/bin/sh\\r`.",
     fix: "Use the exec (JSON) form, `ENTRYPOINT [\"/app\"]`, and ship a compiled program, or add the interpreter to the image.",
     references: &[Reference::Hadolint("DL3025")],
