@@ -312,6 +312,87 @@ fn broken_images_name_their_cause_and_podman_agrees() {
     );
     expect(&lab, &r, "HUSK-I007", "/bin/bash", Some("not-found"));
 
+    // 7b. The interpreter of the interpreter is missing: the kernel checks every level.
+    let r = lab.podman_build(
+        "chainmiss",
+        "FROM scratch\nCOPY s0 /s0\nCOPY s1 /s1\nENTRYPOINT [\"/s0\"]\n",
+        &[("s0", b"#!/s1\n", 0o755), ("s1", b"#!/missing\n", 0o755)],
+    );
+    expect(
+        &lab,
+        &r,
+        "HUSK-I007",
+        "/s0 -> /s1 -> /missing",
+        Some("not-found"),
+    );
+
+    // 7c. A script that is its own interpreter: ELOOP.
+    let r = lab.podman_build(
+        "selfloop",
+        "FROM scratch\nCOPY app /app\nENTRYPOINT [\"/app\"]\n",
+        &[("app", b"#!/app\n", 0o755)],
+    );
+    expect(&lab, &r, "HUSK-I007", "/app -> /app", Some("loop"));
+
+    // 7d. Six scripts in a row, the last one's interpreter a working program: the kernel
+    // follows five (ELOOP).
+    let mut files: Vec<(String, Vec<u8>)> = (0..6)
+        .map(|i| {
+            let next = if i == 5 {
+                "/bin/prog".to_owned()
+            } else {
+                format!("/s{}", i + 1)
+            };
+            (format!("s{i}"), format!("#!{next}\n").into_bytes())
+        })
+        .collect();
+    files.push(("prog".to_owned(), whoami.clone()));
+    let cf = format!(
+        "FROM scratch\n{}COPY prog /bin/prog\nENTRYPOINT [\"/s0\"]\n",
+        (0..6)
+            .map(|i| format!("COPY s{i} /s{i}\n"))
+            .collect::<String>()
+    );
+    let named: Vec<(&str, &[u8], u32)> = files
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice(), 0o755))
+        .collect();
+    let r = lab.podman_build("deep", &cf, &named);
+    expect(&lab, &r, "HUSK-I007", "more than 5", Some("loop"));
+
+    // 7e. An ELF file that is only its magic and garbage.
+    let r = lab.podman_build(
+        "garbage",
+        "FROM scratch\nCOPY app /app\nENTRYPOINT [\"/app\"]\n",
+        &[("app", b"\x7fELF garbage", 0o755)],
+    );
+    expect(
+        &lab,
+        &r,
+        "HUSK-I004",
+        "broken ELF file",
+        Some("exec-format"),
+    );
+
+    // 7f. A program cut inside a segment: the kernel starts it and it is killed at
+    // once. Not blocking (execve succeeds), but "may fail", and the run fails.
+    let r = lab.podman_build(
+        "cut",
+        "FROM scratch\nCOPY app /app\nENTRYPOINT [\"/app\"]\n",
+        &[("app", &whoami[..whoami.len() / 2], 0o755)],
+    );
+    let (code, v) = lab.doctor(&r, false, &[]);
+    assert_eq!(code, 0, "{v:#}");
+    let may = group(&v, "may_fail");
+    assert!(
+        may.iter()
+            .any(|(rule, c, _)| rule == "HUSK-I027" && c.contains("cut short")),
+        "{may:#?}"
+    );
+    let (code, v) = lab.doctor(&r, true, &[]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["run"]["explanation"]["started"], false, "{:#}", v["run"]);
+
     // 8. A user name with no /etc/passwd.
     let r = lab.podman_build(
         "user",
