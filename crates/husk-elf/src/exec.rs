@@ -145,32 +145,10 @@ fn check(bytes: &[u8], c64: bool, le: bool) -> Option<ExecProblem> {
         }
     });
     // Only the first PT_INTERP counts.
-    if let Some((_, off, filesz)) = phdrs.clone().find(|(t, _, _)| *t == PT_INTERP) {
-        if !(2..=PATH_MAX).contains(&filesz) {
-            return Some(ExecProblem::enoexec(format!(
-                "its PT_INTERP is {filesz} bytes long"
-            )));
-        }
-        let end = off.checked_add(filesz).filter(|e| *e <= len);
-        let Some(end) = end else {
-            return Some(ExecProblem::Refused {
-                errno: "EIO",
-                error: "input/output error",
-                reason: format!(
-                    "its loader's path (PT_INTERP, bytes {off}..{}) lies past the end of the file ({len} bytes)",
-                    off.saturating_add(filesz)
-                ),
-            });
-        };
-        if usize::try_from(end - 1)
-            .ok()
-            .and_then(|i| bytes.get(i))
-            .is_none_or(|b| *b != 0)
-        {
-            return Some(ExecProblem::enoexec(
-                "its loader's path (PT_INTERP) is not NUL-terminated",
-            ));
-        }
+    if let Some((_, off, filesz)) = phdrs.clone().find(|(t, _, _)| *t == PT_INTERP)
+        && let Some(problem) = check_interp(bytes, off, filesz)
+    {
+        return Some(problem);
     }
     let needs = phdrs
         .filter(|(t, _, _)| *t == PT_LOAD)
@@ -178,6 +156,33 @@ fn check(bytes: &[u8], c64: bool, le: bool) -> Option<ExecProblem> {
         .max()
         .unwrap_or(0);
     (needs > len).then_some(ExecProblem::Truncated { needs, size: len })
+}
+
+/// The loader's path (PT_INTERP at `off`, `filesz` bytes) as the kernel reads it, before
+/// the point of no return: a wrong length is ENOEXEC, bytes past EOF EIO.
+fn check_interp(bytes: &[u8], off: u64, filesz: u64) -> Option<ExecProblem> {
+    let len = bytes.len() as u64;
+    if !(2..=PATH_MAX).contains(&filesz) {
+        return Some(ExecProblem::enoexec(format!(
+            "its PT_INTERP is {filesz} bytes long"
+        )));
+    }
+    let Some(end) = off.checked_add(filesz).filter(|e| *e <= len) else {
+        return Some(ExecProblem::Refused {
+            errno: "EIO",
+            error: "input/output error",
+            reason: format!(
+                "its loader's path (PT_INTERP, bytes {off}..{}) lies past the end of the file ({len} bytes)",
+                off.saturating_add(filesz)
+            ),
+        });
+    };
+    let terminated = usize::try_from(end - 1)
+        .ok()
+        .and_then(|i| bytes.get(i))
+        .is_some_and(|b| *b == 0);
+    (!terminated)
+        .then(|| ExecProblem::enoexec("its loader's path (PT_INTERP) is not NUL-terminated"))
 }
 
 /// Fixed-width reads at file offsets; bytes past the end read as zero.

@@ -5,8 +5,8 @@
 
 use husk_elf::ExecProblem;
 
-use super::{Break, MAX_SHEBANG_DEPTH, start, start_chain};
-use crate::facts::ImageFacts;
+use super::{Break, Chain, Link, MAX_SHEBANG_DEPTH, start, start_chain};
+use crate::facts::{Identity, ImageFacts};
 use crate::rule::{Emit, Reference, Rule, RuleInfo, Severity, Target};
 
 pub struct MissingScriptInterpreter;
@@ -40,137 +40,113 @@ impl Rule for MissingScriptInterpreter {
             return;
         };
         let (argv0, rest) = chain.links.split_first().expect("a chain has argv[0]");
-        let at = |out: &mut Emit, msg: String| {
-            out.path(&argv0.path, Some(argv0.node.layer), msg);
-        };
         let describe = chain.describe();
-        let last = chain.links.last().expect("a chain has argv[0]");
-        match &chain.broken {
-            Some(Break::Missing(interp)) if rest.is_empty() => {
-                return at(
-                    out,
-                    format!(
-                        "the script's interpreter {} is not in the image ({describe}): the kernel fails with \"no such file or directory\"",
-                        interp.escape_debug()
-                    ),
-                );
-            }
-            Some(Break::Missing(interp)) => {
-                return at(
-                    out,
-                    format!(
-                        "{describe}: the interpreter {} named by {}'s #! line is not in the image: the kernel fails with \"no such file or directory\"",
-                        interp.escape_debug(),
-                        last.path
-                    ),
-                );
-            }
-            Some(Break::EnvMissing { prog, spaced }) => {
-                let env = &last.path;
-                let hint = if *spaced {
-                    " (the kernel passes everything after the interpreter as one argument, so env looks for a program with that whole name: use `env -S`)"
-                } else {
-                    ""
-                };
-                return at(
-                    out,
-                    format!(
-                        "the script runs {prog:?} through {env}, and {prog} is not in the image's PATH ({describe}){hint}"
-                    ),
-                );
-            }
-            Some(Break::NoInterpreter) => {
-                return at(
-                    out,
-                    format!(
-                        "{describe}: the #! line of {} names no interpreter: the kernel refuses it with \"exec format error\"",
-                        last.path
-                    ),
-                );
-            }
-            Some(Break::TooDeep { looped: true }) => {
-                return at(
-                    out,
-                    format!(
-                        "{describe}: the #! interpreters loop back to {}, so no program is ever reached: the kernel gives up with \"too many levels of symbolic links\" (ELOOP)",
-                        last.path
-                    ),
-                );
-            }
-            Some(Break::TooDeep { looped: false }) => {
-                return at(
-                    out,
-                    format!(
-                        "{describe}: more than {MAX_SHEBANG_DEPTH} #! scripts in a row, more than the kernel follows: it gives up with \"too many levels of symbolic links\" (ELOOP)"
-                    ),
-                );
-            }
-            None => {}
-        }
-        // The kernel opens each interpreter for execution: a regular file the user may
-        // execute, in a format it runs.
-        let id = image.identity();
-        for link in rest {
-            let e = link.node;
-            let what = if link.via_env {
-                "the program"
-            } else {
-                "the interpreter"
-            };
-            if !e.is_file() {
-                return at(
-                    out,
-                    format!(
-                        "{describe}: {what} {} is a {}, not a file: the kernel refuses it with \"permission denied\"",
-                        link.path,
-                        e.kind.noun()
-                    ),
-                );
-            }
-            if e.mode & 0o111 == 0 || (id.uid.is_some() && !id.may(e, 1)) {
-                return at(
-                    out,
-                    format!(
-                        "{describe}: {what} {} is not executable by user {:?} (mode {:04o}, owner {}:{}): the kernel refuses it with \"permission denied\"",
-                        link.path,
-                        if id.raw.is_empty() {
-                            "0"
-                        } else {
-                            id.raw.as_str()
-                        },
-                        e.mode,
-                        e.uid,
-                        e.gid
-                    ),
-                );
-            }
-            if !link.loaded {
-                continue;
-            }
-            let Some(c) = image.content_of(e) else {
-                continue;
-            };
-            if let Some(ExecProblem::Refused { error, reason, .. }) = &c.exec {
-                return at(
-                    out,
-                    format!(
-                        "{describe}: {what} {} is a broken ELF file ({reason}): the kernel refuses it with \"{error}\"",
-                        link.path
-                    ),
-                );
-            }
-            // (A program env runs that is neither: execvp hands it to /bin/sh.)
-            if c.elf.is_none() && c.shebang.is_none() && !link.via_env {
-                return at(
-                    out,
-                    format!(
-                        "{describe}: {what} {} is neither an ELF program nor a #! script: the kernel refuses it with \"exec format error\"",
-                        link.path
-                    ),
-                );
-            }
+        let problem = chain
+            .broken
+            .as_ref()
+            .map(|b| break_message(b, &chain, &describe, rest.is_empty()))
+            .or_else(|| {
+                // The kernel opens each interpreter for execution: a regular file the
+                // user may execute, in a format it runs.
+                let id = image.identity();
+                rest.iter()
+                    .find_map(|link| link_problem(image, &id, link, &describe))
+            });
+        if let Some(msg) = problem {
+            out.path(&argv0.path, Some(argv0.node.layer), msg);
         }
     }
+}
+
+/// Why the chain stops before a program, as the kernel says it.
+fn break_message(broken: &Break, chain: &Chain<'_>, describe: &str, alone: bool) -> String {
+    let last = chain.links.last().expect("a chain has argv[0]");
+    match broken {
+        Break::Missing(interp) if alone => format!(
+            "the script's interpreter {} is not in the image ({describe}): the kernel fails with \"no such file or directory\"",
+            interp.escape_debug()
+        ),
+        Break::Missing(interp) => format!(
+            "{describe}: the interpreter {} named by {}'s #! line is not in the image: the kernel fails with \"no such file or directory\"",
+            interp.escape_debug(),
+            last.path
+        ),
+        Break::EnvMissing { prog, spaced } => {
+            let env = &last.path;
+            let hint = if *spaced {
+                " (the kernel passes everything after the interpreter as one argument, so env looks for a program with that whole name: use `env -S`)"
+            } else {
+                ""
+            };
+            format!(
+                "the script runs {prog:?} through {env}, and {prog} is not in the image's PATH ({describe}){hint}"
+            )
+        }
+        Break::NoInterpreter => format!(
+            "{describe}: the #! line of {} names no interpreter: the kernel refuses it with \"exec format error\"",
+            last.path
+        ),
+        Break::TooDeep { looped: true } => format!(
+            "{describe}: the #! interpreters loop back to {}, so no program is ever reached: the kernel gives up with \"too many levels of symbolic links\" (ELOOP)",
+            last.path
+        ),
+        Break::TooDeep { looped: false } => format!(
+            "{describe}: more than {MAX_SHEBANG_DEPTH} #! scripts in a row, more than the kernel follows: it gives up with \"too many levels of symbolic links\" (ELOOP)"
+        ),
+    }
+}
+
+/// What makes the kernel refuse one interpreter of the chain (or the program env runs).
+fn link_problem(
+    image: &ImageFacts,
+    id: &Identity,
+    link: &Link<'_>,
+    describe: &str,
+) -> Option<String> {
+    let e = link.node;
+    let what = if link.via_env {
+        "the program"
+    } else {
+        "the interpreter"
+    };
+    if !e.is_file() {
+        return Some(format!(
+            "{describe}: {what} {} is a {}, not a file: the kernel refuses it with \"permission denied\"",
+            link.path,
+            e.kind.noun()
+        ));
+    }
+    if e.mode & 0o111 == 0 || (id.uid.is_some() && !id.may(e, 1)) {
+        return Some(format!(
+            "{describe}: {what} {} is not executable by user {:?} (mode {:04o}, owner {}:{}): the kernel refuses it with \"permission denied\"",
+            link.path,
+            if id.raw.is_empty() {
+                "0"
+            } else {
+                id.raw.as_str()
+            },
+            e.mode,
+            e.uid,
+            e.gid
+        ));
+    }
+    if !link.loaded {
+        return None;
+    }
+    let c = image.content_of(e)?;
+    if let Some(ExecProblem::Refused { error, reason, .. }) = &c.exec {
+        return Some(format!(
+            "{describe}: {what} {} is a broken ELF file ({reason}): the kernel refuses it with \"{error}\"",
+            link.path
+        ));
+    }
+    // (A program env runs that is neither: execvp hands it to /bin/sh.)
+    (c.elf.is_none() && c.shebang.is_none() && !link.via_env).then(|| {
+        format!(
+            "{describe}: {what} {} is neither an ELF program nor a #! script: the kernel refuses it with \"exec format error\"",
+            link.path
+        )
+    })
 }
 
 #[cfg(test)]

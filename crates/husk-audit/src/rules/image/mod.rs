@@ -226,35 +226,8 @@ pub(crate) fn start_chain(image: &ImageFacts) -> Option<Chain<'_>> {
         if !env {
             continue;
         }
-        // env runs NAME with execvp: a new execve.
-        let (prog, spaced) = if arg.starts_with('-') {
-            // Options (`-S`/`--split-string` splits the rest): the first word that is
-            // not one.
-            match arg.split_whitespace().find(|w| !w.starts_with('-')) {
-                Some(p) => (p, false),
-                None => break None,
-            }
-        } else {
-            (arg, arg.contains([' ', '\t']))
-        };
-        let Some((p, n)) = image
-            .find_program(prog, &image.path_var(), &image.workdir())
-            .and_then(|p| image.files.get(&p).map(|n| (p, n)))
-        else {
-            break Some(Break::EnvMissing {
-                prog: prog.to_owned(),
-                spaced,
-            });
-        };
-        let looped = links.iter().any(|l| l.path == p && !l.loaded);
-        links.push(Link {
-            path: p,
-            node: n,
-            via_env: true,
-            loaded: false,
-        });
-        if looped {
-            break Some(Break::TooDeep { looped: true });
+        if let Err(broken) = follow_env(image, arg, &mut links) {
+            break broken;
         }
         scripts = 0;
     };
@@ -264,6 +237,44 @@ pub(crate) fn start_chain(image: &ImageFacts) -> Option<Chain<'_>> {
         l.loaded = true;
     }
     Some(Chain { links, broken })
+}
+
+/// `#!/usr/bin/env ARG`: env runs NAME with execvp (a new execve), appended to `links`.
+/// `Err(None)`: no verdict (only options); `Err(Some(_))`: where the chain breaks.
+fn follow_env<'a>(
+    image: &'a ImageFacts,
+    arg: &str,
+    links: &mut Vec<Link<'a>>,
+) -> Result<(), Option<Break>> {
+    let (prog, spaced) = if arg.starts_with('-') {
+        // Options (`-S`/`--split-string` splits the rest): the first word that is not one.
+        match arg.split_whitespace().find(|w| !w.starts_with('-')) {
+            Some(p) => (p, false),
+            None => return Err(None),
+        }
+    } else {
+        (arg, arg.contains([' ', '\t']))
+    };
+    let Some((p, n)) = image
+        .find_program(prog, &image.path_var(), &image.workdir())
+        .and_then(|p| image.files.get(&p).map(|n| (p, n)))
+    else {
+        return Err(Some(Break::EnvMissing {
+            prog: prog.to_owned(),
+            spaced,
+        }));
+    };
+    let looped = links.iter().any(|l| l.path == p && !l.loaded);
+    links.push(Link {
+        path: p,
+        node: n,
+        via_env: true,
+        loaded: false,
+    });
+    if looped {
+        return Err(Some(Break::TooDeep { looped: true }));
+    }
+    Ok(())
 }
 
 /// The program the kernel runs in the end: argv[0], or for a script its `#!` interpreter
