@@ -198,16 +198,19 @@ fn file_capabilities_are_audited_diffed_listed_and_exported() {
 
 /// podman as the oracle: a file `setcap` marked in the build context keeps its
 /// capabilities through `COPY` (buildah copies xattrs), and husk reads them from podman's
-/// storage. Needs podman, setcap (libcap2-bin, not installed by the test setup: skipped
-/// without it) and root (to set the attribute).
+/// storage. Needs podman, setcap (libcap2-bin; under CI=true both must be there) and
+/// root (to set the attribute; skipped without).
 #[test]
 fn podman_copy_of_a_setcap_file_is_reported() {
     let setcap = Path::new("/usr/sbin/setcap");
-    if !setcap.exists() || !rustix::process::geteuid().is_root() {
-        eprintln!("skipping: needs /usr/sbin/setcap (libcap2-bin) and root");
+    if !require_path("/usr/sbin/setcap", "libcap2-bin")
+        || !require("podman")
+        || !require_path("/bin/busybox", "busybox-static")
+    {
         return;
     }
-    if !require("podman") || !require_path("/bin/busybox", "busybox-static") {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipping: setting security.capability needs root");
         return;
     }
     let t = tempfile::tempdir().unwrap();
