@@ -6,13 +6,9 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
 
 use common::*;
-use flate2::Compression;
-use flate2::write::GzEncoder;
-use husk_oci::Digest;
 
 /// `vfs_cap_data` revision 2, effective, with `permitted` (bits of linux/capability.h).
 fn vfs_cap(permitted: u32) -> Vec<u8> {
@@ -46,35 +42,8 @@ fn layer(tool: Option<u32>, web: Option<u32>) -> Vec<u8> {
 
 /// An OCI layout at `dir` of one gzip layer `tar`; its reference.
 fn layout(dir: &Path, tar: &[u8]) -> String {
-    let blobs = dir.join("blobs/sha256");
-    std::fs::create_dir_all(&blobs).unwrap();
-    let put = |bytes: &[u8]| {
-        let d = Digest::sha256(bytes);
-        std::fs::write(blobs.join(d.hex()), bytes).unwrap();
-        (d, bytes.len())
-    };
-    let mut e = GzEncoder::new(Vec::new(), Compression::fast());
-    e.write_all(tar).unwrap();
-    let (ld, ls) = put(&e.finish().unwrap());
-    let config = serde_json::json!({"architecture": "amd64", "os": "linux",
-        "config": {"User": "1000:1000", "Entrypoint": ["/bin/web"]},
-        "rootfs": {"type": "layers", "diff_ids": [Digest::sha256(tar).to_string()]}});
-    let (cd, cs) = put(config.to_string().as_bytes());
-    let manifest = serde_json::json!({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": cd.to_string(), "size": cs},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-            "digest": ld.to_string(), "size": ls}],
-    });
-    let (md, ms) = put(manifest.to_string().as_bytes());
-    let index = serde_json::json!({"schemaVersion": 2, "manifests": [{
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "digest": md.to_string(), "size": ms,
-        "annotations": {"org.opencontainers.image.ref.name": "t"}}]});
-    std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
-    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-    format!("oci:{}:t", dir.display())
+    let config = serde_json::json!({"User": "1000:1000", "Entrypoint": ["/bin/web"]});
+    oci_layout_of_tar(dir, tar, config)
 }
 
 /// The HUSK-I030 lines of a text audit.

@@ -5,14 +5,10 @@
 
 mod common;
 
-use std::io::Write;
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
 use common::husk_run;
-use flate2::Compression;
-use flate2::write::GzEncoder;
-use husk_oci::Digest;
 
 /// A layer with /dev/mem (char 1:1), /dev/sda (block 8:0), /run/pipe (fifo) and a file.
 fn device_tar() -> Vec<u8> {
@@ -45,34 +41,7 @@ fn device_tar() -> Vec<u8> {
 }
 
 fn layout(dir: &Path, tar: &[u8]) -> String {
-    let blobs = dir.join("blobs/sha256");
-    std::fs::create_dir_all(&blobs).unwrap();
-    let put = |bytes: &[u8]| {
-        let d = Digest::sha256(bytes);
-        std::fs::write(blobs.join(d.hex()), bytes).unwrap();
-        (d, bytes.len())
-    };
-    let mut e = GzEncoder::new(Vec::new(), Compression::fast());
-    e.write_all(tar).unwrap();
-    let (ld, ls) = put(&e.finish().unwrap());
-    let config = serde_json::json!({"architecture": "amd64", "os": "linux", "config": {},
-        "rootfs": {"type": "layers", "diff_ids": [Digest::sha256(tar).to_string()]}});
-    let (cd, cs) = put(config.to_string().as_bytes());
-    let manifest = serde_json::json!({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": cd.to_string(), "size": cs},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-            "digest": ld.to_string(), "size": ls}],
-    });
-    let (md, ms) = put(manifest.to_string().as_bytes());
-    let index = serde_json::json!({"schemaVersion": 2, "manifests": [{
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "digest": md.to_string(), "size": ms,
-        "annotations": {"org.opencontainers.image.ref.name": "t"}}]});
-    std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
-    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-    format!("oci:{}:t", dir.display())
+    common::oci_layout_of_tar(dir, tar, serde_json::json!({}))
 }
 
 const SUMMARY: &str = "skipped 1 character device, 1 block device, 1 fifo";

@@ -175,20 +175,12 @@ fn layout(dir: &Path, tars: &[Vec<u8>], list: &[usize]) -> String {
 
 /// The documents of a layout whose layer blobs are stored already.
 fn layout_of(dir: &Path, stored: &[Stored], list: &[usize]) -> String {
-    let blobs = dir.join("blobs/sha256");
-    std::fs::create_dir_all(&blobs).unwrap();
-    let put = |bytes: &[u8]| {
-        let d = Digest::sha256(bytes);
-        std::fs::write(blobs.join(d.hex()), bytes).unwrap();
-        (d, bytes.len())
-    };
     let diff_ids: Vec<String> = list.iter().map(|&i| stored[i].2.to_string()).collect();
     let config = serde_json::json!({
         "architecture": "amd64", "os": "linux",
         "config": {"Env": ["PATH=/bin"]},
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
     });
-    let (cd, cs) = put(config.to_string().as_bytes());
     let layers: Vec<_> = list
         .iter()
         .map(|&i| {
@@ -197,20 +189,7 @@ fn layout_of(dir: &Path, stored: &[Stored], list: &[usize]) -> String {
                 "digest": d.to_string(), "size": s})
         })
         .collect();
-    let manifest = serde_json::json!({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": cd.to_string(), "size": cs},
-        "layers": layers,
-    });
-    let (md, ms) = put(manifest.to_string().as_bytes());
-    let index = serde_json::json!({"schemaVersion": 2, "manifests": [{
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "digest": md.to_string(), "size": ms,
-        "annotations": {"org.opencontainers.image.ref.name": "t"}}]});
-    std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
-    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-    format!("oci:{}:t", dir.display())
+    common::write_layout(dir, &config, &layers)
 }
 
 /// A tar of regular files (long names go through GNU long-name records).

@@ -6,13 +6,9 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
 
 use common::{Run, husk_run};
-use flate2::Compression;
-use flate2::write::GzEncoder;
-use husk_oci::Digest;
 
 /// The hostile payloads: OSC title + bell, CSI clear, CR overwrite, C1 CSI, bidi override
 /// and isolate.
@@ -38,12 +34,6 @@ fn assert_clean(what: &str, r: &Run) {
             text.escape_debug()
         );
     }
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut e = GzEncoder::new(Vec::new(), Compression::fast());
-    e.write_all(bytes).unwrap();
-    e.finish().unwrap()
 }
 
 /// A layer whose every kind of name is hostile.
@@ -88,36 +78,13 @@ fn hostile_tar() -> Vec<u8> {
     b.into_inner().unwrap()
 }
 
-/// An OCI layout image at `dir` (tag `t`) from `tar` and `config` (diff_ids filled in).
+/// An OCI layout image at `dir` (tag `t`) from `tar` and `config` (diff_ids filled in),
+/// its layer descriptor annotated with control characters.
 fn layout(dir: &Path, tar: &[u8], mut config: serde_json::Value) -> String {
-    let blobs = dir.join("blobs/sha256");
-    std::fs::create_dir_all(&blobs).unwrap();
-    let put = |bytes: &[u8]| {
-        let d = Digest::sha256(bytes);
-        std::fs::write(blobs.join(d.hex()), bytes).unwrap();
-        (d, bytes.len())
-    };
-    let gz = gzip(tar);
-    let (ld, ls) = put(&gz);
-    config["rootfs"] = serde_json::json!({"type": "layers",
-        "diff_ids": [Digest::sha256(tar).to_string()]});
-    let (cd, cs) = put(config.to_string().as_bytes());
-    let manifest = serde_json::json!({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": cd.to_string(), "size": cs},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-            "digest": ld.to_string(), "size": ls,
-            "annotations": {format!("a{OSC}"): format!("v{RLO}")}}],
-    });
-    let (md, ms) = put(manifest.to_string().as_bytes());
-    let index = serde_json::json!({"schemaVersion": 2, "manifests": [{
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "digest": md.to_string(), "size": ms,
-        "annotations": {"org.opencontainers.image.ref.name": "t"}}]});
-    std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
-    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-    format!("oci:{}:t", dir.display())
+    let (mut layer, diff_id) = common::put_gzip_layer(dir, tar);
+    layer["annotations"] = serde_json::json!({format!("a{OSC}"): format!("v{RLO}")});
+    config["rootfs"] = serde_json::json!({"type": "layers", "diff_ids": [diff_id]});
+    common::write_layout(dir, &config, &[layer])
 }
 
 fn hostile_config(arch: &str) -> serde_json::Value {

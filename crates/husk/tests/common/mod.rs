@@ -376,3 +376,57 @@ pub fn debian_cross_toolchain() -> bool {
         && require("aarch64-linux-gnu-gcc")
         && require_path("/usr/lib/aarch64-linux-gnu/libc.so.6", "libc6:arm64")
 }
+
+/// Store `bytes` as a blob of the OCI layout at `dir`: its digest and size.
+pub fn put_blob(dir: &Path, bytes: &[u8]) -> (husk_oci::Digest, usize) {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let d = husk_oci::Digest::sha256(bytes);
+    std::fs::write(blobs.join(d.hex()), bytes).unwrap();
+    (d, bytes.len())
+}
+
+/// The documents of an OCI layout at `dir` (tagged `t`) whose layer blobs are stored:
+/// `config` (whole, its rootfs included) and the manifest listing `layers` (their
+/// descriptors); its reference. For tests that craft images.
+pub fn write_layout(
+    dir: &Path,
+    config: &serde_json::Value,
+    layers: &[serde_json::Value],
+) -> String {
+    let (cd, cs) = put_blob(dir, config.to_string().as_bytes());
+    let manifest = serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": cd.to_string(), "size": cs},
+        "layers": layers,
+    });
+    let (md, ms) = put_blob(dir, manifest.to_string().as_bytes());
+    let index = serde_json::json!({"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": md.to_string(), "size": ms,
+        "annotations": {"org.opencontainers.image.ref.name": "t"}}]});
+    std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    format!("oci:{}:t", dir.display())
+}
+
+/// A gzip layer of `tar` stored in the layout at `dir`: its descriptor and diff_id.
+pub fn put_gzip_layer(dir: &Path, tar: &[u8]) -> (serde_json::Value, String) {
+    use std::io::Write as _;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(tar).unwrap();
+    let (d, size) = put_blob(dir, &e.finish().unwrap());
+    let desc = serde_json::json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+        "digest": d.to_string(), "size": size});
+    (desc, husk_oci::Digest::sha256(tar).to_string())
+}
+
+/// An OCI layout at `dir` (tagged `t`) of one gzip layer `tar`, with `config` as the
+/// image's run config (`{}` for none); its reference.
+pub fn oci_layout_of_tar(dir: &Path, tar: &[u8], config: serde_json::Value) -> String {
+    let (layer, diff_id) = put_gzip_layer(dir, tar);
+    let config = serde_json::json!({"architecture": "amd64", "os": "linux", "config": config,
+        "rootfs": {"type": "layers", "diff_ids": [diff_id]}});
+    write_layout(dir, &config, &[layer])
+}
