@@ -45,6 +45,7 @@ fuzz_target!(|data: &[u8]| {
             max_image_bytes: 128 << 20,
             max_nodes: 100_000,
             max_path_bytes: 16 << 20,
+            max_xattr_bytes: 1 << 20,
         },
         hash: true,
     };
