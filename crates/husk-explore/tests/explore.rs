@@ -107,6 +107,23 @@ fn image_with_wrong_diff_id(bytes: Vec<u8>) -> OwnedImage {
     OwnedImage::assemble(config, vec![layer], BTreeMap::new())
 }
 
+/// The whole merged view of `img` as one tar (`husk export x.tar`).
+fn export_all(img: &OwnedImage) -> Vec<u8> {
+    let fs = view(img).unwrap();
+    let mut out = Vec::new();
+    export_tar(
+        &layers_of(img).unwrap(),
+        &fs,
+        &ImagePath::root(),
+        &mut out,
+        Path::new("t"),
+        Limits::default(),
+        false,
+    )
+    .unwrap();
+    out
+}
+
 fn view_with(img: &OwnedImage, opts: ViewOptions) -> Result<Filesystem, ExploreError> {
     Filesystem::build(&layers_of(img).unwrap(), opts)
 }
@@ -845,18 +862,7 @@ fn export_tar_is_the_flattened_view() {
         .hardlink("etc/a2", "etc/a")
         .done();
     let img = image(vec![l0, l1]);
-    let fs = view(&img).unwrap();
-    let mut out = Vec::new();
-    export_tar(
-        &layers_of(&img).unwrap(),
-        &fs,
-        &ImagePath::root(),
-        &mut out,
-        Path::new("t"),
-        Limits::default(),
-        false,
-    )
-    .unwrap();
+    let out = export_all(&img);
     let mut a = tar::Archive::new(&out[..]);
     let mut got = Vec::new();
     for e in a.entries().unwrap() {
@@ -1075,17 +1081,7 @@ fn export_tar_writes_xattrs_back_as_pax_records() {
     ]);
     let img = image(vec![l0]);
     let fs = view(&img).unwrap();
-    let mut out = Vec::new();
-    export_tar(
-        &layers_of(&img).unwrap(),
-        &fs,
-        &ImagePath::root(),
-        &mut out,
-        Path::new("t"),
-        Limits::default(),
-        false,
-    )
-    .unwrap();
+    let out = export_all(&img);
     // Read back by husk's own reader and by the tar crate.
     let again = view(&image(vec![out.clone()])).unwrap();
     for path in ["/bin/srv", "/bin/srv2", "/bin/plain"] {
