@@ -51,15 +51,22 @@ struct Fake {
 }
 
 fn serve(handler: Handler) -> Fake {
+    accept(move |conn, seen| handle(conn, &handler, seen))
+}
+
+/// A loopback listener that runs `each` on its own thread for every connection, with the
+/// list of requests seen.
+fn accept(each: impl Fn(TcpStream, &Arc<Mutex<Vec<Seen>>>) + Send + Sync + 'static) -> Fake {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s2 = seen.clone();
+    let each = Arc::new(each);
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(conn) = conn else { continue };
-            let (h, s) = (handler.clone(), s2.clone());
-            std::thread::spawn(move || handle(conn, &h, &s));
+            let (f, s) = (each.clone(), s2.clone());
+            std::thread::spawn(move || f(conn, &s));
         }
     });
     Fake { port, seen }
@@ -133,24 +140,13 @@ type RawHandler = Arc<dyn Fn(&Seen, &mut BufReader<TcpStream>, &mut TcpStream) +
 /// A server that hands each connection to `handler` after the request head, and counts
 /// the requests it saw.
 fn serve_raw(handler: RawHandler) -> Fake {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let s2 = seen.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            let (h, s) = (handler.clone(), s2.clone());
-            std::thread::spawn(move || {
-                let mut r = BufReader::new(conn.try_clone().unwrap());
-                if let Some(req) = read_head(&mut r) {
-                    s.lock().unwrap().push(req.clone());
-                    h(&req, &mut r, &mut conn);
-                }
-            });
+    accept(move |mut conn, seen| {
+        let mut r = BufReader::new(conn.try_clone().unwrap());
+        if let Some(req) = read_head(&mut r) {
+            seen.lock().unwrap().push(req.clone());
+            handler(&req, &mut r, &mut conn);
         }
-    });
-    Fake { port, seen }
+    })
 }
 
 /// Hold a connection open, silent, far longer than any idle timeout of these tests.
